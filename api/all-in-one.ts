@@ -1,0 +1,43 @@
+/** The all-in-one process: gateway + every service in one process, services reached in process. */
+import { createAccounts } from '../internal/accounts/index.ts';
+import type { Mailer } from '../internal/accounts/mailer.ts';
+import { allEntities } from '../internal/entities.ts';
+import type { Config } from '../internal/platform/config.ts';
+import type { Logger } from '../internal/platform/logger.ts';
+import { createRuntime, type Runtime } from '../internal/platform/runtime.ts';
+import { createClients } from './clients.ts';
+import { createGateway } from './gateway.ts';
+
+export interface RunningApp {
+  port: number;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+export async function startAllInOne(config: Config, log: Logger, overrides: { mailer?: Mailer } = {}): Promise<RunningApp> {
+  const runtime = await createRuntime(config, allEntities, log);
+  try {
+    const accounts = createAccounts(runtime, overrides.mailer);
+    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router }, log);
+    const gateway = await createGateway({
+      clients,
+      tokens: runtime.tokens,
+      log,
+      metrics: runtime.metrics,
+      readiness: runtime.readiness,
+      production: config.production,
+    });
+    const port = await gateway.listen(config.http.port, config.http.host);
+    return {
+      port,
+      runtime,
+      close: async () => {
+        await gateway.close();
+        await runtime.close();
+      },
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}

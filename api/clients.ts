@@ -1,0 +1,25 @@
+/** The gateway's typed clients of the internal services, in process or by Kubernetes DNS name. */
+import type { TRPCClient } from '@trpc/client';
+import type { AccountsRouter } from '../internal/accounts/index.ts';
+import type { Logger } from '../internal/platform/logger.ts';
+import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
+
+export interface Routers {
+  accounts: AccountsRouter;
+}
+
+export interface Clients {
+  accounts: TRPCClient<AccountsRouter>;
+}
+
+/** `routers` is needed in process only; by DNS the routers' types are all the gateway knows. */
+export function createClients(discovery: Discovery, routers: Partial<Routers>, log: Logger): Clients {
+  const router = <K extends keyof Routers>(name: K): Routers[K] => {
+    const r = routers[name];
+    if (!r && discovery.mode === 'inprocess') throw new Error(`service ${name} is not running in this process`);
+    return r as Routers[K];
+  };
+  return {
+    accounts: serviceClient('accounts', router('accounts'), discovery, log),
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The gateway process: Express 5 with Apollo Server 5 at /graphql, graphql-ws on the same port and
+ * path, the byte endpoints, health, metrics and GraphiQL. It holds no domain logic: resolvers and
+ * handlers call the internal services through their tRPC clients.
+ */
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createServer, type Server } from 'node:http';
+import { WebSocketServer } from 'ws';
+import { bearerToken, type TokenSigner } from '../internal/platform/auth/access-token.ts';
+import type { Logger } from '../internal/platform/logger.ts';
+import type { Metrics } from '../internal/platform/metrics.ts';
+import { currentContext, newRequestId, type Viewer } from '../internal/platform/request-context.ts';
+import type { Clients } from './clients.ts';
+import type { GraphQLContext } from './graphql/context.ts';
+import { graphqlErrorFormatter } from './graphql/errors.ts';
+import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './graphql/limits.ts';
+import { buildSchema } from './graphql/schema.ts';
+import { httpErrorHandler } from './http/errors.ts';
+import { graphiqlRouter } from './http/graphiql.ts';
+import { healthRouter } from './http/health.ts';
+import { requestContext } from './http/request-context.ts';
+
+export interface GatewayOptions {
+  clients: Clients;
+  tokens: TokenSigner;
+  log: Logger;
+  metrics: Metrics;
+  readiness: Map<string, () => Promise<void>>;
+  production: boolean;
+  limits?: QueryLimits;
+}
+
+export interface Gateway {
+  app: Express;
+  server: Server;
+  listen(port: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { clients, tokens, log, metrics } = options;
+  const schema: GraphQLSchema = buildSchema();
+  const limitsRule = queryLimitsRule(options.limits ?? DEFAULT_LIMITS);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  const server = createServer(app);
+  let shuttingDown = false;
+
+  // graphql-ws shares the HTTP server and the /graphql path. Every subscription needs a signed-in
+  // connection: `connectionParams.authorization` ("Bearer <token>" or the bare token) is checked
+  // in onConnect, and a connection without a valid one is closed with 4403 Forbidden.
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; token?: string }>(
+    {
+      schema,
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, limitsRule]),
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization;
+        const token = typeof raw === 'string' ? (bearerToken(raw) ?? raw) : undefined;
+        if (!token) return false;
+        try {
+          ctx.extra.viewer = await tokens.verifyAccess(token);
+          ctx.extra.token = token;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      // Subscriptions run outside any HTTP request, so the identity for service calls travels in
+      // the context (see `asViewer` in graphql/context.ts).
+      context: (ctx): GraphQLContext => ({
+        requestId: newRequestId(),
+        viewer: ctx.extra.viewer,
+        accessToken: ctx.extra.token,
+        clients,
+      }),
+    },
+    wss,
+  );
+
+  const formatError = graphqlErrorFormatter(log, metrics);
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: !options.production,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [limitsRule],
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.use(requestContext(log, metrics));
+  app.use(healthRouter(options.readiness, () => shuttingDown));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(graphiqlRouter());
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const rc = currentContext();
+        const requestId = rc?.requestId ?? newRequestId();
+        const header = req.headers.authorization;
+        if (!header) return { requestId, viewer: undefined, accessToken: undefined, clients };
+        const token = bearerToken(header);
+        // A credential that does not verify is refused outright (401) rather than treated as
+        // anonymous, so a client knows to refresh instead of seeing a half-empty answer.
+        const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
+        if (!viewer || !token) {
+          throw new GraphQLError('Invalid or expired access token', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          });
+        }
+        if (rc) Object.assign(rc, { viewer, accessToken: token });
+        return { requestId, viewer, accessToken: token, clients };
+      },
+    }),
+  );
+  app.use(httpErrorHandler(log));
+
+  return {
+    app,
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      }),
+    close: async () => {
+      shuttingDown = true;
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The GraphQL boundary's one error mapping: every error leaves with `extensions.code` from the
+ * closed AppError union. Apollo's own codes (parse/validation/bad input) become BAD_INPUT;
+ * anything unexpected is INTERNAL with its message hidden (logged with the request id instead).
+ */
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError } from '../../internal/platform/errors.ts';
+import type { Logger } from '../../internal/platform/logger.ts';
+import type { Metrics } from '../../internal/platform/metrics.ts';
+import { normalizeError } from '../../internal/platform/rpc/client.ts';
+
+const CLIENT_ERRORS = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+]);
+
+export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const apolloCode = formatted.extensions?.code;
+    let app: AppError;
+    if (typeof apolloCode === 'string' && CLIENT_ERRORS.has(apolloCode)) {
+      const details = formatted.extensions?.details as Record<string, unknown> | undefined;
+      app = new AppError('BAD_INPUT', formatted.message, { details: details ?? { reason: apolloCode.toLowerCase() } });
+    } else if (original instanceof AppError || (original && typeof original === 'object' && 'shape' in original)) {
+      app = normalizeError(original);
+    } else if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {
+      // Errors from graphql-js itself (e.g. a scalar that could not parse a variable).
+      app = new AppError('BAD_INPUT', formatted.message);
+    } else {
+      app = normalizeError(original);
+    }
+    if (app.code === 'INTERNAL') log.error({ err: original }, 'graphql resolver failed');
+    metrics.graphqlErrors.inc({ code: app.code });
+    const extensions: Record<string, unknown> = { code: app.code };
+    if (app.details) extensions.details = app.details;
+    if (app.retryAfter !== undefined) extensions.retryAfter = app.retryAfter;
+    return {
+      message: app.code === 'INTERNAL' ? 'Internal error' : app.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions,
+    };
+  };
+}

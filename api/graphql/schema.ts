@@ -1,0 +1,21 @@
+/** The executable schema: schema.graphql (the contract) joined with the resolvers. */
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { accountsResolvers } from './resolvers/accounts.resolvers.ts';
+import { DateTime } from './resolvers/scalars.ts';
+
+const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
+
+export function loadTypeDefs(): string {
+  return readFileSync(SDL_PATH, 'utf8');
+}
+
+export function buildSchema() {
+  return makeExecutableSchema({
+    typeDefs: loadTypeDefs(),
+    resolvers: [{ DateTime }, accountsResolvers],
+    resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
+  });
+}

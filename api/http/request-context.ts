@@ -1,0 +1,34 @@
+/**
+ * First middleware of every request: a request id (kept from `X-Request-Id` when harmless), the
+ * AsyncLocalStorage context the services read, one access-log line and the request metric.
+ */
+import type { RequestHandler } from 'express';
+import type { Logger } from '../../internal/platform/logger.ts';
+import type { Metrics } from '../../internal/platform/metrics.ts';
+import { newRequestId, runWithContext } from '../../internal/platform/request-context.ts';
+
+export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const requestId = newRequestId(req.headers['x-request-id']);
+    res.setHeader('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(req.path);
+      metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      log.debug({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+    });
+    runWithContext({ requestId, ip: req.ip }, () => next());
+  };
+}
+
+/** Low-cardinality route names for metrics: ids never become label values. */
+function routeLabel(path: string): string {
+  if (path.startsWith('/graphql')) return '/graphql';
+  if (path.startsWith('/upload/')) return '/upload/:id/:index';
+  if (/^\/files\/[^/]+\/content/.test(path)) return '/files/:id/content';
+  if (path.startsWith('/s/')) return '/s/:token';
+  if (['/healthz', '/readyz', '/metrics', '/graphiql', '/'].includes(path)) return path;
+  if (path.startsWith('/graphiql/')) return '/graphiql/assets';
+  return 'other';
+}

@@ -1,0 +1,92 @@
+/** The only code of the accounts service that touches the database. */
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../platform/errors.ts';
+import type { Orm } from '../platform/db/orm.ts';
+import { RefreshTokenRow, UserRow } from './accounts.entities.ts';
+
+export interface NewUser {
+  username: string;
+  email: string;
+  passwordHash: string;
+}
+
+export class AccountsRepository {
+  constructor(private readonly orm: Orm) {}
+
+  private em() {
+    return this.orm.em.fork();
+  }
+
+  async findUserById(id: string): Promise<UserRow | null> {
+    return this.em().findOne(UserRow, { id });
+  }
+
+  async findUsersByIds(ids: readonly string[]): Promise<UserRow[]> {
+    return this.em().find(UserRow, { id: { $in: [...ids] } });
+  }
+
+  async findUserByLogin(login: string): Promise<UserRow | null> {
+    const key = login.toLowerCase();
+    return this.em().findOne(UserRow, key.includes('@') ? { email: key } : { usernameKey: key });
+  }
+
+  /**
+   * Creates the user; the very first one becomes the administrator. A duplicate username or
+   * e-mail (also when two registrations race) is CONFLICT naming the field.
+   */
+  async createUser(input: NewUser): Promise<UserRow> {
+    try {
+      return await this.em().transactional(async (em) => {
+        const first = (await em.count(UserRow, {})) === 0;
+        const user = em.create(UserRow, {
+          id: randomUUID(),
+          username: input.username,
+          usernameKey: input.username.toLowerCase(),
+          email: input.email,
+          passwordHash: input.passwordHash,
+          isAdmin: first,
+          createdAt: new Date(),
+        });
+        await em.flush();
+        return user;
+      });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        const field = /email/i.test(error.message) ? 'email' : 'username';
+        throw new AppError('CONFLICT', `That ${field === 'email' ? 'e-mail' : 'username'} is already registered`, {
+          cause: error,
+          details: { field, reason: `duplicate_${field}` },
+        });
+      }
+      throw error;
+    }
+  }
+
+  async existsUsernameOrEmail(username: string, email: string): Promise<'username' | 'email' | null> {
+    const em = this.em();
+    if (await em.count(UserRow, { usernameKey: username.toLowerCase() })) return 'username';
+    if (await em.count(UserRow, { email })) return 'email';
+    return null;
+  }
+
+  async insertRefreshToken(row: Omit<RefreshTokenRow, 'id' | 'createdAt' | 'usedAt' | 'revokedAt'>): Promise<void> {
+    const em = this.em();
+    em.create(RefreshTokenRow, { ...row, id: randomUUID(), createdAt: new Date(), usedAt: null, revokedAt: null });
+    await em.flush();
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
+    return this.em().findOne(RefreshTokenRow, { tokenHash });
+  }
+
+  /** Marks a token used if and only if nobody used it before: true for the one caller that wins. */
+  async claimRefreshToken(id: string, now: Date): Promise<boolean> {
+    const changed = await this.em().nativeUpdate(RefreshTokenRow, { id, usedAt: null, revokedAt: null }, { usedAt: now });
+    return changed === 1;
+  }
+
+  async revokeFamily(familyId: string, now: Date): Promise<void> {
+    await this.em().nativeUpdate(RefreshTokenRow, { familyId, revokedAt: null }, { revokedAt: now });
+  }
+}

@@ -1,0 +1,43 @@
+/** The accounts service as tRPC procedures: parse input with zod, call the service, nothing else. */
+import { z } from 'zod';
+import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
+import type { AccountsService } from './accounts.service.ts';
+
+/** Usernames: 3–32 of letters, digits, `_`, `.`, `-`; unique regardless of case. */
+export const Username = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, 'A username has 3 to 32 letters, digits, "_", "." or "-"');
+export const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .toLowerCase()
+  .pipe(z.email({ message: 'Not a valid e-mail address' }));
+const Secret = z.string().min(1).max(512);
+
+export function accountsRouter(service: AccountsService) {
+  return router({
+    requestEmailCode: publicProcedure
+      .input(z.object({ email: Email }))
+      .mutation(async ({ input }) => {
+        await service.requestEmailCode(input.email);
+        return true;
+      }),
+    register: publicProcedure
+      .input(z.object({ username: Username, email: Email, password: z.string().max(1024), code: z.string().trim().max(16) }))
+      .mutation(({ input }) => service.register(input)),
+    login: publicProcedure
+      .input(z.object({ username: z.string().trim().min(1).max(254), password: z.string().max(1024) }))
+      .mutation(({ input }) => service.login(input.username, input.password)),
+    refreshToken: publicProcedure
+      .input(z.object({ refreshToken: Secret }))
+      .mutation(({ input }) => service.refresh(input.refreshToken)),
+    logout: publicProcedure
+      .input(z.object({ refreshToken: Secret }))
+      .mutation(({ input }) => service.logout(input.refreshToken)),
+    me: authedProcedure.query(({ ctx }) => service.me(ctx.viewer)),
+  });
+}
+
+export type AccountsRouter = ReturnType<typeof accountsRouter>;

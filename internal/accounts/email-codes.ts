@@ -1,0 +1,66 @@
+/**
+ * One-time e-mail codes in the key-value store: 6 digits, valid 10 minutes, burned after 5 wrong
+ * tries, at most one send per minute per address (and 10 an hour). Only a digest of the code is
+ * kept. Keys: `acct:code:<email>` (digest), `acct:code:<email>:tries`, `acct:code:<email>:sent`.
+ */
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../platform/errors.ts';
+import type { KeyValueStore } from '../platform/kv/kv.ts';
+
+export const CODE_TTL_MS = 10 * 60_000;
+export const MAX_TRIES = 5;
+const SEND_INTERVAL_MS = 60_000;
+const SENDS_PER_HOUR = 10;
+
+const digest = (code: string) => createHash('sha256').update(code).digest();
+
+export class EmailCodeStore {
+  constructor(private readonly kv: KeyValueStore) {}
+
+  /** A fresh code for the address; RATE_LIMITED when one was sent less than a minute ago. */
+  async issue(email: string): Promise<string> {
+    const key = `acct:code:${email}`;
+    const recent = await this.kv.set(`${key}:sent`, '1', { ttlMs: SEND_INTERVAL_MS, ifAbsent: true });
+    if (!recent) {
+      const ttl = await this.kv.ttl(`${key}:sent`);
+      throw new AppError('RATE_LIMITED', 'A code was sent to this address less than a minute ago', {
+        retryAfter: Math.max(1, Math.ceil(ttl / 1000)),
+        details: { reason: 'code_send_interval' },
+      });
+    }
+    const hourly = await this.kv.incr(`${key}:hour`, 3_600_000);
+    if (hourly > SENDS_PER_HOUR) {
+      throw new AppError('RATE_LIMITED', 'Too many codes were sent to this address; try again later', {
+        retryAfter: Math.max(1, Math.ceil((await this.kv.ttl(`${key}:hour`)) / 1000)),
+        details: { reason: 'code_send_hourly' },
+      });
+    }
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.kv.set(key, digest(code).toString('hex'), { ttlMs: CODE_TTL_MS });
+    await this.kv.del(`${key}:tries`);
+    return code;
+  }
+
+  /** Consumes the code when it matches; a wrong or missing code is BAD_INPUT (`code_invalid`). */
+  async consume(email: string, code: string): Promise<void> {
+    const key = `acct:code:${email}`;
+    const invalid = () =>
+      new AppError('BAD_INPUT', 'The code is wrong or has expired; request a new one', {
+        details: { field: 'code', reason: 'code_invalid' },
+      });
+    const stored = await this.kv.get(key);
+    if (!stored || !/^\d{6}$/.test(code)) throw invalid();
+    const tries = await this.kv.incr(`${key}:tries`, CODE_TTL_MS);
+    if (tries > MAX_TRIES) {
+      await this.kv.del(key);
+      throw invalid();
+    }
+    if (!timingSafeEqual(Buffer.from(stored, 'hex'), digest(code))) {
+      if (tries >= MAX_TRIES) await this.kv.del(key);
+      throw invalid();
+    }
+    // getdel: when two requests race with the right code, exactly one registers.
+    if ((await this.kv.getdel(key)) !== stored) throw invalid();
+    await this.kv.del(`${key}:tries`);
+  }
+}

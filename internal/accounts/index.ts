@@ -1,0 +1,16 @@
+/** Builds the accounts service and its router from the shared runtime. */
+import type { Runtime } from '../platform/runtime.ts';
+import { accountsRouter } from './accounts.router.ts';
+import { AccountsRepository } from './accounts.repository.ts';
+import { AccountsService } from './accounts.service.ts';
+import { LogMailer, SmtpMailer, type Mailer } from './mailer.ts';
+
+export function createAccounts(runtime: Runtime, mailer?: Mailer) {
+  const { config, log } = runtime;
+  const mail = mailer ?? (config.smtp.url ? new SmtpMailer(config.smtp.url, config.smtp.from) : new LogMailer(log));
+  runtime.onClose(() => mail.close());
+  const service = new AccountsService(new AccountsRepository(runtime.orm), runtime.kv, mail, runtime.tokens);
+  return { service, router: accountsRouter(service) };
+}
+
+export type { AccountsRouter } from './accounts.router.ts';

@@ -1,0 +1,5 @@
+/** Every entity of every service: the one model the migrations are generated from. */
+import type { EntitySchema } from '@mikro-orm/core';
+import { accountEntities } from './accounts/accounts.entities.ts';
+
+export const allEntities: EntitySchema[] = [...accountEntities] as EntitySchema[];

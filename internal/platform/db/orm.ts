@@ -1,0 +1,74 @@
+/**
+ * MikroORM set-up shared by every service: MariaDB/MySQL (primary + read replicas) or SQLite from
+ * the same entity definitions, each dialect with its own generated migrations, applied at start.
+ */
+import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/core';
+import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import { MySqlDriver } from '@mikro-orm/mysql';
+import { Migrator } from '@mikro-orm/migrations';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../logger.ts';
+import { migrationsFor, type Dialect } from './migrations/index.ts';
+
+export type DatabaseOptions =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'mysql'; url: string; replicaUrls: string[] };
+
+export type Orm = MikroORM;
+
+export function dialectOf(options: DatabaseOptions): Dialect {
+  return options.kind === 'sqlite' ? 'sqlite' : 'mysql';
+}
+
+export function ormOptions(
+  options: DatabaseOptions,
+  entities: EntitySchema[],
+  logger?: Logger,
+  extra: Partial<Options> = {},
+): Options {
+  const common: Partial<Options> = {
+    entities,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: migrationsFor(dialectOf(options)),
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+    },
+    // Every request forks its own EntityManager; the global one is never used.
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    debug: false,
+    discovery: { warnWhenNoEntities: false },
+    logger: logger ? (message: string) => logger.debug({ orm: true }, message) : () => undefined,
+    ...extra,
+  };
+  switch (options.kind) {
+    case 'sqlite':
+      mkdirSync(path.dirname(options.file), { recursive: true });
+      return { ...common, driver: BetterSqliteDriver, dbName: options.file } as Options;
+    case 'mysql':
+      return {
+        ...common,
+        driver: MySqlDriver,
+        clientUrl: options.url,
+        replicas: options.replicaUrls.map((clientUrl, i) => ({ name: `replica-${i}`, clientUrl })),
+        preferReadReplicas: true,
+        pool: { min: 0, max: 10 },
+      } as Options;
+  }
+}
+
+/** Connects and brings the schema up to date (migrations are idempotent; safe on every start). */
+export async function openDatabase(
+  options: DatabaseOptions,
+  entities: EntitySchema[],
+  logger?: Logger,
+  extra: Partial<Options> = {},
+): Promise<Orm> {
+  const orm = await MikroORM.init(ormOptions(options, entities, logger, extra));
+  await orm.getMigrator().up();
+  return orm;
+}

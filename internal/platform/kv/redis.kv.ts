@@ -1,0 +1,141 @@
+/** Redis implementation of the KeyValueStore and PubSub ports (ioredis). */
+import { Redis } from 'ioredis';
+import { AppError } from '../errors.ts';
+import type { KeyValueStore, PubSub, SetOptions, Unsubscribe } from './kv.ts';
+
+function connect(url: string, name: string): Redis {
+  return new Redis(url, {
+    connectionName: name,
+    // Fail a command fast when Redis is down instead of queueing it forever; callers see UNAVAILABLE.
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+  });
+}
+
+async function guard<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (error) {
+    throw new AppError('UNAVAILABLE', 'The key-value store is unavailable', { cause: error });
+  }
+}
+
+export class RedisKeyValueStore implements KeyValueStore {
+  readonly client: Redis;
+
+  constructor(url: string) {
+    this.client = connect(url, 'stratus-kv');
+  }
+
+  get(key: string) {
+    return guard(() => this.client.get(key));
+  }
+
+  set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
+    return guard(async () => {
+      const args: (string | number)[] = [];
+      if (options.ttlMs !== undefined) args.push('PX', Math.max(1, Math.ceil(options.ttlMs)));
+      if (options.ifAbsent) args.push('NX');
+      const result = await this.client.call('SET', key, value, ...args);
+      return result === 'OK';
+    });
+  }
+
+  del(...keys: string[]) {
+    return guard(() => (keys.length === 0 ? Promise.resolve(0) : this.client.del(...keys)));
+  }
+
+  incr(key: string, ttlMs?: number): Promise<number> {
+    return guard(async () => {
+      const pipeline = this.client.multi().incr(key);
+      // NX: the TTL is set only when the key is new (Redis >= 7), so a window never slides.
+      if (ttlMs !== undefined) pipeline.call('PEXPIRE', key, Math.ceil(ttlMs), 'NX');
+      const results = await pipeline.exec();
+      const [error, value] = results?.[0] ?? [new Error('empty MULTI reply'), null];
+      if (error) throw error;
+      return Number(value);
+    });
+  }
+
+  ttl(key: string) {
+    return guard(() => this.client.pttl(key));
+  }
+
+  expire(key: string, ttlMs: number) {
+    return guard(async () => (await this.client.pexpire(key, Math.ceil(ttlMs))) === 1);
+  }
+
+  hset(key: string, fields: Record<string, string>) {
+    return guard(async () => {
+      if (Object.keys(fields).length > 0) await this.client.hset(key, fields);
+    });
+  }
+
+  hgetall(key: string) {
+    return guard(() => this.client.hgetall(key));
+  }
+
+  hdel(key: string, ...fields: string[]) {
+    return guard(() => (fields.length === 0 ? Promise.resolve(0) : this.client.hdel(key, ...fields)));
+  }
+
+  getdel(key: string) {
+    return guard(() => this.client.getdel(key));
+  }
+
+  ping() {
+    return guard(async () => {
+      await this.client.ping();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/** Pub/sub over Redis: one connection publishes, one subscribes (Redis forbids mixing them). */
+export class RedisPubSub implements PubSub {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
+
+  constructor(url: string) {
+    this.publisher = connect(url, 'stratus-pub');
+    this.subscriber = connect(url, 'stratus-sub');
+    this.subscriber.on('message', (channel: string, message: string) => {
+      for (const handler of this.handlers.get(channel) ?? []) handler(message);
+    });
+  }
+
+  publish(channel: string, message: string) {
+    return guard(async () => {
+      await this.publisher.publish(channel, message);
+    });
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      this.handlers.set(channel, (set = new Set()));
+      await guard(() => this.subscriber.subscribe(channel));
+    }
+    const handler = (message: string) => onMessage(message);
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([
+      this.publisher.quit().catch(() => this.publisher.disconnect()),
+      this.subscriber.quit().catch(() => this.subscriber.disconnect()),
+    ]);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Per-request context carried through async calls (AsyncLocalStorage): the request id for logs,
+ * the caller's credentials for service calls, and whether this request has written (so later
+ * reads in the same request go to the primary database).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+export interface Viewer {
+  userId: string;
+  username: string;
+  isAdmin: boolean;
+}
+
+export interface RequestContext {
+  requestId: string;
+  /** The raw access token presented by the client; forwarded on service calls across processes. */
+  accessToken?: string;
+  viewer?: Viewer;
+  /** Client address, for rate limits. */
+  ip?: string;
+  /** Set once this request wrote to the database: later reads use the primary. */
+  wrote?: boolean;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export function runWithContext<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+export function newRequestId(fromHeader?: string | string[]): string {
+  const value = Array.isArray(fromHeader) ? fromHeader[0] : fromHeader;
+  // A caller-supplied id is kept only when it is short and harmless, so it cannot inject into logs.
+  return value && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : randomUUID();
+}

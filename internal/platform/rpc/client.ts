@@ -1,0 +1,88 @@
+/**
+ * Typed clients for the internal services. The same routers are reached two ways:
+ * - in process (the all-in-one server): tRPC's local link, no HTTP, context taken from the
+ *   caller's AsyncLocalStorage request context;
+ * - over HTTP by Kubernetes DNS name (`http://<service>.<namespace>.svc.cluster.local:<port>/trpc`)
+ *   with the caller's access token and request id forwarded; name resolution is injectable.
+ */
+import { createTRPCClient, httpLink, unstable_localLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import { AppError, toAppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { currentContext, newRequestId } from '../request-context.ts';
+import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
+import { appErrorFromData, type ServiceContext } from './trpc.ts';
+
+export type ServiceName = 'accounts' | 'files' | 'uploads' | 'transfer';
+
+export type Discovery =
+  | { mode: 'inprocess' }
+  | { mode: 'k8s'; namespace: string; port: number; lookup?: LookupFunction; clusterDomain?: string };
+
+/** `http://accounts.stratus.svc.cluster.local:8080/trpc` */
+export function serviceUrl(service: ServiceName, d: Extract<Discovery, { mode: 'k8s' }>): string {
+  return `http://${service}.${d.namespace}.svc.${d.clusterDomain ?? 'cluster.local'}:${d.port}/trpc`;
+}
+
+export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCClient<R> {
+  return createTRPCClient<R>({
+    links: [
+      unstable_localLink({
+        router,
+        transformer: undefined as never,
+        createContext: async (): Promise<ServiceContext> => {
+          const rc = currentContext();
+          const requestId = rc?.requestId ?? newRequestId();
+          return { requestId, viewer: rc?.viewer, ip: rc?.ip, log: log.child({ requestId }) };
+        },
+      }) as never,
+    ],
+  });
+}
+
+export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunction): TRPCClient<R> {
+  return createTRPCClient<R>({
+    links: [
+      httpLink({
+        url,
+        fetch: createNodeFetch({ lookup }),
+        headers: () => {
+          const rc = currentContext();
+          const headers: Record<string, string> = {};
+          if (rc?.requestId) headers['x-request-id'] = rc.requestId;
+          if (rc?.accessToken) headers.authorization = `Bearer ${rc.accessToken}`;
+          if (rc?.ip) headers['x-stratus-client-ip'] = rc.ip;
+          return headers;
+        },
+      }) as never,
+    ],
+  });
+}
+
+export function serviceClient<R extends AnyRouter>(
+  service: ServiceName,
+  router: R,
+  discovery: Discovery,
+  log: Logger,
+): TRPCClient<R> {
+  switch (discovery.mode) {
+    case 'inprocess':
+      return localClient(router, log);
+    case 'k8s':
+      return httpClient<R>(serviceUrl(service, discovery), discovery.lookup);
+  }
+}
+
+/**
+ * Any error as an AppError, including one that crossed a service call: the callee's AppError code
+ * travels in the tRPC error's `data.appCode`; a call that never reached the service is UNAVAILABLE.
+ */
+export function normalizeError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof TRPCClientError) {
+    const data = (error as TRPCClientError<AnyRouter>).data as unknown;
+    if (data && typeof data === 'object' && 'appCode' in data) return appErrorFromData(error.message, data, error);
+    return new AppError('UNAVAILABLE', 'A service could not be reached', { cause: error });
+  }
+  return toAppError(error);
+}

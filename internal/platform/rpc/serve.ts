@@ -1,0 +1,33 @@
+/**
+ * Serves a service's tRPC router over HTTP at /trpc (distributed mode). The caller's access token
+ * is verified here again: a service trusts no identity it cannot check itself.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AnyRouter } from '@trpc/server';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { bearerToken, type TokenSigner } from '../auth/access-token.ts';
+import type { Logger } from '../logger.ts';
+import { newRequestId, runWithContext } from '../request-context.ts';
+import type { ServiceContext } from './trpc.ts';
+
+export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Logger) {
+  const handler = createHTTPHandler({
+    router,
+    basePath: '/trpc/',
+    createContext: async ({ req }): Promise<ServiceContext> => {
+      const requestId = newRequestId(req.headers['x-request-id']);
+      const token = bearerToken(req.headers.authorization);
+      // An invalid token is treated as no token: the procedure decides whether it needs one.
+      const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
+      const ipHeader = req.headers['x-stratus-client-ip'];
+      const ip = typeof ipHeader === 'string' ? ipHeader : req.socket.remoteAddress;
+      return { requestId, viewer, ip, log: log.child({ requestId }) };
+    },
+  });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = newRequestId(req.headers['x-request-id']);
+    const token = bearerToken(req.headers.authorization);
+    // Nested service calls made while handling this one forward the same identity and request id.
+    runWithContext({ requestId, accessToken: token }, () => handler(req, res));
+  };
+}

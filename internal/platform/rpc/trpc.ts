@@ -1,0 +1,69 @@
+/**
+ * The tRPC set-up every internal service shares: its context, and the one place where an AppError
+ * becomes a tRPC error (code mapped by `trpcCodeOf`, the AppError code kept in `data.appCode` so the
+ * calling side can rebuild the same AppError).
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import { AppError, isErrorCode, toAppError, trpcCodeOf, type ErrorCode } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Viewer } from '../request-context.ts';
+
+export interface ServiceContext {
+  requestId: string;
+  viewer: Viewer | undefined;
+  ip: string | undefined;
+  log: Logger;
+}
+
+export interface AppErrorData {
+  appCode: ErrorCode;
+  details?: Record<string, unknown>;
+  retryAfter?: number;
+}
+
+const t = initTRPC.context<ServiceContext>().create({
+  errorFormatter({ shape, error }) {
+    const app = error.cause instanceof AppError ? error.cause : undefined;
+    const appCode: ErrorCode = app?.code ?? (error.code === 'BAD_REQUEST' ? 'BAD_INPUT' : 'INTERNAL');
+    const data: AppErrorData = { appCode, details: app?.details, retryAfter: app?.retryAfter };
+    // Internal failures keep their message out of the response (it may hold SQL or paths).
+    const message = appCode === 'INTERNAL' ? 'Internal error' : shape.message;
+    return { ...shape, message, data: { ...shape.data, ...data, stack: undefined } };
+  },
+});
+
+/** Every procedure runs through this: AppErrors (and anything else) leave as one TRPCError. */
+const errorBoundary = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const original = result.error.cause ?? result.error;
+    if (result.error.code === 'BAD_REQUEST' && !(original instanceof AppError)) {
+      // zod input validation failed: that is the caller's bad input.
+      const app = new AppError('BAD_INPUT', result.error.message, { cause: original });
+      throw new TRPCError({ code: 'BAD_REQUEST', message: app.message, cause: app });
+    }
+    const app = toAppError(original);
+    if (app.code === 'INTERNAL') ctx.log.error({ err: app.cause ?? app, path }, 'procedure failed');
+    throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(errorBoundary);
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.viewer) throw new AppError('UNAUTHENTICATED', 'Sign in first');
+  return next({ ctx: { ...ctx, viewer: ctx.viewer } });
+});
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (!ctx.viewer.isAdmin) throw new AppError('FORBIDDEN', 'Administrators only');
+  return next();
+});
+
+/** Rebuilds an AppError from the `data` of a tRPC error received by a client. */
+export function appErrorFromData(message: string, data: unknown, cause: unknown): AppError {
+  const record = (data ?? {}) as Partial<AppErrorData>;
+  const code = isErrorCode(record.appCode) ? record.appCode : 'INTERNAL';
+  return new AppError(code, message, { cause, details: record.details ?? undefined, retryAfter: record.retryAfter ?? undefined });
+}

@@ -1,0 +1,61 @@
+/**
+ * Connection settings of the real services the tests use, written by `scripts/services.sh up`
+ * into scripts/.env.test (variables of the same name in the environment win). A missing value is
+ * an error, never a skip: a test that needs Redis must fail when Redis is absent.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function readDotEnv(file: string): Record<string, string> {
+  try {
+    const out: Record<string, string> = {};
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+      if (match?.[1]) out[match[1]] = (match[2] ?? '').replace(/^['"]|['"]$/g, '');
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+const fileEnv = readDotEnv(path.join(root, 'scripts/.env.test'));
+const defaults: Record<string, string> = {
+  TEST_DATABASE_URL: 'mysql://root@127.0.0.1:3306/test',
+  TEST_REDIS_URL: 'redis://127.0.0.1:6379',
+  TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  TEST_S3_ENDPOINT: 'http://127.0.0.1:7480',
+  TEST_S3_REGION: 'us-east-1',
+};
+
+function need(name: string): string {
+  const value = process.env[name] ?? fileEnv[name] ?? defaults[name];
+  if (!value) throw new Error(`${name} is not set: run \`bash scripts/services.sh up\` first`);
+  return value;
+}
+
+export const testEnv = {
+  root,
+  get databaseUrl() {
+    return need('TEST_DATABASE_URL');
+  },
+  get redisUrl() {
+    return need('TEST_REDIS_URL');
+  },
+  get amqpUrl() {
+    return need('TEST_AMQP_URL');
+  },
+  get s3() {
+    return {
+      endpoint: need('TEST_S3_ENDPOINT'),
+      region: need('TEST_S3_REGION'),
+      accessKeyId: need('TEST_S3_ACCESS_KEY'),
+      secretAccessKey: need('TEST_S3_SECRET_KEY'),
+      bucket: need('TEST_S3_BUCKET'),
+      bucket2: need('TEST_S3_BUCKET_2'),
+    };
+  },
+};
