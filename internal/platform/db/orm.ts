@@ -32,8 +32,9 @@ export function ormOptions(
     extensions: [Migrator],
     migrations: {
       migrationsList: migrationsFor(dialectOf(options)),
-      transactional: true,
-      allOrNothing: true,
+      // MySQL commits DDL implicitly, so a migration transaction there is a lie; SQLite has real ones.
+      transactional: dialectOf(options) === 'sqlite',
+      allOrNothing: dialectOf(options) === 'sqlite',
       snapshot: false,
       emit: 'ts',
     },

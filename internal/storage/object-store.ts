@@ -1,0 +1,96 @@
+/**
+ * The ObjectStore contract: what Stratus needs from a place that keeps bytes. Drivers: `ceph`
+ * (any S3 API, tested against Ceph RGW), `oss` (Aliyun), `cos` (Tencent), `local` (files).
+ * Every driver passes the one suite in `object-store.contract.ts`.
+ *
+ * Rules every driver keeps:
+ * - Bytes are streams in both directions; a driver never holds a whole object or part in memory
+ *   (at most a bounded buffer per part in flight).
+ * - Part numbers are 1-based (S3, OSS and COS all say so); `uploadPart` is given the exact byte
+ *   length and refuses a body that is shorter or longer (BAD_INPUT, nothing recorded).
+ * - Errors are AppErrors: a missing key or upload is NOT_FOUND, a backend that cannot be reached
+ *   or answers 5xx is UNAVAILABLE, a request the backend refuses as invalid is BAD_INPUT.
+ * - Re-uploading a part number replaces it (last write wins), as in S3.
+ */
+import type { Readable } from 'node:stream';
+
+export type StoreType = 'ceph' | 'oss' | 'cos' | 'local';
+
+export interface StoreCapabilities {
+  /** Smallest size of every part but the last that `completeMultipart` accepts. */
+  minPartSize: number;
+  maxPartSize: number;
+  maxParts: number;
+  /** Whether `presignGet` returns a URL a browser can fetch directly. */
+  presign: boolean;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+/** Inclusive byte range, as in HTTP: `{ start: 0, end: 0 }` is the first byte. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetResult {
+  body: Readable;
+  /** Size of the whole object. */
+  size: number;
+  /** Bytes in `body` (the range's length when a range was asked). */
+  contentLength: number;
+  etag: string;
+}
+
+export interface PutOptions {
+  contentType?: string;
+}
+
+export interface PresignOptions {
+  expiresInSeconds: number;
+  /** Sent back as Content-Disposition: attachment; filename*=UTF-8''... */
+  downloadName?: string;
+  contentType?: string;
+}
+
+export interface MultipartUploadInfo {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
+export interface ObjectStore {
+  readonly name: string;
+  readonly type: StoreType;
+  readonly capabilities: StoreCapabilities;
+
+  createMultipart(key: string, options?: PutOptions): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo>;
+  listParts(key: string, uploadId: string): Promise<PartInfo[]>;
+  completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  /** Unfinished multipart uploads under a prefix (for the sweeper and fsck). */
+  listMultipartUploads(prefix?: string): Promise<MultipartUploadInfo[]>;
+
+  put(key: string, body: Readable, size: number, options?: PutOptions): Promise<ObjectInfo>;
+  get(key: string, range?: ByteRange): Promise<GetResult>;
+  /** null when the key does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>;
+  /** A short-lived GET URL, or null when the store cannot sign one (capabilities.presign false). */
+  presignGet(key: string, options: PresignOptions): Promise<string | null>;
+  close(): Promise<void>;
+}

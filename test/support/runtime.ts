@@ -1,0 +1,39 @@
+/** Builds a real Runtime for tests: MariaDB + Redis ("real") or SQLite + in-memory ("embedded"). */
+import { allEntities } from '../../internal/entities.ts';
+import { loadConfig } from '../../internal/platform/config.ts';
+import { createLogger } from '../../internal/platform/logger.ts';
+import { createRuntime, type Runtime } from '../../internal/platform/runtime.ts';
+import { createMysqlDatabase, createSqliteDatabase, tempDir, type TestDatabase } from './db.ts';
+import { testEnv } from './env.ts';
+
+export type Stack = 'real' | 'embedded';
+export const STACKS: Stack[] = ['real', 'embedded'];
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+export interface TestRuntime {
+  runtime: Runtime;
+  db: TestDatabase;
+  close(): Promise<void>;
+}
+
+export async function createTestRuntime(stack: Stack, env: Record<string, string> = {}): Promise<TestRuntime> {
+  const db = stack === 'real' ? await createMysqlDatabase() : createSqliteDatabase();
+  const config = loadConfig({
+    DATA_DIR: tempDir(),
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    ...(db.url ? { DATABASE_URL: db.url } : {}),
+    ...(stack === 'real' ? { REDIS_URL: testEnv.redisUrl } : {}),
+    ...env,
+  });
+  if (db.options.kind === 'sqlite') config.database = db.options;
+  const runtime = await createRuntime(config, allEntities, createLogger({ level: 'silent' }));
+  return {
+    runtime,
+    db,
+    close: async () => {
+      await runtime.close();
+      await db.drop();
+    },
+  };
+}
