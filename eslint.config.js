@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'bench/**', 'bin/**', 'test/**', '**/*.test.ts', 'api/main.ts', 'internal/**/cli.ts'],
+    files: ['scripts/**', 'bench/**', 'bin/**', 'test/**', '**/*.test.ts', 'api/main.ts', 'internal/**/*cli.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -90,6 +90,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     introspection: !options.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // The process owns its shutdown (drain, then close dependencies); Apollo must not race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     validationRules: [limitsRule],
     formatError,

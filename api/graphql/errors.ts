@@ -5,7 +5,7 @@
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError } from '../../internal/platform/errors.ts';
+import { AppError, isErrorCode } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { Metrics } from '../../internal/platform/metrics.ts';
 import { normalizeError } from '../../internal/platform/rpc/client.ts';
@@ -28,6 +28,9 @@ export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
     if (typeof apolloCode === 'string' && CLIENT_ERRORS.has(apolloCode)) {
       const details = formatted.extensions?.details as Record<string, unknown> | undefined;
       app = new AppError('BAD_INPUT', formatted.message, { details: details ?? { reason: apolloCode.toLowerCase() } });
+    } else if (isErrorCode(apolloCode)) {
+      // Raised by the gateway itself with a code of the union (e.g. a bad token in the context).
+      app = new AppError(apolloCode, formatted.message.replace(/^Context creation failed: /, ''));
     } else if (original instanceof AppError || (original && typeof original === 'object' && 'shape' in original)) {
       app = normalizeError(original);
     } else if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {

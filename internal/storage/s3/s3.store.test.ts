@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../../../test/support/env.ts';
+import { AppError } from '../../platform/errors.ts';
+import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
+import { contentDisposition, S3ObjectStore } from './s3.store.ts';
+
+const storeOn = (endpoint: string) =>
+  new S3ObjectStore({
+    name: 'ceph-test',
+    endpoint,
+    region: testEnv.s3.region,
+    bucket: testEnv.s3.bucket,
+    accessKeyId: testEnv.s3.accessKeyId,
+    secretAccessKey: testEnv.s3.secretAccessKey,
+  });
+
+objectStoreContract('ceph', async () => ({ store: storeOn(testEnv.s3.endpoint) }));
+
+describe('S3ObjectStore', () => {
+  const real = storeOn(testEnv.s3.endpoint);
+  const down = storeOn('http://127.0.0.1:9');
+  const key = `s3-store-test/${randomBytes(6).toString('hex')}`;
+  afterAll(async () => {
+    await real.delete(key);
+    await real.close();
+    await down.close();
+  });
+
+  const failure = async (promise: Promise<unknown>) => {
+    const started = performance.now();
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, seconds: (performance.now() - started) / 1000 };
+  };
+
+  it('is UNAVAILABLE within seconds when the endpoint cannot be reached, and writes nothing', async () => {
+    for (const attempt of [
+      () => down.put(key, bodyOf(Buffer.from('never stored')), 12),
+      () => down.head(key),
+      () => down.get(key),
+      () => down.createMultipart(key),
+      () => down.uploadPart(key, 'no-such-upload', 1, bodyOf(Buffer.alloc(10)), 10),
+      () => down.listMultipartUploads('s3-store-test/'),
+      () => down.delete(key),
+    ]) {
+
+      const { error, seconds } = await failure(attempt());
+      expect(AppError.is(error, 'UNAVAILABLE'), String(error)).toBe(true);
+      expect(seconds).toBeLessThan(5);
+    }
+    expect(await real.head(key)).toBeNull();
+    // Signing needs no connection, so a presigned URL is still produced.
+    expect(await down.presignGet(key, { expiresInSeconds: 60 })).toMatch(/^http:\/\/127\.0\.0\.1:9\//);
+  });
+
+  it('formats Content-Disposition per RFC 6266 / RFC 5987', () => {
+    expect(contentDisposition('report.pdf')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
+    expect(contentDisposition(`naïve "q" (1)*'.txt`)).toBe(
+      `attachment; filename="na_ve _q_ (1)*'.txt"; filename*=UTF-8''na%C3%AFve%20%22q%22%20%281%29%2A%27.txt`,
+    );
+  });
+});
