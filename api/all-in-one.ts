@@ -1,5 +1,7 @@
 /** The all-in-one process: gateway + every service in one process, services reached in process. */
 import { createAccounts } from '../internal/accounts/index.ts';
+import { createFiles } from '../internal/files/index.ts';
+import path from 'node:path';
 import type { Mailer } from '../internal/accounts/mailer.ts';
 import { allEntities } from '../internal/entities.ts';
 import type { Config } from '../internal/platform/config.ts';
@@ -18,9 +20,12 @@ export async function startAllInOne(config: Config, log: Logger, overrides: { ma
   const runtime = await createRuntime(config, allEntities, log);
   try {
     const accounts = createAccounts(runtime, overrides.mailer);
-    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router }, log);
+    const files = createFiles(runtime);
+    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router }, log);
     const gateway = await createGateway({
       clients,
+      storage: runtime.storage,
+      tmpDir: path.join(config.dataDir, 'tmp'),
       tokens: runtime.tokens,
       log,
       metrics: runtime.metrics,

@@ -1,15 +1,18 @@
 /** The gateway's typed clients of the internal services, in process or by Kubernetes DNS name. */
 import type { TRPCClient } from '@trpc/client';
 import type { AccountsRouter } from '../internal/accounts/index.ts';
+import type { FilesRouter } from '../internal/files/index.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
 
 export interface Routers {
   accounts: AccountsRouter;
+  files: FilesRouter;
 }
 
 export interface Clients {
   accounts: TRPCClient<AccountsRouter>;
+  files: TRPCClient<FilesRouter>;
 }
 
 /** `routers` is needed in process only; by DNS the routers' types are all the gateway knows. */
@@ -21,5 +24,6 @@ export function createClients(discovery: Discovery, routers: Partial<Routers>, l
   };
   return {
     accounts: serviceClient('accounts', router('accounts'), discovery, log),
+    files: serviceClient('files', router('files'), discovery, log),
   };
 }

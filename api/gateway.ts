@@ -12,11 +12,18 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { bearerToken, type TokenSigner } from '../internal/platform/auth/access-token.ts';
+import { AppError } from '../internal/platform/errors.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import type { Metrics } from '../internal/platform/metrics.ts';
 import { currentContext, newRequestId, type Viewer } from '../internal/platform/request-context.ts';
 import type { Clients } from './clients.ts';
-import type { GraphQLContext } from './graphql/context.ts';
+import { makeContext, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
+import { BlobWriter } from '../internal/files/blob-writer.ts';
+import type { StorageRouter } from '../internal/storage/index.ts';
+import { processRequest } from 'graphql-upload-minimal';
+import { requireBearer } from './http/auth.ts';
+import { downloadRouter } from './http/download.handler.ts';
+import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/errors.ts';
 import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './graphql/limits.ts';
 import { buildSchema } from './graphql/schema.ts';
@@ -27,6 +34,8 @@ import { requestContext } from './http/request-context.ts';
 
 export interface GatewayOptions {
   clients: Clients;
+  storage: StorageRouter;
+  tmpDir: string;
   tokens: TokenSigner;
   log: Logger;
   metrics: Metrics;
@@ -43,7 +52,11 @@ export interface Gateway {
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const { clients, tokens, log, metrics } = options;
+  const { clients, tokens, log, metrics, storage } = options;
+  const bytes: GatewayBytes = {
+    storage,
+    blobWriter: new BlobWriter({ tmpDir: options.tmpDir, defaultBackend: () => storage.defaultBackend() }),
+  };
   const schema: GraphQLSchema = buildSchema();
   const limitsRule = queryLimitsRule(options.limits ?? DEFAULT_LIMITS);
   const app = express();
@@ -74,12 +87,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
       // Subscriptions run outside any HTTP request, so the identity for service calls travels in
       // the context (see `asViewer` in graphql/context.ts).
-      context: (ctx): GraphQLContext => ({
-        requestId: newRequestId(),
-        viewer: ctx.extra.viewer,
-        accessToken: ctx.extra.token,
-        clients,
-      }),
+      context: (ctx): GraphQLContext =>
+        makeContext(clients, bytes, { requestId: newRequestId(), viewer: ctx.extra.viewer, accessToken: ctx.extra.token }),
     },
     wss,
   );
@@ -116,15 +125,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(graphiqlRouter());
+  app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
+    // GraphQL multipart requests (uploadFile, uploadChunk): file streams are handed to resolvers
+    // as they arrive; nothing is buffered here. Apollo's CSRF prevention requires the
+    // `apollo-require-preflight` header on them.
+    async (req, res, next) => {
+      if (!req.is('multipart/form-data')) return next();
+      if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
+        return next(new AppError('BAD_INPUT', 'Multipart requests need the header apollo-require-preflight: true', { details: { reason: 'csrf' } }));
+      }
+      try {
+        req.body = await processRequest(req, res, { maxFileSize: SIMPLE_UPLOAD_MAX + 1, maxFiles: 1, maxFieldSize: 100_000 });
+        next();
+      } catch (error) {
+        next(new AppError('BAD_INPUT', 'Malformed multipart request', { cause: error }));
+      }
+    },
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const rc = currentContext();
         const requestId = rc?.requestId ?? newRequestId();
         const header = req.headers.authorization;
-        if (!header) return { requestId, viewer: undefined, accessToken: undefined, clients };
+        if (!header) return makeContext(clients, bytes, { requestId, viewer: undefined, accessToken: undefined });
         const token = bearerToken(header);
         // A credential that does not verify is refused outright (401) rather than treated as
         // anonymous, so a client knows to refresh instead of seeing a half-empty answer.
@@ -135,7 +160,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           });
         }
         if (rc) Object.assign(rc, { viewer, accessToken: token });
-        return { requestId, viewer, accessToken: token, clients };
+        return makeContext(clients, bytes, { requestId, viewer, accessToken: token });
       },
     }),
   );

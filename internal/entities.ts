@@ -1,5 +1,6 @@
 /** Every entity of every service: the one model the migrations are generated from. */
 import type { EntitySchema } from '@mikro-orm/core';
 import { accountEntities } from './accounts/accounts.entities.ts';
+import { filesEntities } from './files/files.entities.ts';
 
-export const allEntities: EntitySchema[] = [...accountEntities] as EntitySchema[];
+export const allEntities: EntitySchema[] = [...accountEntities, ...filesEntities] as EntitySchema[];

@@ -1,13 +1,28 @@
 /** What every resolver receives. Built per request (HTTP) or per operation (graphql-ws). */
 import { AppError } from '../../internal/platform/errors.ts';
 import { runWithContext, type Viewer } from '../../internal/platform/request-context.ts';
+import type { BlobWriter } from '../../internal/files/blob-writer.ts';
+import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
 
 export interface GraphQLContext {
   requestId: string;
   viewer: Viewer | undefined;
   accessToken: string | undefined;
   clients: Clients;
+  loaders: Loaders;
+  /** Byte paths of the gateway: the object stores and the writer of new blobs. */
+  bytes: GatewayBytes;
+}
+
+export interface GatewayBytes {
+  storage: StorageRouter;
+  blobWriter: BlobWriter;
+}
+
+export function makeContext(clients: Clients, bytes: GatewayBytes, fields: Omit<GraphQLContext, 'clients' | 'loaders' | 'bytes'>): GraphQLContext {
+  return { ...fields, clients, bytes, loaders: createLoaders(clients) };
 }
 
 export function requireViewer(ctx: GraphQLContext): Viewer {

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accountsResolvers } from './resolvers/accounts.resolvers.ts';
-import { DateTime } from './resolvers/scalars.ts';
+import { DateTime, Size } from './resolvers/scalars.ts';
+import { filesResolvers } from './resolvers/files.resolvers.ts';
+import { GraphQLUpload } from 'graphql-upload-minimal';
 
 const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
 
@@ -15,7 +17,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime }, accountsResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

@@ -12,6 +12,7 @@ import { MemoryKeyValueStore, MemoryPubSub } from './kv/memory.kv.ts';
 import { RedisKeyValueStore, RedisPubSub } from './kv/redis.kv.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { StorageRouter, defaultRoutingConfig } from '../storage/index.ts';
 
 export interface Runtime {
   config: Config;
@@ -21,6 +22,8 @@ export interface Runtime {
   pubsub: PubSub;
   tokens: TokenSigner;
   metrics: Metrics;
+  /** The object stores of the routing file (STORAGE_CONFIG, hot-reloaded) or one local backend. */
+  storage: StorageRouter;
   /** Named readiness checks; /readyz runs them all. */
   readiness: Map<string, () => Promise<void>>;
   onClose(fn: () => Promise<void> | void): void;
@@ -35,6 +38,10 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
   const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl) : new MemoryKeyValueStore();
   const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();
   closers.push(() => kv.close(), () => pubsub.close());
+  const storage = config.storageConfigPath
+    ? await StorageRouter.fromFile(config.storageConfigPath, { log: logger, watch: true })
+    : new StorageRouter(defaultRoutingConfig(config.dataDir), { log: logger });
+  closers.push(() => storage.close());
   const readiness = new Map<string, () => Promise<void>>([
     [
       'database',
@@ -52,6 +59,7 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     pubsub,
     tokens: new TokenSigner(config.jwtSecret),
     metrics: createMetrics(),
+    storage,
     readiness,
     onClose: (fn) => closers.push(fn),
     close: async () => {

@@ -21,3 +21,23 @@ export const DateTime = new GraphQLScalarType<Date | string, string>({
     return new Date(ast.value);
   },
 });
+
+/** Byte counts as JSON numbers: exact up to 2^53 − 1, far beyond any file (a 32-bit Int stops at 2 GiB). */
+export const Size = new GraphQLScalarType<number, number>({
+  name: 'Size',
+  description: 'A byte count, serialised as a JSON number.',
+  serialize(value) {
+    const n = typeof value === 'string' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new GraphQLError('Size must be a non-negative integer');
+    return n;
+  },
+  parseValue(value) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new GraphQLError('Size must be a non-negative integer below 2^53');
+    return value;
+  },
+  parseLiteral(ast) {
+    const n = ast.kind === Kind.INT ? Number(ast.value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 0) throw new GraphQLError('Size must be a non-negative integer below 2^53');
+    return n;
+  },
+});

@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../../test/support/env.ts';
 import { AppError } from '../../platform/errors.ts';
 import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
-import { contentDisposition, S3ObjectStore } from './s3.store.ts';
+import { S3ObjectStore } from './s3.store.ts';
+import { contentDisposition } from '../support/content-disposition.ts';
 
 const storeOn = (endpoint: string) =>
   new S3ObjectStore({

@@ -13,6 +13,7 @@
  * - RGW returns an empty ETag from CompleteMultipartUpload: HEAD the object afterwards.
  * - Streaming requests are never retried by the SDK; the others use its standard retries.
  */
+import { contentDisposition } from '../support/content-disposition.ts';
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import {
@@ -377,13 +378,6 @@ export function resolveRange(range: ByteRange, size: number): ByteRange {
  * `attachment; filename="ascii"; filename*=UTF-8''pct-encoded` (RFC 6266 §4.3: "filename*" with
  * the RFC 5987 encoding for any character outside ASCII, and a plain "filename" for old clients).
  */
-export function contentDisposition(downloadName: string): string {
-  // RFC 5987 attr-char leaves only ALPHA DIGIT !#$&+-.^_`|~ unencoded; encodeURIComponent also
-  // leaves '()* alone, which are not attr-chars.
-  const encoded = encodeURIComponent(downloadName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  const ascii = downloadName.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
-}
 
 /** S3 sends ETags quoted ("abc"); the ObjectStore contract carries them bare. */
 export function unquote(etag: string | undefined): string {

@@ -1,0 +1,119 @@
+/** Files and folders in GraphQL: thin calls to the files service; bytes through the BlobWriter. */
+import type { FileUpload } from 'graphql-upload-minimal';
+import type { FileDto } from '../../../internal/files/index.ts';
+import { AppError } from '../../../internal/platform/errors.ts';
+import type { GraphQLContext } from '../context.ts';
+import { requireViewer } from '../context.ts';
+
+/** Largest file `uploadFile` takes in one request; larger files use upload sessions (createUpload). */
+export const SIMPLE_UPLOAD_MAX = 256 * 1024 * 1024;
+const PRESIGN_SECONDS = 300;
+const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
+
+type Ctx = GraphQLContext;
+interface OrderArg {
+  field: 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
+  direction: 'ASC' | 'DESC';
+}
+
+const emptyConnection = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+
+export const filesResolvers = {
+  Query: {
+    folder: async (_: unknown, args: { id?: string | null }, ctx: Ctx) => {
+      requireViewer(ctx);
+      const node = await ctx.clients.files.node.query({ id: args.id ?? null });
+      if (!node.isFolder) throw new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
+      return node;
+    },
+    file: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.get.query({ id: args.id });
+    },
+    trash: (_: unknown, __: unknown, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.listTrash.query();
+    },
+    downloadUrl: async (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      const { file, blob } = await ctx.clients.files.content.query({ id: args.id });
+      const url = await ctx.bytes.storage.store(blob.backend).presignGet(blob.storageKey, {
+        expiresInSeconds: PRESIGN_SECONDS,
+        downloadName: file.name,
+        contentType: file.mimeType ?? 'application/octet-stream',
+      });
+      return url ? { url, expiresAt: new Date(Date.now() + PRESIGN_SECONDS * 1000) } : null;
+    },
+  },
+  User: {
+    quota: (_user: unknown, _: unknown, ctx: Ctx) => ctx.clients.files.quota.query(),
+  },
+  File: {
+    parent: (file: FileDto, _: unknown, ctx: Ctx) => (file.parentId ? ctx.loaders.file.load(file.parentId) : null),
+    ancestors: (file: FileDto, _: unknown, ctx: Ctx) => ctx.clients.files.ancestors.query({ id: file.id }),
+    children: (file: FileDto, args: { first?: number; after?: string | null; orderBy?: OrderArg }, ctx: Ctx) => {
+      if (!file.isFolder) return emptyConnection;
+      return ctx.clients.files.children.query({
+        folderId: file.id,
+        first: args.first ?? 50,
+        after: args.after ?? undefined,
+        orderBy: args.orderBy ?? { field: 'NAME', direction: 'ASC' },
+      });
+    },
+  },
+  Mutation: {
+    createFolder: (_: unknown, args: { parentId?: string | null; name: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.createFolder.mutate({ parentId: args.parentId ?? null, name: args.name });
+    },
+    renameFile: (_: unknown, args: { id: string; name: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.rename.mutate(args);
+    },
+    moveFile: (_: unknown, args: { id: string; parentId?: string | null }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.move.mutate({ id: args.id, parentId: args.parentId ?? null });
+    },
+    deleteFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.trash.mutate(args);
+    },
+    restoreFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.restore.mutate(args);
+    },
+    purgeFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      return ctx.clients.files.purge.mutate(args);
+    },
+    uploadFile: async (_: unknown, args: { parentId?: string | null; file: Promise<FileUpload> }, ctx: Ctx) => {
+      requireViewer(ctx);
+      const upload = await args.file;
+      const stream = upload.createReadStream();
+      try {
+        // Name and space are checked before a byte is stored.
+        const target = await ctx.clients.files.assertNameFree.query({ parentId: args.parentId ?? null, name: upload.filename });
+        const quota = await ctx.clients.files.quota.query();
+        const room = Math.max(0, quota.limit - quota.used);
+        const mimeType = MIME_RE.test(upload.mimetype) ? upload.mimetype.toLowerCase() : 'application/octet-stream';
+        const written = await ctx.bytes.blobWriter.write(stream, Math.min(room, SIMPLE_UPLOAD_MAX), () =>
+          room < SIMPLE_UPLOAD_MAX
+            ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
+            : new AppError('PAYLOAD_TOO_LARGE', `uploadFile takes at most ${SIMPLE_UPLOAD_MAX} bytes; use createUpload for larger files`, { details: { limit: SIMPLE_UPLOAD_MAX } }),
+        mimeType);
+        const store = ctx.bytes.storage.store(written.backend);
+        try {
+          const { file, duplicate } = await ctx.clients.files.commitFile.mutate({ ...target, ...written, mimeType });
+          // Same content already stored: the new file points at the old blob; these bytes go.
+          if (duplicate) await store.delete(duplicate.storageKey).catch(() => undefined);
+          return file;
+        } catch (error) {
+          await store.delete(written.storageKey).catch(() => undefined);
+          throw error;
+        }
+      } finally {
+        stream.destroy();
+      }
+    },
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * Writes a stream of unknown length as a new blob object on the default backend: the bytes are
+ * spooled to a temp file (bounded memory, and the length must be known for a single PUT) while
+ * the content hash is computed and the size limit enforced, then PUT from the file. Nothing is
+ * kept when a limit is hit or the store fails: the temp file and any partial object go.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError } from '../platform/errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { BlockHasher } from './content-hash.ts';
+
+export interface WrittenBlob {
+  backend: string;
+  storageKey: string;
+  size: number;
+  contentHash: string;
+}
+
+export interface BlobWriterOptions {
+  tmpDir: string;
+  defaultBackend: () => { name: string; store: ObjectStore };
+}
+
+/** Object key of a new blob: random, so two uploads never write the same key. */
+export function newBlobKey(): string {
+  const id = randomUUID();
+  return `blobs/${id.slice(0, 2)}/${id}`;
+}
+
+export class BlobWriter {
+  constructor(private readonly options: BlobWriterOptions) {}
+
+  /**
+   * `limit` bytes at most; `onLimit(bytes)` builds the error to raise when the stream goes past it
+   * (PAYLOAD_TOO_LARGE or QUOTA_EXCEEDED, the caller knows which limit it was).
+   */
+  async write(body: Readable, limit: number, onLimit: () => AppError, contentType?: string): Promise<WrittenBlob> {
+    await mkdir(this.options.tmpDir, { recursive: true });
+    const tmp = path.join(this.options.tmpDir, `upload-${randomUUID()}`);
+    const hasher = new BlockHasher();
+    let seen = 0;
+    const guard = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        seen += chunk.length;
+        callback(seen > limit ? onLimit() : null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, guard, hasher, createWriteStream(tmp));
+      const { name, store } = this.options.defaultBackend();
+      const key = newBlobKey();
+      try {
+        await store.put(key, createReadStream(tmp), hasher.bytes, contentType ? { contentType } : {});
+      } catch (error) {
+        await store.delete(key).catch(() => undefined);
+        throw error;
+      }
+      return { backend: name, storageKey: key, size: hasher.bytes, contentHash: hasher.contentHash() };
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+}

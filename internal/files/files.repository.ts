@@ -1,0 +1,214 @@
+/** The only code of the files service that touches the database. */
+import { UniqueConstraintViolationException, raw, type FilterQuery } from '@mikro-orm/core';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../platform/errors.ts';
+import type { Orm } from '../platform/db/orm.ts';
+import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
+
+export type OrderField = 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
+export type Direction = 'ASC' | 'DESC';
+
+export interface Page {
+  first: number;
+  after?: string;
+  orderBy: { field: OrderField; direction: Direction };
+}
+
+interface Cursor {
+  f: boolean;
+  v: string | number;
+  id: string;
+}
+
+const columnOf = (field: OrderField) => {
+  switch (field) {
+    case 'NAME':
+      return 'nameKey' as const;
+    case 'SIZE':
+      return 'size' as const;
+    case 'CREATED_AT':
+      return 'createdAt' as const;
+    case 'UPDATED_AT':
+      return 'updatedAt' as const;
+  }
+};
+
+export function encodeCursor(row: FileRow, field: OrderField): string {
+  const value = row[columnOf(field)];
+  const cursor: Cursor = { f: row.isFolder, v: value instanceof Date ? value.toISOString() : value, id: row.id };
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(after: string, field: OrderField): { f: boolean; v: string | number | Date; id: string } {
+  try {
+    const c = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as Cursor;
+    if (typeof c.f !== 'boolean' || typeof c.id !== 'string' || (typeof c.v !== 'string' && typeof c.v !== 'number')) throw new Error('shape');
+    const v = field === 'CREATED_AT' || field === 'UPDATED_AT' ? new Date(String(c.v)) : c.v;
+    return { f: c.f, v, id: c.id };
+  } catch (error) {
+    throw new AppError('BAD_INPUT', 'Invalid cursor', { cause: error, details: { field: 'after', reason: 'invalid_cursor' } });
+  }
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof UniqueConstraintViolationException;
+}
+
+export class FilesRepository {
+  constructor(private readonly orm: Orm) {}
+
+  em(): EntityManager {
+    return this.orm.em.fork() as EntityManager;
+  }
+
+  transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.em().transactional((em) => fn(em));
+  }
+
+  /** The person's root folder (id = user id), created on first use. */
+  async ensureRoot(ownerId: string): Promise<FileRow> {
+    const em = this.em();
+    const found = await em.findOne(FileRow, { id: ownerId });
+    if (found) return found;
+    const now = new Date();
+    try {
+      await em.insert(FileRow, {
+        id: ownerId, ownerId, parentId: null, name: '', nameKey: '', path: `/${ownerId}/`, isFolder: true, size: 0,
+        blobId: null, contentHash: null, mimeType: null, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return (await this.em().findOneOrFail(FileRow, { id: ownerId }));
+  }
+
+  findLive(ownerId: string, id: string): Promise<FileRow | null> {
+    return this.em().findOne(FileRow, { id, ownerId, trashKey: '', trashedAt: null });
+  }
+
+  findAny(ownerId: string, id: string): Promise<FileRow | null> {
+    return this.em().findOne(FileRow, { id, ownerId });
+  }
+
+  findLiveByIds(ownerId: string, ids: readonly string[]): Promise<FileRow[]> {
+    return this.em().find(FileRow, { id: { $in: [...ids] }, ownerId, trashedAt: null });
+  }
+
+  findLiveChild(ownerId: string, parentId: string, key: string): Promise<FileRow | null> {
+    return this.em().findOne(FileRow, { ownerId, parentId, nameKey: key, trashKey: '' });
+  }
+
+  async children(ownerId: string, parentId: string, page: Page): Promise<{ rows: FileRow[]; hasNextPage: boolean }> {
+    const column = columnOf(page.orderBy.field);
+    const op = page.orderBy.direction === 'ASC' ? '$gt' : '$lt';
+    const where: FilterQuery<FileRow> = { ownerId, parentId, trashKey: '' };
+    if (page.after) {
+      const c = decodeCursor(page.after, page.orderBy.field);
+      const or: FilterQuery<FileRow>[] = [
+        { isFolder: c.f, [column]: { [op]: c.v } },
+        { isFolder: c.f, [column]: c.v, id: { [op]: c.id } },
+      ];
+      // Folders come first whatever the order: after the last folder come the files.
+      if (c.f) or.unshift({ isFolder: false });
+      Object.assign(where, { $or: or });
+    }
+    const dir = page.orderBy.direction === 'ASC' ? 'asc' : 'desc';
+    const rows = await this.em().find(FileRow, where, {
+      orderBy: [{ isFolder: 'desc' }, { [column]: dir }, { id: dir }],
+      limit: page.first + 1,
+    });
+    return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
+  }
+
+  countChildren(ownerId: string, parentId: string): Promise<number> {
+    return this.em().count(FileRow, { ownerId, parentId, trashKey: '' });
+  }
+
+  listTrash(ownerId: string): Promise<FileRow[]> {
+    // Only the roots of deletions: what the person deleted, not everything inside it.
+    return this.em().find(FileRow, { ownerId, trashedAt: { $ne: null }, trashKey: { $ne: '' } }, { orderBy: { trashedAt: 'desc' }, limit: 1000 });
+  }
+
+  async insertNode(em: EntityManager, row: Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'>, parentPath: string): Promise<FileRow> {
+    const id = randomUUID();
+    const now = new Date();
+    const full: FileRow = Object.assign(new FileRow(), {
+      ...row, id, path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
+    });
+    try {
+      await em.insert(FileRow, full);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw nameTaken(row.name, error);
+      throw error;
+    }
+    return full;
+  }
+
+  /** Ensures the quota row exists with the default limit. */
+  async ensureQuota(userId: string, defaultLimit: number): Promise<QuotaRow> {
+    const em = this.em();
+    const found = await em.findOne(QuotaRow, { userId });
+    if (found) return found;
+    try {
+      await em.insert(QuotaRow, { userId, limitBytes: defaultLimit, usedBytes: 0 });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return this.em().findOneOrFail(QuotaRow, { userId });
+  }
+
+  /** Charges `bytes` if it fits under the limit: one conditional UPDATE, so concurrent charges cannot overshoot. */
+  async charge(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
+    if (bytes === 0) return true;
+    const result = await em.execute<{ affectedRows: number }>(
+      'update quotas set used_bytes = used_bytes + ? where user_id = ? and used_bytes + ? <= limit_bytes',
+      [bytes, userId, bytes],
+      'run',
+    );
+    return result.affectedRows === 1;
+  }
+
+  async release(em: EntityManager, userId: string, bytes: number): Promise<void> {
+    if (bytes === 0) return;
+    await em.execute('update quotas set used_bytes = case when used_bytes >= ? then used_bytes - ? else 0 end where user_id = ?', [bytes, bytes, userId], 'run');
+  }
+
+  /** Adds a reference to the blob of that content if one is alive; null when there is none. */
+  async refExistingBlob(em: EntityManager, contentHash: string, size: number): Promise<BlobRow | null> {
+    const blob = await em.findOne(BlobRow, { contentHash, size });
+    if (!blob) return null;
+    const changed = await em.nativeUpdate(BlobRow, { id: blob.id, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never });
+    return changed === 1 ? blob : null;
+  }
+
+  findBlob(contentHash: string, size: number): Promise<BlobRow | null> {
+    return this.em().findOne(BlobRow, { contentHash, size, refCount: { $gt: 0 } });
+  }
+
+  findBlobById(id: string): Promise<BlobRow | null> {
+    return this.em().findOne(BlobRow, { id });
+  }
+
+  async insertBlob(em: EntityManager, blob: Omit<BlobRow, 'id' | 'createdAt' | 'refCount'>): Promise<BlobRow> {
+    const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
+    await em.insert(BlobRow, row);
+    return row;
+  }
+
+  /** Drops one reference; returns the blob when that was the last one (its row is then deleted). */
+  async unrefBlob(em: EntityManager, blobId: string): Promise<BlobRow | null> {
+    await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count - 1') as never });
+    const blob = await em.findOne(BlobRow, { id: blobId, refCount: 0 });
+    if (!blob) return null;
+    const deleted = await em.nativeDelete(BlobRow, { id: blobId, refCount: 0 });
+    return deleted === 1 ? blob : null;
+  }
+}
+
+export function nameTaken(name: string, cause?: unknown): AppError {
+  return new AppError('CONFLICT', `An item named "${name}" already exists in this folder`, {
+    cause,
+    details: { field: 'name', reason: 'name_taken' },
+  });
+}

@@ -1,0 +1,61 @@
+/** The files service as tRPC procedures: parse with zod, call the service. */
+import { z } from 'zod';
+import { authedProcedure, router } from '../platform/rpc/trpc.ts';
+import { CONTENT_HASH_RE } from './content-hash.ts';
+import { toDto, type FilesService } from './files.service.ts';
+
+const Id = z.string().min(1).max(64);
+const Name = z.string().max(1024);
+const PageInput = z.object({
+  folderId: Id,
+  first: z.number().int().min(0).max(500).default(50),
+  after: z.string().max(512).optional(),
+  orderBy: z
+    .object({ field: z.enum(['NAME', 'SIZE', 'CREATED_AT', 'UPDATED_AT']), direction: z.enum(['ASC', 'DESC']) })
+    .default({ field: 'NAME', direction: 'ASC' }),
+});
+
+export function filesRouter(service: FilesService) {
+  return router({
+    node: authedProcedure.input(z.object({ id: Id.nullable() })).query(async ({ ctx, input }) => toDto(await service.node(ctx.viewer, input.id))),
+    get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.get(ctx.viewer, input.id)),
+    getMany: authedProcedure.input(z.object({ ids: z.array(Id).max(1000) })).query(({ ctx, input }) => service.getMany(ctx.viewer, input.ids)),
+    ancestors: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.ancestors(ctx.viewer, input.id)),
+    children: authedProcedure.input(PageInput).query(({ ctx, input }) => service.children(ctx.viewer, input.folderId, input)),
+    createFolder: authedProcedure
+      .input(z.object({ parentId: Id.nullable(), name: Name }))
+      .mutation(({ ctx, input }) => service.createFolder(ctx.viewer, input.parentId, input.name)),
+    rename: authedProcedure.input(z.object({ id: Id, name: Name })).mutation(({ ctx, input }) => service.rename(ctx.viewer, input.id, input.name)),
+    move: authedProcedure
+      .input(z.object({ id: Id, parentId: Id.nullable() }))
+      .mutation(({ ctx, input }) => service.move(ctx.viewer, input.id, input.parentId)),
+    trash: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => service.trash(ctx.viewer, input.id)),
+    listTrash: authedProcedure.query(({ ctx }) => service.listTrash(ctx.viewer)),
+    restore: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => service.restore(ctx.viewer, input.id)),
+    purge: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => service.purge(ctx.viewer, input.id)),
+    quota: authedProcedure.query(({ ctx }) => service.quota(ctx.viewer)),
+    assertFits: authedProcedure.input(z.object({ size: z.number().int().min(0) })).query(({ ctx, input }) => service.assertFits(ctx.viewer, input.size)),
+    assertNameFree: authedProcedure
+      .input(z.object({ parentId: Id.nullable(), name: Name }))
+      .query(({ ctx, input }) => service.assertNameFree(ctx.viewer, input.parentId, input.name)),
+    commitFile: authedProcedure
+      .input(
+        z.object({
+          parentId: Id.nullable(),
+          name: Name,
+          size: z.number().int().min(0),
+          contentHash: z.string().regex(CONTENT_HASH_RE),
+          mimeType: z.string().max(255).nullable(),
+          backend: z.string().max(63),
+          storageKey: z.string().max(512),
+        }),
+      )
+      .mutation(({ ctx, input }) => service.commitFile(ctx.viewer, input)),
+    content: authedProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
+      const { file, blob } = await service.content(ctx.viewer, input.id);
+      return { file, blob: { id: blob.id, backend: blob.backend, storageKey: blob.storageKey, contentHash: blob.contentHash, size: Number(blob.size) } };
+    }),
+  });
+}
+
+export type FilesRouter = ReturnType<typeof filesRouter>;
