@@ -127,7 +127,13 @@ export class FilesRepository {
 
   listTrash(ownerId: string): Promise<FileRow[]> {
     // Only the roots of deletions: what the person deleted, not everything inside it.
-    return this.em().find(FileRow, { ownerId, trashedAt: { $ne: null }, trashKey: { $ne: '' } }, { orderBy: { trashedAt: 'desc' }, limit: 1000 });
+    return this.em()
+      .createQueryBuilder(FileRow)
+      .where({ ownerId, trashedAt: { $ne: null } })
+      .andWhere('trashed_by = id')
+      .orderBy({ trashedAt: 'desc' })
+      .limit(1000)
+      .getResultList();
   }
 
   async insertNode(em: EntityManager, row: Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'>, parentPath: string): Promise<FileRow> {

@@ -6,7 +6,7 @@
 import type { EntitySchema } from '@mikro-orm/core';
 import { TokenSigner } from './auth/access-token.ts';
 import type { Config } from './config.ts';
-import { openDatabase, type Orm } from './db/orm.ts';
+import { openDatabase, type Orm, type OrmHooks } from './db/orm.ts';
 import type { KeyValueStore, PubSub } from './kv/kv.ts';
 import { MemoryKeyValueStore, MemoryPubSub } from './kv/memory.kv.ts';
 import { RedisKeyValueStore, RedisPubSub } from './kv/redis.kv.ts';
@@ -30,10 +30,10 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function createRuntime(config: Config, entities: EntitySchema[], log?: Logger): Promise<Runtime> {
+export async function createRuntime(config: Config, entities: EntitySchema[], log?: Logger, hooks: OrmHooks = {}): Promise<Runtime> {
   const logger = log ?? createLogger({ level: config.logLevel });
   const closers: (() => Promise<void> | void)[] = [];
-  const orm = await openDatabase(config.database, entities, logger);
+  const orm = await openDatabase(config.database, entities, logger, {}, hooks);
   closers.push(() => orm.close());
   const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl) : new MemoryKeyValueStore();
   const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();

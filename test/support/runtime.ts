@@ -1,6 +1,7 @@
 /** Builds a real Runtime for tests: MariaDB + Redis ("real") or SQLite + in-memory ("embedded"). */
 import { allEntities } from '../../internal/entities.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
+import type { OrmHooks } from '../../internal/platform/db/orm.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { createRuntime, type Runtime } from '../../internal/platform/runtime.ts';
 import { createMysqlDatabase, createSqliteDatabase, tempDir, type TestDatabase } from './db.ts';
@@ -16,7 +17,7 @@ export interface TestRuntime {
   close(): Promise<void>;
 }
 
-export async function createTestRuntime(stack: Stack, env: Record<string, string> = {}): Promise<TestRuntime> {
+export async function createTestRuntime(stack: Stack, env: Record<string, string> = {}, hooks: OrmHooks = {}): Promise<TestRuntime> {
   const db = stack === 'real' ? await createMysqlDatabase() : createSqliteDatabase();
   const config = loadConfig({
     DATA_DIR: tempDir(),
@@ -27,7 +28,7 @@ export async function createTestRuntime(stack: Stack, env: Record<string, string
     ...env,
   });
   if (db.options.kind === 'sqlite') config.database = db.options;
-  const runtime = await createRuntime(config, allEntities, createLogger({ level: 'silent' }));
+  const runtime = await createRuntime(config, allEntities, createLogger({ level: 'silent' }), hooks);
   return {
     runtime,
     db,

@@ -21,11 +21,17 @@ export function dialectOf(options: DatabaseOptions): Dialect {
   return options.kind === 'sqlite' ? 'sqlite' : 'mysql';
 }
 
+export interface OrmHooks {
+  /** Called with every SQL statement (tests count statements per request with it). */
+  onQuery?: (sql: string) => void;
+}
+
 export function ormOptions(
   options: DatabaseOptions,
   entities: EntitySchema[],
   logger?: Logger,
   extra: Partial<Options> = {},
+  hooks: OrmHooks = {},
 ): Options {
   const common: Partial<Options> = {
     entities,
@@ -41,9 +47,12 @@ export function ormOptions(
     // Every request forks its own EntityManager; the global one is never used.
     allowGlobalContext: false,
     forceUtcTimezone: true,
-    debug: false,
+    debug: hooks.onQuery ? ['query'] : false,
     discovery: { warnWhenNoEntities: false },
-    logger: logger ? (message: string) => logger.debug({ orm: true }, message) : () => undefined,
+    logger: (message: string) => {
+      if (hooks.onQuery && message.includes('[query]')) hooks.onQuery(message);
+      else logger?.debug({ orm: true }, message);
+    },
     ...extra,
   };
   switch (options.kind) {
@@ -68,8 +77,9 @@ export async function openDatabase(
   entities: EntitySchema[],
   logger?: Logger,
   extra: Partial<Options> = {},
+  hooks: OrmHooks = {},
 ): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(options, entities, logger, extra));
+  const orm = await MikroORM.init(ormOptions(options, entities, logger, extra, hooks));
   await orm.getMigrator().up();
   return orm;
 }
