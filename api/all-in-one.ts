@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Mailer } from '../internal/accounts/mailer.ts';
 import { allEntities } from '../internal/entities.ts';
 import type { Config } from '../internal/platform/config.ts';
+import type { OrmHooks } from '../internal/platform/db/orm.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import { createRuntime, type Runtime } from '../internal/platform/runtime.ts';
 import { createClients } from './clients.ts';
@@ -16,8 +17,13 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startAllInOne(config: Config, log: Logger, overrides: { mailer?: Mailer } = {}): Promise<RunningApp> {
-  const runtime = await createRuntime(config, allEntities, log);
+export interface Overrides {
+  mailer?: Mailer;
+  ormHooks?: OrmHooks;
+}
+
+export async function startAllInOne(config: Config, log: Logger, overrides: Overrides = {}): Promise<RunningApp> {
+  const runtime = await createRuntime(config, allEntities, log, overrides.ormHooks);
   try {
     const accounts = createAccounts(runtime, overrides.mailer);
     const files = createFiles(runtime);

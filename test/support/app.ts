@@ -1,0 +1,101 @@
+/**
+ * The all-in-one app started in the test process on the real stack (a fresh MariaDB database,
+ * Redis, and the given storage routing file), plus helpers to sign people up through GraphQL.
+ */
+import { randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startAllInOne, type RunningApp } from '../../api/all-in-one.ts';
+import type { Mailer } from '../../internal/accounts/mailer.ts';
+import { loadConfig } from '../../internal/platform/config.ts';
+import { createLogger } from '../../internal/platform/logger.ts';
+import { createMysqlDatabase, tempDir, type TestDatabase } from './db.ts';
+import { testEnv } from './env.ts';
+import { gql } from './graphql.ts';
+import { TEST_JWT_SECRET } from './runtime.ts';
+
+export interface TestApp {
+  app: RunningApp;
+  url: string;
+  dataDir: string;
+  storageConfigPath: string;
+  db: TestDatabase;
+  queries: string[];
+  /** Registers a new person and returns their access token and id. */
+  signUp(name?: string): Promise<{ token: string; userId: string; refreshToken: string }>;
+  close(): Promise<void>;
+}
+
+/** A mailer that keeps the last code per address in memory: the SMTP path has its own tests. */
+class CodeBox implements Mailer {
+  readonly codes = new Map<string, string>();
+  async send(mail: { to: string; text: string }): Promise<void> {
+    const code = /code is (\d{6})/.exec(mail.text)?.[1];
+    if (code) this.codes.set(mail.to, code);
+  }
+  close(): void {}
+}
+
+export function cephBackend(name = 'ceph', bucket = testEnv.s3.bucket, state = 'active') {
+  const s3 = testEnv.s3;
+  return { name, type: 'ceph', endpoint: s3.endpoint, region: s3.region, bucket, state, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+}
+
+export function writeRouting(file: string, config: unknown): void {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, JSON.stringify(config));
+  // Rename, as Kubernetes swaps ConfigMap files: a watcher never sees half a file.
+  renameSync(tmp, file);
+}
+
+export async function startTestApp(options: { routing?: (dataDir: string) => unknown; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const db = await createMysqlDatabase('app');
+  const dataDir = tempDir('stratus-app-');
+  const storageConfigPath = path.join(dataDir, 'storage.json');
+  const routing = options.routing?.(dataDir) ?? {
+    default: 'ceph',
+    backends: [cephBackend(), { name: 'local', type: 'local', path: path.join(dataDir, 'objects'), state: 'active' }],
+  };
+  writeFileSync(storageConfigPath, JSON.stringify(routing));
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: storageConfigPath, ...options.env,
+  });
+  const queries: string[] = [];
+  const mailer = new CodeBox();
+  const app = await startAllInOne(config, createLogger({ level: 'silent' }), { mailer, ormHooks: { onQuery: (sql) => queries.push(sql) } });
+  const url = `http://127.0.0.1:${app.port}`;
+  return {
+    app, url, dataDir, storageConfigPath, db, queries,
+    async signUp(name = `u${randomBytes(5).toString('hex')}`) {
+      const email = `${name}@example.com`;
+      await gql(url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
+      const code = mailer.codes.get(email);
+      const res = await gql<{ register: { accessToken: string; refreshToken: string; user: { id: string } } }>(
+        url,
+        'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }',
+        { i: { username: name, email, password: 'a-good-password-1', code } },
+      );
+      const reg = res.data?.register;
+      if (!reg) throw new Error(`sign-up failed: ${JSON.stringify(res.errors)}`);
+      return { token: reg.accessToken, userId: reg.user.id, refreshToken: reg.refreshToken };
+    },
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+/** uploadFile through a GraphQL multipart request. */
+export async function uploadSmall(url: string, token: string, name: string, bytes: Buffer | string, parentId: string | null = null, type = 'application/octet-stream') {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({
+    query: 'mutation($p: ID, $f: Upload!) { uploadFile(parentId: $p, file: $f) { id name size contentHash mimeType parentId } }',
+    variables: { p: parentId, f: null },
+  }));
+  form.append('map', JSON.stringify({ 0: ['variables.f'] }));
+  form.append('0', new Blob([bytes], { type }), name);
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, body: form });
+  return (await res.json()) as { data?: { uploadFile: { id: string; name: string; size: number; contentHash: string; mimeType: string } } | null; errors?: { extensions?: { code?: string } }[] };
+}
