@@ -59,6 +59,25 @@ export function kvContract(name: string, make: () => { kv: KeyValueStore; pubsub
       expect(await kv.hgetall(k())).toEqual({});
     });
 
+    it('incrby adds and subtracts; exists tells', async () => {
+      const { kv } = make();
+      const key = k();
+      expect(await kv.exists(key)).toBe(false);
+      expect(await kv.incrby(key, 5)).toBe(5);
+      expect(await kv.incrby(key, -2)).toBe(3);
+      expect(await kv.exists(key)).toBe(true);
+    });
+
+    it('hsetnx sets a field once, even when many race; hlen counts fields', async () => {
+      const { kv } = make();
+      const key = k();
+      const won = await Promise.all(Array.from({ length: 10 }, (_, i) => kv.hsetnx(key, 'f', String(i))));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      await kv.hsetnx(key, 'g', 'x');
+      expect(await kv.hlen(key)).toBe(2);
+      expect(await kv.hlen(k())).toBe(0);
+    });
+
     it('getdel hands a value to exactly one of many concurrent readers', async () => {
       const { kv } = make();
       const key = k();

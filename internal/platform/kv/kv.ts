@@ -15,10 +15,16 @@ export interface KeyValueStore {
   del(...keys: string[]): Promise<number>;
   /** Atomically increments; the TTL is set when the key is created. */
   incr(key: string, ttlMs?: number): Promise<number>;
+  /** Atomically adds `by` (may be negative) and returns the new value. */
+  incrby(key: string, by: number): Promise<number>;
+  exists(key: string): Promise<boolean>;
   /** Remaining time to live in ms; -1 when the key has none, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
   expire(key: string, ttlMs: number): Promise<boolean>;
   hset(key: string, fields: Record<string, string>): Promise<void>;
+  /** Sets the field only when it is absent; true when this call set it. */
+  hsetnx(key: string, field: string, value: string): Promise<boolean>;
+  hlen(key: string): Promise<number>;
   hgetall(key: string): Promise<Record<string, string>>;
   hdel(key: string, ...fields: string[]): Promise<number>;
   /** Deletes the key and returns its value, atomically (one reader wins). */

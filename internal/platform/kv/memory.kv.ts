@@ -71,6 +71,19 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return next;
   }
 
+  async incrby(key: string, by: number): Promise<number> {
+    const current = this.str(key);
+    const next = (current === null ? 0 : Number.parseInt(current, 10)) + by;
+    const entry = this.entries.get(key);
+    if (current !== null && entry) entry.value = String(next);
+    else this.entries.set(key, { value: String(next), expiresAt: undefined });
+    return next;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return this.live(key) !== undefined;
+  }
+
   async ttl(key: string): Promise<number> {
     const entry = this.live(key);
     if (!entry) return -2;
@@ -87,6 +100,17 @@ export class MemoryKeyValueStore implements KeyValueStore {
   async hset(key: string, fields: Record<string, string>): Promise<void> {
     const map = this.hash(key, true);
     for (const [field, value] of Object.entries(fields)) map?.set(field, value);
+  }
+
+  async hsetnx(key: string, field: string, value: string): Promise<boolean> {
+    const map = this.hash(key, true);
+    if (!map || map.has(field)) return false;
+    map.set(field, value);
+    return true;
+  }
+
+  async hlen(key: string): Promise<number> {
+    return this.hash(key, false)?.size ?? 0;
   }
 
   async hgetall(key: string): Promise<Record<string, string>> {

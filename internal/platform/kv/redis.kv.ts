@@ -58,6 +58,14 @@ export class RedisKeyValueStore implements KeyValueStore {
     });
   }
 
+  incrby(key: string, by: number) {
+    return guard(() => this.client.incrby(key, by));
+  }
+
+  exists(key: string) {
+    return guard(async () => (await this.client.exists(key)) === 1);
+  }
+
   ttl(key: string) {
     return guard(() => this.client.pttl(key));
   }
@@ -70,6 +78,14 @@ export class RedisKeyValueStore implements KeyValueStore {
     return guard(async () => {
       if (Object.keys(fields).length > 0) await this.client.hset(key, fields);
     });
+  }
+
+  hsetnx(key: string, field: string, value: string) {
+    return guard(async () => (await this.client.hsetnx(key, field, value)) === 1);
+  }
+
+  hlen(key: string) {
+    return guard(() => this.client.hlen(key));
   }
 
   hgetall(key: string) {

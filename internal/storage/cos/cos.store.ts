@@ -21,12 +21,21 @@
  */
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import COS from 'cos-nodejs-sdk-v5';
-import { AppError, type ErrorCode } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
 } from '../object-store.ts';
+import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/errors.ts';
+import { unquote } from '../support/etag.ts';
+import { guardLength } from '../support/exact-length.ts';
+import { checkVendorKey } from '../support/keys.ts';
+import { checkPartNumber, checkSize } from '../support/limits.ts';
+import { getResultFromHeaders, infoFromHeaders } from '../support/object-headers.ts';
+import { presignExpiry, responseOverrides } from '../support/presign.ts';
+import { checkRange } from '../support/range.ts';
+import { classifyHttpFailure } from '../support/vendor-errors.ts';
 
 export interface CosStoreOptions {
   name: string;
@@ -41,9 +50,6 @@ export interface CosStoreOptions {
   /** Socket idle timeout per request. Default 60 s. */
   timeoutMs?: number;
 }
-
-const MAX_KEY_BYTES = 850;
-const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 export class CosObjectStore implements ObjectStore {
   readonly name: string;
@@ -84,10 +90,8 @@ export class CosObjectStore implements ObjectStore {
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo> {
     checkKey(key);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > this.capabilities.maxParts) {
-      throw badInput('invalid-argument', `Part numbers run from 1 to ${this.capabilities.maxParts}`);
-    }
-    if (!Number.isInteger(size) || size < 0 || size > this.capabilities.maxPartSize) throw badInput('too-large', 'A part is at most 5 GiB');
+    checkPartNumber(partNumber, this.capabilities.maxParts, 'invalid-argument');
+    checkSize(size, this.capabilities.maxPartSize, 'too-large');
     const guarded = guardLength(body, size);
     const data = await this.call('uploadPart', key, () =>
       this.cos.multipartUpload({ ...this.target, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: guarded.stream, ContentLength: size }),
@@ -114,11 +118,12 @@ export class CosObjectStore implements ObjectStore {
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
     checkKey(key);
-    if (parts.length === 0) throw badInput('no-parts', 'No parts to complete');
+    // The order of the list is left to COS (400 InvalidPartOrder).
+    if (parts.length === 0) throw badInput('no-parts', 'a multipart upload needs at least one part');
     const list = parts.map((part) => ({ PartNumber: part.partNumber, ETag: `"${unquote(part.etag)}"` }));
     await this.call('completeMultipart', key, () => this.cos.multipartComplete({ ...this.target, Key: key, UploadId: uploadId, Parts: list }));
     const info = await this.head(key);
-    if (!info) throw new AppError('UNAVAILABLE', `COS lost ${key} right after completing it`, { details: { reason: 'backend_error' } });
+    if (!info) throw unavailable(`COS lost ${key} right after completing it`, { reason: 'backend_error' });
     return info;
   }
 
@@ -158,38 +163,25 @@ export class CosObjectStore implements ObjectStore {
 
   async get(key: string, range?: ByteRange): Promise<GetResult> {
     checkKey(key);
-    if (range && (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start)) {
-      throw badInput('invalid-range', 'A range needs integers 0 <= start <= end');
-    }
+    if (range) checkRange(range);
     const url = await this.signedUrl(key, 300, {});
     const res = await this.fetch(url, range ? { Range: `bytes=${range.start}-${range.end}` } : {}).catch((error: unknown) => {
       throw toStoreError(error, 'get', key);
     });
     const status = res.statusCode ?? 0;
     if (status !== 200 && status !== 206) throw toStoreError(await errorOf(res), 'get', key);
-    const contentLength = Number(res.headers['content-length']);
-    const total = /\/(\d+)$/.exec(res.headers['content-range'] ?? '')?.[1];
-    return { body: res, size: total !== undefined ? Number(total) : contentLength, contentLength, etag: unquote(res.headers.etag) };
+    return getResultFromHeaders(res, (name) => {
+      const value = res.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    });
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
     checkKey(key);
-    try {
-      const { headers = {} } = (await this.cos.headObject({ ...this.target, Key: key })) as { headers?: Record<string, string | undefined> };
-      const modified = headers['last-modified'];
-      const contentType = headers['content-type'];
-      return {
-        key,
-        size: Number(headers['content-length']),
-        etag: unquote(headers.etag),
-        ...(contentType ? { contentType } : {}),
-        ...(modified ? { lastModified: new Date(modified) } : {}),
-      };
-    } catch (error) {
-      const mapped = toStoreError(error, 'head', key);
-      if (mapped.code === 'NOT_FOUND') return null;
-      throw mapped;
-    }
+    const data = await nullIfNotFound(this.call('head', key, () => this.cos.headObject({ ...this.target, Key: key })));
+    if (!data) return null;
+    const { headers = {} } = data as { headers?: Record<string, string | undefined> };
+    return infoFromHeaders(key, (name) => headers[name]);
   }
 
   async delete(key: string): Promise<void> {
@@ -199,12 +191,7 @@ export class CosObjectStore implements ObjectStore {
 
   async presignGet(key: string, options: PresignOptions): Promise<string> {
     checkKey(key);
-    const expires = Math.ceil(options.expiresInSeconds);
-    if (!(expires > 0 && expires <= MAX_PRESIGN_SECONDS)) throw badInput('invalid-expiry', 'Presigned URLs last 1 s to 7 days');
-    const query: Record<string, string> = {};
-    if (options.downloadName !== undefined) query['response-content-disposition'] = attachmentDisposition(options.downloadName);
-    if (options.contentType !== undefined) query['response-content-type'] = options.contentType;
-    return this.signedUrl(key, expires, query);
+    return this.signedUrl(key, presignExpiry(options.expiresInSeconds), responseOverrides(options));
   }
 
   async close(): Promise<void> {
@@ -238,59 +225,14 @@ export class CosObjectStore implements ObjectStore {
   }
 
   /** Runs one SDK call; a body-length failure wins over whatever the aborted request reported. */
-  private async call<T>(operation: string, key: string, run: () => Promise<T>, bodyFailure?: () => AppError | null): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw bodyFailure?.() ?? toStoreError(error, operation, key);
-    }
+  private call<T>(operation: string, key: string, run: () => Promise<T>, bodyFailure?: () => AppError | null): Promise<T> {
+    return mapErrors(run, (error) => bodyFailure?.() ?? toStoreError(error, operation, key));
   }
 }
 
+/** COS object keys are at most 850 bytes; the SDK would strip a leading "/". */
 function checkKey(key: string): void {
-  const bytes = Buffer.byteLength(key);
-  if (bytes === 0 || bytes > MAX_KEY_BYTES || key.startsWith('/')) {
-    throw badInput('invalid-key', `COS object keys are 1..${MAX_KEY_BYTES} bytes and do not start with /`);
-  }
-}
-
-function badInput(reason: string, message: string, cause?: unknown): AppError {
-  return new AppError('BAD_INPUT', message, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
-}
-
-function unquote(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"|"$/g, '');
-}
-
-/**
- * Passes `body` through unchanged while counting; errors the stream (which aborts the HTTP request, so
- * COS records nothing) as soon as it runs past `size`, or ends short of it.
- */
-function guardLength(body: Readable, size: number): { stream: Readable; failure: () => AppError | null } {
-  let seen = 0;
-  let failure: AppError | null = null;
-  const mismatch = (message: string) =>
-    (failure = new AppError('BAD_INPUT', message, { details: { reason: 'size-mismatch', expected: size, received: seen } }));
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length;
-      if (seen > size) done(mismatch(`Body is longer than the declared ${size} bytes`));
-      else done(null, chunk);
-    },
-    flush(done) {
-      done(seen === size ? null : mismatch(`Body ended after ${seen} of ${size} bytes`));
-    },
-  });
-  pipeline(body, guard, (error) => {
-    if (error && !failure) failure = badInput('body-failed', 'The upload body failed', error);
-  });
-  return { stream: guard, failure: () => failure };
-}
-
-/** RFC 6266 / 5987: `attachment; filename*=UTF-8''<percent-encoded>`. */
-function attachmentDisposition(name: string): string {
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename*=UTF-8''${encoded}`;
+  checkVendorKey(key, { vendor: 'COS', maxBytes: 850, leading: ['/'] });
 }
 
 /** The COS error document of a failed GET, as the SDK would have parsed it (status, Code, RequestId). */
@@ -300,19 +242,6 @@ async function errorOf(res: IncomingMessage): Promise<{ statusCode: number; code
   const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
   return { statusCode: res.statusCode ?? 0, code: field('Code') ?? String(res.statusCode), error: { RequestId: field('RequestId') ?? '' } };
 }
-
-/** COS error code -> contract reason, for requests COS refuses as invalid. */
-const BAD_INPUT_REASONS: Record<string, string> = {
-  EntityTooSmall: 'part-too-small',
-  EntityTooLarge: 'too-large',
-  InvalidPart: 'invalid-part',
-  InvalidPartOrder: 'part-order',
-  InvalidRange: 'range-not-satisfiable',
-  InvalidArgument: 'invalid-argument',
-  MalformedXML: 'malformed-request',
-  BadDigest: 'digest-mismatch',
-  IncompleteBody: 'size-mismatch',
-};
 
 /**
  * SDK errors carry `statusCode` (absent for socket failures, whose `code` is the errno) and the COS
@@ -325,15 +254,9 @@ function toStoreError(error: unknown, operation: string, key: string): AppError 
   const status = typeof e.statusCode === 'number' ? e.statusCode : 0;
   const code = typeof e.code === 'string' ? e.code : '';
   const requestId = typeof e.error?.RequestId === 'string' && e.error.RequestId ? { requestId: e.error.RequestId } : {};
-  const make = (appCode: ErrorCode, reason: string) =>
-    new AppError(appCode, `COS ${operation} ${key}: ${typeof e.message === 'string' && e.message ? e.message : code || reason}`, {
-      cause: error,
-      details: { reason, operation, key, ...(status ? { status } : {}), ...(code ? { cos: code } : {}), ...requestId },
-    });
-  if (!status) return make('UNAVAILABLE', 'backend_unreachable');
-  if (status >= 500 || status === 429) return make('UNAVAILABLE', 'backend_error');
-  if (status === 401 || status === 403) return make('UNAVAILABLE', code === 'RequestTimeTooSkewed' ? 'clock_skew' : 'backend_auth');
-  if (status === 404) return code === 'NoSuchBucket' ? make('UNAVAILABLE', 'no_such_bucket') : make('NOT_FOUND', code === 'NoSuchUpload' ? 'no-such-upload' : 'no-such-key');
-  if (status === 416) return make('BAD_INPUT', 'range-not-satisfiable');
-  return make('BAD_INPUT', BAD_INPUT_REASONS[code] ?? 'refused');
+  const failure = classifyHttpFailure(status || undefined, code);
+  return new AppError(failure.code, `COS ${operation} ${key}: ${typeof e.message === 'string' && e.message ? e.message : code || failure.reason}`, {
+    cause: error,
+    details: { reason: failure.reason, operation, key, ...(status ? { status } : {}), ...(code ? { cos: code } : {}), ...requestId },
+  });
 }

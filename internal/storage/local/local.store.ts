@@ -17,10 +17,10 @@
  * left by deletes and files left in tmp/ by a crash are harmless and not swept here.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../platform/errors.ts';
 import type {
@@ -33,16 +33,15 @@ import type {
   PutOptions,
   StoreCapabilities,
 } from '../object-store.ts';
+import { badInput, notFoundKey, notFoundUpload } from '../support/errors.ts';
+import { ExactLength } from '../support/exact-length.ts';
+import { keySegments } from '../support/keys.ts';
+import { checkCompletion, checkPartNumber, checkSize, refusing } from '../support/limits.ts';
+import { resolveRange } from '../support/range.ts';
+import { fsCall, fsError, isCode, readJson } from './fs-errors.ts';
+import { install, readSidecar } from './sidecar.ts';
 
 const GiB = 1024 ** 3;
-
-interface Sidecar {
-  etag: string;
-  size: number;
-  ino: number;
-  mtimeMs: number;
-  contentType?: string;
-}
 
 interface Manifest {
   key: string;
@@ -67,7 +66,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async createMultipart(key: string, options?: PutOptions): Promise<string> {
-    checkKey(key);
+    keySegments(key);
     const uploadId = randomBytes(16).toString('hex');
     const manifest: Manifest = { key, created: new Date().toISOString(), ...(options?.contentType ? { contentType: options.contentType } : {}) };
     // Built in tmp/ and renamed in, so no one sees an upload directory without its manifest.
@@ -82,20 +81,15 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo> {
-    try {
-      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > this.capabilities.maxParts) {
-        throw badInput('invalid-part-number', `part number ${partNumber} is outside 1..${this.capabilities.maxParts}`);
-      }
+    await refusing(body, async () => {
+      checkPartNumber(partNumber, this.capabilities.maxParts);
       checkSize(size, this.capabilities.maxPartSize);
       await this.manifest(key, uploadId);
-    } catch (error) {
-      body.destroy();
-      throw error;
-    }
+    });
     const received = await this.receive(body, size);
     const target = path.join(this.uploadDir(uploadId), String(partNumber));
     try {
-      await this.install(received.tmp, target, `${target}.json`, received.md5, undefined, false);
+      await install(received.tmp, target, `${target}.json`, received.md5, undefined, false);
     } catch (error) {
       // The upload directory vanished between the check and the rename: aborted or completed.
       if (AppError.is(error, 'NOT_FOUND')) throw notFoundUpload(uploadId);
@@ -136,7 +130,7 @@ export class LocalObjectStore implements ObjectStore {
       const md5s = createHash('md5');
       for (const part of stored) md5s.update(Buffer.from(part.etag, 'hex'));
       const etag = `${md5s.digest('hex')}-${stored.length}`;
-      const info = await this.install(tmp, objectPath, this.metaPath(key), etag, manifest.contentType);
+      const info = await install(tmp, objectPath, this.metaPath(key), etag, manifest.contentType);
       await rm(claimed, { recursive: true, force: true });
       return { key, ...info };
     } catch (error) {
@@ -169,15 +163,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable, size: number, options?: PutOptions): Promise<ObjectInfo> {
-    try {
-      checkKey(key);
+    await refusing(body, () => {
+      keySegments(key);
       checkSize(size, 5 * GiB);
-    } catch (error) {
-      body.destroy();
-      throw error;
-    }
+    });
     const received = await this.receive(body, size);
-    const info = await this.install(received.tmp, this.objectPath(key), this.metaPath(key), received.md5, options?.contentType);
+    const info = await install(received.tmp, this.objectPath(key), this.metaPath(key), received.md5, options?.contentType);
     return { key, ...info };
   }
 
@@ -190,7 +181,7 @@ export class LocalObjectStore implements ObjectStore {
       const stats = await handle.stat();
       if (!stats.isFile()) throw notFoundKey(key);
       const { start, end } = range ? resolveRange(range, stats.size) : { start: 0, end: stats.size - 1 };
-      const { etag } = await this.sidecar(this.metaPath(key), stats, () => handle.createReadStream({ start: 0, autoClose: false }));
+      const { etag } = await readSidecar(this.metaPath(key), stats, () => handle.createReadStream({ start: 0, autoClose: false }));
       const body = handle.createReadStream({ start, end: Math.max(end, start), autoClose: true });
       return { body, size: stats.size, contentLength: end - start + 1, etag };
     } catch (error) {
@@ -206,7 +197,7 @@ export class LocalObjectStore implements ObjectStore {
       throw fsError(error);
     });
     if (!stats?.isFile()) return null;
-    const meta = await this.sidecar(this.metaPath(key), stats, () => createReadStream(objectPath));
+    const meta = await readSidecar(this.metaPath(key), stats, () => createReadStream(objectPath));
     return { key, size: stats.size, etag: meta.etag, lastModified: stats.mtime, ...(meta.contentType ? { contentType: meta.contentType } : {}) };
   }
 
@@ -226,11 +217,11 @@ export class LocalObjectStore implements ObjectStore {
   async close(): Promise<void> {}
 
   private objectPath(key: string): string {
-    return path.join(this.root, 'objects', ...checkKey(key));
+    return path.join(this.root, 'objects', ...keySegments(key));
   }
 
   private metaPath(key: string): string {
-    return path.join(this.root, 'meta', ...checkKey(key));
+    return path.join(this.root, 'meta', ...keySegments(key));
   }
 
   private uploadDir(uploadId: string): string {
@@ -262,7 +253,7 @@ export class LocalObjectStore implements ObjectStore {
       const file = path.join(dir, name);
       const stats = await stat(file).catch(() => null);
       if (!stats) continue; // replaced or removed while listing
-      const { etag } = await this.sidecar(`${file}.json`, stats, () => createReadStream(file));
+      const { etag } = await readSidecar(`${file}.json`, stats, () => createReadStream(file));
       parts.push({ partNumber: Number(name), etag, size: stats.size });
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
@@ -271,150 +262,16 @@ export class LocalObjectStore implements ObjectStore {
   /** Streams `body` into a new file under tmp/, counting and hashing; the exact size or BAD_INPUT. */
   private async receive(body: Readable, size: number): Promise<{ tmp: string; md5: string }> {
     const tmp = await this.tmpPath();
-    const hash = createHash('md5');
-    let count = 0;
+    const meter = new ExactLength(size, { md5: true });
     let bodyFailed = false;
     body.once('error', () => (bodyFailed = true));
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        count += chunk.length;
-        if (count > size) callback(badInput('size-mismatch', `body is longer than the declared ${size} bytes`));
-        else callback(null, hash.update(chunk) && chunk);
-      },
-    });
     try {
       await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }));
-      if (count !== size) throw badInput('size-mismatch', `body has ${count} bytes, ${size} were declared`);
     } catch (error) {
       await rm(tmp, { force: true });
       if (AppError.is(error)) throw error;
       throw bodyFailed ? badInput('body-failed', 'the body stream failed', error) : fsError(error);
     }
-    return { tmp, md5: hash.digest('hex') };
+    return { tmp, md5: meter.md5 };
   }
-
-  /**
-   * Renames a received file into place with its sidecar, which records the file's identity.
-   * Parts pass `makeDirs` false: recreating an aborted upload's directory would resurrect it.
-   */
-  private async install(tmp: string, target: string, metaTarget: string, etag: string, contentType?: string, makeDirs = true) {
-    const stats = await fsCall(() => stat(tmp));
-    const meta: Sidecar = { etag, size: stats.size, ino: stats.ino, mtimeMs: stats.mtimeMs, ...(contentType ? { contentType } : {}) };
-    const metaTmp = `${tmp}.json`;
-    try {
-      await fsCall(async () => {
-        await writeFile(metaTmp, JSON.stringify(meta), { flag: 'wx' });
-        if (makeDirs) {
-          await mkdir(path.dirname(target), { recursive: true });
-          await mkdir(path.dirname(metaTarget), { recursive: true });
-        }
-        await rename(tmp, target);
-        await rename(metaTmp, metaTarget);
-      });
-    } catch (error) {
-      await rm(tmp, { force: true });
-      await rm(metaTmp, { force: true });
-      throw error;
-    }
-    return { size: stats.size, etag, lastModified: stats.mtime, ...(contentType ? { contentType } : {}) };
-  }
-
-  /** The sidecar of a file with these stats, or (when stale or missing) a fresh one. */
-  private async sidecar(metaFile: string, stats: Stats, bytes: () => Readable): Promise<Sidecar> {
-    const meta = await readJson<Sidecar>(metaFile);
-    if (meta && meta.ino === stats.ino && meta.size === stats.size && meta.mtimeMs === stats.mtimeMs) return meta;
-    const hash = createHash('md5');
-    await fsCall(() => pipeline(bytes(), hash));
-    const fresh: Sidecar = { etag: hash.digest('hex'), size: stats.size, ino: stats.ino, mtimeMs: stats.mtimeMs };
-    if (meta?.contentType) fresh.contentType = meta.contentType;
-    return fresh;
-  }
-}
-
-/** Keys as path segments: no absolute path, no empty/`.`/`..` segment, no NUL, S3's 1024 bytes. */
-function checkKey(key: string): string[] {
-  const segments = key.split('/');
-  const bad =
-    key.length === 0 ||
-    Buffer.byteLength(key) > 1024 ||
-    key.includes('\0') ||
-    segments.some((s) => s === '' || s === '.' || s === '..' || Buffer.byteLength(s) > 255);
-  if (bad) throw badInput('invalid-key', `invalid object key ${JSON.stringify(key.slice(0, 200))}`);
-  return segments;
-}
-
-function checkSize(size: number, max: number): void {
-  if (!Number.isSafeInteger(size) || size < 0 || size > max) throw badInput('invalid-size', `size ${size} is outside 0..${max}`);
-}
-
-/** The same checks S3's CompleteMultipartUpload makes, with its error codes as reasons. */
-function checkCompletion(parts: { partNumber: number; etag: string }[], stored: PartInfo[], minPartSize: number): PartInfo[] {
-  if (parts.length === 0) throw badInput('no-parts', 'a multipart upload needs at least one part');
-  const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
-  return parts.map((part, i) => {
-    if (i > 0 && part.partNumber <= (parts[i - 1]?.partNumber ?? 0)) {
-      throw badInput('part-order', 'parts must be listed in ascending part-number order without repeats');
-    }
-    const have = byNumber.get(part.partNumber);
-    // "InvalidPart: One or more of the specified parts could not be found ... or the specified
-    // entity tag might not have matched the part's entity tag."
-    if (have?.etag !== part.etag.replace(/^"|"$/g, '')) throw badInput('invalid-part', `part ${part.partNumber} not found or etag differs`);
-    // "EntityTooSmall: Your proposed upload is smaller than the minimum allowed object size" (for
-    // every part but the last).
-    if (i < parts.length - 1 && have.size < minPartSize) throw badInput('part-too-small', `part ${part.partNumber} has ${have.size} bytes`);
-    return have;
-  });
-}
-
-/** The contract's range rule (RFC 9110 §14.1.2), the same as the S3 driver's `resolveRange`. */
-function resolveRange(range: ByteRange, size: number): ByteRange {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw badInput('invalid-range', `invalid byte range ${start}-${end}`);
-  }
-  if (start >= size) throw badInput('range-not-satisfiable', `range starts at ${start}, the object has ${size} bytes`);
-  return { start, end: Math.min(end, size - 1) };
-}
-
-async function readJson<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch (error) {
-    if (isCode(error, 'ENOENT', 'ENOTDIR') || error instanceof SyntaxError) return null;
-    throw fsError(error);
-  }
-}
-
-async function fsCall<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw fsError(error);
-  }
-}
-
-/** The disk is this store's backend: a path clash is the caller's, anything else makes it unavailable. */
-function fsError(error: unknown): AppError {
-  if (AppError.is(error)) return error;
-  if (isCode(error, 'ENOENT')) return new AppError('NOT_FOUND', 'not found', { cause: error });
-  if (isCode(error, 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOTEMPTY')) {
-    return badInput('key-conflict', 'a key cannot be both an object and a prefix of other keys', error);
-  }
-  return new AppError('UNAVAILABLE', 'local object store is unavailable', { cause: error });
-}
-
-function isCode(error: unknown, ...codes: string[]): boolean {
-  return typeof error === 'object' && error !== null && codes.includes((error as { code?: string }).code ?? '');
-}
-
-function notFoundKey(key: string): AppError {
-  return new AppError('NOT_FOUND', 'object not found', { details: { key } });
-}
-
-function notFoundUpload(uploadId: string): AppError {
-  return new AppError('NOT_FOUND', 'multipart upload not found', { details: { uploadId } });
-}
-
-function badInput(reason: string, message: string, cause?: unknown): AppError {
-  return new AppError('BAD_INPUT', message, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
 }

@@ -24,12 +24,21 @@
  */
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import OSS from 'ali-oss';
-import { AppError, type ErrorCode } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
 } from '../object-store.ts';
+import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/errors.ts';
+import { unquote } from '../support/etag.ts';
+import { guardLength } from '../support/exact-length.ts';
+import { checkVendorKey } from '../support/keys.ts';
+import { checkPartList, checkPartNumber, checkSize } from '../support/limits.ts';
+import { getResultFromHeaders, infoFromHeaders } from '../support/object-headers.ts';
+import { presignExpiry, responseOverrides } from '../support/presign.ts';
+import { checkRange } from '../support/range.ts';
+import { classifyHttpFailure, VENDOR_BAD_INPUT_REASONS } from '../support/vendor-errors.ts';
 
 export interface OssStoreOptions {
   name: string;
@@ -69,7 +78,6 @@ interface OssClient {
 }
 
 const MIB = 1024 * 1024;
-const V4_MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 export class OssObjectStore implements ObjectStore {
   readonly name: string;
@@ -115,10 +123,8 @@ export class OssObjectStore implements ObjectStore {
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo> {
     checkKey(key);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > this.capabilities.maxParts) {
-      throw badInput('invalid-argument', `Part numbers run from 1 to ${this.capabilities.maxParts}`);
-    }
-    if (!Number.isInteger(size) || size < 0 || size > this.capabilities.maxPartSize) throw badInput('too-large', 'A part is at most 5 GiB');
+    checkPartNumber(partNumber, this.capabilities.maxParts, 'invalid-argument');
+    checkSize(size, this.capabilities.maxPartSize, 'too-large');
     const guarded = guardLength(body, size);
     const result = await this.call('uploadPart', key, () =>
       this.client._uploadPart(key, uploadId, partNumber, { size, stream: guarded.stream }, { timeout: this.uploadTimeout(size) }),
@@ -147,14 +153,11 @@ export class OssObjectStore implements ObjectStore {
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
     checkKey(key);
     // ali-oss sorts and de-duplicates the list itself, so OSS would never see a wrong order: check here.
-    if (parts.length === 0) throw badInput('no-parts', 'No parts to complete');
-    if (parts.some((part, i) => i > 0 && part.partNumber <= parts[i - 1]!.partNumber)) {
-      throw badInput('part-order', 'Parts must be listed in ascending part-number order');
-    }
+    checkPartList(parts);
     const list = parts.map((part) => ({ number: part.partNumber, etag: `"${unquote(part.etag)}"` }));
     await this.call('completeMultipart', key, () => this.client.completeMultipartUpload(key, uploadId, list));
     const info = await this.head(key);
-    if (!info) throw new AppError('UNAVAILABLE', `OSS lost ${key} right after completing it`, { details: { reason: 'backend_error' } });
+    if (!info) throw unavailable(`OSS lost ${key} right after completing it`, { reason: 'backend_error' });
     return info;
   }
 
@@ -210,31 +213,15 @@ export class OssObjectStore implements ObjectStore {
       headers.Range = `bytes=${range.start}-${range.end}`;
     }
     const result = await this.call('get', key, () => this.client.getStream(key, { headers }));
-    const contentLength = Number(ossHeader(result.res, 'content-length'));
-    const total = /\/(\d+)$/.exec(ossHeader(result.res, 'content-range') ?? '')?.[1];
     const body = result.stream;
     body.on('error', () => undefined); // a reader still sees the error; an abandoned body must not crash the process
-    return { body, size: total !== undefined ? Number(total) : contentLength, contentLength, etag: unquote(ossHeader(result.res, 'etag')) };
+    return getResultFromHeaders(body, (name) => ossHeader(result.res, name));
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
     checkKey(key);
-    try {
-      const { res } = await this.client.head(key);
-      const modified = ossHeader(res, 'last-modified');
-      const contentType = ossHeader(res, 'content-type');
-      return {
-        key,
-        size: Number(ossHeader(res, 'content-length')),
-        etag: unquote(ossHeader(res, 'etag')),
-        ...(contentType ? { contentType } : {}),
-        ...(modified ? { lastModified: new Date(modified) } : {}),
-      };
-    } catch (error) {
-      const mapped = toStoreError(error, 'head', key);
-      if (mapped.code === 'NOT_FOUND') return null;
-      throw mapped;
-    }
+    const result = await nullIfNotFound(this.call('head', key, () => this.client.head(key)));
+    return result && infoFromHeaders(key, (name) => ossHeader(result.res, name));
   }
 
   async delete(key: string): Promise<void> {
@@ -244,13 +231,8 @@ export class OssObjectStore implements ObjectStore {
 
   async presignGet(key: string, options: PresignOptions): Promise<string> {
     checkKey(key);
-    const expires = Math.ceil(options.expiresInSeconds);
-    if (!(expires > 0 && expires <= V4_MAX_PRESIGN_SECONDS)) {
-      throw badInput('invalid-expiry', 'OSS V4 presigned URLs last 1 s to 7 days');
-    }
-    const queries: Record<string, string> = {};
-    if (options.downloadName !== undefined) queries['response-content-disposition'] = attachmentDisposition(options.downloadName);
-    if (options.contentType !== undefined) queries['response-content-type'] = options.contentType;
+    const expires = presignExpiry(options.expiresInSeconds);
+    const queries = responseOverrides(options);
     return this.call('presignGet', key, () => this.client.signatureUrlV4('GET', expires, { queries }, key));
   }
 
@@ -264,60 +246,14 @@ export class OssObjectStore implements ObjectStore {
   }
 
   /** Runs one SDK call; a body-length failure wins over whatever the aborted request reported. */
-  private async call<T>(operation: string, key: string, run: () => Promise<T>, bodyFailure?: () => AppError | null): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw bodyFailure?.() ?? toStoreError(error, operation, key);
-    }
+  private call<T>(operation: string, key: string, run: () => Promise<T>, bodyFailure?: () => AppError | null): Promise<T> {
+    return mapErrors(run, (error) => bodyFailure?.() ?? toStoreError(error, operation, key));
   }
 }
 
-
+/** "The name of an object ... cannot start with a forward slash (/) or a backslash (\)", 1..1023 bytes. */
 function checkKey(key: string): void {
-  const bytes = Buffer.byteLength(key);
-  if (bytes === 0 || bytes > 1023 || key.startsWith('/') || key.startsWith('\\')) {
-    throw badInput('invalid-key', 'OSS object names are 1..1023 bytes and do not start with / or \\');
-  }
-}
-
-function checkRange(range: ByteRange): void {
-  if (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start) {
-    throw badInput('invalid-range', 'A range needs integers 0 <= start <= end');
-  }
-}
-
-/**
- * Passes `body` through unchanged while counting; errors the stream (which aborts the HTTP request, so
- * the backend records nothing) as soon as it runs past `size`, or ends short of it.
- */
-function guardLength(body: Readable, size: number): { stream: Readable; failure: () => AppError | null } {
-  let seen = 0;
-  let failure: AppError | null = null;
-  const mismatch = (message: string) =>
-    (failure = new AppError('BAD_INPUT', message, { details: { reason: 'size-mismatch', expected: size, received: seen } }));
-  const guard = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length;
-      if (seen > size) done(mismatch(`Body is longer than the declared ${size} bytes`));
-      else done(null, chunk);
-    },
-    flush(done) {
-      done(seen === size ? null : mismatch(`Body ended after ${seen} of ${size} bytes`));
-    },
-  });
-  pipeline(body, guard, (error) => {
-    if (error && !failure) {
-      failure = badInput('body-failed', 'The upload body failed', error);
-    }
-  });
-  return { stream: guard, failure: () => failure };
-}
-
-/** RFC 6266 / 5987: `attachment; filename*=UTF-8''<percent-encoded>`. */
-function attachmentDisposition(name: string): string {
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename*=UTF-8''${encoded}`;
+  checkVendorKey(key, { vendor: 'OSS', maxBytes: 1023, leading: ['/', '\\'] });
 }
 
 function ossHeader(res: OssResponse, name: string): string | undefined {
@@ -325,27 +261,8 @@ function ossHeader(res: OssResponse, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : String(value);
 }
 
-function badInput(reason: string, message: string, cause?: unknown): AppError {
-  return new AppError('BAD_INPUT', message, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
-}
-
-function unquote(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"|"$/g, '');
-}
-
 /** OSS error code -> contract reason, for requests OSS refuses as invalid. */
-const BAD_INPUT_REASONS: Record<string, string> = {
-  EntityTooSmall: 'part-too-small',
-  EntityTooLarge: 'too-large',
-  InvalidPart: 'invalid-part',
-  InvalidPartOrder: 'part-order',
-  InvalidRange: 'range-not-satisfiable',
-  InvalidArgument: 'invalid-argument',
-  MalformedXML: 'malformed-request',
-  InvalidDigest: 'digest-mismatch',
-  BadDigest: 'digest-mismatch',
-  IncompleteBody: 'size-mismatch',
-};
+const BAD_INPUT_REASONS: Readonly<Record<string, string>> = { ...VENDOR_BAD_INPUT_REASONS, InvalidDigest: 'digest-mismatch' };
 
 /**
  * ali-oss errors carry `status` (-1 network, -2 timeout, else HTTP) and the OSS `code`. A 403 means
@@ -356,18 +273,12 @@ function toStoreError(error: unknown, operation: string, key: string): AppError 
   const e = (error ?? {}) as { status?: unknown; code?: unknown; requestId?: unknown; message?: unknown };
   const status = typeof e.status === 'number' ? e.status : -1;
   const code = typeof e.code === 'string' ? e.code : '';
-  const make = (appCode: ErrorCode, reason: string) =>
-    new AppError(appCode, `OSS ${operation} ${key}: ${typeof e.message === 'string' ? e.message : reason}`, {
-      cause: error,
-      details: {
-        reason, operation, key, ...(status > 0 ? { status } : {}), ...(code ? { oss: code } : {}),
-        ...(typeof e.requestId === 'string' ? { requestId: e.requestId } : {}),
-      },
-    });
-  if (status <= 0) return make('UNAVAILABLE', 'backend_unreachable');
-  if (status >= 500 || status === 429) return make('UNAVAILABLE', 'backend_error');
-  if (status === 401 || status === 403) return make('UNAVAILABLE', code === 'RequestTimeTooSkewed' ? 'clock_skew' : 'backend_auth');
-  if (status === 404) return code === 'NoSuchBucket' ? make('UNAVAILABLE', 'no_such_bucket') : make('NOT_FOUND', code === 'NoSuchUpload' ? 'no-such-upload' : 'no-such-key');
-  if (status === 416) return make('BAD_INPUT', 'range-not-satisfiable');
-  return make('BAD_INPUT', BAD_INPUT_REASONS[code] ?? 'refused');
+  const failure = classifyHttpFailure(status > 0 ? status : undefined, code, BAD_INPUT_REASONS);
+  return new AppError(failure.code, `OSS ${operation} ${key}: ${typeof e.message === 'string' ? e.message : failure.reason}`, {
+    cause: error,
+    details: {
+      reason: failure.reason, operation, key, ...(status > 0 ? { status } : {}), ...(code ? { oss: code } : {}),
+      ...(typeof e.requestId === 'string' ? { requestId: e.requestId } : {}),
+    },
+  });
 }

@@ -13,9 +13,7 @@
  * - RGW returns an empty ETag from CompleteMultipartUpload: HEAD the object afterwards.
  * - Streaming requests are never retried by the SDK; the others use its standard retries.
  */
-import { contentDisposition } from '../support/content-disposition.ts';
-import { createHash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -43,6 +41,13 @@ import type {
   StoreCapabilities,
   StoreType,
 } from '../object-store.ts';
+import { contentDisposition } from '../support/content-disposition.ts';
+import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/errors.ts';
+import { unquote } from '../support/etag.ts';
+import { ExactLength } from '../support/exact-length.ts';
+import { checkPartList, checkPartNumber, checkSize, refusing } from '../support/limits.ts';
+import { contentRangeTotal, resolveRange } from '../support/range.ts';
+import { mapS3Error } from './s3-errors.ts';
 
 export interface S3ObjectStoreOptions {
   name: string;
@@ -91,17 +96,15 @@ export class S3ObjectStore implements ObjectStore {
     const out = await this.call('createMultipart', key, () =>
       this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options?.contentType })),
     );
-    if (!out.UploadId) throw new AppError('UNAVAILABLE', 'S3 returned no UploadId', { details: { store: this.name } });
+    if (!out.UploadId) throw unavailable('S3 returned no UploadId', { store: this.name });
     return out.UploadId;
   }
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo> {
-    // "Part numbers can be any number from 1 to 10,000, inclusive" (S3 UploadPart).
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > this.capabilities.maxParts) {
-      body.destroy();
-      throw badInput('invalid-part-number', `part number ${partNumber} is outside 1..${this.capabilities.maxParts}`);
-    }
-    checkSize(size, this.capabilities.maxPartSize, body);
+    await refusing(body, () => {
+      checkPartNumber(partNumber, this.capabilities.maxParts);
+      checkSize(size, this.capabilities.maxPartSize);
+    });
     const out = await this.streamed(key, body, size, (Body, abortSignal) =>
       this.client.send(
         new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: size }),
@@ -127,14 +130,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
-    // "You must include at least one part" and "part numbers must be in ascending order"
-    // (CompleteMultipartUpload); refuse here with a reason instead of RGW's bare MalformedXML.
-    if (parts.length === 0) throw badInput('no-parts', 'a multipart upload needs at least one part');
-    for (let i = 1; i < parts.length; i++) {
-      if ((parts[i]?.partNumber ?? 0) <= (parts[i - 1]?.partNumber ?? 0)) {
-        throw badInput('part-order', 'parts must be listed in ascending part-number order without repeats');
-      }
-    }
+    // Refuse an empty or unordered list here with a reason instead of RGW's bare MalformedXML.
+    checkPartList(parts);
     try {
       await this.call('completeMultipart', key, () =>
         this.client.send(
@@ -155,7 +152,7 @@ export class S3ObjectStore implements ObjectStore {
     }
     // RGW's CompleteMultipartUpload answer has an empty ETag: the HEAD has the real one.
     const info = await this.head(key);
-    if (!info) throw new AppError('UNAVAILABLE', 'completed object is not visible', { details: { store: this.name, key } });
+    if (!info) throw unavailable('completed object is not visible', { store: this.name, key });
     return info;
   }
 
@@ -186,7 +183,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Readable, size: number, options?: PutOptions): Promise<ObjectInfo> {
     // "The largest object that can be uploaded in a single PUT is 5 GB" (S3 PutObject).
-    checkSize(size, 5 * GiB, body);
+    await refusing(body, () => checkSize(size, 5 * GiB));
     const out = await this.streamed(key, body, size, (Body, abortSignal) =>
       this.client.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body, ContentLength: size, ContentType: options?.contentType }),
@@ -205,33 +202,28 @@ export class S3ObjectStore implements ObjectStore {
     );
     if (!(out.Body instanceof Readable)) throw new AppError('INTERNAL', 'S3 GetObject body is not a Node stream');
     const contentLength = out.ContentLength ?? 0;
-    // "Content-Range: bytes 0-9/100": the total after the slash is the object's size.
-    const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
-    const size = total === undefined ? contentLength : Number(total);
+    const total = contentRangeTotal(out.ContentRange);
+    const size = total ?? contentLength;
     if (range && total === undefined) {
       // A 200 without Content-Range means the backend ignored the Range header ("A server MAY
       // ignore the Range header field", RFC 9110 §14.2): the body is not the slice asked for.
       out.Body.destroy();
       resolveRange(range, size);
-      throw new AppError('UNAVAILABLE', 'the object store ignored a byte range', { details: { reason: 'range-ignored', store: this.name, key } });
+      throw unavailable('the object store ignored a byte range', { reason: 'range-ignored', store: this.name, key });
     }
     return { body: out.Body, size, contentLength, etag: unquote(out.ETag) };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
-    try {
-      const out = await this.call('head', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: unquote(out.ETag),
-        ...(out.ContentType ? { contentType: out.ContentType } : {}),
-        ...(out.LastModified ? { lastModified: out.LastModified } : {}),
-      };
-    } catch (error) {
-      if (AppError.is(error, 'NOT_FOUND')) return null;
-      throw error;
-    }
+    const out = await nullIfNotFound(this.call('head', key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))));
+    if (!out) return null;
+    return {
+      key,
+      size: out.ContentLength ?? 0,
+      etag: unquote(out.ETag),
+      ...(out.ContentType ? { contentType: out.ContentType } : {}),
+      ...(out.LastModified ? { lastModified: out.LastModified } : {}),
+    };
   }
 
   async delete(key: string): Promise<void> {
@@ -254,12 +246,8 @@ export class S3ObjectStore implements ObjectStore {
     this.client.destroy();
   }
 
-  private async call<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw mapS3Error(error, { store: this.name, op, key });
-    }
+  private call<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
+    return mapErrors(run, (error) => mapS3Error(error, { store: this.name, op, key }));
   }
 
   /**
@@ -273,7 +261,7 @@ export class S3ObjectStore implements ObjectStore {
     size: number,
     send: (body: Readable, abortSignal: AbortSignal) => Promise<{ ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }>,
   ): Promise<{ etag: string }> {
-    const meter = new ExactLength(size);
+    const meter = new ExactLength(size, { md5: true });
     const abort = new AbortController();
     let failure: unknown;
     const fail = (error: unknown) => {
@@ -301,128 +289,8 @@ export class S3ObjectStore implements ObjectStore {
     // and its SDK checksums prove nothing, so the MD5 counted here is the end-to-end check.
     const encrypted = out.ServerSideEncryption === 'aws:kms' || out.SSECustomerAlgorithm !== undefined;
     if (!encrypted && /^[0-9a-f]{32}$/.test(etag) && etag !== meter.md5) {
-      throw new AppError('UNAVAILABLE', 'the backend stored bytes other than those sent', {
-        details: { reason: 'digest-mismatch', store: this.name, key },
-      });
+      throw unavailable('the backend stored bytes other than those sent', { reason: 'digest-mismatch', store: this.name, key });
     }
     return { etag };
   }
-}
-
-/**
- * Passes exactly `expected` bytes through, and fails (BAD_INPUT) on a body that is shorter or
- * longer. The last byte is held back until the source has ended, so a body that turns out to be
- * too long never reaches the backend complete (it cannot record a part we then refuse).
- */
-export class ExactLength extends Transform {
-  private count = 0;
-  private held: Buffer | undefined;
-  private readonly hash = createHash('md5');
-  md5 = '';
-
-  constructor(private readonly expected: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.count += chunk.length;
-    if (this.count > this.expected) {
-      callback(badInput('size-mismatch', `body is longer than the declared ${this.expected} bytes`));
-      return;
-    }
-    this.hash.update(chunk);
-    if (this.count === this.expected && chunk.length > 0) {
-      this.held = chunk.subarray(chunk.length - 1);
-      callback(null, chunk.length > 1 ? chunk.subarray(0, chunk.length - 1) : undefined);
-      return;
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.count !== this.expected) {
-      callback(badInput('size-mismatch', `body has ${this.count} bytes, ${this.expected} were declared`));
-      return;
-    }
-    this.md5 = this.hash.digest('hex');
-    callback(null, this.held);
-  }
-}
-
-function checkSize(size: number, max: number, body: Readable): void {
-  if (!Number.isSafeInteger(size) || size < 0 || size > max) {
-    body.destroy();
-    throw badInput('invalid-size', `size ${size} is outside 0..${max}`);
-  }
-}
-
-function badInput(reason: string, message: string, cause?: unknown): AppError {
-  return new AppError('BAD_INPUT', message, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
-}
-
-/**
- * The contract's range rule (RFC 9110 §14.1.2): start and end are integers with 0 <= start <= end;
- * "a range is unsatisfiable if first-pos >= length" (BAD_INPUT 'range-not-satisfiable'); a last-pos
- * "greater than or equal to the current length" means the remainder, so `end` is clamped.
- */
-export function resolveRange(range: ByteRange, size: number): ByteRange {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-    throw badInput('invalid-range', `invalid byte range ${start}-${end}`);
-  }
-  if (start >= size) throw badInput('range-not-satisfiable', `range starts at ${start}, the object has ${size} bytes`);
-  return { start, end: Math.min(end, size - 1) };
-}
-
-/**
- * `attachment; filename="ascii"; filename*=UTF-8''pct-encoded` (RFC 6266 §4.3: "filename*" with
- * the RFC 5987 encoding for any character outside ASCII, and a plain "filename" for old clients).
- */
-
-/** S3 sends ETags quoted ("abc"); the ObjectStore contract carries them bare. */
-export function unquote(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"|"$/g, '');
-}
-
-const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket']);
-/** S3 error code -> contract reason, for the requests the backend refuses as invalid. */
-const BAD_INPUT_REASONS: Record<string, string> = {
-  EntityTooSmall: 'part-too-small',
-  EntityTooLarge: 'too-large',
-  InvalidPart: 'invalid-part',
-  InvalidPartOrder: 'part-order',
-  InvalidRange: 'range-not-satisfiable',
-  InvalidArgument: 'invalid-argument',
-  MalformedXML: 'malformed-request',
-  KeyTooLongError: 'key-too-long',
-  IncompleteBody: 'size-mismatch',
-  BadDigest: 'digest-mismatch',
-};
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-
-/**
- * Maps an SDK failure to the contract's codes by the error's `name` (RGW error bodies have no
- * Message, so SDK messages read "UnknownError") and its HTTP status.
- */
-export function mapS3Error(error: unknown, where: { store: string; op: string; key: string }): AppError {
-  if (AppError.is(error)) return error;
-  const e = (error ?? {}) as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? '';
-  const status = e.$metadata?.httpStatusCode;
-  const details = { store: where.store, op: where.op, key: where.key, s3: name || e.code };
-  const reason = BAD_INPUT_REASONS[name];
-  if (reason) return new AppError('BAD_INPUT', `${where.op}: ${name}`, { cause: error, details: { ...details, reason } });
-  if (NOT_FOUND_NAMES.has(name) || status === 404) {
-    return new AppError('NOT_FOUND', `${where.op}: ${where.key} not found`, { cause: error, details });
-  }
-  if (status !== undefined && status >= 400 && status < 500 && status !== 403 && status !== 429) {
-    return new AppError('BAD_INPUT', `${where.op}: ${name || status}`, { cause: error, details: { ...details, reason: 'refused' } });
-  }
-  // 5xx, 429 SlowDown, 403 (this store's credentials are refused: an operator must act, the
-  // request itself is fine), timeouts and socket errors: the store cannot serve us now.
-  const network = NETWORK_CODES.has(e.code ?? '') || name === 'TimeoutError' || name === 'AbortError';
-  if (status !== undefined || network) {
-    return new AppError('UNAVAILABLE', `${where.op}: object store ${where.store} is unavailable`, { cause: error, details });
-  }
-  return new AppError('INTERNAL', `${where.op} failed`, { cause: error, details });
 }
