@@ -1,6 +1,8 @@
 /** The all-in-one process: gateway + every service in one process, services reached in process. */
 import { createAccounts } from '../internal/accounts/index.ts';
 import { createFiles } from '../internal/files/index.ts';
+import { createUploads } from '../internal/uploads/index.ts';
+import { serviceClient } from '../internal/platform/rpc/client.ts';
 import path from 'node:path';
 import type { Mailer } from '../internal/accounts/mailer.ts';
 import { allEntities } from '../internal/entities.ts';
@@ -14,6 +16,7 @@ import { createGateway } from './gateway.ts';
 export interface RunningApp {
   port: number;
   runtime: Runtime;
+  uploads: ReturnType<typeof createUploads>;
   close(): Promise<void>;
 }
 
@@ -27,10 +30,12 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
   try {
     const accounts = createAccounts(runtime, overrides.mailer);
     const files = createFiles(runtime);
-    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router }, log);
+    const uploads = createUploads(runtime, serviceClient('files', files.router, { mode: 'inprocess' }, log));
+    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router }, log);
     const gateway = await createGateway({
       clients,
       storage: runtime.storage,
+      pubsub: runtime.pubsub,
       tmpDir: path.join(config.dataDir, 'tmp'),
       tokens: runtime.tokens,
       log,
@@ -42,6 +47,7 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
     return {
       port,
       runtime,
+      uploads,
       close: async () => {
         await gateway.close();
         await runtime.close();

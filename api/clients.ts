@@ -2,17 +2,20 @@
 import type { TRPCClient } from '@trpc/client';
 import type { AccountsRouter } from '../internal/accounts/index.ts';
 import type { FilesRouter } from '../internal/files/index.ts';
+import type { UploadsRouter } from '../internal/uploads/index.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
 
 export interface Routers {
   accounts: AccountsRouter;
   files: FilesRouter;
+  uploads: UploadsRouter;
 }
 
 export interface Clients {
   accounts: TRPCClient<AccountsRouter>;
   files: TRPCClient<FilesRouter>;
+  uploads: TRPCClient<UploadsRouter>;
 }
 
 /** `routers` is needed in process only; by DNS the routers' types are all the gateway knows. */
@@ -25,5 +28,6 @@ export function createClients(discovery: Discovery, routers: Partial<Routers>, l
   return {
     accounts: serviceClient('accounts', router('accounts'), discovery, log),
     files: serviceClient('files', router('files'), discovery, log),
+    uploads: serviceClient('uploads', router('uploads'), discovery, log),
   };
 }

@@ -23,6 +23,9 @@ import type { StorageRouter } from '../internal/storage/index.ts';
 import { processRequest } from 'graphql-upload-minimal';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
+import { uploadRouter } from './http/upload.handler.ts';
+import type { PubSub } from '../internal/platform/kv/kv.ts';
+import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/errors.ts';
 import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './graphql/limits.ts';
@@ -35,6 +38,7 @@ import { requestContext } from './http/request-context.ts';
 export interface GatewayOptions {
   clients: Clients;
   storage: StorageRouter;
+  pubsub: PubSub;
   tmpDir: string;
   tokens: TokenSigner;
   log: Logger;
@@ -55,6 +59,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { clients, tokens, log, metrics, storage } = options;
   const bytes: GatewayBytes = {
     storage,
+    pubsub: options.pubsub,
     blobWriter: new BlobWriter({ tmpDir: options.tmpDir, defaultBackend: () => storage.defaultBackend() }),
   };
   const schema: GraphQLSchema = buildSchema();
@@ -65,6 +70,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer(app);
   let shuttingDown = false;
 
+  const formatError = graphqlErrorFormatter(log, metrics);
+  const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
+
   // graphql-ws shares the HTTP server and the /graphql path. Every subscription needs a signed-in
   // connection: `connectionParams.authorization` ("Bearer <token>" or the bare token) is checked
   // in onConnect, and a connection without a valid one is closed with 4403 Forbidden.
@@ -73,6 +81,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     {
       schema,
       validate: (schema, document) => validate(schema, document, [...specifiedRules, limitsRule]),
+      // The same error mapping as over HTTP: every error leaves with a code of the union.
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization;
         const token = typeof raw === 'string' ? (bearerToken(raw) ?? raw) : undefined;
@@ -93,7 +104,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     wss,
   );
 
-  const formatError = graphqlErrorFormatter(log, metrics);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: !options.production,
@@ -126,6 +136,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   app.use(graphiqlRouter());
   app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
+  app.use(uploadRouter(clients, storage, requireBearer(tokens)));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -138,7 +149,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return next(new AppError('BAD_INPUT', 'Multipart requests need the header apollo-require-preflight: true', { details: { reason: 'csrf' } }));
       }
       try {
-        req.body = await processRequest(req, res, { maxFileSize: SIMPLE_UPLOAD_MAX + 1, maxFiles: 1, maxFieldSize: 100_000 });
+        req.body = await processRequest(req, res, { maxFileSize: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE) + 1, maxFiles: 1, maxFieldSize: 100_000 });
         next();
       } catch (error) {
         next(new AppError('BAD_INPUT', 'Malformed multipart request', { cause: error }));

@@ -3,6 +3,7 @@ import { AppError } from '../../internal/platform/errors.ts';
 import { runWithContext, type Viewer } from '../../internal/platform/request-context.ts';
 import type { BlobWriter } from '../../internal/files/blob-writer.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
+import type { PubSub } from '../../internal/platform/kv/kv.ts';
 import type { Clients } from '../clients.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 
@@ -19,6 +20,8 @@ export interface GraphQLContext {
 export interface GatewayBytes {
   storage: StorageRouter;
   blobWriter: BlobWriter;
+  /** Progress events of uploads, from every replica. */
+  pubsub: PubSub;
 }
 
 export function makeContext(clients: Clients, bytes: GatewayBytes, fields: Omit<GraphQLContext, 'clients' | 'loaders' | 'bytes'>): GraphQLContext {

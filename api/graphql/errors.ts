@@ -4,7 +4,7 @@
  * anything unexpected is INTERNAL with its message hidden (logged with the request id instead).
  */
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, isErrorCode } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { Metrics } from '../../internal/platform/metrics.ts';
@@ -22,7 +22,9 @@ const CLIENT_ERRORS = new Set([
 
 export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // Outside Apollo (graphql-ws) a resolver's error arrives as a GraphQLError wrapping it.
+    const original = unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
     const apolloCode = formatted.extensions?.code;
     let app: AppError;
     if (typeof apolloCode === 'string' && CLIENT_ERRORS.has(apolloCode)) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { accountsResolvers } from './resolvers/accounts.resolvers.ts';
 import { DateTime, Size } from './resolvers/scalars.ts';
 import { filesResolvers } from './resolvers/files.resolvers.ts';
+import { uploadsResolvers } from './resolvers/uploads.resolvers.ts';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 
 const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
@@ -17,7 +18,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers, uploadsResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

@@ -38,6 +38,15 @@ export function filesRouter(service: FilesService) {
     assertNameFree: authedProcedure
       .input(z.object({ parentId: Id.nullable(), name: Name }))
       .query(({ ctx, input }) => service.assertNameFree(ctx.viewer, input.parentId, input.name)),
+    childByName: authedProcedure
+      .input(z.object({ parentId: Id.nullable(), name: Name }))
+      .query(({ ctx, input }) => service.childByName(ctx.viewer, input.parentId, input.name)),
+    blobFor: authedProcedure
+      .input(z.object({ contentHash: z.string().regex(CONTENT_HASH_RE), size: z.number().int().min(0) }))
+      .query(async ({ input }) => {
+        const blob = await service.findBlob(input.contentHash, input.size);
+        return blob ? { backend: blob.backend, storageKey: blob.storageKey } : null;
+      }),
     commitFile: authedProcedure
       .input(
         z.object({

@@ -261,6 +261,14 @@ export class FilesService {
     return { parentId: parent.id, name };
   }
 
+  /** The folder (validated) and the live item of that name in it, if any. */
+  async childByName(viewer: Viewer, parentId: string | null, rawName: string): Promise<{ parentId: string; name: string; existing: FileDto | null }> {
+    const name = normalizeName(rawName);
+    const parent = await this.folder(viewer, parentId);
+    const existing = await this.repo.findLiveChild(viewer.userId, parent.id, nameKey(name));
+    return { parentId: parent.id, name, existing: existing ? toDto(existing) : null };
+  }
+
   /** An existing live blob with this content, if any (instant upload). */
   findBlob(contentHash: string, size: number): Promise<BlobRow | null> {
     return this.repo.findBlob(contentHash, size);

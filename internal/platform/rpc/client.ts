@@ -5,13 +5,12 @@
  * - over HTTP by Kubernetes DNS name (`http://<service>.<namespace>.svc.cluster.local:<port>/trpc`)
  *   with the caller's access token and request id forwarded; name resolution is injectable.
  */
-import { createTRPCClient, httpLink, unstable_localLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
-import { AppError, toAppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
-import { appErrorFromData, type ServiceContext } from './trpc.ts';
+import type { ServiceContext } from './trpc.ts';
 
 export type ServiceName = 'accounts' | 'files' | 'uploads' | 'transfer';
 
@@ -73,16 +72,4 @@ export function serviceClient<R extends AnyRouter>(
   }
 }
 
-/**
- * Any error as an AppError, including one that crossed a service call: the callee's AppError code
- * travels in the tRPC error's `data.appCode`; a call that never reached the service is UNAVAILABLE.
- */
-export function normalizeError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  if (error instanceof TRPCClientError) {
-    const data = (error as TRPCClientError<AnyRouter>).data as unknown;
-    if (data && typeof data === 'object' && 'appCode' in data) return appErrorFromData(error.message, data, error);
-    return new AppError('UNAVAILABLE', 'A service could not be reached', { cause: error });
-  }
-  return toAppError(error);
-}
+export { normalizeError } from './errors.ts';

@@ -4,7 +4,8 @@
  * calling side can rebuild the same AppError).
  */
 import { initTRPC, TRPCError } from '@trpc/server';
-import { AppError, isErrorCode, toAppError, trpcCodeOf, type ErrorCode } from '../errors.ts';
+import { AppError, trpcCodeOf, type ErrorCode } from '../errors.ts';
+import { normalizeError, type AppErrorData } from './errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewer } from '../request-context.ts';
 
@@ -15,11 +16,6 @@ export interface ServiceContext {
   log: Logger;
 }
 
-export interface AppErrorData {
-  appCode: ErrorCode;
-  details?: Record<string, unknown>;
-  retryAfter?: number;
-}
 
 const t = initTRPC.context<ServiceContext>().create({
   errorFormatter({ shape, error }) {
@@ -42,7 +38,7 @@ const errorBoundary = t.middleware(async ({ next, ctx, path }) => {
       const app = new AppError('BAD_INPUT', result.error.message, { cause: original });
       throw new TRPCError({ code: 'BAD_REQUEST', message: app.message, cause: app });
     }
-    const app = toAppError(original);
+    const app = normalizeError(original);
     if (app.code === 'INTERNAL') ctx.log.error({ err: app.cause ?? app, path }, 'procedure failed');
     throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });
   }
@@ -61,9 +57,3 @@ export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
-/** Rebuilds an AppError from the `data` of a tRPC error received by a client. */
-export function appErrorFromData(message: string, data: unknown, cause: unknown): AppError {
-  const record = (data ?? {}) as Partial<AppErrorData>;
-  const code = isErrorCode(record.appCode) ? record.appCode : 'INTERNAL';
-  return new AppError(code, message, { cause, details: record.details ?? undefined, retryAfter: record.retryAfter ?? undefined });
-}

@@ -1,0 +1,82 @@
+/**
+ * Streams one chunk into the backend's multipart upload: the uploads service grants the slot,
+ * the bytes go straight from the request to the store (bounded memory: no buffering here), the
+ * server digests every 4 MiB block and the whole chunk on the way, and the chunk is recorded only
+ * after the backend acknowledged the part and the Content-Digest (when sent) matched. Live
+ * progress of the bytes in flight is reported a few times a second.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlockHasher } from '../../internal/files/content-hash.ts';
+import { AppError } from '../../internal/platform/errors.ts';
+import type { StorageRouter } from '../../internal/storage/index.ts';
+import type { UploadProgress } from '../../internal/uploads/index.ts';
+import type { Clients } from '../clients.ts';
+
+export const PROGRESS_INTERVAL_MS = 250;
+
+export interface ChunkWrite {
+  sessionId: string;
+  index: number;
+  body: Readable;
+  /** Content-Length when known; checked against the chunk's size before any byte is read. */
+  length: number | null;
+  /** RFC 9530 sha-256 of the body, when the client sent one. */
+  digest: Buffer | null;
+}
+
+export type ChunkResult = UploadProgress & { index: number; alreadyRecorded: boolean };
+
+export async function writeChunk(clients: Clients, storage: StorageRouter, chunk: ChunkWrite): Promise<ChunkResult> {
+  const { sessionId, index } = chunk;
+  const slot = await clients.uploads.beginChunk.mutate({ sessionId, index, length: chunk.length });
+  if (slot.alreadyRecorded) {
+    // Sending a recorded chunk again is harmless: the bytes are read and dropped.
+    chunk.body.resume();
+    const progress = await clients.uploads.progress.query({ id: sessionId });
+    return { ...progress, index, alreadyRecorded: true };
+  }
+  const whole = createHash('sha256');
+  const blocks = new BlockHasher();
+  let streamed = 0;
+  let reported = 0;
+  const tap = new Transform({
+    transform(data: Buffer, _encoding, callback) {
+      streamed += data.length;
+      whole.update(data);
+      callback(null, data);
+    },
+  });
+  const report = async () => {
+    const delta = streamed - reported;
+    if (delta <= 0) return;
+    reported += delta;
+    await clients.uploads.chunkProgress.mutate({ sessionId, delta }).catch(() => undefined);
+  };
+  const timer = setInterval(() => void report(), PROGRESS_INTERVAL_MS);
+  const flowing = pipeline(chunk.body, tap, blocks).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  try {
+    const part = await storage.store(slot.backend).uploadPart(slot.storageKey, slot.multipartId, slot.partNumber, blocks, slot.size);
+    const streamError = await flowing;
+    if (streamError) throw streamError;
+    if (chunk.digest && !whole.digest().equals(chunk.digest)) {
+      throw new AppError('BAD_INPUT', 'The chunk does not match its Content-Digest', { details: { field: 'Content-Digest', reason: 'digest_mismatch' } });
+    }
+    clearInterval(timer);
+    const progress = await clients.uploads.recordChunk.mutate({
+      sessionId, index, lockToken: slot.lockToken, etag: part.etag, size: part.size, streamed: reported,
+      digests: blocks.digests.map((d) => d.toString('hex')),
+    });
+    return { ...progress, index, alreadyRecorded: false };
+  } catch (error) {
+    clearInterval(timer);
+    blocks.destroy();
+    await flowing;
+    await clients.uploads.abortChunk.mutate({ sessionId, index, lockToken: slot.lockToken, streamed: reported }).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Uploads a local file through an upload session, resumably:
+ * 1. hash the file (4 MiB blocks, in parallel);
+ * 2. find an unfinished session of the same file (name, folder, size, hash) or create one;
+ * 3. when the server sends a challenge, prove ownership: known content completes at once (秒传);
+ * 4. PUT the missing chunks, `parallel` at a time, each with its Content-Digest, retrying
+ *    transient failures with backoff;
+ * 5. complete. Killed at any point, running it again continues from the server's receipts.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, SESSION_FIELDS, type SessionView, type StratusApi } from './api.ts';
+import { challengeProofs, fileContentHash, rangeSha256 } from './hash.ts';
+
+export interface UploadOptions {
+  parentId?: string | null;
+  name?: string;
+  parallel?: number;
+  chunkSize?: number;
+  /** Send Content-Digest with each chunk (an extra read of the chunk from the page cache). */
+  digest?: boolean;
+  /** Skip the instant-upload proof even when the server offers one. */
+  noInstant?: boolean;
+  onProgress?: (sent: number, total: number) => void;
+  onSession?: (session: SessionView) => void;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  session: SessionView;
+  instant: boolean;
+  resumed: boolean;
+  chunksSent: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const RETRYABLE = new Set(['UNAVAILABLE', 'CONFLICT', 'RATE_LIMITED', 'INTERNAL', 'NETWORK']);
+
+export async function uploadFile(api: StratusApi, file: string, options: UploadOptions = {}): Promise<UploadResult> {
+  const { size } = await stat(file);
+  const name = options.name ?? path.basename(file);
+  const parentId = options.parentId ?? null;
+  const contentHash = await fileContentHash(file, size);
+
+  const open = await api.gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`);
+  let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
+  const resumed = session !== undefined;
+  if (session?.status === 'PAUSED') {
+    session = (await api.gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).resumeUpload;
+  }
+  if (!session) {
+    session = (
+      await api.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
+        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null },
+      })
+    ).createUpload;
+  }
+  options.onSession?.(session);
+  if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
+
+  if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
+    const proofs = await challengeProofs(file, session.challenge.nonce, session.challenge.ranges);
+    session = (await api.gql<{ proveOwnership: SessionView }>(`mutation($id: ID!, $p: [String!]!) { proveOwnership(sessionId: $id, proofs: $p) { ${SESSION_FIELDS} } }`, { id: session.id, p: proofs })).proveOwnership;
+    if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
+  }
+
+  const queue = [...session.missingChunks];
+  let sent = session.uploadedBytes;
+  options.onProgress?.(sent, size);
+  let chunksSent = 0;
+  const current = session;
+  const worker = async () => {
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
+      const start = index * current.chunkSize;
+      const length = Math.min(current.chunkSize, size - start);
+      await withRetry(() => putChunk(api, file, current.id, index, start, length, options));
+      chunksSent++;
+      sent += length;
+      options.onProgress?.(sent, size);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 4) }, worker));
+  session = (await api.gql<{ completeUpload: SessionView }>(`mutation($id: ID!) { completeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: current.id })).completeUpload;
+  return { session, instant: false, resumed, chunksSent };
+}
+
+async function withRetry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : 'NETWORK';
+      if (attempt >= attempts || !RETRYABLE.has(code)) throw error;
+      await sleep(Math.min(8_000, 200 * 2 ** attempt));
+    }
+  }
+}
+
+async function putChunk(api: StratusApi, file: string, sessionId: string, index: number, start: number, length: number, options: UploadOptions): Promise<void> {
+  const headers: Record<string, string> = api.headers({ 'content-type': 'application/octet-stream', 'content-length': String(length) });
+  if (options.digest !== false) headers['content-digest'] = `sha-256=:${(await rangeSha256(file, start, length)).toString('base64')}:`;
+  const url = new URL(`${api.url}/upload/${sessionId}/${index}`);
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', headers, agent, signal: options.signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode === 200) return resolve();
+        let body: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+        } catch {
+          // not JSON: keep the status
+        }
+        reject(new ApiError(body.error?.message ?? `HTTP ${res.statusCode}`, body.error?.code ?? 'INTERNAL', body.error?.details, res.statusCode));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    const body = length === 0 ? null : createReadStream(file, { start, end: start + length - 1, highWaterMark: 1024 * 1024 });
+    if (!body) return req.end();
+    body.on('error', (error) => req.destroy(error));
+    body.pipe(req);
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * Chunks of an upload session. The gateway streams the bytes straight into the backend's
+ * multipart upload; this service decides whether a chunk may be sent (begin), records it once
+ * the backend acknowledged it (record), and gives the slot back when the transfer failed (abort).
+ *
+ * - A chunk already recorded is not sent again: begin answers `alreadyRecorded` (harmless resend).
+ * - One upload of a given chunk at a time (a lock in the key-value store): a second concurrent
+ *   upload of the same index is refused with CONFLICT, so two bodies can never race for one part.
+ */
+import { AppError } from '../platform/errors.ts';
+import type { Viewer } from '../platform/request-context.ts';
+import { BLOCK_SIZE } from '../files/content-hash.ts';
+import { publishProgress, type UploadProgress } from './progress.ts';
+import type { SessionCore } from './session-core.ts';
+import { chunkLength } from './upload-plan.ts';
+import type { UploadSessionRow } from './uploads.entities.ts';
+
+export type ChunkSlot =
+  | { alreadyRecorded: true }
+  | { alreadyRecorded: false; lockToken: string; backend: string; storageKey: string; multipartId: string; partNumber: number; size: number };
+
+export class ChunksService {
+  constructor(private readonly core: SessionCore) {}
+
+  private assertIndex(row: UploadSessionRow, index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= row.chunkCount) {
+      throw new AppError('BAD_INPUT', `Chunk index must be between 0 and ${row.chunkCount - 1}`, { details: { field: 'index', reason: 'index_out_of_range', chunkCount: row.chunkCount } });
+    }
+    return chunkLength(index, Number(row.size), row.chunkSize, row.chunkCount);
+  }
+
+  async begin(viewer: Viewer, sessionId: string, index: number, declaredLength: number | null): Promise<ChunkSlot> {
+    const row = await this.core.load(viewer, sessionId);
+    if (row.status !== 'PENDING' && row.status !== 'UPLOADING') throw this.core.refuse(row, 'send a chunk');
+    const size = this.assertIndex(row, index);
+    if (declaredLength !== null && declaredLength !== size) {
+      throw new AppError('BAD_INPUT', `Chunk ${index} must have exactly ${size} bytes, not ${declaredLength}`, { details: { field: 'chunk', reason: 'chunk_length', expected: size, received: declaredLength } });
+    }
+    await this.core.ensureReceipts(row);
+    if (await this.core.receipts.has(row.id, index)) return { alreadyRecorded: true };
+    const lockToken = await this.core.receipts.lock(row.id, index);
+    if (!lockToken) {
+      throw new AppError('CONFLICT', `Chunk ${index} is being uploaded by another request`, { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
+    }
+    if (row.status === 'PENDING') await this.core.transition(row, ['PENDING'], 'UPLOADING');
+    return { alreadyRecorded: false, lockToken, backend: row.backend, storageKey: row.storageKey, multipartId: row.multipartId, partNumber: index + 1, size };
+  }
+
+  /** Records a chunk the backend acknowledged, with its block digests for the final hash check. */
+  async record(
+    viewer: Viewer,
+    input: { sessionId: string; index: number; lockToken: string; etag: string; size: number; digests: string[]; streamed: number },
+  ): Promise<UploadProgress> {
+    const row = await this.core.load(viewer, input.sessionId);
+    const size = this.assertIndex(row, input.index);
+    try {
+      if (input.size !== size || input.digests.length !== Math.ceil(size / BLOCK_SIZE)) {
+        throw new AppError('BAD_INPUT', 'Chunk receipt does not match the chunk', { details: { reason: 'chunk_length' } });
+      }
+      if (row.status !== 'UPLOADING') throw this.core.refuse(row, 'record a chunk');
+      await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
+      await this.core.repo.update(row.id, { expiresAt: this.core.expiry() });
+    } finally {
+      await this.core.receipts.addInflight(row.id, -input.streamed);
+      await this.core.receipts.unlock(row.id, input.index, input.lockToken);
+    }
+    const progress = await this.core.progress(row);
+    await publishProgress(this.core.pubsub, progress);
+    return progress;
+  }
+
+  async abort(viewer: Viewer, input: { sessionId: string; index: number; lockToken: string; streamed: number }): Promise<void> {
+    const row = await this.core.load(viewer, input.sessionId);
+    await this.core.receipts.addInflight(row.id, -input.streamed);
+    await this.core.receipts.unlock(row.id, input.index, input.lockToken);
+    await this.core.publish(row);
+  }
+
+  /** Bytes of a chunk still streaming, reported by the gateway a few times a second. */
+  async progress(viewer: Viewer, sessionId: string, delta: number): Promise<void> {
+    const row = await this.core.load(viewer, sessionId);
+    await this.core.receipts.addInflight(row.id, delta);
+    await publishProgress(this.core.pubsub, await this.core.progress(row));
+  }
+}

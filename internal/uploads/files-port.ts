@@ -1,0 +1,29 @@
+/**
+ * What the uploads service needs from the files service. In every mode it is the files tRPC
+ * client (in process or over HTTP), so uploads never reach into the files tables.
+ */
+import type { TRPCClient } from '@trpc/client';
+import type { FileDto, FilesRouter } from '../files/index.ts';
+
+export interface StoredBlob {
+  backend: string;
+  storageKey: string;
+}
+
+export interface FilesPort {
+  childByName(parentId: string | null, name: string): Promise<{ parentId: string; name: string; existing: FileDto | null }>;
+  quota(): Promise<{ used: number; limit: number }>;
+  blobFor(contentHash: string, size: number): Promise<StoredBlob | null>;
+  commitFile(input: {
+    parentId: string; name: string; size: number; contentHash: string; mimeType: string | null; backend: string; storageKey: string;
+  }): Promise<{ file: FileDto; duplicate: StoredBlob | null }>;
+}
+
+export function filesPort(client: TRPCClient<FilesRouter>): FilesPort {
+  return {
+    childByName: (parentId, name) => client.childByName.query({ parentId, name }),
+    quota: () => client.quota.query(),
+    blobFor: (contentHash, size) => client.blobFor.query({ contentHash, size }),
+    commitFile: (input) => client.commitFile.mutate(input),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The durable half of an upload session (the chunk receipts live in the key-value store). The row
+ * says where the bytes go (backend, key, multipart id) and how far the session got; everything a
+ * client needs to resume after a restart is here or rebuilt from the backend's listParts.
+ */
+import { EntitySchema } from '@mikro-orm/core';
+
+export const UPLOAD_STATUSES = ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING', 'COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED'] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+/** Statuses from which the session can still reach COMPLETED. */
+export const UNFINISHED: UploadStatus[] = ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING'];
+
+export class UploadSessionRow {
+  id!: string;
+  ownerId!: string;
+  parentId!: string;
+  name!: string;
+  size!: number;
+  chunkSize!: number;
+  chunkCount!: number;
+  /** Declared by the client (verified at completion), or null. */
+  contentHash!: string | null;
+  mimeType!: string | null;
+  status!: UploadStatus;
+  backend!: string;
+  storageKey!: string;
+  multipartId!: string;
+  fileId!: string | null;
+  /** Proof-of-ownership challenge: hex nonce and JSON [{offset,length}]. */
+  challengeNonce!: string | null;
+  challengeRanges!: string | null;
+  proofAttempts!: number;
+  failureReason!: string | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+  expiresAt!: Date;
+}
+
+export const UploadSessionSchema = new EntitySchema<UploadSessionRow>({
+  class: UploadSessionRow,
+  tableName: 'upload_sessions',
+  indexes: [
+    { name: 'upload_sessions_owner_idx', properties: ['ownerId', 'status'] },
+    { name: 'upload_sessions_expiry_idx', properties: ['status', 'expiresAt'] },
+  ],
+  properties: {
+    id: { type: 'string', primary: true, length: 36 },
+    ownerId: { type: 'string', length: 36 },
+    parentId: { type: 'string', length: 36 },
+    name: { type: 'string', length: 255 },
+    size: { type: 'bigint', runtimeType: 'number' } as never,
+    chunkSize: { type: 'integer' },
+    chunkCount: { type: 'integer' },
+    contentHash: { type: 'string', length: 64, nullable: true },
+    mimeType: { type: 'string', length: 255, nullable: true },
+    status: { type: 'string', length: 16 },
+    backend: { type: 'string', length: 63 },
+    storageKey: { type: 'string', length: 512 },
+    multipartId: { type: 'string', length: 1024 },
+    fileId: { type: 'string', length: 36, nullable: true },
+    challengeNonce: { type: 'string', length: 64, nullable: true },
+    challengeRanges: { type: 'text', nullable: true },
+    proofAttempts: { type: 'integer', default: 0 },
+    failureReason: { type: 'string', length: 255, nullable: true },
+    createdAt: { type: 'datetime', length: 3 },
+    updatedAt: { type: 'datetime', length: 3 },
+    expiresAt: { type: 'datetime', length: 3 },
+  },
+});
+
+export const uploadEntities = [UploadSessionSchema];

@@ -1,0 +1,53 @@
+/** The only code of the uploads service that touches the database. */
+import type { SqlEntityManager } from '@mikro-orm/knex';
+import type { Orm } from '../platform/db/orm.ts';
+import { UNFINISHED, UploadSessionRow, type UploadStatus } from './uploads.entities.ts';
+
+export class UploadsRepository {
+  constructor(private readonly orm: Orm) {}
+
+  private em(): SqlEntityManager {
+    return this.orm.em.fork() as SqlEntityManager;
+  }
+
+  async insert(row: UploadSessionRow): Promise<void> {
+    await this.em().insert(UploadSessionRow, row);
+  }
+
+  findOwned(ownerId: string, id: string): Promise<UploadSessionRow | null> {
+    return this.em().findOne(UploadSessionRow, { id, ownerId });
+  }
+
+  listUnfinished(ownerId: string): Promise<UploadSessionRow[]> {
+    return this.em().find(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
+  }
+
+  countUnfinished(ownerId: string): Promise<number> {
+    return this.em().count(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } });
+  }
+
+  /**
+   * Moves the session to `to` only if it is in one of `from` now: the compare-and-set that keeps
+   * two requests (a pause and a completion, say) from both winning.
+   */
+  async transition(id: string, from: UploadStatus[], to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
+    const changed = await this.em().nativeUpdate(UploadSessionRow, { id, status: { $in: from } }, { ...changes, status: to, updatedAt: new Date() });
+    return changed === 1;
+  }
+
+  async update(id: string, changes: Partial<UploadSessionRow>): Promise<void> {
+    await this.em().nativeUpdate(UploadSessionRow, { id }, { ...changes, updatedAt: new Date() });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.em().nativeDelete(UploadSessionRow, { id });
+  }
+
+  findExpired(now: Date, limit: number): Promise<UploadSessionRow[]> {
+    return this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now } }, { limit });
+  }
+
+  async deleteFinishedBefore(before: Date): Promise<number> {
+    return this.em().nativeDelete(UploadSessionRow, { status: { $in: ['COMPLETED', 'EXPIRED', 'FAILED'] }, updatedAt: { $lt: before } });
+  }
+}

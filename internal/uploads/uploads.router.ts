@@ -1,0 +1,64 @@
+/** The uploads service as tRPC procedures: parse with zod, call the services. */
+import { z } from 'zod';
+import { authedProcedure, router } from '../platform/rpc/trpc.ts';
+import { CONTENT_HASH_RE } from '../files/content-hash.ts';
+import type { ChunksService } from './chunks.service.ts';
+import type { CompletionService } from './completion.service.ts';
+import type { UploadsService } from './uploads.service.ts';
+
+const Id = z.string().min(1).max(64);
+const Hex64 = z.string().regex(CONTENT_HASH_RE, 'must be 64 lowercase hex characters (SHA-256)');
+const Index = z.number().int().min(0).max(1_000_000);
+
+export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, completion: CompletionService) {
+  return router({
+    create: authedProcedure
+      .input(
+        z.object({
+          parentId: Id.nullable(),
+          name: z.string().max(1024),
+          size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+          contentHash: Hex64.nullish(),
+          chunkSize: z.number().int().positive().max(2 ** 31).nullish(),
+          mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(255).nullish(),
+        }),
+      )
+      .mutation(({ ctx, input }) => uploads.create(ctx.viewer, input)),
+    get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => uploads.get(ctx.viewer, input.id)),
+    list: authedProcedure.query(({ ctx }) => uploads.list(ctx.viewer)),
+    pause: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.pause(ctx.viewer, input.id)),
+    resume: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.resume(ctx.viewer, input.id)),
+    cancel: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.cancel(ctx.viewer, input.id)),
+    complete: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => completion.complete(ctx.viewer, input.id)),
+    prove: authedProcedure
+      .input(z.object({ id: Id, proofs: z.array(z.string().max(128)).max(16) }))
+      .mutation(({ ctx, input }) => completion.prove(ctx.viewer, input.id, input.proofs)),
+    beginChunk: authedProcedure
+      .input(z.object({ sessionId: Id, index: Index, length: z.number().int().min(0).nullable() }))
+      .mutation(({ ctx, input }) => chunks.begin(ctx.viewer, input.sessionId, input.index, input.length)),
+    recordChunk: authedProcedure
+      .input(
+        z.object({
+          sessionId: Id,
+          index: Index,
+          lockToken: z.string().max(64),
+          etag: z.string().max(256),
+          size: z.number().int().min(0),
+          digests: z.array(Hex64).max(64),
+          streamed: z.number().int().min(0),
+        }),
+      )
+      .mutation(({ ctx, input }) => chunks.record(ctx.viewer, input)),
+    abortChunk: authedProcedure
+      .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), streamed: z.number().int().min(0) }))
+      .mutation(({ ctx, input }) => chunks.abort(ctx.viewer, input)),
+    chunkProgress: authedProcedure
+      .input(z.object({ sessionId: Id, delta: z.number().int() }))
+      .mutation(({ ctx, input }) => chunks.progress(ctx.viewer, input.sessionId, input.delta)),
+    progress: authedProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
+      return uploads.progress(ctx.viewer, input.id);
+    }),
+  });
+}
+
+export type UploadsRouter = ReturnType<typeof uploadsRouter>;
