@@ -8,6 +8,7 @@ import { MySqlDriver } from '@mikro-orm/mysql';
 import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import type { Logger } from '../logger.ts';
 import { migrationsFor, type Dialect } from './migrations/index.ts';
 
@@ -80,6 +81,32 @@ export async function openDatabase(
   hooks: OrmHooks = {},
 ): Promise<Orm> {
   const orm = await MikroORM.init(ormOptions(options, entities, logger, extra, hooks));
-  await orm.getMigrator().up();
+  try {
+    await withMigrationLock(options, () => orm.getMigrator().up());
+  } catch (error) {
+    await orm.close();
+    throw error;
+  }
   return orm;
+}
+
+/**
+ * Replicas of a service start together; each applies pending migrations at start. A named MySQL
+ * lock (GET_LOCK, held on a connection of its own) lets one do it while the others wait, then
+ * find nothing left to apply. SQLite is one process's file: no lock needed.
+ */
+async function withMigrationLock<T>(options: DatabaseOptions, fn: () => Promise<T>): Promise<T> {
+  if (options.kind !== 'mysql') return fn();
+  const connection = await createConnection(options.url);
+  try {
+    const [rows] = await connection.query("SELECT GET_LOCK('stratus_migrations', 300) AS got");
+    if ((rows as { got: number }[])[0]?.got !== 1) throw new Error('could not take the migration lock within 300 s');
+    try {
+      return await fn();
+    } finally {
+      await connection.query("SELECT RELEASE_LOCK('stratus_migrations')");
+    }
+  } finally {
+    await connection.end();
+  }
 }
