@@ -11,6 +11,7 @@
  *   `refCount` says how many do. Its bytes are deleted when the count reaches zero.
  */
 import { EntitySchema } from '@mikro-orm/core';
+import { ShareSchema } from './shares.entities.ts';
 
 export class FileRow {
   id!: string;
@@ -103,4 +104,4 @@ export const QuotaSchema = new EntitySchema<QuotaRow>({
   },
 });
 
-export const filesEntities = [FileSchema, BlobSchema, QuotaSchema];
+export const filesEntities = [FileSchema, BlobSchema, QuotaSchema, ShareSchema];

@@ -3,9 +3,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261129092133_accounts as M0 } from './Migration20261129092133_accounts.ts';
 import { Migration20261129094153_files as M1 } from './Migration20261129094153_files.ts';
 import { Migration20261129095009_uploads as M2 } from './Migration20261129095009_uploads.ts';
+import { Migration20261129100709_shares as M3 } from './Migration20261129100709_shares.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
   { name: 'Migration20261129094153_files', class: M1 },
   { name: 'Migration20261129095009_uploads', class: M2 },
+  { name: 'Migration20261129100709_shares', class: M3 },
 ];
