@@ -42,6 +42,7 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
       metrics: runtime.metrics,
       readiness: runtime.readiness,
       production: config.production,
+      publicUrl: config.http.publicUrl,
     });
     const port = await gateway.listen(config.http.port, config.http.host);
     return {

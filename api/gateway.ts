@@ -24,6 +24,7 @@ import { processRequest } from 'graphql-upload-minimal';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
 import { uploadRouter } from './http/upload.handler.ts';
+import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { PubSub } from '../internal/platform/kv/kv.ts';
 import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
@@ -45,7 +46,15 @@ export interface GatewayOptions {
   metrics: Metrics;
   readiness: Map<string, () => Promise<void>>;
   production: boolean;
+  /** Base of the links Stratus hands out (share URLs); default: the request's own origin. */
+  publicUrl?: string | undefined;
   limits?: QueryLimits;
+}
+
+/** The request's origin, from a Host header that looks like a host (anything else is ignored). */
+function originOf(publicUrl: string | undefined, protocol: string, host: string | undefined): string {
+  if (publicUrl) return publicUrl.replace(/\/$/, '');
+  return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(host) ? `${protocol}://${host}` : 'http://localhost';
 }
 
 export interface Gateway {
@@ -99,7 +108,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       // Subscriptions run outside any HTTP request, so the identity for service calls travels in
       // the context (see `asViewer` in graphql/context.ts).
       context: (ctx): GraphQLContext =>
-        makeContext(clients, bytes, { requestId: newRequestId(), viewer: ctx.extra.viewer, accessToken: ctx.extra.token }),
+        makeContext(clients, bytes, {
+          requestId: newRequestId(),
+          viewer: ctx.extra.viewer,
+          accessToken: ctx.extra.token,
+          origin: originOf(options.publicUrl, 'http', ctx.extra.request.headers.host),
+        }),
     },
     wss,
   );
@@ -137,6 +151,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.use(graphiqlRouter());
   app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
   app.use(uploadRouter(clients, storage, requireBearer(tokens)));
+  app.use(shareDownloadRouter(clients, storage, log));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -159,8 +174,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       context: async ({ req }) => {
         const rc = currentContext();
         const requestId = rc?.requestId ?? newRequestId();
+        const origin = originOf(options.publicUrl, req.protocol, req.get('host'));
         const header = req.headers.authorization;
-        if (!header) return makeContext(clients, bytes, { requestId, viewer: undefined, accessToken: undefined });
+        if (!header) return makeContext(clients, bytes, { requestId, viewer: undefined, accessToken: undefined, origin });
         const token = bearerToken(header);
         // A credential that does not verify is refused outright (401) rather than treated as
         // anonymous, so a client knows to refresh instead of seeing a half-empty answer.
@@ -171,7 +187,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           });
         }
         if (rc) Object.assign(rc, { viewer, accessToken: token });
-        return makeContext(clients, bytes, { requestId, viewer, accessToken: token });
+        return makeContext(clients, bytes, { requestId, viewer, accessToken: token, origin });
       },
     }),
   );

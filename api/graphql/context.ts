@@ -13,6 +13,8 @@ export interface GraphQLContext {
   accessToken: string | undefined;
   clients: Clients;
   loaders: Loaders;
+  /** Scheme, host and port links are built with (PUBLIC_URL, or the request's own). */
+  origin: string;
   /** Byte paths of the gateway: the object stores and the writer of new blobs. */
   bytes: GatewayBytes;
 }

@@ -30,7 +30,15 @@ export interface Content {
 const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[\w.+-]+|audio\/[\w.+-]+|application\/pdf|text\/plain)$/;
 
 /** Sends stored bytes honouring the conditional and range headers. Shared by file and share downloads. */
-export async function sendContent(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger): Promise<void> {
+export async function sendContent(
+  req: Request,
+  res: Response,
+  storage: StorageRouter,
+  content: Content,
+  log: Logger,
+  /** Called once the bytes of a GET were all sent, with whether they included the file's last byte. */
+  onSent?: (endedFile: boolean) => Promise<void>,
+): Promise<void> {
   const etag = `"${content.etag}"`;
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('ETag', etag);
@@ -58,13 +66,16 @@ export async function sendContent(req: Request, res: Response, storage: StorageR
   res.status(slice ? 206 : 200);
   if (slice) res.setHeader('Content-Range', `bytes ${slice.start}-${slice.end}/${content.size}`);
   res.setHeader('Content-Length', String(length));
+  const endsFile = !slice || slice.end === content.size - 1;
   if (req.method === 'HEAD' || length === 0) {
     res.end();
+    if (req.method !== 'HEAD') await onSent?.(endsFile);
     return;
   }
   const object = await storage.store(content.backend).get(content.storageKey, slice);
   try {
     await pipeline(object.body, res);
+    await onSent?.(endsFile);
   } catch (error) {
     // The client went away mid-transfer, or the backend broke off: the response is already
     // under way, so all we can do is stop and say so in the log.

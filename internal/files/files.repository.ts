@@ -188,6 +188,11 @@ export class FilesRepository {
     return changed === 1 ? blob : null;
   }
 
+  /** One more reference to a live blob; false when it is gone (its last file was purged). */
+  async refBlobById(em: EntityManager, blobId: string): Promise<boolean> {
+    return (await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never })) === 1;
+  }
+
   findBlob(contentHash: string, size: number): Promise<BlobRow | null> {
     return this.em().findOne(BlobRow, { contentHash, size, refCount: { $gt: 0 } });
   }

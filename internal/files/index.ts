@@ -3,11 +3,16 @@ import type { Runtime } from '../platform/runtime.ts';
 import { filesRouter } from './files.router.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
+import { SharesRepository } from './shares.repository.ts';
+import { SharesService } from './shares.service.ts';
 
 export function createFiles(runtime: Runtime) {
-  const service = new FilesService(new FilesRepository(runtime.orm), runtime.storage, runtime.config.defaultQuotaBytes, runtime.log);
-  return { service, router: filesRouter(service) };
+  const repo = new FilesRepository(runtime.orm);
+  const service = new FilesService(repo, runtime.storage, runtime.config.defaultQuotaBytes, runtime.log);
+  const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
+  return { service, shares, router: filesRouter(service, shares) };
 }
 
 export type { FilesRouter } from './files.router.ts';
 export type { FileDto, Connection } from './files.service.ts';
+export type { ShareDto } from './shares.service.ts';

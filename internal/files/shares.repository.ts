@@ -1,0 +1,50 @@
+/** Database access for share links (the files tables are reached through FilesRepository). */
+import type { SqlEntityManager } from '@mikro-orm/knex';
+import type { Orm } from '../platform/db/orm.ts';
+import { ShareRow } from './shares.entities.ts';
+
+export class SharesRepository {
+  constructor(private readonly orm: Orm) {}
+
+  private em(): SqlEntityManager {
+    return this.orm.em.fork() as SqlEntityManager;
+  }
+
+  async insert(row: ShareRow): Promise<void> {
+    await this.em().insert(ShareRow, row);
+  }
+
+  findOwned(ownerId: string, id: string): Promise<ShareRow | null> {
+    return this.em().findOne(ShareRow, { id, ownerId, revokedAt: null });
+  }
+
+  listOwned(ownerId: string): Promise<ShareRow[]> {
+    return this.em().find(ShareRow, { ownerId, revokedAt: null }, { orderBy: { createdAt: 'desc' }, limit: 1000 });
+  }
+
+  findByToken(token: string): Promise<ShareRow | null> {
+    return this.em().findOne(ShareRow, { token });
+  }
+
+  findById(id: string): Promise<ShareRow | null> {
+    return this.em().findOne(ShareRow, { id });
+  }
+
+  async update(id: string, changes: Partial<ShareRow>): Promise<void> {
+    await this.em().nativeUpdate(ShareRow, { id }, { ...changes, updatedAt: new Date() });
+  }
+
+  async addView(id: string): Promise<void> {
+    await this.em().execute('update shares set views = views + 1 where id = ?', [id], 'run');
+  }
+
+  /** Counts one download unless the limit was reached meanwhile: one conditional UPDATE. */
+  async addDownload(id: string): Promise<boolean> {
+    const result = await this.em().execute<{ affectedRows: number }>(
+      'update shares set downloads = downloads + 1 where id = ? and (max_downloads is null or downloads < max_downloads)',
+      [id],
+      'run',
+    );
+    return result.affectedRows === 1;
+  }
+}

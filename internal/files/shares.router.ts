@@ -1,0 +1,55 @@
+/** Share links as tRPC procedures: the owner's (authed) and the visitor's (public, by token). */
+import { z } from 'zod';
+import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
+import { toDto } from './files.service.ts';
+import type { SharesService } from './shares.service.ts';
+
+const Id = z.string().min(1).max(64);
+const Token = z.string().max(128);
+const Key = { token: Token, password: z.string().max(1024).nullish(), unlockToken: z.string().max(2048).nullish() };
+const Settings = z.object({
+  password: z.string().max(1024).nullish(),
+  expiresAt: z.string().max(64).nullish(),
+  maxDownloads: z.number().int().nullish(),
+});
+const Page = {
+  first: z.number().int().min(0).max(500).default(50),
+  after: z.string().max(512).optional(),
+  orderBy: z.object({ field: z.enum(['NAME', 'SIZE', 'CREATED_AT', 'UPDATED_AT']), direction: z.enum(['ASC', 'DESC']) }).default({ field: 'NAME', direction: 'ASC' }),
+};
+
+export function sharesRouter(shares: SharesService) {
+  return router({
+    create: authedProcedure
+      .input(Settings.extend({ fileId: Id }))
+      .mutation(({ ctx, input }) => shares.create(ctx.viewer, input.fileId, input)),
+    list: authedProcedure.query(({ ctx }) => shares.list(ctx.viewer)),
+    update: authedProcedure.input(Settings.extend({ id: Id })).mutation(({ ctx, input }) => shares.update(ctx.viewer, input.id, input)),
+    revoke: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => shares.revoke(ctx.viewer, input.id)),
+    save: authedProcedure
+      .input(z.object({ ...Key, targetFolderId: Id.nullable() }))
+      .mutation(({ ctx, input }) => shares.save(ctx.viewer, input.token, { ...input, ip: ctx.ip }, input.targetFolderId)),
+    open: publicProcedure.input(z.object(Key)).query(async ({ ctx, input }) => {
+      const { share, root } = await shares.open(input.token, { ...input, ip: ctx.ip }, { countView: true });
+      return { token: share.token, expiresAt: share.expiresAt?.toISOString() ?? null, hasPassword: share.passwordHash !== null, root: toDto(root) };
+    }),
+    unlock: publicProcedure
+      .input(z.object({ token: Token, password: z.string().max(1024) }))
+      .mutation(({ ctx, input }) => shares.unlock(input.token, input.password, ctx.ip)),
+    node: publicProcedure
+      .input(z.object({ ...Key, id: Id.nullable() }))
+      .query(async ({ ctx, input }) => toDto((await shares.node(input.token, { ...input, ip: ctx.ip }, input.id)).node)),
+    children: publicProcedure
+      .input(z.object({ ...Key, folderId: Id.nullable(), ...Page }))
+      .query(({ ctx, input }) => shares.children(input.token, { ...input, ip: ctx.ip }, input.folderId, input)),
+    content: publicProcedure.input(z.object({ ...Key, fileId: Id.nullable() })).query(async ({ ctx, input }) => {
+      const { shareId, file, blob } = await shares.content(input.token, { ...input, ip: ctx.ip }, input.fileId);
+      return { shareId, file, blob: { backend: blob.backend, storageKey: blob.storageKey } };
+    }),
+    countDownload: publicProcedure.input(z.object({ ...Key })).mutation(async ({ ctx, input }) => {
+      const { share } = await shares.open(input.token, { ...input, ip: ctx.ip });
+      await shares.countDownload(share.id);
+      return true;
+    }),
+  });
+}
