@@ -2,7 +2,9 @@
  * Process entry point (`npm start`): reads the configuration once, then runs the role it names.
  * ROLE=all (the default) runs the gateway and every service in one process on embedded defaults.
  */
-import { loadConfig, ConfigError } from '../internal/platform/config.ts';
+import { loadConfig, ConfigError, type Config } from '../internal/platform/config.ts';
+import type { Logger } from '../internal/platform/logger.ts';
+import { startRole } from './roles.ts';
 import { createLogger } from '../internal/platform/logger.ts';
 import { startAllInOne } from './all-in-one.ts';
 
@@ -17,9 +19,9 @@ async function main() {
     }
     throw error;
   }
-  const log = createLogger({ level: config.logLevel });
-  const app = await startAllInOne(config, log);
-  log.info(`Stratus is ready on http://localhost:${app.port}/ (GraphiQL: /graphiql)`);
+  const log = createLogger({ level: config.logLevel, name: `stratus-${config.role}` });
+  const app = await start(config, log);
+  log.info(`Stratus ${config.role} is ready on http://localhost:${app.port}/${config.role === 'all' || config.role === 'api' ? ' (GraphiQL: /graphiql)' : ''}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -37,7 +39,26 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function start(config: Config, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
+  switch (config.role) {
+    case 'all':
+      return startAllInOne(config, log);
+    case 'api':
+    case 'accounts':
+    case 'files':
+    case 'uploads':
+      return startRole(config.role, config, log);
+    case 'transfer':
+    case 'operator':
+      throw new ConfigError(`ROLE=${config.role} has its own entry point (see README)`);
+  }
+}
+
 main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });

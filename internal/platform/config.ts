@@ -35,8 +35,27 @@ const EnvSchema = z.object({
       .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(url(['mysql:', 'mariadb:']))),
   ),
+  /** A replica further behind than this (or stopped longer) leaves the read rotation. */
+  DATABASE_REPLICA_MAX_LAG_SECONDS: z.coerce.number().positive().default(5),
+  DATABASE_REPLICA_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
+  /** After a person's request wrote, their requests read from the primary for this long. */
+  DATABASE_READ_YOUR_WRITES_MS: z.coerce.number().int().min(0).default(5000),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   AMQP_URL: optional(url(['amqp:', 'amqps:'])),
+  /** Exchange name and queue-name prefix of the transfer jobs (`<prefix>.jobs`, `.retry.5s`, `.dead`). */
+  TRANSFER_AMQP_PREFIX: z.string().regex(/^[\w.-]{1,200}$/).default('stratus.transfer'),
+  /** Delays before each retry of a failed transfer; after the last one it is dead-lettered. */
+  TRANSFER_RETRY_DELAYS_MS: z
+    .string()
+    .default('5000,30000,300000')
+    .transform((value) => value.split(',').map((s) => Number(s.trim())))
+    .pipe(z.array(z.number().int().positive()).min(1).max(10)),
+  /** Wait between switching a blob's location and deleting the source object (in-flight downloads). */
+  TRANSFER_SOURCE_GRACE_MS: z.coerce.number().int().min(0).default(5000),
+  /** Transfer jobs this process runs at once; 0 runs no worker here (another process does). */
+  TRANSFER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(2),
+  /** Read each copied object back from the target and hash it (the streaming hash is always checked). */
+  TRANSFER_REREAD_TARGET: z.enum(['true', 'false']).default('true'),
   SMTP_URL: optional(url(['smtp:', 'smtps:'])),
   SMTP_FROM: z.string().default('Stratus <no-reply@stratus.local>'),
   STORAGE_CONFIG: optional(z.string().min(1)),
@@ -44,6 +63,8 @@ const EnvSchema = z.object({
   SERVICE_DISCOVERY: z.enum(['inprocess', 'k8s']).default('inprocess'),
   K8S_NAMESPACE: z.string().default('default'),
   SERVICE_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /** DNS servers (host:port, comma list) for service names; unset: the system resolver (CoreDNS in a cluster). */
+  SERVICE_DNS_SERVERS: optional(z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))),
   ROLE: z.enum(ROLES).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
@@ -61,12 +82,15 @@ export interface Config {
   database:
     | { kind: 'sqlite'; file: string }
     | { kind: 'mysql'; url: string; replicaUrls: string[] };
+  /** Read/write split: replica health bound and the per-person read-your-writes window. */
+  replicaRouting: { maxLagSeconds: number; checkIntervalMs: number; readYourWritesMs: number };
   redisUrl: string | undefined;
   amqpUrl: string | undefined;
+  transfer: { amqpPrefix: string; retryDelaysMs: number[]; sourceGraceMs: number; concurrency: number; rereadTarget: boolean };
   smtp: { url: string | undefined; from: string };
   storageConfigPath: string | undefined;
   jwtSecret: Uint8Array;
-  discovery: { mode: 'inprocess' | 'k8s'; namespace: string; port: number };
+  discovery: { mode: 'inprocess' | 'k8s'; namespace: string; port: number; dnsServers: string[] | undefined };
   logLevel: Env['LOG_LEVEL'];
   defaultQuotaBytes: number;
 }
@@ -95,12 +119,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     database: e.DATABASE_URL
       ? { kind: 'mysql', url: e.DATABASE_URL, replicaUrls: e.DATABASE_REPLICA_URLS ?? [] }
       : { kind: 'sqlite', file: path.join(dataDir, 'stratus.sqlite') },
+    replicaRouting: {
+      maxLagSeconds: e.DATABASE_REPLICA_MAX_LAG_SECONDS,
+      checkIntervalMs: e.DATABASE_REPLICA_CHECK_INTERVAL_MS,
+      readYourWritesMs: e.DATABASE_READ_YOUR_WRITES_MS,
+    },
     redisUrl: e.REDIS_URL,
     amqpUrl: e.AMQP_URL,
+    transfer: {
+      amqpPrefix: e.TRANSFER_AMQP_PREFIX,
+      retryDelaysMs: e.TRANSFER_RETRY_DELAYS_MS,
+      sourceGraceMs: e.TRANSFER_SOURCE_GRACE_MS,
+      concurrency: e.TRANSFER_CONCURRENCY,
+      rereadTarget: e.TRANSFER_REREAD_TARGET === 'true',
+    },
     smtp: { url: e.SMTP_URL, from: e.SMTP_FROM },
     storageConfigPath: e.STORAGE_CONFIG,
     jwtSecret: new TextEncoder().encode(e.JWT_SECRET ?? devSecret(dataDir)),
-    discovery: { mode: e.SERVICE_DISCOVERY, namespace: e.K8S_NAMESPACE, port: e.SERVICE_PORT },
+    discovery: { mode: e.SERVICE_DISCOVERY, namespace: e.K8S_NAMESPACE, port: e.SERVICE_PORT, dnsServers: e.SERVICE_DNS_SERVERS },
     logLevel: e.LOG_LEVEL,
     defaultQuotaBytes: e.DEFAULT_QUOTA_BYTES,
   };

@@ -1,0 +1,134 @@
+/**
+ * The distributed mode on one machine: every role in its own process (accounts, files, uploads
+ * and two gateways), wired by Kubernetes DNS names that a fake DNS server answers with loopback
+ * addresses of their own (127.0.0.2–4, one port for all, as Services have in a cluster). The
+ * upload flow is driven through both gateways.
+ */
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { SESSION_FIELDS, StratusApi, type SessionView } from '../../cli/lib/api.ts';
+import { fileContentHash } from '../../cli/lib/hash.ts';
+import { uploadFile } from '../../cli/lib/upload.ts';
+import { startFakeDns, type FakeDns } from '../fakes/dns-server.ts';
+import { cephBackend } from '../support/app.ts';
+import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
+import { testEnv } from '../support/env.ts';
+import { hashDownload, makeFile } from '../support/files.ts';
+import { errorCode, gql } from '../support/graphql.ts';
+import { TEST_JWT_SECRET } from '../support/runtime.ts';
+import { startServerProcess, type ServerProcess } from '../support/server.ts';
+import { startInbox, type Inbox } from '../support/smtp.ts';
+
+const MiB = 1024 * 1024;
+const NAMESPACE = 'stratus-test';
+const ADDRESSES = { accounts: '127.0.0.2', files: '127.0.0.3', uploads: '127.0.0.4' } as const;
+
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let dns: FakeDns;
+let db: TestDatabase;
+let inbox: Inbox;
+const processes: ServerProcess[] = [];
+let gatewayA: ServerProcess;
+let gatewayB: ServerProcess;
+let token: string;
+
+beforeAll(async () => {
+  dns = await startFakeDns(Object.fromEntries(Object.entries(ADDRESSES).map(([name, ip]) => [`${name}.${NAMESPACE}.svc.cluster.local`, ip])));
+  db = await createMysqlDatabase('dist');
+  inbox = await startInbox();
+  const routing = path.join(tempDir('stratus-dist-'), 'storage.json');
+  writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
+  const port = await freePort('127.0.0.2');
+  const common = {
+    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
+  };
+  // Services first (one at a time: the first one applies the migrations), then two gateways.
+  for (const [role, host] of Object.entries(ADDRESSES)) {
+    processes.push(await startServerProcess({ ...common, ROLE: role, HOST: host, PORT: String(port), DATA_DIR: tempDir() }));
+  }
+  gatewayA = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
+  gatewayB = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
+  processes.push(gatewayA, gatewayB);
+  const email = 'dist@example.com';
+  await gql(gatewayA.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
+  const code = await inbox.codeFor(email);
+  const reg = await gql<{ register: { accessToken: string } }>(gatewayB.url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', {
+    i: { username: 'dist', email, password: 'a-good-password-1', code },
+  });
+  token = reg.data!.register.accessToken;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  await inbox?.close();
+  await dns?.close();
+  await db?.drop();
+});
+
+describe('distributed roles', () => {
+  it('a service process answers only tRPC, health and metrics', async () => {
+    const port = Number(processes[0]!.url.split(':').at(-1));
+    const base = `http://${ADDRESSES.accounts}:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/graphql`)).status).toBe(404);
+  });
+
+  it('uploads through both gateways: session on A, chunks on A and B, progress seen on B, download from A', async () => {
+    const file = await makeFile('dist.bin', 40 * MiB);
+    const hash = await fileContentHash(file, 40 * MiB);
+    const onA = new StratusApi(gatewayA.url, token);
+    const onB = new StratusApi(gatewayB.url, token);
+    const s = (await onA.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, { i: { name: 'dist.bin', size: 40 * MiB, contentHash: hash } })).createUpload;
+    const events: string[] = [];
+    const client = createClient({ url: `${gatewayB.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const done = new Promise<void>((resolve, reject) =>
+      client.subscribe(
+        { query: 'subscription($id: ID!) { uploadProgress(sessionId: $id) { status uploadedChunkCount } }', variables: { id: s.id } },
+        { next: (v) => events.push((v.data as { uploadProgress: { status: string } }).uploadProgress.status), error: reject, complete: resolve },
+      ),
+    );
+    await expect.poll(() => events.length).toBeGreaterThan(0);
+    // Half the chunks through A (a first run stopped early), the rest and completion through B.
+    const controller = new AbortController();
+    let sent = 0;
+    await uploadFile(onA, file, {
+      noInstant: true,
+      parallel: 1,
+      signal: controller.signal,
+      onProgress: () => {
+        if (++sent > 2) controller.abort();
+      },
+    }).catch(() => undefined);
+    const result = await uploadFile(onB, file, { noInstant: true, parallel: 4 });
+    expect(result.resumed).toBe(true);
+    expect(result.chunksSent).toBeLessThan(5);
+    expect(result.session.status).toBe('COMPLETED');
+    await done;
+    await client.dispose();
+    expect(events.at(-1)).toBe('COMPLETED');
+    const got = await hashDownload(`${gatewayA.url}/files/${result.session.file!.id}/content`, { authorization: `Bearer ${token}` });
+    expect(got).toMatchObject({ status: 200, contentHash: hash });
+  }, 90_000);
+
+  it('found every service by its DNS name (checked last, after every flow ran)', () => {
+    for (const name of ['accounts', 'files', 'uploads']) expect(dns.queries).toContain(`${name}.${NAMESPACE}.svc.cluster.local`);
+  });
+
+  it('keeps error codes across the service hop', async () => {
+    expect(errorCode(await gql(gatewayA.url, 'mutation { createFolder(name: "..") { id } }', {}, token))).toBe('BAD_INPUT');
+    expect(errorCode(await gql(gatewayB.url, '{ file(id: "00000000-0000-0000-0000-000000000000") { id } }', {}, token))).toBe('NOT_FOUND');
+  });
+});
