@@ -27,6 +27,11 @@ export interface UploadOptions {
   onProgress?: (sent: number, total: number) => void;
   onSession?: (session: SessionView) => void;
   signal?: AbortSignal;
+  /**
+   * Continue exactly this open session (`stratus resume`): fail instead of starting a new upload
+   * when it is gone or the local file no longer has its size and content hash.
+   */
+  sessionId?: string;
 }
 
 export interface UploadResult {
@@ -47,6 +52,12 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
 
   const open = await api.gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`);
   let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
+  if (options.sessionId !== undefined) {
+    const wanted = open.uploads.find((s) => s.id === options.sessionId);
+    if (!wanted) throw new ApiError(`upload ${options.sessionId} is no longer open`, 'NOT_FOUND');
+    if (wanted.size !== size || wanted.contentHash !== contentHash) throw new ApiError(`${file} changed since upload ${wanted.id} began`, 'CONFLICT');
+    session = wanted;
+  }
   const resumed = session !== undefined;
   if (session?.status === 'PAUSED') {
     session = (await api.gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).resumeUpload;

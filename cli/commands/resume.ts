@@ -1,0 +1,46 @@
+/**
+ * `stratus resume`: continues every unfinished upload of the signed-in person whose local file
+ * this machine knows (uploads.json). Each is matched by session id, so a file edited since is
+ * refused instead of silently starting a new upload. Entries of finished sessions are dropped.
+ */
+import type { SessionView } from '../lib/api.ts';
+import { connect, forgetUpload, knownUploads } from '../lib/config.ts';
+import { intOption, note, parse, UsageError, type Command } from './args.ts';
+import { runUpload } from './upload.ts';
+
+const FINISHED = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED']);
+
+export const resume: Command = {
+  usage: 'stratus resume [--parallel N] [--url URL]',
+  async run(argv, { signal }) {
+    const { values, positionals } = parse(argv, { parallel: { type: 'string', short: 'p' } });
+    if (positionals.length > 0) throw new UsageError('resume takes no FILE: it continues the uploads listed in uploads.json');
+    const parallel = intOption('parallel', values.parallel, 1, 64) ?? 4;
+    const api = await connect(values.url);
+    const known = knownUploads();
+    const { uploads } = await api.gql<{ uploads: Pick<SessionView, 'id' | 'name' | 'parentId' | 'status'>[] }>('{ uploads { id name parentId status } }');
+    const open = new Set(uploads.map((s) => s.id));
+    // Sessions we know that are no longer open: drop them if they ended. NOT_FOUND may be
+    // another account's session on this machine, so that entry stays.
+    for (const id of Object.keys(known).filter((id) => !open.has(id))) {
+      const status = await api.gql<{ upload: { status: string } }>('query($id: ID!) { upload(id: $id) { status } }', { id }).then((r) => r.upload.status, () => undefined);
+      if (status && FINISHED.has(status)) forgetUpload(id);
+    }
+    const mine = uploads.filter((s) => known[s.id] !== undefined);
+    if (mine.length === 0) {
+      note('nothing to resume');
+      return;
+    }
+    let failed: unknown;
+    for (const session of mine) {
+      try {
+        await runUpload(api, known[session.id] ?? '', { sessionId: session.id, name: session.name, parentId: session.parentId, parallel, signal });
+      } catch (error) {
+        // One missing or edited file must not keep the others from finishing.
+        note(`resume ${session.name} (${session.id}) failed: ${error instanceof Error ? error.message : String(error)}`);
+        failed ??= error;
+      }
+    }
+    if (failed) throw failed;
+  },
+};

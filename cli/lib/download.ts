@@ -1,0 +1,141 @@
+/**
+ * Downloads a file's bytes (GET /files/{id}/content) to a local path, resumably:
+ * - a sidecar `<out>.stratus-download.json` records the file id and the ETag of the first answer;
+ *   while it exists, `<out>` is a partial download we may append to;
+ * - a rerun asks for `Range: bytes=<length>-` with `If-Range: <etag>`: 206 appends; 200 means
+ *   the file changed on the server (the validator no longer matches), so we start over;
+ * - at the end the whole local file is hashed and compared with the file's contentHash. A resumed
+ *   download that does not match (the partial file was damaged on disk) is fetched once more from
+ *   the start; a fresh download that does not match fails with HASH_MISMATCH.
+ * The sidecar is removed once the bytes are verified.
+ */
+import { createWriteStream } from 'node:fs';
+import { readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, type StratusApi } from './api.ts';
+import { fileContentHash } from './hash.ts';
+
+export interface DownloadOptions {
+  /** Overwrite an existing `out` that is not a partial download of ours. */
+  force?: boolean;
+  /** Bytes per second at most (like curl's --limit-rate); 0 or undefined: no limit. */
+  limitRate?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Human-readable notes: resumed, restarted, verifying. */
+  onStatus?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface DownloadResult {
+  name: string;
+  bytes: number;
+  contentHash: string;
+  /** The offset the last request continued from (0: from the start). */
+  resumedAt: number;
+  restarted: boolean;
+}
+
+interface Sidecar {
+  id: string;
+  etag: string;
+  size: number;
+}
+
+const localError = (code: string, message: string) => Object.assign(new Error(message), { code });
+const sizeOf = (file: string) => stat(file).then((s) => s.size, () => undefined);
+
+async function readSidecar(file: string): Promise<Sidecar | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Sidecar;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function downloadFile(api: StratusApi, id: string, out: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+  const { file } = await api.gql<{ file: { name: string; size: number; contentHash: string | null; isFolder: boolean } }>(
+    'query($id: ID!) { file(id: $id) { name size contentHash isFolder } }',
+    { id },
+  );
+  if (file.isFolder || !file.contentHash) throw new ApiError(`${id} is a folder`, 'BAD_INPUT');
+  const expected = file.contentHash;
+  const sidecarPath = `${out}.stratus-download.json`;
+  let sidecar = await readSidecar(sidecarPath);
+  const existing = await sizeOf(out);
+  if (existing !== undefined && sidecar?.id !== id && !options.force) {
+    throw localError('EXISTS', `${out} exists and is not a partial download of ${id} (use --force to overwrite)`);
+  }
+  let offset = existing !== undefined && sidecar?.id === id && existing <= file.size ? existing : 0;
+  let restarted = false;
+  for (;;) {
+    const resumedAt = offset;
+    if (offset === file.size && offset > 0 && sidecar?.etag === `"${expected}"`) {
+      options.onStatus?.(`all ${offset} bytes already present`);
+    } else {
+      const result = await fetchRange(api, id, out, file.size, offset, sidecar, options);
+      sidecar = result.sidecar;
+      if (result.offset === 0 && offset > 0) {
+        options.onStatus?.(`file changed on the server (ETag no longer ${sidecar.etag}): starting over`);
+        restarted = true;
+      }
+      offset = result.offset;
+    }
+    const got = await sizeOf(out);
+    if (got !== file.size) throw localError('SIZE_MISMATCH', `${out} has ${got} bytes, expected ${file.size}`);
+    options.onStatus?.('verifying content hash');
+    const actual = await fileContentHash(out, file.size);
+    if (actual === expected) {
+      await unlink(sidecarPath).catch(() => undefined);
+      return { name: file.name, bytes: file.size, contentHash: actual, resumedAt, restarted };
+    }
+    if (offset > 0 && !restarted) {
+      // The server's bytes are verified end to end in every other case, so a mismatch after an
+      // append points at the part already on disk: damaged or edited. Fetch it all once more.
+      options.onStatus?.(`content hash mismatch after resuming (partial file damaged): downloading again from the start`);
+      offset = 0;
+      restarted = true;
+      continue;
+    }
+    throw localError('HASH_MISMATCH', `content hash of ${out} is ${actual}, expected ${expected}: the download is corrupt`);
+  }
+}
+
+/** One GET from `offset`; returns where the written bytes begin (0 when the server sent all of it). */
+async function fetchRange(api: StratusApi, id: string, out: string, size: number, offset: number, sidecar: Sidecar | undefined, options: DownloadOptions) {
+  const ranged = offset > 0 && sidecar !== undefined;
+  const headers = api.headers(ranged ? { range: `bytes=${offset}-`, 'if-range': sidecar.etag } : {});
+  const res = await fetch(`${api.url}/files/${encodeURIComponent(id)}/content`, { headers, signal: options.signal });
+  if (res.status !== 200 && res.status !== 206) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new ApiError(body.error?.message ?? `HTTP ${res.status}`, body.error?.code ?? 'INTERNAL', undefined, res.status);
+  }
+  const start = res.status === 206 ? offset : 0;
+  if (res.status === 206 && !res.headers.get('content-range')?.startsWith(`bytes ${offset}-`)) {
+    throw localError('BAD_RESPONSE', `asked for bytes from ${offset}, got ${res.headers.get('content-range')}`);
+  }
+  if (start > 0) options.onStatus?.(`resumed at ${start}`);
+  const etag = res.headers.get('etag');
+  if (!etag || !res.body) throw localError('BAD_RESPONSE', 'the server sent no ETag or no body');
+  const next: Sidecar = { id, etag, size };
+  // Written before the first byte: from here on `out` is a partial download a rerun may continue.
+  await writeFile(`${out}.stratus-download.json`, `${JSON.stringify(next)}\n`);
+  if (start === 0) await truncate(out, 0).catch(() => undefined);
+  let done = start;
+  options.onProgress?.(done, size);
+  const began = Date.now();
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      done += chunk.length;
+      options.onProgress?.(done, size);
+      // Holding the chunk back is what slows the socket: the pipeline stops reading meanwhile.
+      const due = options.limitRate ? ((done - start) / options.limitRate) * 1000 - (Date.now() - began) : 0;
+      if (due <= 0) return callback(null, chunk);
+      sleep(due).then(() => callback(null, chunk), callback);
+    },
+  });
+  await pipeline(Readable.fromWeb(res.body as ReadableStream<Uint8Array>), meter, createWriteStream(out, { flags: start === 0 ? 'w' : 'a' }), { signal: options.signal });
+  return { offset: start, sidecar: next };
+}
