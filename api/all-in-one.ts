@@ -1,6 +1,7 @@
 /** The all-in-one process: gateway + every service in one process, services reached in process. */
 import { createAccounts } from '../internal/accounts/index.ts';
 import { createFiles } from '../internal/files/index.ts';
+import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads } from '../internal/uploads/index.ts';
 import { serviceClient } from '../internal/platform/rpc/client.ts';
 import path from 'node:path';
@@ -17,6 +18,7 @@ export interface RunningApp {
   port: number;
   runtime: Runtime;
   uploads: ReturnType<typeof createUploads>;
+  transfer: Awaited<ReturnType<typeof createTransfer>>;
   close(): Promise<void>;
 }
 
@@ -31,7 +33,11 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
     const accounts = createAccounts(runtime, overrides.mailer);
     const files = createFiles(runtime);
     const uploads = createUploads(runtime, serviceClient('files', files.router, { mode: 'inprocess' }, log));
-    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router }, log);
+    // The transfer worker runs here too (in-process queue without AMQP_URL); completed uploads on a
+    // staging backend are handed to it.
+    const transfer = await createTransfer(runtime);
+    uploads.completion.afterComplete = (stored) => transfer.drainer.afterUpload(stored);
+    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router, transfer: transfer.router }, log);
     const gateway = await createGateway({
       clients,
       storage: runtime.storage,
@@ -49,6 +55,7 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
       port,
       runtime,
       uploads,
+      transfer,
       close: async () => {
         await gateway.close();
         await runtime.close();

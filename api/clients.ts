@@ -2,6 +2,7 @@
 import type { TRPCClient } from '@trpc/client';
 import type { AccountsRouter } from '../internal/accounts/index.ts';
 import type { FilesRouter } from '../internal/files/index.ts';
+import type { TransferRouter } from '../internal/transfer/index.ts';
 import type { UploadsRouter } from '../internal/uploads/index.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
@@ -10,12 +11,14 @@ export interface Routers {
   accounts: AccountsRouter;
   files: FilesRouter;
   uploads: UploadsRouter;
+  transfer: TransferRouter;
 }
 
 export interface Clients {
   accounts: TRPCClient<AccountsRouter>;
   files: TRPCClient<FilesRouter>;
   uploads: TRPCClient<UploadsRouter>;
+  transfer: TRPCClient<TransferRouter>;
 }
 
 /** `routers` is needed in process only; by DNS the routers' types are all the gateway knows. */
@@ -29,5 +32,6 @@ export function createClients(discovery: Discovery, routers: Partial<Routers>, l
     accounts: serviceClient('accounts', router('accounts'), discovery, log),
     files: serviceClient('files', router('files'), discovery, log),
     uploads: serviceClient('uploads', router('uploads'), discovery, log),
+    transfer: serviceClient('transfer', router('transfer'), discovery, log),
   };
 }

@@ -54,7 +54,10 @@ async function start(config: Config, log: Logger): Promise<{ port: number; close
   }
 }
 
-main().catch((error: unknown) => {
+// The operator is a process of its own kind (no HTTP API, leader election): its entry point
+// reads its own configuration and owns its shutdown.
+const entry = process.env.ROLE === 'operator' ? import('../operator/main.ts').then(() => undefined) : main();
+entry.catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(2);

@@ -7,6 +7,7 @@ import { accountsResolvers } from './resolvers/accounts.resolvers.ts';
 import { DateTime, Size } from './resolvers/scalars.ts';
 import { filesResolvers } from './resolvers/files.resolvers.ts';
 import { uploadsResolvers } from './resolvers/uploads.resolvers.ts';
+import { transferResolvers } from './resolvers/transfer.resolvers.ts';
 import { sharesResolvers } from './resolvers/shares.resolvers.ts';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 
@@ -19,7 +20,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers, uploadsResolvers, sharesResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers, uploadsResolvers, sharesResolvers, transferResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

