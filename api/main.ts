@@ -47,10 +47,10 @@ async function start(config: Config, log: Logger): Promise<{ port: number; close
     case 'accounts':
     case 'files':
     case 'uploads':
-      return startRole(config.role, config, log);
     case 'transfer':
+      return startRole(config.role, config, log);
     case 'operator':
-      throw new ConfigError(`ROLE=${config.role} has its own entry point (see README)`);
+      throw new ConfigError('ROLE=operator is started by its own entry point (operator/main.ts)');
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The distributed mode: one image, one role per process (ROLE). `api` runs the gateway and
- * reaches the services by Kubernetes DNS name; `accounts`, `files` and `uploads` each serve
+ * reaches the services by Kubernetes DNS name; `accounts`, `files`, `uploads` and `transfer` each serve
  * their tRPC router over HTTP at /trpc beside /healthz, /readyz and /metrics.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +15,7 @@ import { serviceClient, type Discovery } from '../internal/platform/rpc/client.t
 import { resolverLookup } from '../internal/platform/rpc/dns-lookup.ts';
 import { trpcHttpHandler } from '../internal/platform/rpc/serve.ts';
 import { createRuntime, type Runtime } from '../internal/platform/runtime.ts';
+import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads, type UploadsRouter } from '../internal/uploads/index.ts';
 import { createClients, type Routers } from './clients.ts';
 import { createGateway } from './gateway.ts';
@@ -33,7 +34,7 @@ export function discoveryOf(config: Config): Discovery {
 /** Types only: by DNS a client needs no router object, just its type. */
 const remote = {} as Routers;
 
-export async function startRole(role: Exclude<Role, 'all' | 'operator' | 'transfer'>, config: Config, log: Logger): Promise<RunningRole> {
+export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config: Config, log: Logger): Promise<RunningRole> {
   if (config.discovery.mode !== 'k8s') {
     throw new ConfigError(`ROLE=${role} runs one service of a cluster: set SERVICE_DISCOVERY=k8s (or ROLE=all for one process)`);
   }
@@ -48,8 +49,14 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator' | 'transf
         return await serve(runtime, createFiles(runtime).router satisfies FilesRouter, config);
       case 'uploads': {
         const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log);
-        return await serve(runtime, createUploads(runtime, files).router satisfies UploadsRouter, config);
+        const uploads = createUploads(runtime, files);
+        // Publishes moves off staging backends; the transfer role consumes them.
+        const transfer = await createTransfer(runtime, { worker: false, drainer: false });
+        uploads.completion.afterComplete = (stored) => transfer.drainer.afterUpload(stored);
+        return await serve(runtime, uploads.router satisfies UploadsRouter, config);
       }
+      case 'transfer':
+        return await serve(runtime, (await createTransfer(runtime, { worker: true, drainer: true })).router, config);
     }
   } catch (error) {
     await runtime.close();

@@ -1,7 +1,7 @@
 /**
  * The distributed mode on one machine: every role in its own process (accounts, files, uploads
- * and two gateways), wired by Kubernetes DNS names that a fake DNS server answers with loopback
- * addresses of their own (127.0.0.2–4, one port for all, as Services have in a cluster). The
+ * transfer and two gateways), wired by Kubernetes DNS names that a fake DNS server answers with loopback
+ * addresses of their own (127.0.0.2–5, one port for all, as Services have in a cluster). The
  * upload flow is driven through both gateways.
  */
 import { createServer } from 'node:net';
@@ -25,7 +25,7 @@ import { startInbox, type Inbox } from '../support/smtp.ts';
 
 const MiB = 1024 * 1024;
 const NAMESPACE = 'stratus-test';
-const ADDRESSES = { accounts: '127.0.0.2', files: '127.0.0.3', uploads: '127.0.0.4' } as const;
+const ADDRESSES = { accounts: '127.0.0.2', files: '127.0.0.3', uploads: '127.0.0.4', transfer: '127.0.0.5' } as const;
 
 async function freePort(host: string): Promise<number> {
   const server = createServer();
@@ -51,7 +51,7 @@ beforeAll(async () => {
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   const port = await freePort('127.0.0.2');
   const common = {
-    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, AMQP_URL: testEnv.amqpUrl, TRANSFER_AMQP_PREFIX: `dist-${process.pid}`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
   };
   // Services first (one at a time: the first one applies the migrations), then two gateways.
@@ -61,7 +61,7 @@ beforeAll(async () => {
   gatewayA = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
   gatewayB = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
   processes.push(gatewayA, gatewayB);
-  const email = 'dist@example.com';
+  const email = `dist-${process.pid}-${Date.now()}@example.com`;
   await gql(gatewayA.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
   const code = await inbox.codeFor(email);
   const reg = await gql<{ register: { accessToken: string } }>(gatewayB.url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', {
@@ -123,12 +123,18 @@ describe('distributed roles', () => {
     expect(got).toMatchObject({ status: 200, contentHash: hash });
   }, 90_000);
 
-  it('found every service by its DNS name (checked last, after every flow ran)', () => {
-    for (const name of ['accounts', 'files', 'uploads']) expect(dns.queries).toContain(`${name}.${NAMESPACE}.svc.cluster.local`);
+  it('reaches the transfer service for admin queries (the first person is the admin)', async () => {
+    const res = await gql<{ storageBackends: { name: string; isDefault: boolean; objectCount: number }[] }>(gatewayA.url, '{ storageBackends { name isDefault objectCount } }', {}, token);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.storageBackends).toEqual([{ name: 'ceph', isDefault: true, objectCount: expect.any(Number) }]);
   });
 
   it('keeps error codes across the service hop', async () => {
     expect(errorCode(await gql(gatewayA.url, 'mutation { createFolder(name: "..") { id } }', {}, token))).toBe('BAD_INPUT');
     expect(errorCode(await gql(gatewayB.url, '{ file(id: "00000000-0000-0000-0000-000000000000") { id } }', {}, token))).toBe('NOT_FOUND');
+  });
+
+  it('found every service by its DNS name (checked last, after every flow ran)', () => {
+    for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`${name}.${NAMESPACE}.svc.cluster.local`);
   });
 });

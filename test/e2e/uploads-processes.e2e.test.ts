@@ -36,7 +36,7 @@ beforeAll(async () => {
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   env = { DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/8`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
   [a, b] = await Promise.all([startServerProcess({ ...env, DATA_DIR: tempDir() }), startServerProcess({ ...env, DATA_DIR: tempDir() })]);
-  const email = 'procs@example.com';
+  const email = `procs-${process.pid}-${Date.now()}@example.com`;
   await gql(a.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
   const code = await inbox.codeFor(email);
   const reg = await gql<{ register: { accessToken: string } }>(b.url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', {
