@@ -1,5 +1,9 @@
-/** Liveness (/healthz: the process answers) and readiness (/readyz: every dependency answers). */
+/**
+ * Liveness (/healthz: the process answers) and readiness (/readyz: every dependency answers; checks
+ * with `info` add their state under `info`, e.g. the read replicas in rotation and their lag).
+ */
 import express, { type Router } from 'express';
+import type { ReadinessCheck } from '../../internal/platform/runtime.ts';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -20,7 +24,7 @@ async function runCheck(check: () => Promise<void>): Promise<string> {
   }
 }
 
-export function healthRouter(checks: Map<string, () => Promise<void>>, isShuttingDown: () => boolean = () => false): Router {
+export function healthRouter(checks: Map<string, ReadinessCheck>, isShuttingDown: () => boolean = () => false): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -29,7 +33,8 @@ export function healthRouter(checks: Map<string, () => Promise<void>>, isShuttin
     const entries = await Promise.all([...checks].map(async ([name, check]) => [name, await runCheck(check)] as const));
     const results = Object.fromEntries(entries);
     const ready = !isShuttingDown() && entries.every(([, status]) => status === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', checks: results });
+    const info = Object.fromEntries([...checks].flatMap(([name, check]) => (check.info ? [[name, check.info()] as const] : [])));
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', checks: results, ...(Object.keys(info).length ? { info } : {}) });
   });
   return router;
 }

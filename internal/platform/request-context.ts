@@ -19,8 +19,13 @@ export interface RequestContext {
   viewer?: Viewer;
   /** Client address, for rate limits. */
   ip?: string;
-  /** Set once this request wrote to the database: later reads use the primary. */
+  /**
+   * Set once this request wrote to the database (by the database layer, or from the calling
+   * service's `x-stratus-wrote` header): later reads use the primary.
+   */
   wrote?: boolean;
+  /** The viewer wrote within the read-your-writes window (KV marker `rw:<userId>`): reads use the primary. */
+  recentWriter?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

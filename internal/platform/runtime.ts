@@ -6,13 +6,20 @@
 import type { EntitySchema } from '@mikro-orm/core';
 import { TokenSigner } from './auth/access-token.ts';
 import type { Config } from './config.ts';
-import { openDatabase, type Orm, type OrmHooks } from './db/orm.ts';
+import { openDatabase, startReadRouting, type Orm, type OrmHooks } from './db/orm.ts';
+import type { ReadRouting } from './db/read-routing.ts';
 import type { KeyValueStore, PubSub } from './kv/kv.ts';
 import { MemoryKeyValueStore, MemoryPubSub } from './kv/memory.kv.ts';
 import { RedisKeyValueStore, RedisPubSub } from './kv/redis.kv.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { StorageRouter, defaultRoutingConfig } from '../storage/index.ts';
+
+/**
+ * A readiness check: rejects when the dependency is not ready. `info`, when present, is extra
+ * state /readyz shows under `info.<name>` (it never makes the process unready).
+ */
+export type ReadinessCheck = (() => Promise<void>) & { info?: () => unknown };
 
 export interface Runtime {
   config: Config;
@@ -25,7 +32,9 @@ export interface Runtime {
   /** The object stores of the routing file (STORAGE_CONFIG, hot-reloaded) or one local backend. */
   storage: StorageRouter;
   /** Named readiness checks; /readyz runs them all. */
-  readiness: Map<string, () => Promise<void>>;
+  readiness: Map<string, ReadinessCheck>;
+  /** Read replicas in rotation and read-your-writes (undefined without DATABASE_REPLICA_URLS). */
+  dbReplicas?: ReadRouting;
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
 }
@@ -33,16 +42,23 @@ export interface Runtime {
 export async function createRuntime(config: Config, entities: EntitySchema[], log?: Logger, hooks: OrmHooks = {}): Promise<Runtime> {
   const logger = log ?? createLogger({ level: config.logLevel });
   const closers: (() => Promise<void> | void)[] = [];
-  const orm = await openDatabase(config.database, entities, logger, {}, hooks);
-  closers.push(() => orm.close());
   const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl) : new MemoryKeyValueStore();
   const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();
   closers.push(() => kv.close(), () => pubsub.close());
+  const metrics = createMetrics();
+  const orm = await openDatabase(config.database, entities, logger, {}, hooks).catch(async (error: unknown) => {
+    await Promise.allSettled([kv.close(), pubsub.close()]);
+    throw error;
+  });
+  closers.push(() => orm.close());
+  // Closed before the ORM (closers run in reverse).
+  const dbReplicas = await startReadRouting(orm, { kv, log: logger, registry: metrics.registry, options: config.replicaRouting });
+  if (dbReplicas) closers.push(() => dbReplicas.stop());
   const storage = config.storageConfigPath
     ? await StorageRouter.fromFile(config.storageConfigPath, { log: logger, watch: true })
     : new StorageRouter(defaultRoutingConfig(config.dataDir), { log: logger });
   closers.push(() => storage.close());
-  const readiness = new Map<string, () => Promise<void>>([
+  const readiness = new Map<string, ReadinessCheck>([
     [
       'database',
       async () => {
@@ -51,6 +67,8 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     ],
     ['kv', () => kv.ping()],
   ]);
+  // Replicas are informational: with none in rotation reads use the primary, so still ready.
+  if (dbReplicas) readiness.set('database-replicas', Object.assign(async () => undefined, { info: () => dbReplicas.snapshot() }));
   return {
     config,
     log: logger,
@@ -58,9 +76,10 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     kv,
     pubsub,
     tokens: new TokenSigner(config.jwtSecret),
-    metrics: createMetrics(),
+    metrics,
     storage,
     readiness,
+    dbReplicas,
     onClose: (fn) => closers.push(fn),
     close: async () => {
       for (const fn of closers.reverse()) await Promise.resolve(fn()).catch((error: unknown) => logger.warn({ err: error }, 'close failed'));

@@ -69,7 +69,7 @@ ceph_start_daemon() {
   case $type in
     client) setsid radosgw -n "$name" ;;
     *) setsid "ceph-$type" -i "$id" ;;
-  esac </dev/null >>"$CEPH_DIR/log/$name.out" 2>&1 ||
+  esac </dev/null >>"$CEPH_DIR/log/$name.out" 2>&1 9>&- ||
     { log "$comm $name failed to start; see $CEPH_DIR/log/$name.log and $name.out"; return 1; }
 }
 

@@ -19,7 +19,7 @@ mariadb_up() {
         die "mariadb-install-db failed; see /var/log/mariadb-install-db.log"
     fi
     # --oknodo: no-op when the apt postinst (or anyone) already started it.
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd </dev/null >/dev/null 2>&1 ||
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd </dev/null >/dev/null 2>&1 9>&- ||
       die "start-stop-daemon could not start /usr/sbin/mariadbd"
     wait_for 60 mariadb_answers || {
       # A fresh install lets root in only through the unix socket: allow TCP with no password.

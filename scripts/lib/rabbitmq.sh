@@ -11,7 +11,7 @@ rabbitmq_up() {
   ensure_installed rabbitmq-server rabbitmq-server
   # The node may be booting already (apt postinst, or an earlier run): only start it if it is not.
   if ! timeout 20 rabbitmq-diagnostics -q status >/dev/null 2>&1; then
-    rabbitmq-server -detached </dev/null >/dev/null 2>&1 || die "rabbitmq-server -detached failed; see /var/log/rabbitmq/"
+    rabbitmq-server -detached </dev/null >/dev/null 2>&1 9>&- || die "rabbitmq-server -detached failed; see /var/log/rabbitmq/"
   fi
   wait_for 120 rabbitmq_answers ||
     die "RabbitMQ did not answer on 127.0.0.1:5672 within 120 s; see /var/log/rabbitmq/"

@@ -12,7 +12,7 @@ redis_up() {
   port_open 6379 && die "port 6379 is taken by something that does not answer redis-cli ping"
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log </dev/null >/dev/null 2>&1 ||
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log </dev/null >/dev/null 2>&1 9>&- ||
     die "redis-server did not start; see /var/log/redis/ci.log"
   wait_for 30 redis_answers || die "Redis did not answer PING on 127.0.0.1:6379 within 30 s; see /var/log/redis/ci.log"
   ACTION=$(started_action)

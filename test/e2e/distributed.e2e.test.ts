@@ -51,7 +51,7 @@ beforeAll(async () => {
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   const port = await freePort('127.0.0.2');
   const common = {
-    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, AMQP_URL: testEnv.amqpUrl, TRANSFER_AMQP_PREFIX: `dist-${process.pid}`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
   };
   // Services first (one at a time: the first one applies the migrations), then two gateways.

@@ -25,6 +25,8 @@ function readDotEnv(file: string): Record<string, string> {
 const fileEnv = readDotEnv(path.join(root, 'scripts/.env.test'));
 const defaults: Record<string, string> = {
   TEST_DATABASE_URL: 'mysql://root@127.0.0.1:3306/test',
+  TEST_DATABASE_PRIMARY_URL: 'mysql://root@127.0.0.1:3307/test',
+  TEST_DATABASE_REPLICA_URL: 'mysql://root@127.0.0.1:3308/test',
   TEST_REDIS_URL: 'redis://127.0.0.1:6379',
   TEST_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
   TEST_S3_ENDPOINT: 'http://127.0.0.1:7480',
@@ -41,6 +43,13 @@ export const testEnv = {
   root,
   get databaseUrl() {
     return need('TEST_DATABASE_URL');
+  },
+  /** The MariaDB primary/replica pair (scripts/lib/mariadb-replica.sh), not the server above. */
+  get databasePrimaryUrl() {
+    return need('TEST_DATABASE_PRIMARY_URL');
+  },
+  get databaseReplicaUrl() {
+    return need('TEST_DATABASE_REPLICA_URL');
   },
   get redisUrl() {
     return need('TEST_REDIS_URL');

@@ -9,8 +9,12 @@ import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
+import type { Registry } from 'prom-client';
+import type { KeyValueStore } from '../kv/kv.ts';
 import type { Logger } from '../logger.ts';
 import { migrationsFor, type Dialect } from './migrations/index.ts';
+import type { ReadRouting, RoutingOptions } from './read-routing.ts';
+import { RoutingMySqlDriver } from './routing-driver.ts';
 
 export type DatabaseOptions =
   | { kind: 'sqlite'; file: string }
@@ -63,7 +67,8 @@ export function ormOptions(
     case 'mysql':
       return {
         ...common,
-        driver: MySqlDriver,
+        // With replicas: reads routed by replica health and read-your-writes (read-routing.ts).
+        driver: options.replicaUrls.length ? RoutingMySqlDriver : MySqlDriver,
         clientUrl: options.url,
         replicas: options.replicaUrls.map((clientUrl, i) => ({ name: `replica-${i}`, clientUrl })),
         preferReadReplicas: true,
@@ -88,6 +93,20 @@ export async function openDatabase(
     throw error;
   }
   return orm;
+}
+
+/**
+ * Starts replica health monitoring and read-your-writes for an ORM opened with read replicas
+ * (awaits the first health round); undefined when there are none (every statement uses the primary).
+ */
+export async function startReadRouting(
+  orm: Orm,
+  deps: { kv?: KeyValueStore; log?: Logger; registry?: Registry; options: RoutingOptions },
+): Promise<ReadRouting | undefined> {
+  const driver = orm.em.getDriver();
+  if (!(driver instanceof RoutingMySqlDriver)) return undefined;
+  await driver.routing.start(driver.probes(), deps);
+  return driver.routing;
 }
 
 /**

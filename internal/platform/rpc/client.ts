@@ -3,7 +3,8 @@
  * - in process (the all-in-one server): tRPC's local link, no HTTP, context taken from the
  *   caller's AsyncLocalStorage request context;
  * - over HTTP by Kubernetes DNS name (`http://<service>.<namespace>.svc.cluster.local:<port>/trpc`)
- *   with the caller's access token and request id forwarded; name resolution is injectable.
+ *   with the caller's access token, request id and "this request wrote" flag forwarded; name
+ *   resolution is injectable.
  */
 import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
@@ -51,6 +52,8 @@ export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunc
           if (rc?.requestId) headers['x-request-id'] = rc.requestId;
           if (rc?.accessToken) headers.authorization = `Bearer ${rc.accessToken}`;
           if (rc?.ip) headers['x-stratus-client-ip'] = rc.ip;
+          // Read-your-writes along the call chain: the callee reads from the primary too.
+          if (rc?.wrote || rc?.recentWriter) headers['x-stratus-wrote'] = '1';
           return headers;
         },
       }) as never,

@@ -7,7 +7,7 @@ import type { AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { bearerToken, type TokenSigner } from '../auth/access-token.ts';
 import type { Logger } from '../logger.ts';
-import { newRequestId, runWithContext } from '../request-context.ts';
+import { currentContext, newRequestId, runWithContext } from '../request-context.ts';
 import type { ServiceContext } from './trpc.ts';
 
 export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Logger) {
@@ -19,6 +19,9 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
       const token = bearerToken(req.headers.authorization);
       // An invalid token is treated as no token: the procedure decides whether it needs one.
       const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
+      // The database layer keys the person's read-your-writes marker by the context's viewer.
+      const rc = currentContext();
+      if (rc && viewer) rc.viewer = viewer;
       const ipHeader = req.headers['x-stratus-client-ip'];
       const ip = typeof ipHeader === 'string' ? ipHeader : req.socket.remoteAddress;
       return { requestId, viewer, ip, log: log.child({ requestId }) };
@@ -27,7 +30,9 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
   return (req: IncomingMessage, res: ServerResponse) => {
     const requestId = newRequestId(req.headers['x-request-id']);
     const token = bearerToken(req.headers.authorization);
-    // Nested service calls made while handling this one forward the same identity and request id.
-    runWithContext({ requestId, accessToken: token }, () => handler(req, res));
+    // Nested service calls made while handling this one forward the same identity and request id;
+    // a caller that already wrote (x-stratus-wrote) makes this call read from the primary too.
+    const wrote = req.headers['x-stratus-wrote'] === '1';
+    runWithContext({ requestId, accessToken: token, ...(wrote ? { wrote } : {}) }, () => handler(req, res));
   };
 }
