@@ -191,6 +191,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     }),
   );
+  app.use((await import('./http/web-app.ts')).webAppRouter()); // the web app, last: SPA fallback for non-API GETs
   app.use(httpErrorHandler(log));
 
   return {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command runs this (npm run test:ci): start the real services, then type-check,
-# lint and run every test against them. Ends with the plain line "N passed, N failed".
+# lint and run every test against them: the main suite (files in parallel), then the fault suite
+# (npm run test:faults: one file at a time, since it stops and restarts real services). Ends with
+# the plain line "N passed, N failed" counting both.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
@@ -9,29 +11,35 @@ started=$(date +%s)
 bash scripts/services.sh up || { echo "services failed to start"; echo "0 passed, 1 failed"; exit 1; }
 
 failed_checks=0
+echo "== chromium (browser tests)"; bash scripts/lib/chromium.sh || failed_checks=$((failed_checks + 1))
+echo "== build web app"; npm run --silent build:web || failed_checks=$((failed_checks + 1))
 echo "== typecheck"; npm run --silent typecheck || failed_checks=$((failed_checks + 1))
 echo "== lint"; npm run --silent lint || failed_checks=$((failed_checks + 1))
 
 echo "== tests"
-report=.vitest-report.json
-rm -f "$report"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report"
-vitest_rc=$?
+rm -f .vitest-report.json .vitest-faults-report.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
+main_rc=$?
+echo "== fault tests"
+npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json=.vitest-faults-report.json
+faults_rc=$?
 
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0;
-try {
-  const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-  passed = r.numPassedTests; failed = r.numFailedTests;
-  // A test file that failed to load has no tests counted: count it as a failure.
-  failed += r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-} catch { failed = 1; }
-failed += Number(process.argv[2]);
-console.log(`(${Math.round((Date.now() / 1000) - Number(process.argv[3]))} s)`);
+for (const file of [".vitest-report.json", ".vitest-faults-report.json"]) {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests;
+    // A test file that failed to load has no tests counted: count it as a failure.
+    failed += r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  } catch { failed += 1; }
+}
+failed += Number(process.argv[1]);
+console.log(`(${Math.round((Date.now() / 1000) - Number(process.argv[2]))} s)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
-' "$report" "$failed_checks" "$started"
+' "$failed_checks" "$started"
 rc=$?
-[ $vitest_rc -ne 0 ] && [ $rc -eq 0 ] && rc=$vitest_rc
+[ $rc -eq 0 ] && { [ $main_rc -ne 0 ] || [ $faults_rc -ne 0 ]; } && rc=1
 exit $rc

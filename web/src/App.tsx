@@ -1,0 +1,96 @@
+/** The shell: signed-out pages, the public share page, and the drive with its header and upload panel. */
+import { useEffect, useState } from 'react';
+import { auth, gql, USER_FIELDS, type User } from './api.ts';
+import { UploadPanel } from './components/UploadPanel.tsx';
+import { formatBytes } from './format.ts';
+import { AuthPage } from './pages/AuthPage.tsx';
+import { DrivePage } from './pages/DrivePage.tsx';
+import { SharePage } from './pages/SharePage.tsx';
+import { TrashPage } from './pages/TrashPage.tsx';
+import { navigate, parseRoute, usePath } from './router.ts';
+import { uploads } from './uploads.ts';
+
+function useSignedIn(): [boolean, User | null] {
+  const [state, setState] = useState<[boolean, User | null]>([auth.signedIn(), auth.user]);
+  useEffect(() => auth.subscribe(() => setState([auth.signedIn(), auth.user])), []);
+  return state;
+}
+
+export function App() {
+  const path = usePath();
+  const route = parseRoute(path);
+  const [signedIn, user] = useSignedIn();
+
+  useEffect(() => {
+    if (!signedIn) return;
+    const refreshMe = () => void gql<{ me: User }>(`{ me { ${USER_FIELDS} } }`).then((d) => auth.setUser(d.me), () => undefined);
+    refreshMe();
+    return uploads.onCompleted(refreshMe);
+  }, [signedIn]);
+
+  useEffect(() => {
+    if (route.name === 'share') return;
+    if (!signedIn && route.name !== 'signin' && route.name !== 'signup') navigate('/signin', true);
+    if (signedIn && (route.name === 'signin' || route.name === 'signup')) navigate('/', true);
+  }, [signedIn, route.name]);
+
+  useEffect(() => {
+    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', share: 'Shared file', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
+    document.title = `${titles[route.name] ?? ''} · Stratus`;
+  }, [route.name]);
+
+  if (route.name === 'share') return <SharePage token={route.token} itemId={route.itemId} />;
+  if (!signedIn) return <AuthPage mode={route.name === 'signup' ? 'signup' : 'signin'} />;
+
+  const signOut = async () => {
+    const refreshToken = auth.refreshToken;
+    if (refreshToken) await gql(`mutation($t: String!) { logout(refreshToken: $t) }`, { t: refreshToken }).catch(() => undefined);
+    auth.clear();
+  };
+
+  const link = (to: string, label: string, current: boolean) => (
+    <a href={to} aria-current={current ? 'page' : undefined} onClick={(e) => { e.preventDefault(); navigate(to); }}>
+      {label}
+    </a>
+  );
+
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <a className="brand small" href="/" onClick={(e) => { e.preventDefault(); navigate('/'); }}>
+          Stratus
+        </a>
+        <nav aria-label="Main" className="main-nav">
+          {link('/', 'My drive', route.name === 'drive')}
+          {link('/trash', 'Trash', route.name === 'trash')}
+        </nav>
+        <span className="spacer" />
+        {user && (
+          <span className="who">
+            <span className="username">{user.username}</span>
+            {user.quota && (
+              <span className="quota" title="Storage used">
+                {formatBytes(user.quota.used)} of {formatBytes(user.quota.limit)} used
+              </span>
+            )}
+          </span>
+        )}
+        <button type="button" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      {route.name === 'drive' && <DrivePage folderId={route.folderId} />}
+      {route.name === 'trash' && <TrashPage />}
+      {route.name === 'notFound' && (
+        <main id="main" className="drive">
+          <h1>Page not found</h1>
+          <p>{link('/', 'Go to your drive', false)}</p>
+        </main>
+      )}
+      <UploadPanel />
+    </>
+  );
+}

@@ -1,0 +1,102 @@
+/** Files and folders: the queries and mutations the drive pages use, and downloads. */
+import { freshToken, gql } from './api.ts';
+import { ApiError } from './errors.ts';
+
+export interface FileNode {
+  id: string;
+  name: string;
+  size: number;
+  contentHash: string | null;
+  mimeType: string | null;
+  isFolder: boolean;
+  parentId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  trashedAt?: string | null;
+}
+
+export interface Folder extends FileNode {
+  ancestors: { id: string; name: string }[];
+  children: { edges: { node: FileNode }[]; totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+export type SortField = 'NAME' | 'SIZE' | 'UPDATED_AT';
+export type SortDirection = 'ASC' | 'DESC';
+
+export const FILE_FIELDS = 'id name size contentHash mimeType isFolder parentId createdAt updatedAt';
+
+export async function loadFolder(id: string | null, field: SortField, direction: SortDirection, first = 200): Promise<Folder> {
+  const data = await gql<{ folder: Folder }>(
+    `query($id: ID, $first: Int, $order: FileOrder) { folder(id: $id) { ${FILE_FIELDS} ancestors { id name }
+      children(first: $first, orderBy: $order) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${FILE_FIELDS} } } } } }`,
+    { id, first, order: { field, direction } },
+  );
+  return data.folder;
+}
+
+export async function subfolders(id: string | null): Promise<Folder> {
+  const data = await gql<{ folder: Folder }>(
+    `query($id: ID) { folder(id: $id) { ${FILE_FIELDS} ancestors { id name }
+      children(first: 500, orderBy: { field: NAME, direction: ASC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${FILE_FIELDS} } } } } }`,
+    { id },
+  );
+  return { ...data.folder, children: { ...data.folder.children, edges: data.folder.children.edges.filter((e) => e.node.isFolder) } };
+}
+
+export const createFolder = (parentId: string | null, name: string) =>
+  gql<{ createFolder: FileNode }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { ${FILE_FIELDS} } }`, { p: parentId, n: name });
+export const renameFile = (id: string, name: string) =>
+  gql<{ renameFile: FileNode }>(`mutation($id: ID!, $n: String!) { renameFile(id: $id, name: $n) { ${FILE_FIELDS} } }`, { id, n: name });
+export const moveFile = (id: string, parentId: string | null) =>
+  gql<{ moveFile: FileNode }>(`mutation($id: ID!, $p: ID) { moveFile(id: $id, parentId: $p) { ${FILE_FIELDS} } }`, { id, p: parentId });
+export const deleteFile = (id: string) => gql<{ deleteFile: FileNode }>(`mutation($id: ID!) { deleteFile(id: $id) { id } }`, { id });
+export const restoreFile = (id: string) => gql<{ restoreFile: FileNode }>(`mutation($id: ID!) { restoreFile(id: $id) { ${FILE_FIELDS} } }`, { id });
+export const purgeFile = (id: string) => gql<{ purgeFile: boolean }>(`mutation($id: ID!) { purgeFile(id: $id) }`, { id });
+export const loadTrash = async () => (await gql<{ trash: FileNode[] }>(`{ trash { ${FILE_FIELDS} trashedAt } }`)).trash;
+
+/** Saves a blob under a name through a temporary link. */
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+async function httpError(res: Response): Promise<ApiError> {
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
+    return new ApiError(body.error?.message ?? `HTTP ${res.status}`, body.error?.code ?? 'INTERNAL', body.error?.details ?? {});
+  } catch {
+    return new ApiError(`HTTP ${res.status}`, res.status === 404 ? 'NOT_FOUND' : 'INTERNAL');
+  }
+}
+
+/** Downloads one of the viewer's files: a presigned URL when the backend gives one, else the bytes with the token. */
+export async function downloadFile(file: { id: string; name: string }): Promise<void> {
+  const signed = await gql<{ downloadUrl: { url: string } | null }>(`query($id: ID!) { downloadUrl(id: $id) { url expiresAt } }`, { id: file.id });
+  if (signed.downloadUrl) {
+    const a = document.createElement('a');
+    a.href = signed.downloadUrl.url;
+    a.download = file.name;
+    a.rel = 'noopener';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    return;
+  }
+  const token = await freshToken();
+  const res = await fetch(`/files/${encodeURIComponent(file.id)}/content`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw await httpError(res);
+  saveBlob(await res.blob(), file.name);
+}
+
+/** Downloads a file of a share (with the unlock token of a password share). */
+export async function downloadShared(path: string, name: string, unlockToken: string | null): Promise<void> {
+  const res = await fetch(path, { headers: unlockToken ? { authorization: `Bearer ${unlockToken}` } : {} });
+  if (!res.ok) throw await httpError(res);
+  saveBlob(await res.blob(), name);
+}

@@ -1,0 +1,249 @@
+/** The drive: one folder's contents with breadcrumbs, sorting, item actions, uploads by drop or picker. */
+import { Icon } from '../components/Icon.tsx';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
+import { ErrorText } from '../components/Dialog.tsx';
+import { FolderNameDialog, MoveDialog, RenameDialog } from '../components/FileDialogs.tsx';
+import { ShareDialog } from '../components/ShareDialog.tsx';
+import { UnfinishedUploads } from '../components/UnfinishedUploads.tsx';
+import { filesFromDrop, filesFromInput } from '../drop.ts';
+import { humanError } from '../errors.ts';
+import { deleteFile, downloadFile, loadFolder, type FileNode, type Folder, type SortDirection, type SortField } from '../files.ts';
+import { formatBytes, formatDate } from '../format.ts';
+import { navigate } from '../router.ts';
+import { uploads } from '../uploads.ts';
+
+type Open = { kind: 'rename' | 'move' | 'share'; file: FileNode } | { kind: 'newFolder' } | null;
+
+export function DrivePage({ folderId }: { folderId: string | null }) {
+  const [folder, setFolder] = useState<Folder | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [sort, setSort] = useState<{ field: SortField; direction: SortDirection }>(() => {
+    const saved = localStorage.getItem('stratus.sort');
+    return saved ? (JSON.parse(saved) as { field: SortField; direction: SortDirection }) : { field: 'NAME', direction: 'ASC' };
+  });
+  const [open, setOpen] = useState<Open>(null);
+  const [dragging, setDragging] = useState(false);
+  const [unfinishedKey, setUnfinishedKey] = useState(0);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+
+  const reload = useCallback(async () => {
+    try {
+      setFolder(await loadFolder(folderId, sort.field, sort.direction));
+      setError(null);
+    } catch (err) {
+      setError(humanError(err));
+    }
+  }, [folderId, sort]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  useEffect(() => {
+    localStorage.setItem('stratus.sort', JSON.stringify(sort));
+  }, [sort]);
+  useEffect(
+    () =>
+      uploads.onCompleted(() => {
+        void reload();
+        setUnfinishedKey((k) => k + 1);
+      }),
+    [reload],
+  );
+  useEffect(() => {
+    // webkitdirectory is not in React's attribute list: set it on the element.
+    folderInput.current?.setAttribute('webkitdirectory', '');
+  }, []);
+
+  const act = async (fn: () => Promise<unknown>, done?: string) => {
+    try {
+      await fn();
+      setNotice(done ?? null);
+      setError(null);
+      await reload();
+    } catch (err) {
+      setError(humanError(err));
+    }
+  };
+
+  // Files picked before the folder has loaded wait for its id.
+  const pending = useRef<{ file: File; folders: string[] }[]>([]);
+  const addFiles = (picked: { file: File; folders: string[] }[]) => {
+    if (picked.length === 0) return;
+    if (!folder) {
+      pending.current.push(...picked);
+      return;
+    }
+    uploads.add(picked, folder.id);
+  };
+  useEffect(() => {
+    if (!folder || pending.current.length === 0) return;
+    const picked = pending.current;
+    pending.current = [];
+    uploads.add(picked, folder.id);
+  }, [folder]);
+
+  const onDrop = async (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    try {
+      addFiles(await filesFromDrop(e.dataTransfer));
+    } catch (err) {
+      setError(humanError(err));
+    }
+  };
+
+  const title = folder?.parentId === null || !folder ? 'My drive' : folder.name;
+  const items = folder?.children.edges.map((e) => e.node) ?? [];
+
+  return (
+    <main
+      id="main"
+      className={dragging ? 'drive dragging' : 'drive'}
+      onDragOver={(e) => {
+        if (e.dataTransfer.types.includes('Files')) {
+          e.preventDefault();
+          setDragging(true);
+        }
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => void onDrop(e)}
+    >
+      <nav aria-label="Breadcrumbs" className="crumbs">
+        <ol>
+          {folder?.ancestors.map((a) => (
+            <li key={a.id}>
+              <a href={a.name === '' ? '/' : `/folder/${a.id}`} onClick={(e) => { e.preventDefault(); navigate(a.name === '' ? '/' : `/folder/${a.id}`); }}>
+                {a.name === '' ? 'My drive' : a.name}
+              </a>
+            </li>
+          ))}
+          <li aria-current="page">{title}</li>
+        </ol>
+      </nav>
+      <h1 className="folder-title">{title}</h1>
+
+      <div className="toolbar">
+        <button type="button" className="primary" onClick={() => fileInput.current?.click()}>
+          Upload files
+        </button>
+        <button type="button" onClick={() => folderInput.current?.click()}>
+          Upload folder
+        </button>
+        <button type="button" onClick={() => setOpen({ kind: 'newFolder' })}>
+          New folder
+        </button>
+        <input ref={fileInput} type="file" multiple hidden aria-label="Choose files to upload" data-testid="file-input" onChange={(e) => { addFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
+        <input ref={folderInput} type="file" multiple hidden aria-label="Choose a folder to upload" onChange={(e) => { addFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
+        <span className="spacer" />
+        <label className="sort">
+          Sort by
+          <select value={sort.field} onChange={(e) => setSort({ ...sort, field: e.target.value as SortField })}>
+            <option value="NAME">Name</option>
+            <option value="SIZE">Size</option>
+            <option value="UPDATED_AT">Date modified</option>
+          </select>
+        </label>
+        <button
+          type="button"
+          className="icon"
+          aria-label={sort.direction === 'ASC' ? 'Ascending order; switch to descending' : 'Descending order; switch to ascending'}
+          onClick={() => setSort({ ...sort, direction: sort.direction === 'ASC' ? 'DESC' : 'ASC' })}
+        >
+          {sort.direction === 'ASC' ? '↑' : '↓'}
+        </button>
+      </div>
+
+      <ErrorText error={error} />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <UnfinishedUploads key={unfinishedKey} parentId={folder?.id ?? null} />
+
+      {!folder ? (
+        !error && (
+          <p className="hint" role="status">
+            Loading…
+          </p>
+        )
+      ) : items.length === 0 ? (
+        <div className="empty">
+          <p>This folder is empty.</p>
+          <p className="hint">Drop files or folders here, or use “Upload files”.</p>
+        </div>
+      ) : (
+        <table className="files" aria-label={`Contents of ${title}`}>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col" className="num">Size</th>
+              <th scope="col" className="date">Modified</th>
+              <th scope="col"><span className="sr-only">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((file) => (
+              <tr key={file.id}>
+                <td className="name">
+                  {file.isFolder ? (
+                    <a href={`/folder/${file.id}`} onClick={(e) => { e.preventDefault(); navigate(`/folder/${file.id}`); }}>
+                      <Icon kind="folder" /> <span className="fname">{file.name}</span>
+                    </a>
+                  ) : (
+                    <button type="button" className="link" onClick={() => void act(() => downloadFile(file))} aria-label={`Download ${file.name}`}>
+                      <Icon kind="file" /> <span className="fname">{file.name}</span>
+                    </button>
+                  )}
+                </td>
+                <td className="num">{file.isFolder ? '—' : formatBytes(file.size)}</td>
+                <td className="date">{formatDate(file.updatedAt)}</td>
+                <td className="actions">
+                  <details className="menu">
+                    <summary aria-label={`Actions for ${file.name}`}>⋯</summary>
+                    <div className="menu-items" onClick={(e) => e.currentTarget.closest('details')?.removeAttribute('open')}>
+                      {!file.isFolder && (
+                        <button type="button" onClick={() => void act(() => downloadFile(file))}>
+                          Download
+                        </button>
+                      )}
+                      <button type="button" onClick={() => setOpen({ kind: 'share', file })}>
+                        Share
+                      </button>
+                      <button type="button" onClick={() => setOpen({ kind: 'rename', file })}>
+                        Rename
+                      </button>
+                      <button type="button" onClick={() => setOpen({ kind: 'move', file })}>
+                        Move
+                      </button>
+                      <button type="button" className="danger" onClick={() => void act(() => deleteFile(file.id), `“${file.name}” was moved to the trash.`)}>
+                        Delete
+                      </button>
+                    </div>
+                  </details>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {folder && folder.children.pageInfo.hasNextPage && <p className="hint">Showing the first {items.length} of {folder.children.totalCount} items.</p>}
+      {dragging && (
+        <div className="drop-overlay" aria-hidden="true">
+          Drop to upload into “{title}”
+        </div>
+      )}
+
+      {open?.kind === 'newFolder' && folder && (
+        <FolderNameDialog parentId={folder.id} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />
+      )}
+      {open?.kind === 'rename' && <RenameDialog file={open.file} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />}
+      {open?.kind === 'move' && <MoveDialog file={open.file} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />}
+      {open?.kind === 'share' && <ShareDialog file={open.file} onClose={() => setOpen(null)} />}
+    </main>
+  );
+}

@@ -1,0 +1,185 @@
+/** The public page of a share link: password prompt when needed, a file to download or a folder to browse. */
+import { Icon } from '../components/Icon.tsx';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { publicGql } from '../api.ts';
+import { ErrorText } from '../components/Dialog.tsx';
+import { ApiError, humanError } from '../errors.ts';
+import { downloadShared } from '../files.ts';
+import { formatBytes, formatDate } from '../format.ts';
+import { navigate } from '../router.ts';
+
+interface SharedFile {
+  id: string;
+  name: string;
+  size: number;
+  isFolder: boolean;
+  updatedAt: string;
+  downloadPath: string;
+  children: { totalCount: number; edges: { node: SharedFile }[] };
+}
+interface PublicShare {
+  token: string;
+  expiresAt: string | null;
+  hasPassword: boolean;
+  root: SharedFile;
+  item: SharedFile;
+}
+
+const NODE = 'id name size isFolder updatedAt downloadPath';
+
+export function SharePage({ token, itemId }: { token: string; itemId: string | null }) {
+  const storageKey = `stratus.unlock.${token}`;
+  const [unlock, setUnlock] = useState<string | null>(() => sessionStorage.getItem(storageKey));
+  const [share, setShare] = useState<PublicShare | null>(null);
+  const [needsPassword, setNeedsPassword] = useState(false);
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      const data = await publicGql<{ share: PublicShare }>(
+        `query($t: String!, $u: String, $item: ID) { share(token: $t, unlockToken: $u) { token expiresAt hasPassword root { ${NODE} }
+          item(id: $item) { ${NODE} children(first: 500) { totalCount edges { node { ${NODE} } } } } } }`,
+        { t: token, u: unlock, item: itemId },
+      );
+      setShare(data.share);
+      setNeedsPassword(false);
+      setError(null);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+        sessionStorage.removeItem(storageKey);
+        setNeedsPassword(true);
+        return;
+      }
+      setError(err instanceof ApiError && err.code === 'NOT_FOUND' ? 'This link does not exist, has expired or was revoked.' : humanError(err));
+    }
+  }, [token, unlock, itemId, storageKey]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const data = await publicGql<{ unlockShare: string }>(`mutation($t: String!, $p: String!) { unlockShare(token: $t, password: $p) }`, { t: token, p: password });
+      sessionStorage.setItem(storageKey, data.unlockShare);
+      setUnlock(data.unlockShare);
+      setPassword('');
+    } catch (err) {
+      setError(humanError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const download = async (file: SharedFile) => {
+    setError(null);
+    try {
+      await downloadShared(file.downloadPath, file.name, unlock);
+    } catch (err) {
+      setError(err instanceof ApiError && err.code === 'NOT_FOUND' ? 'This file can no longer be downloaded (the link expired, reached its limit or was revoked).' : humanError(err));
+    }
+  };
+
+  const base = `/share/${encodeURIComponent(token)}`;
+  return (
+    <main id="main" className="share-page">
+      <header className="share-head">
+        <a className="brand small" href="/">
+          Stratus
+        </a>
+        <span className="hint">Shared with you</span>
+      </header>
+      {needsPassword ? (
+        <form className="card" onSubmit={(e) => void submit(e)} aria-label="Unlock the shared item">
+          <h1>This link is protected</h1>
+          <label>
+            Password
+            <input type="password" autoFocus required value={password} onChange={(e) => setPassword(e.target.value)} />
+          </label>
+          <ErrorText error={error} />
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Checking…' : 'Open'}
+          </button>
+        </form>
+      ) : share ? (
+        <section className="card wide">
+          {share.item.isFolder ? (
+            <>
+              <nav aria-label="Breadcrumbs" className="crumbs">
+                <ol>
+                  <li>
+                    <a href={base} onClick={(e) => { e.preventDefault(); navigate(base); }}>
+                      {share.root.name}
+                    </a>
+                  </li>
+                  {itemId && itemId !== share.root.id && <li aria-current="page">{share.item.name}</li>}
+                </ol>
+              </nav>
+              <h1><Icon kind="folder" /> {share.item.name}</h1>
+              <ErrorText error={error} />
+              {share.item.children.edges.length === 0 ? (
+                <p>This folder is empty.</p>
+              ) : (
+                <table className="files" aria-label={`Contents of ${share.item.name}`}>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col" className="num">Size</th>
+                      <th scope="col"><span className="sr-only">Actions</span></th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {share.item.children.edges.map(({ node }) => (
+                      <tr key={node.id}>
+                        <td className="name">
+                          {node.isFolder ? (
+                            <a href={`${base}/${node.id}`} onClick={(e) => { e.preventDefault(); navigate(`${base}/${node.id}`); }}>
+                              <Icon kind="folder" /> <span className="fname">{node.name}</span>
+                            </a>
+                          ) : (
+                            <><Icon kind="file" /> <span className="fname">{node.name}</span></>
+                          )}
+                        </td>
+                        <td className="num">{node.isFolder ? '—' : formatBytes(node.size)}</td>
+                        <td className="actions">
+                          {!node.isFolder && (
+                            <button type="button" onClick={() => void download(node)} aria-label={`Download ${node.name}`}>
+                              Download
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </>
+          ) : (
+            <>
+              <h1 className="shared-name"><Icon kind="file" /> {share.item.name}</h1>
+              <p>
+                {formatBytes(share.item.size)} · updated {formatDate(share.item.updatedAt)}
+              </p>
+              {share.expiresAt && <p className="hint">This link expires {formatDate(share.expiresAt)}.</p>}
+              <ErrorText error={error} />
+              <button type="button" className="primary big" onClick={() => void download(share.item)}>
+                Download
+              </button>
+            </>
+          )}
+        </section>
+      ) : error ? (
+        <section className="card">
+          <h1>Cannot open this link</h1>
+          <ErrorText error={error} />
+        </section>
+      ) : (
+        <p role="status">Opening…</p>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,395 @@
+/**
+ * The upload manager: a queue of files, each hashed and sent by its own Web Worker.
+ * Per file: hash → find the person's unfinished session of the same file (name, folder, size,
+ * content hash: a session left by a closed browser continues from the server's receipts) or
+ * create one → answer the instant-upload challenge (known content completes with no bytes sent)
+ * → PUT the missing chunks in parallel → complete. Progress comes from the `uploadProgress`
+ * subscription, with the worker's own byte counts as the fallback.
+ */
+import { freshToken, gql, subscribe } from './api.ts';
+import { ApiError, humanError } from './errors.ts';
+import type { FromWorker, ToWorker } from './upload-protocol.ts';
+
+export type Phase = 'queued' | 'hashing' | 'checking' | 'uploading' | 'pausing' | 'paused' | 'completing' | 'done' | 'failed' | 'cancelled';
+
+export interface UploadItem {
+  key: string;
+  file: File;
+  name: string;
+  /** Folders below the target folder, for files of a dropped or chosen folder. */
+  folders: string[];
+  baseParentId: string;
+  parentId: string | null;
+  size: number;
+  phase: Phase;
+  hashedBytes: number;
+  confirmedBytes: number;
+  inflightBytes: number;
+  serverBytes: number | null;
+  sessionId: string | null;
+  contentHash: string | null;
+  instant: boolean;
+  resumed: boolean;
+  chunksSent: number;
+  error: string | null;
+  /** Continue exactly this session (chosen in the unfinished-uploads list). */
+  resumeSessionId: string | null;
+}
+
+export interface SessionView {
+  id: string;
+  status: string;
+  name: string;
+  parentId: string;
+  size: number;
+  chunkSize: number;
+  chunkCount: number;
+  contentHash: string | null;
+  uploadedChunks: number[];
+  missingChunks: number[];
+  uploadedBytes: number;
+  challenge: { nonce: string; ranges: { offset: number; length: number }[] } | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export const SESSION_FIELDS =
+  'id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } createdAt expiresAt';
+
+const MAX_ACTIVE = 3;
+const PARALLEL_CHUNKS = 4;
+
+/** Bytes shown as uploaded: the server's live count when it speaks, else the local one. */
+export function shownBytes(item: UploadItem): number {
+  if (item.phase === 'done') return item.size;
+  const local = item.confirmedBytes + item.inflightBytes;
+  const value = item.serverBytes === null ? local : Math.max(item.serverBytes, item.confirmedBytes);
+  return Math.min(item.size, value);
+}
+
+export function percentOf(done: number, total: number): number {
+  if (total <= 0) return 100;
+  return Math.min(100, Math.floor((done / total) * 100));
+}
+
+type Listener = () => void;
+type CompletedListener = (parentId: string | null) => void;
+
+interface Running {
+  worker: Worker;
+  unsubscribe: (() => void) | null;
+}
+
+let nextKey = 1;
+
+export class UploadManager {
+  items: UploadItem[] = [];
+  private listeners = new Set<Listener>();
+  private completedListeners = new Set<CompletedListener>();
+  private running = new Map<string, Running>();
+  private folderCache = new Map<string, Promise<string>>();
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onCompleted(listener: CompletedListener): () => void {
+    this.completedListeners.add(listener);
+    return () => this.completedListeners.delete(listener);
+  }
+
+  private changed(item?: UploadItem): void {
+    if (item) this.items = this.items.map((i) => (i.key === item.key ? { ...item } : i));
+    else this.items = [...this.items];
+    for (const l of this.listeners) l();
+  }
+
+  private update(key: string, patch: Partial<UploadItem>): UploadItem | undefined {
+    const item = this.items.find((i) => i.key === key);
+    if (!item) return undefined;
+    Object.assign(item, patch);
+    this.changed(item);
+    return this.items.find((i) => i.key === key);
+  }
+
+  private get(key: string): UploadItem | undefined {
+    return this.items.find((i) => i.key === key);
+  }
+
+  /** Queues files for the folder `parentId`; `paths` holds each file's folder path when known. */
+  add(files: { file: File; folders?: string[] }[], parentId: string, resumeSessionId: string | null = null, name?: string): void {
+    for (const { file, folders } of files) {
+      this.items.push({
+        key: `u${nextKey++}`,
+        file,
+        name: name ?? file.name,
+        folders: folders ?? [],
+        baseParentId: parentId,
+        parentId: null,
+        size: file.size,
+        phase: 'queued',
+        hashedBytes: 0,
+        confirmedBytes: 0,
+        inflightBytes: 0,
+        serverBytes: null,
+        sessionId: null,
+        contentHash: null,
+        instant: false,
+        resumed: false,
+        chunksSent: 0,
+        error: null,
+        resumeSessionId,
+      });
+    }
+    this.changed();
+    this.pump();
+  }
+
+  private pump(): void {
+    const active = this.items.filter((i) => ['hashing', 'checking', 'uploading', 'completing', 'pausing'].includes(i.phase)).length;
+    let free = MAX_ACTIVE - active;
+    for (const item of this.items) {
+      if (free <= 0) break;
+      if (item.phase !== 'queued') continue;
+      free--;
+      item.phase = 'hashing';
+      this.changed(item);
+      void this.start(item.key);
+    }
+  }
+
+  private worker(key: string, onMessage: (msg: FromWorker) => void): Worker {
+    const worker = new Worker(new URL('./upload.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      if (event.data.type === 'needToken') {
+        void freshToken().then((token) => worker.postMessage({ type: 'token', token: token ?? '' } satisfies ToWorker));
+        return;
+      }
+      onMessage(event.data);
+    };
+    worker.onerror = (event) => onMessage({ type: 'error', code: 'INTERNAL', message: event.message || 'The upload worker failed' });
+    const old = this.running.get(key);
+    old?.worker.terminate();
+    this.running.set(key, { worker, unsubscribe: old?.unsubscribe ?? null });
+    return worker;
+  }
+
+  private ask<T extends FromWorker['type']>(key: string, message: ToWorker, until: T, onOther?: (msg: FromWorker) => void): Promise<Extract<FromWorker, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const worker = this.worker(key, (msg) => {
+        if (msg.type === until) resolve(msg as Extract<FromWorker, { type: T }>);
+        else if (msg.type === 'error') reject(new ApiError(msg.message, msg.code));
+        else onOther?.(msg);
+      });
+      worker.postMessage(message);
+    });
+  }
+
+  private stopWorker(key: string): void {
+    const running = this.running.get(key);
+    running?.worker.terminate();
+    running?.unsubscribe?.();
+    this.running.delete(key);
+  }
+
+  private async start(key: string): Promise<void> {
+    try {
+      const item = this.get(key);
+      if (!item) return;
+      const parentId = await this.folderFor(item.baseParentId, item.folders);
+      this.update(key, { parentId });
+
+      const hashed = await this.ask(key, { type: 'hash', file: item.file }, 'hashed', (msg) => {
+        if (msg.type === 'hashProgress') this.update(key, { hashedBytes: msg.bytes });
+      });
+      if (this.get(key)?.phase !== 'hashing') return; // cancelled meanwhile
+      this.update(key, { contentHash: hashed.hash, hashedBytes: item.size, phase: 'checking' });
+
+      let session = await this.findOrCreate(key, parentId, hashed.hash);
+      this.update(key, { sessionId: session.id, confirmedBytes: session.uploadedBytes });
+      if (session.status === 'COMPLETED') return this.finish(key, true);
+      if (session.challenge && session.uploadedChunks.length === 0) {
+        const current = this.get(key);
+        if (!current) return;
+        const proofs = await this.ask(key, { type: 'prove', file: current.file, nonce: session.challenge.nonce, ranges: session.challenge.ranges }, 'proofs');
+        try {
+          session = (
+            await gql<{ proveOwnership: SessionView }>(`mutation($id: ID!, $p: [String!]!) { proveOwnership(sessionId: $id, proofs: $p) { ${SESSION_FIELDS} } }`, {
+              id: session.id,
+              p: proofs.proofs,
+            })
+          ).proveOwnership;
+        } catch (error) {
+          // Too many proofs: just send the bytes.
+          if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error;
+        }
+        if (session.status === 'COMPLETED') return this.finish(key, true);
+      }
+      if (this.get(key)?.phase !== 'checking') return;
+      await this.send(key, session);
+    } catch (error) {
+      this.fail(key, error);
+    }
+  }
+
+  private async findOrCreate(key: string, parentId: string, hash: string): Promise<SessionView> {
+    const item = this.get(key);
+    if (!item) throw new ApiError('gone', 'NOT_FOUND');
+    const open = (await gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`)).uploads;
+    let session = item.resumeSessionId
+      ? open.find((s) => s.id === item.resumeSessionId)
+      : open.find((s) => s.name === item.name && s.size === item.size && s.contentHash === hash && s.parentId === parentId && s.status !== 'COMPLETING');
+    if (item.resumeSessionId) {
+      if (!session) throw new ApiError('This upload is no longer open; choose the file again from the drive.', 'BAD_INPUT');
+      if (session.size !== item.size || session.contentHash !== hash) {
+        throw new ApiError('That is not the same file as the unfinished upload (its size or content differs).', 'BAD_INPUT');
+      }
+    }
+    if (session) {
+      this.update(key, { resumed: true });
+      if (session.status === 'PAUSED') {
+        session = (await gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).resumeUpload;
+      }
+      return session;
+    }
+    return (
+      await gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
+        i: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null },
+      })
+    ).createUpload;
+  }
+
+  private async send(key: string, session: SessionView): Promise<void> {
+    const item = this.update(key, { phase: 'uploading', confirmedBytes: session.uploadedBytes, inflightBytes: 0, serverBytes: null });
+    if (!item) return;
+    const token = (await freshToken()) ?? '';
+    const done = new Promise<void>((resolve, reject) => {
+      const worker = this.worker(key, (msg) => {
+        const current = this.get(key);
+        if (!current || current.phase !== 'uploading') return;
+        if (msg.type === 'inflight') this.update(key, { inflightBytes: msg.bytes });
+        else if (msg.type === 'sent') this.update(key, { confirmedBytes: Math.max(current.confirmedBytes + msg.length, msg.answer.uploadedBytes), chunksSent: current.chunksSent + 1 });
+        else if (msg.type === 'putDone') resolve();
+        else if (msg.type === 'error') reject(new ApiError(msg.message, msg.code));
+      });
+      worker.postMessage({ type: 'put', file: item.file, sessionId: session.id, chunkSize: session.chunkSize, indexes: session.missingChunks, token, parallel: PARALLEL_CHUNKS } satisfies ToWorker);
+    });
+    const running = this.running.get(key);
+    if (running) {
+      running.unsubscribe = subscribe<{ uploadProgress: { status: string; uploadedBytes: number } }>(
+        'subscription($id: ID!) { uploadProgress(sessionId: $id) { status uploadedBytes size } }',
+        { id: session.id },
+        ({ uploadProgress }) => {
+          const current = this.get(key);
+          if (current && current.phase === 'uploading') this.update(key, { serverBytes: uploadProgress.uploadedBytes });
+        },
+      );
+    }
+    await done;
+    if (this.get(key)?.phase !== 'uploading') return;
+    this.update(key, { phase: 'completing', inflightBytes: 0 });
+    const completed = (await gql<{ completeUpload: SessionView }>(`mutation($id: ID!) { completeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).completeUpload;
+    if (completed.status !== 'COMPLETED') throw new ApiError(`The upload ended as ${completed.status.toLowerCase()}`, 'INTERNAL');
+    this.finish(key, false);
+  }
+
+  private finish(key: string, instant: boolean): void {
+    this.stopWorker(key);
+    const item = this.update(key, { phase: 'done', instant, inflightBytes: 0, confirmedBytes: this.get(key)?.size ?? 0 });
+    for (const l of this.completedListeners) l(item?.parentId ?? null);
+    this.pump();
+  }
+
+  private fail(key: string, error: unknown): void {
+    this.stopWorker(key);
+    const item = this.get(key);
+    if (item && (item.phase === 'cancelled' || item.phase === 'paused' || item.phase === 'pausing')) return;
+    this.update(key, { phase: 'failed', error: humanError(error), inflightBytes: 0 });
+    this.pump();
+  }
+
+  async pause(key: string): Promise<void> {
+    const item = this.get(key);
+    if (!item) return;
+    if (item.phase === 'queued') {
+      this.update(key, { phase: 'paused' });
+      return;
+    }
+    if (item.phase !== 'uploading' || !item.sessionId) return;
+    this.update(key, { phase: 'pausing', inflightBytes: 0 });
+    this.stopWorker(key);
+    try {
+      const session = (await gql<{ pauseUpload: SessionView }>(`mutation($id: ID!) { pauseUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).pauseUpload;
+      this.update(key, { phase: 'paused', confirmedBytes: session.uploadedBytes, serverBytes: session.uploadedBytes });
+    } catch (error) {
+      this.update(key, { phase: 'paused', error: humanError(error) });
+    }
+    this.pump();
+  }
+
+  async resume(key: string): Promise<void> {
+    const item = this.get(key);
+    if (!item || (item.phase !== 'paused' && item.phase !== 'failed')) return;
+    if (!item.sessionId) {
+      this.update(key, { phase: 'queued', error: null });
+      this.pump();
+      return;
+    }
+    this.update(key, { phase: 'checking', error: null });
+    try {
+      const current = (await gql<{ upload: SessionView }>(`query($id: ID!) { upload(id: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).upload;
+      const session =
+        current.status === 'PAUSED'
+          ? (await gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).resumeUpload
+          : current;
+      if (session.status === 'COMPLETED') return this.finish(key, false);
+      await this.send(key, session);
+    } catch (error) {
+      this.fail(key, error);
+    }
+  }
+
+  async cancel(key: string): Promise<void> {
+    const item = this.get(key);
+    if (!item || item.phase === 'done' || item.phase === 'cancelled') return;
+    this.stopWorker(key);
+    this.update(key, { phase: 'cancelled', inflightBytes: 0 });
+    if (item.sessionId) await gql(`mutation($id: ID!) { cancelUpload(sessionId: $id) }`, { id: item.sessionId }).catch(() => undefined);
+    this.pump();
+  }
+
+  clearFinished(): void {
+    this.items = this.items.filter((i) => !['done', 'cancelled', 'failed'].includes(i.phase));
+    this.changed();
+  }
+
+  /** The id of folder `names` below `baseId`, creating what is missing (a clash means: it exists). */
+  private folderFor(baseId: string, names: string[]): Promise<string> {
+    if (names.length === 0) return Promise.resolve(baseId);
+    const cacheKey = `${baseId}/${names.join('/')}`;
+    const cached = this.folderCache.get(cacheKey);
+    if (cached) return cached;
+    const made = (async () => {
+      const parent = await this.folderFor(baseId, names.slice(0, -1));
+      const name = names[names.length - 1] ?? '';
+      try {
+        return (await gql<{ createFolder: { id: string } }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { id } }`, { p: parent, n: name })).createFolder.id;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'CONFLICT')) throw error;
+        const listing = await gql<{ folder: { children: { edges: { node: { id: string; name: string; isFolder: boolean } }[] } } }>(
+          `query($id: ID) { folder(id: $id) { children(first: 500) { edges { node { id name isFolder } } } } }`,
+          { id: parent },
+        );
+        const found = listing.folder.children.edges.find((e) => e.node.name === name && e.node.isFolder);
+        if (!found) throw error;
+        return found.node.id;
+      }
+    })();
+    made.catch(() => this.folderCache.delete(cacheKey));
+    this.folderCache.set(cacheKey, made);
+    return made;
+  }
+}
+
+export const uploads = new UploadManager();
