@@ -48,11 +48,11 @@ export async function writeChunk(clients: Clients, storage: StorageRouter, chunk
       callback(null, data);
     },
   });
+  // Also renews the chunk's lock: reported even when no byte arrived, so a slow link keeps it.
   const report = async () => {
     const delta = streamed - reported;
-    if (delta <= 0) return;
     reported += delta;
-    await clients.uploads.chunkProgress.mutate({ sessionId, delta }).catch(() => undefined);
+    await clients.uploads.chunkProgress.mutate({ sessionId, index, lockToken: slot.lockToken, delta }).catch(() => undefined);
   };
   const timer = setInterval(() => void report(), PROGRESS_INTERVAL_MS);
   const flowing = pipeline(chunk.body, tap, blocks).then(

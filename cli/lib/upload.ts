@@ -98,7 +98,8 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   return { session, instant: false, resumed, chunksSent };
 }
 
-async function withRetry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+/** Up to ~40 s of retries: enough to outlast a chunk lock left by a server that died (20 s). */
+async function withRetry<T>(fn: () => Promise<T>, attempts = 9): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

@@ -27,7 +27,11 @@ const keys = (sid: string) => ({
   lock: (index: number) => `up:${sid}:lock:${index}`,
 });
 
-export const CHUNK_LOCK_MS = 10 * 60_000;
+/**
+ * A chunk lock lives 20 s and is renewed by the progress reports of the stream that holds it (a
+ * few times a second), so a server that dies mid-chunk blocks that chunk for at most 20 s.
+ */
+export const CHUNK_LOCK_MS = 20_000;
 
 export class ChunkReceipts {
   constructor(
@@ -91,6 +95,13 @@ export class ChunkReceipts {
   async lock(sid: string, index: number): Promise<string | null> {
     const token = randomUUID();
     return (await this.kv.set(keys(sid).lock(index), token, { ttlMs: CHUNK_LOCK_MS, ifAbsent: true })) ? token : null;
+  }
+
+  /** Renews the lock while its holder streams; false when it is no longer held by `token`. */
+  async renewLock(sid: string, index: number, token: string): Promise<boolean> {
+    const key = keys(sid).lock(index);
+    if ((await this.kv.get(key)) !== token) return false;
+    return this.kv.expire(key, CHUNK_LOCK_MS);
   }
 
   async unlock(sid: string, index: number, token: string): Promise<void> {

@@ -58,6 +58,11 @@ export class ChunksService {
         throw new AppError('BAD_INPUT', 'Chunk receipt does not match the chunk', { details: { reason: 'chunk_length' } });
       }
       if (row.status !== 'UPLOADING') throw this.core.refuse(row, 'record a chunk');
+      // A lock that expired (the stream stalled) may now belong to another upload of this chunk,
+      // whose bytes are the part the backend keeps: this receipt must not be recorded.
+      if (!(await this.core.receipts.renewLock(row.id, input.index, input.lockToken))) {
+        throw new AppError('CONFLICT', `Chunk ${input.index} was taken over by another upload`, { details: { reason: 'chunk_lock_lost' }, retryAfter: 1 });
+      }
       await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
       await this.core.repo.update(row.id, { expiresAt: this.core.expiry() });
     } finally {
@@ -76,9 +81,10 @@ export class ChunksService {
     await this.core.publish(row);
   }
 
-  /** Bytes of a chunk still streaming, reported by the gateway a few times a second. */
-  async progress(viewer: Viewer, sessionId: string, delta: number): Promise<void> {
+  /** Bytes of a chunk still streaming, reported by the gateway a few times a second; renews its lock. */
+  async progress(viewer: Viewer, sessionId: string, index: number, lockToken: string, delta: number): Promise<void> {
     const row = await this.core.load(viewer, sessionId);
+    await this.core.receipts.renewLock(row.id, index, lockToken);
     await this.core.receipts.addInflight(row.id, delta);
     await publishProgress(this.core.pubsub, await this.core.progress(row));
   }

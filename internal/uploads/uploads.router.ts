@@ -53,8 +53,8 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
       .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), streamed: z.number().int().min(0) }))
       .mutation(({ ctx, input }) => chunks.abort(ctx.viewer, input)),
     chunkProgress: authedProcedure
-      .input(z.object({ sessionId: Id, delta: z.number().int() }))
-      .mutation(({ ctx, input }) => chunks.progress(ctx.viewer, input.sessionId, input.delta)),
+      .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), delta: z.number().int() }))
+      .mutation(({ ctx, input }) => chunks.progress(ctx.viewer, input.sessionId, input.index, input.lockToken, input.delta)),
     progress: authedProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
       return uploads.progress(ctx.viewer, input.id);
     }),
