@@ -4,7 +4,6 @@ import { createFiles } from '../internal/files/index.ts';
 import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads } from '../internal/uploads/index.ts';
 import { serviceClient } from '../internal/platform/rpc/client.ts';
-import path from 'node:path';
 import type { Mailer } from '../internal/accounts/mailer.ts';
 import { allEntities } from '../internal/entities.ts';
 import type { Config } from '../internal/platform/config.ts';
@@ -12,7 +11,7 @@ import type { OrmHooks } from '../internal/platform/db/orm.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import { createRuntime, type Runtime } from '../internal/platform/runtime.ts';
 import { createClients } from './clients.ts';
-import { createGateway } from './gateway.ts';
+import { startGateway } from './gateway.ts';
 
 export interface RunningApp {
   port: number;
@@ -38,18 +37,7 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
     const transfer = await createTransfer(runtime);
     uploads.completion.afterComplete = (stored) => transfer.drainer.afterUpload(stored);
     const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router, transfer: transfer.router }, log);
-    const gateway = await createGateway({
-      clients,
-      storage: runtime.storage,
-      pubsub: runtime.pubsub,
-      tmpDir: path.join(config.dataDir, 'tmp'),
-      tokens: runtime.tokens,
-      log,
-      metrics: runtime.metrics,
-      readiness: runtime.readiness,
-      production: config.production,
-      publicUrl: config.http.publicUrl,
-    });
+    const gateway = await startGateway(runtime, clients);
     const port = await gateway.listen(config.http.port, config.http.host);
     return {
       port,

@@ -10,6 +10,8 @@ import express, { type Express } from 'express';
 import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import type { Runtime } from '../internal/platform/runtime.ts';
 import { WebSocketServer } from 'ws';
 import { bearerToken, type TokenSigner } from '../internal/platform/auth/access-token.ts';
 import { AppError } from '../internal/platform/errors.ts';
@@ -55,6 +57,23 @@ export interface GatewayOptions {
 function originOf(publicUrl: string | undefined, protocol: string, host: string | undefined): string {
   if (publicUrl) return publicUrl.replace(/\/$/, '');
   return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(host) ? `${protocol}://${host}` : 'http://localhost';
+}
+
+/** The gateway of a process, from its runtime: the same wiring in every mode; only the clients differ. */
+export function startGateway(runtime: Runtime, clients: Clients): Promise<Gateway> {
+  const { config } = runtime;
+  return createGateway({
+    clients,
+    storage: runtime.storage,
+    pubsub: runtime.pubsub,
+    tmpDir: path.join(config.dataDir, 'tmp'),
+    tokens: runtime.tokens,
+    log: runtime.log,
+    metrics: runtime.metrics,
+    readiness: runtime.readiness,
+    production: config.production,
+    publicUrl: config.http.publicUrl,
+  });
 }
 
 export interface Gateway {

@@ -4,7 +4,6 @@
  * their tRPC router over HTTP at /trpc beside /healthz, /readyz and /metrics.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import path from 'node:path';
 import type { AnyRouter } from '@trpc/server';
 import { createAccounts, type AccountsRouter } from '../internal/accounts/index.ts';
 import { allEntities } from '../internal/entities.ts';
@@ -18,7 +17,7 @@ import { createRuntime, type Runtime } from '../internal/platform/runtime.ts';
 import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads, type UploadsRouter } from '../internal/uploads/index.ts';
 import { createClients, type Routers } from './clients.ts';
-import { createGateway } from './gateway.ts';
+import { startGateway } from './gateway.ts';
 
 export interface RunningRole {
   port: number;
@@ -65,18 +64,7 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config:
 }
 
 async function startApi(runtime: Runtime, config: Config, log: Logger): Promise<RunningRole> {
-  const gateway = await createGateway({
-    clients: createClients(discoveryOf(config), {}, log),
-    storage: runtime.storage,
-    pubsub: runtime.pubsub,
-    tmpDir: path.join(config.dataDir, 'tmp'),
-    tokens: runtime.tokens,
-    log,
-    metrics: runtime.metrics,
-    readiness: runtime.readiness,
-    production: config.production,
-    publicUrl: config.http.publicUrl,
-  });
+  const gateway = await startGateway(runtime, createClients(discoveryOf(config), {}, log));
   const port = await gateway.listen(config.http.port, config.http.host);
   return { port, close: () => closeAll(gateway.close(), runtime) };
 }

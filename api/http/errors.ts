@@ -9,6 +9,9 @@ export function sendError(res: Response, app: AppError): void {
     res.destroy(app);
     return;
   }
+  // Refused before the whole request body was read (a chunk too long, say): the connection is
+  // closed after this answer, so tell the client not to reuse it for its next request.
+  if (!res.req.complete) res.setHeader('Connection', 'close');
   if (app.retryAfter !== undefined) res.setHeader('Retry-After', String(app.retryAfter));
   if (app.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
   res.status(httpStatusOf(app.code)).json({
