@@ -148,7 +148,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     validationRules: [limitsRule],
     formatError,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      // On SIGTERM: stop accepting, let requests in flight (a chunk PUT) finish for up to 30 s.
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 30_000 }),
       {
         async serverWillStart() {
           return {
