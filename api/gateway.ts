@@ -7,7 +7,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type ASTVisitor, type GraphQLSchema, type ValidationContext } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -74,6 +74,17 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     production: config.production,
     publicUrl: config.http.publicUrl,
   });
+}
+
+/** Validation rule (HTTP only): a subscription operation is BAD_INPUT; use graphql-ws on the same path. */
+function noSubscriptionsOverHttp(context: ValidationContext): ASTVisitor {
+  return {
+    OperationDefinition(node) {
+      if (node.operation === 'subscription') {
+        context.reportError(new GraphQLError('Subscriptions need a WebSocket (graphql-ws) connection to /graphql', { nodes: [node], extensions: { code: 'BAD_INPUT', details: { reason: 'subscription_over_http' } } }));
+      }
+    },
+  };
 }
 
 export interface Gateway {
@@ -145,7 +156,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // The process owns its shutdown (drain, then close dependencies); Apollo must not race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    validationRules: [limitsRule],
+    // Subscriptions run over graphql-ws only: over HTTP they would execute like a query with no
+    // resolver behind the field and fail as INTERNAL, so refuse them as bad input up front.
+    validationRules: [limitsRule, noSubscriptionsOverHttp],
     formatError,
     plugins: [
       // On SIGTERM: stop accepting, let requests in flight (a chunk PUT) finish for up to 30 s.

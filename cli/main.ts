@@ -6,12 +6,13 @@
  */
 import { note, UsageError, type Command } from './commands/args.ts';
 import { download } from './commands/download.ts';
+import { fsck } from './commands/fsck.ts';
 import { login } from './commands/login.ts';
 import { resume } from './commands/resume.ts';
 import { upload } from './commands/upload.ts';
 import { whoami } from './commands/whoami.ts';
 
-const commands: Record<string, Command> = { upload, resume, download, login, whoami };
+const commands: Record<string, Command> = { upload, resume, download, login, whoami, fsck };
 
 const USAGE = `usage:
 ${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}

@@ -74,7 +74,9 @@ export class AccountsService {
 
   async register(input: RegisterInput): Promise<AuthPayload> {
     assertStrongPassword(input.password, input.username, input.email);
-    // Checked before the code is consumed so a taken name does not burn the person's code.
+    // The code first: without it nobody learns whether the address has an account. Then the
+    // names, before the code is used up, so a taken username does not burn the person's code.
+    await this.codes.verify(input.email, input.code);
     const taken = await this.repo.existsUsernameOrEmail(input.username, input.email);
     if (taken) {
       throw new AppError('CONFLICT', `That ${taken === 'email' ? 'e-mail' : 'username'} is already registered`, {

@@ -41,13 +41,12 @@ export class EmailCodeStore {
     return code;
   }
 
-  /** Consumes the code when it matches; a wrong or missing code is BAD_INPUT (`code_invalid`). */
-  async consume(email: string, code: string): Promise<void> {
+  /**
+   * Checks the code without using it up (a wrong one counts as a try). Registration checks the
+   * code before anything else, so only the owner of an address learns that it is registered.
+   */
+  async verify(email: string, code: string): Promise<string> {
     const key = `acct:code:${email}`;
-    const invalid = () =>
-      new AppError('BAD_INPUT', 'The code is wrong or has expired; request a new one', {
-        details: { field: 'code', reason: 'code_invalid' },
-      });
     const stored = await this.kv.get(key);
     if (!stored || !/^\d{6}$/.test(code)) throw invalid();
     const tries = await this.kv.incr(`${key}:tries`, CODE_TTL_MS);
@@ -59,8 +58,20 @@ export class EmailCodeStore {
       if (tries >= MAX_TRIES) await this.kv.del(key);
       throw invalid();
     }
-    // getdel: when two requests race with the right code, exactly one registers.
+    return stored;
+  }
+
+  /** Uses the code up: when two requests race with the right code, exactly one wins (getdel). */
+  async consume(email: string, code: string): Promise<void> {
+    const key = `acct:code:${email}`;
+    const stored = await this.verify(email, code);
     if ((await this.kv.getdel(key)) !== stored) throw invalid();
     await this.kv.del(`${key}:tries`);
   }
+}
+
+function invalid(): AppError {
+  return new AppError('BAD_INPUT', 'The code is wrong or has expired; request a new one', {
+    details: { field: 'code', reason: 'code_invalid' },
+  });
 }

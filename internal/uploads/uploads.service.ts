@@ -53,9 +53,8 @@ export class UploadsService {
     if (quota.used + input.size > quota.limit) {
       throw new AppError('QUOTA_EXCEEDED', 'Not enough storage space left for this file', { details: { used: quota.used, limit: quota.limit, needed: input.size } });
     }
-    if ((await this.core.repo.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) {
-      throw new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
-    }
+    const tooMany = () => new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
+    if ((await this.core.repo.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
     row.storageKey = newBlobKey();
     row.multipartId = await store.createMultipart(row.storageKey, input.mimeType ? { contentType: input.mimeType } : {});
     if (input.contentHash) {
@@ -67,6 +66,13 @@ export class UploadsService {
     }
     try {
       await this.core.repo.insert(row);
+      // The count above and the insert are not atomic, so a burst of creations could all pass it.
+      // Counted again with this row in: over the limit, this one backs out (in a race several
+      // may, but never too many stay).
+      if ((await this.core.repo.countUnfinished(viewer.userId)) > MAX_OPEN_SESSIONS) {
+        await this.core.repo.delete(row.id);
+        throw tooMany();
+      }
       await this.core.receipts.init(row.id);
     } catch (error) {
       await store.abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);

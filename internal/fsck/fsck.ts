@@ -1,0 +1,264 @@
+/**
+ * The consistency checker (`stratus fsck [--repair]`): compares what the database says is stored
+ * with what the storage backends hold, and what blobs say about the files that use them.
+ *
+ * Findings, by kind:
+ * - `blob_unreferenced`: a blob row no file row points at (whatever its refCount says). Repair:
+ *   the row is deleted (only while still unreferenced) and then its object.
+ * - `refcount_mismatch`: a blob whose refCount is not the number of file rows pointing at it
+ *   (trashed files count: they are purged later and unref then). Repair: recomputed in one
+ *   statement from the file rows.
+ * - `blob_object_missing`: a referenced blob whose object the backend does not have (`head`).
+ *   Not repairable: the bytes are gone; the files are listed so an operator can tell the owners.
+ * - `file_blob_missing`: a file row whose blob row does not exist (or a file with no blob at all).
+ *   Not repairable, for the same reason.
+ * - `session_expired_open`: an upload session still unfinished after its expiry (the sweeper
+ *   missed it). Repair: marked EXPIRED, its multipart aborted and its receipts dropped, as the
+ *   sweeper does.
+ * - `multipart_orphaned`: a backend multipart upload under `blobs/` that no unfinished session
+ *   and no running transfer owns. Repair: aborted. Uploads younger than `multipartGraceMs` are
+ *   left alone (a session or transfer may be creating its row right now).
+ * - `backend_error`: a backend that could not be asked (unknown or unreachable). Not repairable
+ *   here; run again once it answers.
+ *
+ * Objects in a backend that no blob row names are not looked for: the ObjectStore contract has no
+ * listing, and a fresh object whose commit is under way would look the same.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Orm } from '../platform/db/orm.ts';
+import { AppError } from '../platform/errors.ts';
+import type { KeyValueStore } from '../platform/kv/kv.ts';
+import type { StorageRouter } from '../storage/index.ts';
+import { BlobRow } from '../files/files.entities.ts';
+import { TransferJobRow } from '../transfer/transfer.entities.ts';
+import { ChunkReceipts } from '../uploads/chunk-receipts.ts';
+import { UNFINISHED, UploadSessionRow } from '../uploads/uploads.entities.ts';
+
+export const FINDING_KINDS = [
+  'blob_unreferenced',
+  'refcount_mismatch',
+  'blob_object_missing',
+  'file_blob_missing',
+  'session_expired_open',
+  'multipart_orphaned',
+  'backend_error',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export const FINDING_LABELS: Record<FindingKind, string> = {
+  blob_unreferenced: 'blobs without files',
+  refcount_mismatch: 'refcounts that disagree',
+  blob_object_missing: 'blobs whose object is missing',
+  file_blob_missing: 'files without blobs',
+  session_expired_open: 'expired sessions still open',
+  multipart_orphaned: 'orphaned multipart uploads',
+  backend_error: 'backends that could not be checked',
+};
+
+const REPAIRABLE: ReadonlySet<FindingKind> = new Set(['blob_unreferenced', 'refcount_mismatch', 'session_expired_open', 'multipart_orphaned']);
+
+export interface Finding {
+  kind: FindingKind;
+  /** What it is about: a blob id, a file id, a session id, `backend:key#uploadId`. */
+  subject: string;
+  detail: string;
+  repairable: boolean;
+  repaired: boolean;
+  /** Why a repair that was tried did not happen. */
+  repairError?: string;
+}
+
+export interface FsckReport {
+  findings: Finding[];
+  counts: Record<FindingKind, { found: number; repaired: number }>;
+  /** No finding is left unrepaired. */
+  clean: boolean;
+}
+
+export interface FsckDeps {
+  orm: Orm;
+  storage: StorageRouter;
+  /** For dropping the chunk receipts of expired sessions; optional (they expire by TTL anyway). */
+  kv?: KeyValueStore;
+  now?: () => Date;
+}
+
+export interface FsckOptions {
+  repair: boolean;
+  /** Multipart uploads younger than this are never called orphaned. Default 1 hour. */
+  multipartGraceMs?: number;
+  /** Prefix the blobs live under (newBlobKey). */
+  prefix?: string;
+}
+
+export const DEFAULT_MULTIPART_GRACE_MS = 3_600_000;
+
+interface BlobScan {
+  id: string;
+  backend: string;
+  storageKey: string;
+  refCount: number;
+  files: number;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runFsck(deps: FsckDeps, options: FsckOptions): Promise<FsckReport> {
+  const now = deps.now ?? (() => new Date());
+  const findings: Finding[] = [];
+  // Always the primary: a lagging replica would report repaired problems again, or miss new rows.
+  const em = () => deps.orm.em.fork() as EntityManager;
+  const sql = async <T>(query: string, params: unknown[] = []) => (await em().getConnection('write').execute(query, params, 'all')) as T[];
+
+  const add = (kind: FindingKind, subject: string, detail: string): Finding => {
+    const finding: Finding = { kind, subject, detail, repairable: REPAIRABLE.has(kind), repaired: false };
+    findings.push(finding);
+    return finding;
+  };
+  const repair = async (finding: Finding, fn: () => Promise<boolean>) => {
+    if (!options.repair || !finding.repairable) return;
+    try {
+      finding.repaired = await fn();
+      if (!finding.repaired) finding.repairError = 'changed while checking; run fsck again';
+    } catch (error) {
+      finding.repairError = message(error);
+    }
+  };
+  const badBackends = new Set<string>();
+  const storeOf = (backend: string) => {
+    try {
+      return deps.storage.store(backend);
+    } catch (error) {
+      if (!badBackends.has(backend)) {
+        badBackends.add(backend);
+        add('backend_error', backend, message(error));
+      }
+      return null;
+    }
+  };
+
+  // 1. Blobs: references counted from the file rows, compared with refCount and the backend.
+  const blobs = await sql<{ id: string; backend: string; storage_key: string; ref_count: number | string; files: number | string }>(
+    'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) as files from blobs b',
+  );
+  const scans: BlobScan[] = blobs.map((b) => ({ id: b.id, backend: b.backend, storageKey: b.storage_key, refCount: Number(b.ref_count), files: Number(b.files) }));
+  for (const blob of scans) {
+    if (blob.files === 0) {
+      const finding = add('blob_unreferenced', blob.id, `no file points at it (refCount ${blob.refCount}); object ${blob.backend}:${blob.storageKey}`);
+      await repair(finding, async () => {
+        // Deleted only while still unreferenced: a file committed meanwhile keeps it.
+        const result = (await em().getConnection('write').execute('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id)', [blob.id], 'run')) as { affectedRows?: number };
+        const deleted = Number(result.affectedRows ?? 0);
+        const gone = deleted === 1 || (await em().count(BlobRow, { id: blob.id })) === 0;
+        if (!gone) return false;
+        const store = storeOf(blob.backend);
+        if (!store) return false;
+        // Another blob row may share the key (a transfer that was half done): keep the object then.
+        if ((await em().count(BlobRow, { backend: blob.backend, storageKey: blob.storageKey })) === 0) await store.delete(blob.storageKey);
+        return true;
+      });
+      continue;
+    }
+    if (blob.refCount !== blob.files) {
+      const finding = add('refcount_mismatch', blob.id, `refCount ${blob.refCount}, file rows ${blob.files}`);
+      await repair(finding, async () => {
+        await em().getConnection('write').execute('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) where id = ?', [blob.id], 'run');
+        const row = await em().findOne(BlobRow, { id: blob.id });
+        return row !== null;
+      });
+    }
+    const store = storeOf(blob.backend);
+    if (!store) continue;
+    try {
+      if ((await store.head(blob.storageKey)) === null) {
+        const files = await sql<{ id: string }>('select id from files where blob_id = ? limit 20', [blob.id]);
+        add('blob_object_missing', blob.id, `${blob.backend}:${blob.storageKey} is gone; files ${files.map((f) => f.id).join(', ')}${blob.files > files.length ? ', …' : ''}`);
+      }
+    } catch (error) {
+      add('backend_error', `${blob.backend}:${blob.storageKey}`, `head failed: ${message(error)}`);
+    }
+  }
+
+  // 2. Files whose blob row is gone (or that never had one).
+  const dangling = await sql<{ id: string; blob_id: string | null }>(
+    'select f.id, f.blob_id from files f left join blobs b on b.id = f.blob_id where f.is_folder = ? and (f.blob_id is null or b.id is null)',
+    [false],
+  );
+  for (const file of dangling) add('file_blob_missing', file.id, file.blob_id ? `blob ${file.blob_id} does not exist` : 'a file without a blob');
+
+  // 3. Sessions past their expiry that are still open.
+  const expired = await em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now() } });
+  const receipts = deps.kv ? new ChunkReceipts(deps.kv, 60_000) : undefined;
+  for (const row of expired) {
+    const finding = add('session_expired_open', row.id, `${row.status} since ${row.updatedAt.toISOString()}, expired ${row.expiresAt.toISOString()}`);
+    await repair(finding, async () => {
+      const changed = await em().nativeUpdate(UploadSessionRow, { id: row.id, status: row.status }, { status: 'EXPIRED', updatedAt: new Date() });
+      if (changed !== 1) return false;
+      if (row.multipartId) {
+        await storeOf(row.backend)
+          ?.abortMultipart(row.storageKey, row.multipartId)
+          .catch((error: unknown) => {
+            if (!AppError.is(error, 'NOT_FOUND')) throw error;
+          });
+      }
+      await receipts?.clear(row.id);
+      return true;
+    });
+  }
+
+  // 4. Backend multipart uploads nobody owns.
+  const prefix = options.prefix ?? 'blobs/';
+  const grace = options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS;
+  const open = await em().find(UploadSessionRow, { status: { $in: UNFINISHED } }, { fields: ['backend', 'storageKey', 'multipartId'] });
+  const owned = new Set(open.map((s) => `${s.backend}\n${s.storageKey}\n${s.multipartId}`));
+  const activeJobs = await em().find(TransferJobRow, { status: { $in: ['QUEUED', 'RUNNING'] } }, { fields: ['blobId'] });
+  const transferring = new Set<string>();
+  if (activeJobs.length > 0) {
+    for (const blob of await em().find(BlobRow, { id: { $in: activeJobs.map((j) => j.blobId) } }, { fields: ['storageKey'] })) transferring.add(blob.storageKey);
+  }
+  for (const backend of deps.storage.backends()) {
+    const store = storeOf(backend.name);
+    if (!store) continue;
+    let uploads;
+    try {
+      uploads = await store.listMultipartUploads(prefix);
+    } catch (error) {
+      add('backend_error', backend.name, `listMultipartUploads failed: ${message(error)}`);
+      continue;
+    }
+    for (const upload of uploads) {
+      if (owned.has(`${backend.name}\n${upload.key}\n${upload.uploadId}`) || transferring.has(upload.key)) continue;
+      if (upload.initiated && now().getTime() - upload.initiated.getTime() < grace) continue;
+      const finding = add('multipart_orphaned', `${backend.name}:${upload.key}#${upload.uploadId}`, `started ${upload.initiated?.toISOString() ?? 'at an unknown time'}`);
+      await repair(finding, async () => {
+        await store.abortMultipart(upload.key, upload.uploadId).catch((error: unknown) => {
+          if (!AppError.is(error, 'NOT_FOUND')) throw error;
+        });
+        return true;
+      });
+    }
+  }
+
+  const counts = Object.fromEntries(FINDING_KINDS.map((kind) => [kind, { found: 0, repaired: 0 }])) as FsckReport['counts'];
+  for (const f of findings) {
+    counts[f.kind].found++;
+    if (f.repaired) counts[f.kind].repaired++;
+  }
+  return { findings, counts, clean: findings.every((f) => f.repaired) };
+}
+
+/** One summary line per finding kind, then the unrepaired findings, for people and scripts. */
+export function formatReport(report: FsckReport, repair: boolean): string[] {
+  const lines = FINDING_KINDS.map((kind) => {
+    const { found, repaired } = report.counts[kind];
+    const tail = found === 0 ? 'ok' : repair ? (REPAIRABLE.has(kind) ? `${repaired} repaired` : 'cannot be repaired') : REPAIRABLE.has(kind) ? 'repairable with --repair' : 'cannot be repaired';
+    return `${kind}: ${found} ${FINDING_LABELS[kind]} (${tail})`;
+  });
+  for (const f of report.findings) {
+    if (!f.repaired) lines.push(`  ${f.kind} ${f.subject}: ${f.detail}${f.repairError ? ` [repair failed: ${f.repairError}]` : ''}`);
+  }
+  lines.push(report.clean ? 'fsck: clean' : `fsck: ${report.findings.filter((f) => !f.repaired).length} problem(s) remain`);
+  return lines;
+}
