@@ -1,0 +1,69 @@
+/**
+ * 3. Peak resident memory of the server during 8 concurrent 1 GiB uploads. The server is a fresh
+ *    child process (`api/main.ts`, as in production), so its RSS is its own and its VmHWM (the
+ *    kernel's exact peak) covers only this step; VmRSS is also sampled every 100 ms. The 8
+ *    uploads use the CLI client with its default of 4 chunks in flight: 32 chunk requests at once.
+ */
+import { readFileSync } from 'node:fs';
+import { uploadFile } from '../cli/lib/upload.ts';
+import type { Row } from './lib/report.ts';
+import { cephFreeGiB, log } from './lib/stack.ts';
+import { GiB, mibPerSecond, round } from './lib/stats.ts';
+import { removeFile } from './lib/stratus.ts';
+import { childProcessTarget } from './lib/target.ts';
+
+export interface MemoryBenchOptions {
+  file: string;
+  size: number;
+  uploads: number;
+  parallel: number;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+export function residentMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
+}
+
+export async function benchMemory({ file, size, uploads, parallel }: MemoryBenchOptions): Promise<Row[]> {
+  // 8 GiB of parts in flight nearly fill the test cluster's 10 GiB OSD, and a full OSD hangs
+  // every RGW write (for everyone on this machine): refuse rather than fill it.
+  const writable = await cephFreeGiB();
+  if (writable < (uploads * size) / GiB + 0.5) throw new Error(`memory step needs ${(uploads * size) / GiB + 0.5} GiB writable in Ceph, has ${writable.toFixed(1)}`);
+  const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(uploads * size + GiB) });
+  try {
+    const { api } = await target.signUp();
+    const idle = residentMiB(target.pid);
+    let maxRss = idle.rss;
+    const sampler = setInterval(() => {
+      maxRss = Math.max(maxRss, residentMiB(target.pid).rss);
+    }, 100);
+    const started = performance.now();
+    let results;
+    try {
+      // The same bytes under 8 names: the server streams every chunk all the same (instant upload
+      // is off); only the completions find the blob known and keep one copy.
+      results = await Promise.all(Array.from({ length: uploads }, (_, i) => uploadFile(api, file, { name: `mem-${i}.bin`, parallel, noInstant: true })));
+    } finally {
+      clearInterval(sampler);
+    }
+    const ms = performance.now() - started;
+    const peak = residentMiB(target.pid);
+    maxRss = Math.max(maxRss, peak.rss);
+    for (const r of results) {
+      if (r.session.status !== 'COMPLETED' || !r.session.file) throw new Error(`upload ${r.session.name} ended ${r.session.status}`);
+    }
+    const total = round(mibPerSecond(uploads * size, ms));
+    log(`memory: idle ${round(idle.rss)} MiB, VmHWM ${round(peak.hwm)} MiB, max sampled VmRSS ${round(maxRss)} MiB, ${total} MiB/s aggregate`);
+    for (const r of results) if (r.session.file) await removeFile(api, r.session.file.id);
+    return [
+      {
+        id: 'memory.server.peak', label: `server peak RSS, ${uploads} concurrent uploads`, value: round(peak.hwm), unit: 'MiB', target: '< 300 MiB', met: peak.hwm < 300,
+        note: `VmHWM of a fresh server process; idle ${round(idle.rss)} MiB, max sampled VmRSS ${round(maxRss)} MiB; ${uploads}×${parallel} chunks in flight, ${total} MiB/s total`,
+      },
+    ];
+  } finally {
+    await target.close();
+  }
+}

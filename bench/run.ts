@@ -1,0 +1,125 @@
+/**
+ * `npm run bench`: Stratus on the real stack (MariaDB, Redis, Ceph RGW from
+ * `bash scripts/services.sh up`) against the physical limit (RGW directly) and against a peer
+ * (@tus/server). Prints one table to stdout (progress goes to stderr) and writes the rows to
+ * bench/results/<date>.json and bench/results/latest.json.
+ *
+ * Settings (environment):
+ *   BENCH_REPS=3          repetitions of each throughput measurement (medians are reported)
+ *   BENCH_SIZE_MIB=1024   size of the big file
+ *   BENCH_ONLY=upload,download,memory,instant,metadata   a subset, in this order
+ *   BENCH_INSTANT_RUNS=200, BENCH_FILES=10000, BENCH_CLIENTS=100, BENCH_CLIENT_SECONDS=15
+ *   BENCH_SERVER=process  where the Stratus server of upload/download/instant/clients runs:
+ *                         `process` (a child process, as deployed) or `inprocess` (startTestApp,
+ *                         sharing this event loop with the client). The folder listing always
+ *                         runs in process (it counts SQL statements); memory always in a fresh
+ *                         child process (its RSS must be its own).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Upload as S3Upload } from '@aws-sdk/lib-storage';
+import { createReadStream } from 'node:fs';
+import { fileContentHash } from '../cli/lib/hash.ts';
+import { uploadFile } from '../cli/lib/upload.ts';
+import { benchDownloads } from './download.bench.ts';
+import { benchInstant } from './instant.bench.ts';
+import { benchMemory } from './memory.bench.ts';
+import { benchMetadata } from './metadata.bench.ts';
+import { benchUploads } from './upload.bench.ts';
+import { printTable, writeResults, type Row } from './lib/report.ts';
+import { deleteObjects, describeDisk, directS3, log, rgwGc, tempFile } from './lib/stack.ts';
+import { MiB } from './lib/stats.ts';
+import { removeFile } from './lib/stratus.ts';
+import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
+
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata'] as const;
+type Step = (typeof STEPS)[number];
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+const config = {
+  reps: intEnv('BENCH_REPS', 3),
+  size: intEnv('BENCH_SIZE_MIB', 1024) * MiB,
+  instantRuns: intEnv('BENCH_INSTANT_RUNS', 200),
+  files: intEnv('BENCH_FILES', 10_000),
+  clients: intEnv('BENCH_CLIENTS', 100),
+  clientSeconds: intEnv('BENCH_CLIENT_SECONDS', 15),
+  server: process.env.BENCH_SERVER === 'inprocess' ? ('inprocess' as const) : ('process' as const),
+  steps: (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...STEPS]) as Step[],
+};
+for (const step of config.steps) if (!STEPS.includes(step)) throw new Error(`BENCH_ONLY: unknown step ${step} (known: ${STEPS.join(', ')})`);
+const wants = (step: Step) => config.steps.includes(step);
+
+// Quota is not what is measured: room for every repetition and the instant-upload copies.
+const SERVER_ENV = { DEFAULT_QUOTA_BYTES: String(1024 ** 5) };
+
+/** The steps that share one big file: stored once in Stratus and once straight in the bucket. */
+async function bigFileSteps(target: Target, rows: Row[]): Promise<void> {
+  const s3 = directS3();
+  const fixture = await tempFile('fixture.bin', config.size, `bench-fixture-${Date.now()}`);
+  const directKey = `bench/fixture-${Date.now()}`;
+  try {
+    const owner = await target.signUp();
+    const stored = await uploadFile(owner.api, fixture.file, { name: 'fixture.bin', parallel: 4, noInstant: true });
+    if (!stored.session.file) throw new Error('fixture upload did not complete');
+    const fileId = stored.session.file.id;
+    await new S3Upload({ client: s3.client, params: { Bucket: s3.bucket, Key: directKey, Body: createReadStream(fixture.file) }, partSize: 8 * MiB, queueSize: 4 }).done();
+    if (wants('download')) rows.push(...(await benchDownloads({ url: target.url, user: owner, fileId, storageKey: directKey, size: config.size, reps: config.reps })));
+    if (wants('instant')) {
+      // The client's hash of the file, computed before any upload starts: not part of the timing.
+      const contentHash = await fileContentHash(fixture.file, config.size);
+      rows.push(...(await benchInstant({ target, file: fixture.file, size: config.size, contentHash, runs: config.instantRuns })));
+    }
+    // Instant uploads by other people still share the blob; dropping the database forgets them,
+    // and the object itself goes with the last purge or when the target's bucket is swept.
+    await removeFile(owner.api, fileId);
+    await deleteObjects(s3, [directKey]);
+    await rgwGc();
+    if (wants('memory')) rows.push(...(await benchMemory({ file: fixture.file, size: config.size, uploads: 8, parallel: 4 })));
+  } finally {
+    fixture.remove();
+    await deleteObjects(s3, [directKey]).catch(() => undefined);
+    s3.client.destroy();
+    await rgwGc();
+    log(`big file removed; ${await describeDisk()}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const rows: Row[] = [];
+  log(`config ${JSON.stringify(config)}; ${await describeDisk()}`);
+  const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
+  let app: Target | undefined;
+  try {
+    if (wants('upload')) rows.push(...(await benchUploads({ user: await target.signUp(), size: config.size, reps: config.reps })));
+    if (wants('download') || wants('instant') || wants('memory')) await bigFileSteps(target, rows);
+    if (wants('metadata')) {
+      app = target.app ? target : await inProcessTarget(SERVER_ENV);
+      if (!app.app) throw new Error('no in-process app');
+      rows.push(...(await benchMetadata({ t: app.app, owner: await app.signUp(), target, files: config.files, clients: config.clients, seconds: config.clientSeconds })));
+    }
+  } finally {
+    if (app && app !== target) await app.close();
+    await target.close();
+  }
+
+  printTable(rows);
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  const files = writeResults(dir, rows, { ...config, sizeMiB: config.size / MiB }, startedAt);
+  log(`wrote ${files.join(', ')}`);
+}
+
+main().then(
+  // Keep-alive sockets and the app's timers must not keep the process up after the table.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
