@@ -1,5 +1,5 @@
 /** The only code of the files service that touches the database. */
-import { UniqueConstraintViolationException, raw, type FilterQuery } from '@mikro-orm/core';
+import { DeadlockException, LockWaitTimeoutException, UniqueConstraintViolationException, raw, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
@@ -62,8 +62,21 @@ export class FilesRepository {
     return this.orm.em.fork() as EntityManager;
   }
 
-  transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    return this.em().transactional((em) => fn(em));
+  /**
+   * A transaction, retried when the database picked it as a deadlock victim: concurrent purges or
+   * commits of one person meet on the quota row and the blob rows, and InnoDB breaks such cycles
+   * by aborting one side ("try restarting transaction").
+   */
+  async transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.em().transactional((em) => fn(em));
+      } catch (error) {
+        const retryable = error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
+        if (!retryable || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+      }
+    }
   }
 
   /** The person's root folder (id = user id), created on first use. */

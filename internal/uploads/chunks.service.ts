@@ -42,8 +42,15 @@ export class ChunksService {
     if (!lockToken) {
       throw new AppError('CONFLICT', `Chunk ${index} is being uploaded by another request`, { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
     }
+    let multipartId: string;
+    try {
+      multipartId = await this.core.ensureMultipart(row);
+    } catch (error) {
+      await this.core.receipts.unlock(row.id, index, lockToken);
+      throw error;
+    }
     if (row.status === 'PENDING') await this.core.transition(row, ['PENDING'], 'UPLOADING');
-    return { alreadyRecorded: false, lockToken, backend: row.backend, storageKey: row.storageKey, multipartId: row.multipartId, partNumber: index + 1, size };
+    return { alreadyRecorded: false, lockToken, backend: row.backend, storageKey: row.storageKey, multipartId, partNumber: index + 1, size };
   }
 
   /** Records a chunk the backend acknowledged, with its block digests for the final hash check. */

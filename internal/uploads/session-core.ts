@@ -61,8 +61,23 @@ export class SessionCore {
 
   async ensureReceipts(row: UploadSessionRow): Promise<void> {
     if (!LIVE.includes(row.status) || (await this.receipts.present(row.id))) return;
-    const parts = await this.storage.store(row.backend).listParts(row.storageKey, row.multipartId);
+    const parts = row.multipartId ? await this.storage.store(row.backend).listParts(row.storageKey, row.multipartId) : [];
     await this.receipts.rebuild(row.id, parts);
+  }
+
+  /**
+   * The backend multipart upload of the session, started now if it was deferred. When two first
+   * chunks race, a compare-and-set on the row keeps one multipart; the other is aborted.
+   */
+  async ensureMultipart(row: UploadSessionRow): Promise<string> {
+    if (row.multipartId) return row.multipartId;
+    const store = this.storage.store(row.backend);
+    const created = await store.createMultipart(row.storageKey, row.mimeType ? { contentType: row.mimeType } : {});
+    if (await this.repo.setMultipart(row.id, created)) return (row.multipartId = created);
+    await store.abortMultipart(row.storageKey, created).catch(() => undefined);
+    const fresh = await this.repo.findOwned(row.ownerId, row.id);
+    if (!fresh?.multipartId) throw new AppError('CONFLICT', 'The upload changed meanwhile; try again', { details: { reason: 'session_changed' } });
+    return (row.multipartId = fresh.multipartId);
   }
 
   async dto(row: UploadSessionRow): Promise<UploadSessionDto> {

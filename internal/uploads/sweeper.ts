@@ -22,7 +22,7 @@ export class UploadSweeper {
     let expired = 0;
     for (const row of await this.core.repo.findExpired(now, 200)) {
       if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING'], 'EXPIRED'))) continue;
-      await this.core.storage
+      if (row.multipartId) await this.core.storage
         .store(row.backend)
         .abortMultipart(row.storageKey, row.multipartId)
         .catch((error: unknown) => {

@@ -35,6 +35,11 @@ export class UploadsRepository {
     return changed === 1;
   }
 
+  /** Records the backend multipart id unless another request already did: true for the winner. */
+  async setMultipart(id: string, multipartId: string): Promise<boolean> {
+    return (await this.em().nativeUpdate(UploadSessionRow, { id, multipartId: '' }, { multipartId, updatedAt: new Date() })) === 1;
+  }
+
   async update(id: string, changes: Partial<UploadSessionRow>): Promise<void> {
     await this.em().nativeUpdate(UploadSessionRow, { id }, { ...changes, updatedAt: new Date() });
   }

@@ -56,7 +56,9 @@ export class UploadsService {
     const tooMany = () => new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
     if ((await this.core.repo.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
     row.storageKey = newBlobKey();
-    row.multipartId = await store.createMultipart(row.storageKey, input.mimeType ? { contentType: input.mimeType } : {});
+    // With a content hash the file may already be stored (instant upload): the backend multipart
+    // is then started by the first chunk, which keeps createUpload → proveOwnership fast.
+    if (!input.contentHash) row.multipartId = await store.createMultipart(row.storageKey, input.mimeType ? { contentType: input.mimeType } : {});
     if (input.contentHash) {
       // Always a challenge when a hash is given, whether or not such a blob exists: the answer
       // must not tell a stranger which content is stored.
@@ -75,7 +77,7 @@ export class UploadsService {
       }
       await this.core.receipts.init(row.id);
     } catch (error) {
-      await store.abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
+      if (row.multipartId) await store.abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
       throw error;
     }
     return this.core.dto(row);

@@ -163,6 +163,18 @@ describe('files end to end', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('purges many files of one person at once without errors (deadlocks are retried)', async () => {
+    const { token: tk } = await t.signUp();
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await uploadSmall(t.url, tk, `p${i}.bin`, `content ${i % 3}`)).data!.uploadFile.id);
+    await Promise.all(ids.map((id) => gql(t.url, `mutation { deleteFile(id: "${id}") { id } }`, {}, tk)));
+    const results = await Promise.all(ids.map((id) => gql(t.url, `mutation { purgeFile(id: "${id}") }`, {}, tk)));
+    expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? 'ok')).toEqual(ids.map(() => 'ok'));
+    expect((await gql<{ me: { quota: { used: number } } }>(t.url, '{ me { quota { used } } }', {}, tk)).data?.me.quota.used).toBe(0);
+  });
+});
+
 describe('limits and failures', () => {
   it('refuses a file over the quota and keeps nothing', async () => {
     const app = await startTestApp({
