@@ -239,8 +239,9 @@ describe('async transfer', () => {
     await expect.poll(async () => (await failed()).transfers.jobs.find((j) => j.id === job.id), { timeout: 30_000 }).toMatchObject({
       status: 'FAILED', attempts: RETRY_DELAYS.length + 1, lastError: expect.stringContaining('NOT_FOUND'),
     });
-    const dead = await t.app.transfer.queue.peekDead(50);
-    expect(dead.find((d) => (d.body as { jobId: string }).jobId === job.id)).toMatchObject({ attempts: RETRY_DELAYS.length + 1, lastError: expect.stringContaining('NOT_FOUND') });
+    // The job's row says FAILED as the message goes to the dead-letter queue: wait for it there.
+    const deadOne = async () => (await t.app.transfer.queue.peekDead(50)).find((d) => (d.body as { jobId: string }).jobId === job.id);
+    await expect.poll(deadOne, { timeout: 10_000 }).toMatchObject({ attempts: RETRY_DELAYS.length + 1, lastError: expect.stringContaining('NOT_FOUND') });
     expect((await blobOfFile(up.fileId)).backend).toBe('staging');
     // Retrying without fixing anything: queued again, and failed again.
     expect(await admin.gql('mutation($id: ID!) { retryTransfer(id: $id) }', { id: job.id })).toEqual({ retryTransfer: true });
