@@ -241,7 +241,21 @@ ceph_up() {
     ceph_create
   fi
   ceph_ensure_buckets
+  ceph_warm_up
   ACTION=$(started_action)
+}
+
+# ceph_warm_up: after an unclean stop the first metadata write can hang ~30 s (watches of the
+# killed radosgw expire first); take that wait here, not in the first test. Bounded: 90 s.
+ceph_warm_up() {
+  local key="/${CEPH_S3_BUCKETS[0]}/stratus-warm-up" i
+  for ((i = 0; i < 9; i++)); do
+    if [ "$(s3_call PUT "$key" --data-binary warm -H 'content-type: text/plain')" = 200 ]; then
+      s3_call DELETE "$key" >/dev/null
+      return 0
+    fi
+  done
+  die "Ceph RGW does not take writes (90 s); see $CEPH_DIR/log/client.rgw.a.log"
 }
 
 ceph_down() {
