@@ -20,7 +20,11 @@ export interface UploadOptions {
   name?: string;
   parallel?: number;
   chunkSize?: number;
-  /** Send Content-Digest with each chunk (an extra read of the chunk from the page cache). */
+  /**
+   * Send Content-Digest with each chunk: a second read and SHA-256 of the chunk here and one more
+   * hash pass on the server. Off by default: completion verifies the whole content hash from the
+   * server's own block digests anyway; on for links where an early, per-chunk refusal pays.
+   */
   digest?: boolean;
   /** Skip the instant-upload proof even when the server offers one. */
   noInstant?: boolean;
@@ -113,7 +117,7 @@ async function withRetry<T>(fn: () => Promise<T>, attempts = 9): Promise<T> {
 
 async function putChunk(api: StratusApi, file: string, sessionId: string, index: number, start: number, length: number, options: UploadOptions): Promise<void> {
   const headers: Record<string, string> = api.headers({ 'content-type': 'application/octet-stream', 'content-length': String(length) });
-  if (options.digest !== false) headers['content-digest'] = `sha-256=:${(await rangeSha256(file, start, length)).toString('base64')}:`;
+  if (options.digest === true) headers['content-digest'] = `sha-256=:${(await rangeSha256(file, start, length)).toString('base64')}:`;
   const url = new URL(`${api.url}/upload/${sessionId}/${index}`);
   await new Promise<void>((resolve, reject) => {
     const req = http.request(url, { method: 'PUT', headers, agent, signal: options.signal }, (res) => {
