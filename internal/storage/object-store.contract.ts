@@ -24,6 +24,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, type ErrorCode } from '../platform/errors.ts';
 import type { ObjectStore, PartInfo } from './object-store.ts';
+import { bodyOf, collect, pseudoRandom } from './test-bytes.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -420,27 +421,6 @@ class PseudoRandomStream extends Readable {
     this.remaining -= n;
     this.push(this.cipher.update(PseudoRandomStream.zeros.subarray(0, n)));
   }
-}
-
-export function pseudoRandom(seed: string, length: number): Buffer {
-  const cipher = createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16));
-  return cipher.update(Buffer.alloc(length));
-}
-
-/** A byte stream over `data` in chunks, as a socket would deliver it. */
-export function bodyOf(data: Buffer, chunkBytes = 64 * KiB): Readable {
-  return Readable.from(
-    (function* () {
-      for (let i = 0; i < data.length; i += chunkBytes) yield data.subarray(i, i + chunkBytes);
-    })(),
-    { objectMode: false },
-  );
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 function sha256(data: Buffer): string {

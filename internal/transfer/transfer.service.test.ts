@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockHasher } from '../files/content-hash.ts';
 import { BlobRow } from '../files/files.entities.ts';
-import { pseudoRandom } from '../storage/object-store.contract.ts';
+import { pseudoRandom } from '../storage/test-bytes.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { tempDir } from '../../test/support/db.ts';
 import { createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';

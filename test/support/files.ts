@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { pseudoRandom } from '../../internal/storage/object-store.contract.ts';
+import { pseudoRandom } from '../../internal/storage/test-bytes.ts';
 import { BlockHasher } from '../../internal/files/content-hash.ts';
 import { tempDir } from './db.ts';
 

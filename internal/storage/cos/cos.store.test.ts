@@ -2,11 +2,10 @@
  * CosObjectStore against the fake COS server (test/fakes/cos-server.ts), which verifies every
  * request's signature (header and presigned URL) as COS documents it.
  */
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCosServer, type FakeCos } from '../../../test/fakes/cos-server.ts';
-import { AppError } from '../../platform/errors.ts';
-import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
+import { objectStoreContract } from '../object-store.contract.ts';
+import { appErrorOf, bodyOf, textBody } from '../test-bytes.ts';
 import { CosObjectStore } from './cos.store.ts';
 
 const creds = { accessKeyId: 'AKIDStratusTest0123456789', secret: 'cos-test-secret-0123456789', bucket: 'stratus-1250000000' };
@@ -27,17 +26,6 @@ objectStoreContract('cos', async () => {
   return { store: storeOn(server.endpoint), cleanup: () => server.close() };
 });
 
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
-
-const text = (data: string) => Readable.from([Buffer.from(data)]);
-
 describe('CosObjectStore against the fake COS', () => {
   let server: FakeCos;
   let store: CosObjectStore;
@@ -46,7 +34,7 @@ describe('CosObjectStore against the fake COS', () => {
   beforeAll(async () => {
     server = await startCosServer(creds);
     store = storeOn(server.endpoint);
-    await store.put(key, text('signed bytes'), 12, { contentType: 'text/plain' });
+    await store.put(key, textBody('signed bytes'), 12, { contentType: 'text/plain' });
   });
   afterAll(async () => {
     await store.close();
@@ -73,17 +61,17 @@ describe('CosObjectStore against the fake COS', () => {
   it('maps a request signed with a wrong secret (403 SignatureDoesNotMatch) to UNAVAILABLE backend_auth', async () => {
     const wrong = storeOn(server.endpoint, { secretKey: 'not-the-secret' });
     try {
-      const put = await failure(wrong.put('signing/other', text('x'), 1));
+      const put = await appErrorOf(wrong.put('signing/other', textBody('x'), 1));
       expect(put).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', status: 403, cos: 'SignatureDoesNotMatch' } });
-      expect(await failure(wrong.get(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', cos: 'SignatureDoesNotMatch' } });
-      expect(await failure(wrong.createMultipart('signing/mp'))).toMatchObject({ details: { reason: 'backend_auth' } });
-      expect(await failure(wrong.head(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth' } });
+      expect(await appErrorOf(wrong.get(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', cos: 'SignatureDoesNotMatch' } });
+      expect(await appErrorOf(wrong.createMultipart('signing/mp'))).toMatchObject({ details: { reason: 'backend_auth' } });
+      expect(await appErrorOf(wrong.head(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth' } });
       expect(await store.head('signing/other')).toBeNull();
     } finally {
       await wrong.close();
     }
     const unknown = storeOn(server.endpoint, { secretId: 'AKIDunknown' });
-    expect(await failure(unknown.put('signing/other', text('x'), 1))).toMatchObject({
+    expect(await appErrorOf(unknown.put('signing/other', textBody('x'), 1))).toMatchObject({
       code: 'UNAVAILABLE',
       details: { reason: 'backend_auth', cos: 'InvalidAccessKeyId' },
     });
@@ -144,7 +132,7 @@ describe('CosObjectStore against the fake COS', () => {
         down.listMultipartUploads(),
         down.delete('k'),
       ]) {
-        expect(await failure(attempt)).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
+        expect(await appErrorOf(attempt)).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
       }
     } finally {
       await down.close();

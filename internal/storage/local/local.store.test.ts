@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../platform/errors.ts';
-import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
+import { objectStoreContract } from '../object-store.contract.ts';
+import { bodyOf } from '../test-bytes.ts';
 import { LocalObjectStore } from './local.store.ts';
 
 objectStoreContract('local', async () => {

@@ -2,12 +2,11 @@
  * OssObjectStore against the fake OSS server (test/fakes/oss-server.ts), which verifies every
  * request's signature as OSS documents it (V4 for this driver; V1 also checked below).
  */
-import { Readable } from 'node:stream';
 import OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOssServer, type FakeOss } from '../../../test/fakes/oss-server.ts';
-import { AppError } from '../../platform/errors.ts';
-import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
+import { objectStoreContract } from '../object-store.contract.ts';
+import { appErrorOf, bodyOf, textBody } from '../test-bytes.ts';
 import { OssObjectStore } from './oss.store.ts';
 
 const creds = { accessKeyId: 'LTAI5tStratusTest', secret: 'oss-test-secret-0123456789', bucket: 'stratus-test' };
@@ -28,17 +27,6 @@ objectStoreContract('oss', async () => {
   return { store: storeOn(server.endpoint), cleanup: () => server.close() };
 });
 
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
-
-const text = (data: string) => Readable.from([Buffer.from(data)]);
-
 describe('OssObjectStore against the fake OSS', () => {
   let server: FakeOss;
   let store: OssObjectStore;
@@ -47,7 +35,7 @@ describe('OssObjectStore against the fake OSS', () => {
   beforeAll(async () => {
     server = await startOssServer(creds);
     store = storeOn(server.endpoint);
-    await store.put(key, text('signed bytes'), 12, { contentType: 'text/plain' });
+    await store.put(key, textBody('signed bytes'), 12, { contentType: 'text/plain' });
   });
   afterAll(async () => {
     await store.close();
@@ -68,17 +56,17 @@ describe('OssObjectStore against the fake OSS', () => {
   it('maps a request signed with a wrong secret (403 SignatureDoesNotMatch) to UNAVAILABLE backend_auth', async () => {
     const wrong = storeOn(server.endpoint, { secret: 'not-the-secret' });
     try {
-      const put = await failure(wrong.put('signing/other', text('x'), 1));
+      const put = await appErrorOf(wrong.put('signing/other', textBody('x'), 1));
       expect(put).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', status: 403, oss: 'SignatureDoesNotMatch' } });
-      expect(await failure(wrong.get(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', status: 403 } });
-      expect(await failure(wrong.createMultipart('signing/mp'))).toMatchObject({ details: { reason: 'backend_auth' } });
-      expect(await failure(wrong.head(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth' } });
+      expect(await appErrorOf(wrong.get(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth', status: 403 } });
+      expect(await appErrorOf(wrong.createMultipart('signing/mp'))).toMatchObject({ details: { reason: 'backend_auth' } });
+      expect(await appErrorOf(wrong.head(key))).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_auth' } });
       expect(await store.head('signing/other')).toBeNull();
     } finally {
       await wrong.close();
     }
     const unknown = storeOn(server.endpoint, { accessKeyId: 'LTAI-unknown' });
-    expect(await failure(unknown.put('signing/other', text('x'), 1))).toMatchObject({
+    expect(await appErrorOf(unknown.put('signing/other', textBody('x'), 1))).toMatchObject({
       code: 'UNAVAILABLE',
       details: { reason: 'backend_auth', oss: 'InvalidAccessKeyId' },
     });
@@ -160,7 +148,7 @@ describe('OssObjectStore against the fake OSS', () => {
         down.listMultipartUploads(),
         down.delete('k'),
       ]) {
-        expect(await failure(attempt)).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
+        expect(await appErrorOf(attempt)).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
       }
     } finally {
       await down.close();

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../../test/support/env.ts';
 import { AppError } from '../../platform/errors.ts';
-import { bodyOf, objectStoreContract } from '../object-store.contract.ts';
+import { objectStoreContract } from '../object-store.contract.ts';
+import { bodyOf } from '../test-bytes.ts';
 import { S3ObjectStore } from './s3.store.ts';
 import { contentDisposition } from '../support/content-disposition.ts';
 
