@@ -26,6 +26,7 @@ import { processRequest } from 'graphql-upload-minimal';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
 import { uploadRouter } from './http/upload.handler.ts';
+import { webAppRouter } from './http/web-app.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { PubSub } from '../internal/platform/kv/kv.ts';
 import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.ts';
@@ -224,7 +225,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       },
     }),
   );
-  app.use((await import('./http/web-app.ts')).webAppRouter()); // the web app, last: SPA fallback for non-API GETs
+  // The web app last: its SPA fallback answers only the GETs no route above took.
+  app.use(webAppRouter());
   app.use(httpErrorHandler(log));
 
   return {

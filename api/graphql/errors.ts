@@ -38,6 +38,10 @@ export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
     } else if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {
       // Errors from graphql-js itself (e.g. a scalar that could not parse a variable).
       app = new AppError('BAD_INPUT', formatted.message);
+    } else if (!formatted.path && !(original instanceof Error && original.name !== 'GraphQLError')) {
+      // No path: the request failed before any field ran (parsing, validation, variable
+      // coercion): the request was bad, whatever graphql-js wrapped.
+      app = new AppError('BAD_INPUT', formatted.message);
     } else {
       app = normalizeError(original);
     }

@@ -84,16 +84,17 @@ describe.each(STACKS)('files on the %s stack', (stack) => {
     const alice = as(viewer());
     const bob = as(viewer());
     const secret = await alice.createFolder({ parentId: null, name: 'secret' });
+    // Thunks, called one at a time: a rejected promise must never wait unobserved for its turn.
     for (const attempt of [
-      bob.get({ id: secret.id }),
-      bob.children({ folderId: secret.id }),
-      bob.rename({ id: secret.id, name: 'x' }),
-      bob.move({ id: secret.id, parentId: null }),
-      bob.trash({ id: secret.id }),
-      bob.createFolder({ parentId: secret.id, name: 'x' }),
-      bob.content({ id: secret.id }),
+      () => bob.get({ id: secret.id }),
+      () => bob.children({ folderId: secret.id }),
+      () => bob.rename({ id: secret.id, name: 'x' }),
+      () => bob.move({ id: secret.id, parentId: null }),
+      () => bob.trash({ id: secret.id }),
+      () => bob.createFolder({ parentId: secret.id, name: 'x' }),
+      () => bob.content({ id: secret.id }),
     ]) {
-      expect(await code(attempt)).toBe('NOT_FOUND');
+      expect(await code(attempt())).toBe('NOT_FOUND');
     }
     const bobsFolder = await bob.createFolder({ parentId: null, name: 'mine' });
     expect(await code(alice.move({ id: secret.id, parentId: bobsFolder.id }))).toBe('NOT_FOUND');

@@ -140,15 +140,16 @@ describe('OssObjectStore against the fake OSS', () => {
   it('is UNAVAILABLE (backend_unreachable) when the endpoint cannot be reached', async () => {
     const down = storeOn('http://127.0.0.1:9');
     try {
+      // Thunks, called one at a time: a rejected promise must never wait unobserved for its turn.
       for (const attempt of [
-        down.put('k', bodyOf(Buffer.from('abc')), 3),
-        down.get('k'),
-        down.head('k'),
-        down.createMultipart('k'),
-        down.listMultipartUploads(),
-        down.delete('k'),
+        () => down.put('k', bodyOf(Buffer.from('abc')), 3),
+        () => down.get('k'),
+        () => down.head('k'),
+        () => down.createMultipart('k'),
+        () => down.listMultipartUploads(),
+        () => down.delete('k'),
       ]) {
-        expect(await appErrorOf(attempt)).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
+        expect(await appErrorOf(attempt())).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
       }
     } finally {
       await down.close();
