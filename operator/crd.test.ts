@@ -90,10 +90,24 @@ describe('StorageBackend CRD', () => {
     expect(errorsOf({ ...base, spec: { type: 'local', path: '/x', state: 'paused' } }).join()).toMatch(/spec.state/);
     expect(errorsOf({ ...base, spec: { type: 'ceph', endpoint: 'rgw:80', region: 'r', bucket: 'abc', credentialsSecretRef: { name: 's' } } }).join()).toMatch(/spec.endpoint/);
     expect(errorsOf({ ...base, spec: { type: 'ceph', endpoint: 'http://rgw', region: 'r', bucket: 'ab', credentialsSecretRef: { name: 's' } } }).join()).toMatch(/spec.bucket/);
+    expect(errorsOf({ ...local, spec: { ...local.spec, downloads: 'fast' } }).join()).toMatch(/spec.downloads/);
+    expect(errorsOf({ ...base, spec: { type: 'ceph', endpoint: 'http://rgw', publicEndpoint: 's3.example.com', region: 'r', bucket: 'abc', credentialsSecretRef: { name: 's' } } }).join()).toMatch(/spec.publicEndpoint/);
     expect(errorsOf({ ...base })).not.toEqual([]);
     expect(celRule({ type: 'ceph', endpoint: 'http://rgw' })).toBe(false);
     expect(errorsOf({ ...local, status: { phase: 'Ready', conditions: [{ type: 'Ready', status: 'Maybe', reason: 'r', message: 'm', lastTransitionTime: 't' }] } }).join()).toMatch(
       /status/,
     );
+  });
+
+  it('carries downloads and publicEndpoint into the routing entry; a publicEndpoint on local is InvalidSpec', () => {
+    const metadata = { name: 'rgw', namespace: 'stratus' };
+    const spec = { type: 'ceph' as const, endpoint: 'http://rgw.ceph.svc', region: 'r', bucket: 'abc', credentialsSecretRef: { name: 's' }, downloads: 'redirect' as const, publicEndpoint: 'https://s3.example.com' };
+    expect(backendConfigOf({ metadata, spec }, { accessKeyId: 'a', secretAccessKey: 'b' })).toMatchObject({
+      ok: true,
+      config: { endpoint: 'http://rgw.ceph.svc', downloads: 'redirect', publicEndpoint: 'https://s3.example.com' },
+    });
+    const local = backendConfigOf({ metadata, spec: { type: 'local', path: '/data', publicEndpoint: 'https://x.example.com' } }, undefined);
+    expect(local).toMatchObject({ ok: false, reason: 'InvalidSpec' });
+    expect(!local.ok && local.message).toMatch(/spec\.publicEndpoint/);
   });
 });

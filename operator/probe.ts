@@ -47,10 +47,16 @@ export function backendConfigOf(backend: StorageBackend, secret: Record<string, 
     }
     if (missing.length > 0) return { ok: false, reason: 'SecretKeyMissing', message: `Secret "${ref.name}" has no ${missing.join(', ')}` };
   }
+  // Optional fields go in only when set, so the routing schema (strict) judges them: a
+  // publicEndpoint on a type without one is InvalidSpec rather than silently dropped.
+  const optional = {
+    ...(spec.downloads === undefined ? {} : { downloads: spec.downloads }),
+    ...(spec.publicEndpoint === undefined ? {} : { publicEndpoint: spec.publicEndpoint }),
+  };
   const entry: Record<string, unknown> =
     spec.type === 'local'
-      ? { name: metadata.name, type: 'local', path: spec.path, state: 'active' }
-      : { name: metadata.name, type: spec.type, endpoint: spec.endpoint, region: spec.region, bucket: spec.bucket, credentials, state: 'active' };
+      ? { name: metadata.name, type: 'local', path: spec.path, state: 'active', ...optional }
+      : { name: metadata.name, type: spec.type, endpoint: spec.endpoint, region: spec.region, bucket: spec.bucket, credentials, state: 'active', ...optional };
   try {
     const parsed = parseRoutingConfig({ default: metadata.name, backends: [entry] });
     const config = parsed.backends[0];

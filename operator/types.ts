@@ -32,6 +32,10 @@ export interface StorageBackendSpec {
   migrate?: boolean;
   state?: BackendState;
   stagingFor?: string;
+  /** How downloads of this backend's bytes are served (routing `downloads`). */
+  downloads?: 'proxy' | 'redirect';
+  /** ceph only: the URL clients reach the RGW at, for presigned URLs. */
+  publicEndpoint?: string;
 }
 
 export type ConditionType = 'Ready' | 'Probed' | 'Default';

@@ -7,6 +7,8 @@
  *   not match"); `If-None-Match` → 304.
  * - `Content-Disposition: attachment` with the file's name (RFC 6266/8187, injection-safe);
  *   `?inline=1` asks for inline display.
+ * - On a backend configured with `downloads: "redirect"`, a plain GET is answered with 302 to a
+ *   presigned URL instead (download-redirect.ts says which requests).
  */
 import type { Request, Response, Router } from 'express';
 import express from 'express';
@@ -16,6 +18,7 @@ import type { Logger } from '../../internal/platform/logger.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import { contentDisposition } from '../../internal/storage/support/content-disposition.ts';
 import type { Clients } from '../clients.ts';
+import { redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 
 export interface Content {
@@ -89,7 +92,13 @@ export function downloadRouter(clients: Clients, storage: StorageRouter, log: Lo
     const id = String(req.params.id);
     const { file, blob } = await clients.files.content.query({ id });
     if (!file.contentHash) throw new AppError('INTERNAL', 'file without content hash');
-    await sendContent(req, res, storage, { name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash, backend: blob.backend, storageKey: blob.storageKey }, log);
+    const content: Content = { name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash, backend: blob.backend, storageKey: blob.storageKey };
+    const target = await redirectTarget(req, storage, content);
+    if (target === null) return sendContent(req, res, storage, content, log);
+    // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.redirect(302, target);
   };
   router.get('/files/:id/content', auth, handler);
   router.head('/files/:id/content', auth, handler);

@@ -7,7 +7,9 @@
  * - at the end the whole local file is hashed and compared with the file's contentHash. A resumed
  *   download that does not match (the partial file was damaged on disk) is fetched once more from
  *   the start; a fresh download that does not match fails with HASH_MISMATCH.
- * The sidecar is removed once the bytes are verified.
+ * The sidecar is removed once the bytes are verified. When the server redirects a plain GET to
+ * its storage backend (a presigned URL), fetch follows it; resumes carry If-Range, which the server
+ * always answers itself.
  */
 import { createWriteStream } from 'node:fs';
 import { readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
@@ -75,7 +77,7 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
     if (offset === file.size && offset > 0 && sidecar?.etag === `"${expected}"`) {
       options.onStatus?.(`all ${offset} bytes already present`);
     } else {
-      const result = await fetchRange(api, id, out, file.size, offset, sidecar, options);
+      const result = await fetchRange(api, id, out, { size: file.size, etag: `"${expected}"` }, offset, sidecar, options);
       sidecar = result.sidecar;
       if (result.offset === 0 && offset > 0) {
         options.onStatus?.(`file changed on the server (ETag no longer ${sidecar.etag}): starting over`);
@@ -103,8 +105,13 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
   }
 }
 
-/** One GET from `offset`; returns where the written bytes begin (0 when the server sent all of it). */
-async function fetchRange(api: StratusApi, id: string, out: string, size: number, offset: number, sidecar: Sidecar | undefined, options: DownloadOptions) {
+/**
+ * One GET from `offset`; returns where the written bytes begin (0 when the server sent all of it).
+ * `file.etag` is the validator Stratus sends (`"<contentHash>"`); it is the one to keep when the
+ * server redirected us to its storage backend, whose own ETag means nothing to Stratus.
+ */
+async function fetchRange(api: StratusApi, id: string, out: string, file: { size: number; etag: string }, offset: number, sidecar: Sidecar | undefined, options: DownloadOptions) {
+  const { size } = file;
   const ranged = offset > 0 && sidecar !== undefined;
   const headers = api.headers(ranged ? { range: `bytes=${offset}-`, 'if-range': sidecar.etag } : {});
   const res = await fetch(`${api.url}/files/${encodeURIComponent(id)}/content`, { headers, signal: options.signal });
@@ -117,7 +124,8 @@ async function fetchRange(api: StratusApi, id: string, out: string, size: number
     throw localError('BAD_RESPONSE', `asked for bytes from ${offset}, got ${res.headers.get('content-range')}`);
   }
   if (start > 0) options.onStatus?.(`resumed at ${start}`);
-  const etag = res.headers.get('etag');
+  // fetch follows the 302 and, the backend being another origin, drops our Authorization header.
+  const etag = res.redirected ? file.etag : res.headers.get('etag');
   if (!etag || !res.body) throw localError('BAD_RESPONSE', 'the server sent no ETag or no body');
   const next: Sidecar = { id, etag, size };
   // Written before the first byte: from here on `out` is a partial download a rerun may continue.

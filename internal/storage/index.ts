@@ -34,6 +34,7 @@ export { createStore } from './routing/store-factory.ts';
 export {
   StorageRouter,
   type BackendSummary,
+  type DownloadMode,
   type FromFileOptions,
   type RoutingChangeListener,
   type StorageRouterOptions,

@@ -34,12 +34,25 @@ const common = {
   state: z.enum(BACKEND_STATES),
   /** Uploads complete here; the transfer worker then moves the blobs to the named backend. */
   stagingFor: name.optional(),
+  /**
+   * How `GET /files/{id}/content` serves this backend's bytes. `proxy` (the default) streams them
+   * through Stratus, which works wherever Stratus does. `redirect` answers a plain GET (no
+   * If-Range, at most one range) with 302 to a short-lived presigned URL, so the bytes go from the
+   * backend to the client without a hop; only for backends the clients can reach (see
+   * `publicEndpoint`). A backend that cannot sign URLs (local) is always proxied.
+   */
+  downloads: z.enum(['proxy', 'redirect']).optional(),
 };
 
 const CephBackend = z.strictObject({
   ...common,
   type: z.literal('ceph'),
   endpoint,
+  /**
+   * The address clients use for this RGW when it differs from `endpoint` (an in-cluster Service
+   * name): presigned URLs are signed for it, since SigV4 signs the Host header.
+   */
+  publicEndpoint: endpoint.optional(),
   region: text,
   bucket,
   credentials: z.strictObject({ accessKeyId: text, secretAccessKey: text }),

@@ -102,6 +102,15 @@ describe('parseRoutingConfig', () => {
     expect(error.message).not.toContain('AKIDSECRET');
   });
 
+  it('takes a download mode per backend and a public endpoint for ceph, and refuses bad ones', () => {
+    const config = parseRoutingConfig({ default: 'ceph', backends: [ceph({ downloads: 'redirect', publicEndpoint: 'https://s3.example.com' })] });
+    expect(config.backends[0]).toMatchObject({ downloads: 'redirect', publicEndpoint: 'https://s3.example.com' });
+    const error = badInput({ default: 'ceph', backends: [ceph({ downloads: 'direct', publicEndpoint: 's3.example.com' }), local('l', '/x')] });
+    expect(error.details?.fields).toEqual(expect.arrayContaining(['backends[0].downloads', 'backends[0].publicEndpoint']));
+    // A public endpoint means nothing to a local directory: refused rather than ignored.
+    expect(badInput({ default: 'l', backends: [{ ...local('l', '/x'), publicEndpoint: 'https://x' }] }).details?.fields).toContain('backends[0].publicEndpoint');
+  });
+
   it('resolves relative local paths against baseDir', () => {
     const config = parseRoutingConfig({ default: 'a', backends: [local('a', 'objects')] }, { baseDir: '/etc/stratus' });
     expect(config.backends[0]).toMatchObject({ path: '/etc/stratus/objects' });
@@ -169,6 +178,16 @@ describe('StorageRouter', () => {
     expect(() => router.apply(bad)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect(router.defaultBackend().name).toBe('b');
     expect(changes).toEqual(['a->b']);
+  });
+
+  it('reports each backend\'s download mode and changes it without rebuilding the store', async () => {
+    const dir = await tempDir();
+    const router = open(parseRoutingConfig({ default: 'a', backends: [local('a', dir), { ...local('b', dir), downloads: 'redirect' }] }));
+    expect([router.downloadMode('a'), router.downloadMode('b'), router.downloadMode('gone')]).toEqual(['proxy', 'redirect', 'proxy']);
+    const a = router.store('a');
+    router.apply(parseRoutingConfig({ default: 'a', backends: [{ ...local('a', dir), downloads: 'redirect' }, local('b', dir)] }));
+    expect(router.store('a')).toBe(a);
+    expect([router.downloadMode('a'), router.downloadMode('b')]).toEqual(['redirect', 'proxy']);
   });
 
   it('fromFile follows an atomic rewrite, keeps unchanged stores and ignores a broken write', async () => {

@@ -21,6 +21,8 @@ export interface BackendSummary {
   stagingFor: string | null;
 }
 
+export type DownloadMode = 'proxy' | 'redirect';
+
 export type RoutingChangeListener = (config: RoutingConfig, previous: RoutingConfig) => void;
 
 export interface StorageRouterOptions {
@@ -113,6 +115,11 @@ export class StorageRouter {
     // parseRoutingConfig guarantees the default names a backend; this is a broken invariant, not input.
     if (entry === undefined) throw new AppError('INTERNAL', `Default storage backend "${config.default}" has no store`);
     return { name: config.default, store: entry.store };
+  }
+
+  /** How downloads of the backend's bytes are served (`proxy` for a backend no longer configured). */
+  downloadMode(name: string): DownloadMode {
+    return this.current.entries.get(name)?.backend.downloads ?? 'proxy';
   }
 
   backends(): BackendSummary[] {
@@ -320,7 +327,7 @@ function parseRoutingText(text: string, file: string): RoutingConfig {
 
 /** The backend without the fields that do not affect its driver. */
 function identityOf(backend: BackendConfig): string {
-  const { state: _state, stagingFor: _stagingFor, ...connection } = backend;
+  const { state: _state, stagingFor: _stagingFor, downloads: _downloads, ...connection } = backend;
   return stableJson(connection);
 }
 

@@ -16,6 +16,7 @@ export function createStore(backend: BackendConfig): ObjectStore {
         name: backend.name,
         type: 'ceph',
         endpoint: backend.endpoint,
+        ...(backend.publicEndpoint === undefined ? {} : { publicEndpoint: backend.publicEndpoint }),
         region: backend.region,
         bucket: backend.bucket,
         accessKeyId: backend.credentials.accessKeyId,

@@ -25,6 +25,7 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
+  type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -52,6 +53,8 @@ import { mapS3Error } from './s3-errors.ts';
 export interface S3ObjectStoreOptions {
   name: string;
   endpoint?: string;
+  /** Where clients reach the store, when not at `endpoint`: presigned URLs are signed for this host. */
+  publicEndpoint?: string;
   region: string;
   bucket: string;
   accessKeyId: string;
@@ -72,15 +75,17 @@ export class S3ObjectStore implements ObjectStore {
   /** AWS S3 limits ("Amazon S3 multipart upload limits"), which RGW enforces as well. */
   readonly capabilities: StoreCapabilities = { minPartSize: 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, presign: true };
   private readonly client: S3Client;
+  /** Signs presigned URLs (no I/O): the client itself, or one configured with the public endpoint. */
+  private readonly signer: S3Client;
   private readonly bucket: string;
 
   constructor(options: S3ObjectStoreOptions) {
     this.name = options.name;
     this.type = options.type ?? 'ceph';
     this.bucket = options.bucket;
-    this.client = new S3Client({
+    const settings = (endpoint: string | undefined): S3ClientConfig => ({
       region: options.region,
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(endpoint === undefined ? {} : { endpoint }),
       forcePathStyle: options.forcePathStyle ?? true,
       credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -90,6 +95,8 @@ export class S3ObjectStore implements ObjectStore {
       // 2 min is dead (parts of 8 MiB move in well under a second on a working link).
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
     });
+    this.client = new S3Client(settings(options.endpoint));
+    this.signer = options.publicEndpoint === undefined ? this.client : new S3Client(settings(options.publicEndpoint));
   }
 
   async createMultipart(key: string, options?: PutOptions): Promise<string> {
@@ -239,11 +246,12 @@ export class S3ObjectStore implements ObjectStore {
       ResponseContentType: options.contentType,
     });
     // Signing is local (no request), so only a misconfiguration can fail here.
-    return this.call('presignGet', key, () => getSignedUrl(this.client, command, { expiresIn: options.expiresInSeconds }));
+    return this.call('presignGet', key, () => getSignedUrl(this.signer, command, { expiresIn: options.expiresInSeconds }));
   }
 
   async close(): Promise<void> {
     this.client.destroy();
+    if (this.signer !== this.client) this.signer.destroy();
   }
 
   private call<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
