@@ -17,8 +17,6 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Upload as S3Upload } from '@aws-sdk/lib-storage';
-import { createReadStream } from 'node:fs';
 import { fileContentHash } from '../cli/lib/hash.ts';
 import { uploadFile } from '../cli/lib/upload.ts';
 import { benchDownloads } from './download.bench.ts';
@@ -27,7 +25,7 @@ import { benchMemory } from './memory.bench.ts';
 import { benchMetadata } from './metadata.bench.ts';
 import { benchUploads } from './upload.bench.ts';
 import { printTable, writeResults, type Row } from './lib/report.ts';
-import { deleteObjects, describeDisk, directS3, log, rgwGc, tempFile } from './lib/stack.ts';
+import { describeDisk, log, rgwGc, tempFile } from './lib/stack.ts';
 import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
@@ -58,18 +56,15 @@ const wants = (step: Step) => config.steps.includes(step);
 // Quota is not what is measured: room for every repetition and the instant-upload copies.
 const SERVER_ENV = { DEFAULT_QUOTA_BYTES: String(1024 ** 5) };
 
-/** The steps that share one big file: stored once in Stratus and once straight in the bucket. */
+/** The steps that share one big file, stored once in Stratus (the download step reads its object directly too). */
 async function bigFileSteps(target: Target, rows: Row[]): Promise<void> {
-  const s3 = directS3();
   const fixture = await tempFile('fixture.bin', config.size, `bench-fixture-${Date.now()}`);
-  const directKey = `bench/fixture-${Date.now()}`;
   try {
     const owner = await target.signUp();
     const stored = await uploadFile(owner.api, fixture.file, { name: 'fixture.bin', parallel: 4, noInstant: true });
     if (!stored.session.file) throw new Error('fixture upload did not complete');
     const fileId = stored.session.file.id;
-    await new S3Upload({ client: s3.client, params: { Bucket: s3.bucket, Key: directKey, Body: createReadStream(fixture.file) }, partSize: 8 * MiB, queueSize: 4 }).done();
-    if (wants('download')) rows.push(...(await benchDownloads({ url: target.url, user: owner, fileId, storageKey: directKey, size: config.size, reps: config.reps })));
+    if (wants('download')) rows.push(...(await benchDownloads({ target, url: target.url, user: owner, fileId, size: config.size, reps: config.reps })));
     if (wants('instant')) {
       // The client's hash of the file, computed before any upload starts: not part of the timing.
       const contentHash = await fileContentHash(fixture.file, config.size);
@@ -78,13 +73,10 @@ async function bigFileSteps(target: Target, rows: Row[]): Promise<void> {
     // Instant uploads by other people still share the blob; dropping the database forgets them,
     // and the object itself goes with the last purge or when the target's bucket is swept.
     await removeFile(owner.api, fileId);
-    await deleteObjects(s3, [directKey]);
     await rgwGc();
     if (wants('memory')) rows.push(...(await benchMemory({ file: fixture.file, size: config.size, uploads: 8, parallel: 4 })));
   } finally {
     fixture.remove();
-    await deleteObjects(s3, [directKey]).catch(() => undefined);
-    s3.client.destroy();
     await rgwGc();
     log(`big file removed; ${await describeDisk()}`);
   }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StratusApi } from '../../cli/lib/api.ts';
-import { cephBackend, startTestApp, type TestApp } from '../../test/support/app.ts';
+import { cephBackend, startTestApp, writeRouting, type TestApp } from '../../test/support/app.ts';
 import { createMysqlDatabase, tempDir } from '../../test/support/db.ts';
 import { testEnv } from '../../test/support/env.ts';
 import { gql } from '../../test/support/graphql.ts';
@@ -33,8 +33,12 @@ export interface Target {
   /** The in-process app, when there is one. */
   app?: TestApp;
   signUp(): Promise<User>;
+  /** Rewrites the routing file (the server follows it): how the Ceph backend serves downloads. */
+  setDownloads(mode: 'proxy' | 'redirect'): void;
   close(): Promise<void>;
 }
+
+const routingWith = (downloads: 'proxy' | 'redirect') => ({ default: 'ceph', backends: [{ ...cephBackend(), downloads }] });
 
 const newName = () => `bench${randomBytes(5).toString('hex')}`;
 
@@ -50,6 +54,7 @@ export async function inProcessTarget(env: Record<string, string>): Promise<Targ
       const { token, userId } = await t.signUp(name);
       return { token, userId, name, api: new StratusApi(t.url, token) };
     },
+    setDownloads: (mode) => writeRouting(t.storageConfigPath, routingWith(mode)),
     close: () => t.close(),
   };
 }
@@ -69,7 +74,7 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
   const inbox = await startInbox();
   const dir = tempDir('stratus-bench-server-');
   const routing = path.join(dir, 'storage.json');
-  writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
+  writeFileSync(routing, JSON.stringify(routingWith('proxy')));
   const server = await startServerProcess({
     DATABASE_URL: db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     DATA_DIR: path.join(dir, 'data'), ...profiling(), ...env,
@@ -96,6 +101,7 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
       if (!r) throw new Error(`sign-up failed: ${JSON.stringify(reg.errors)}`);
       return { token: r.accessToken, userId: r.user.id, name, api: new StratusApi(server.url, r.accessToken) };
     },
+    setDownloads: (mode) => writeRouting(routing, routingWith(mode)),
     async close() {
       await server.stop();
       await inbox.close();
