@@ -89,6 +89,7 @@ export async function benchUploads({ user, size, reps }: UploadBenchOptions): Pr
   const tus = await startTusServer();
   const samples = new Map<string, number[]>();
   const add = (id: string, value: number) => samples.set(id, [...(samples.get(id) ?? []), round(value)]);
+  const ratios = new Map<string, number[]>();
   try {
     for (let rep = 0; rep < reps; rep++) {
       const seed = `bench-upload-${rep}-${Date.now()}`;
@@ -98,7 +99,10 @@ export async function benchUploads({ user, size, reps }: UploadBenchOptions): Pr
           const s = await stratusOnce(user, file, size, `${seed}-p${p}.bin`, p);
           add(`stratus.p${p}`, mibPerSecond(size, s.ms));
           add(`stratus.p${p}.transfer`, mibPerSecond(size, s.transferMs));
-          add(`direct.p${p}`, mibPerSecond(size, await directOnce(s3, file, size, `bench/${seed}-p${p}`, p)));
+          const direct = mibPerSecond(size, await directOnce(s3, file, size, `bench/${seed}-p${p}`, p));
+          add(`direct.p${p}`, direct);
+          // Paired: the two uploads ran back to back, so the cluster's slow drift hits both alike.
+          ratios.set(`p${p}`, [...(ratios.get(`p${p}`) ?? []), mibPerSecond(size, s.ms) / direct]);
           log(`upload rep ${rep + 1}/${reps} parallel ${p}: stratus ${samples.get(`stratus.p${p}`)?.at(-1)} MiB/s, direct ${samples.get(`direct.p${p}`)?.at(-1)} MiB/s`);
         }
         add('tus.chunk8', mibPerSecond(size, await tusOnce(s3, tus, file, size, `${seed}-tus8.bin`, CHUNK)));
@@ -124,8 +128,11 @@ export async function benchUploads({ user, size, reps }: UploadBenchOptions): Pr
       { id: `upload.stratus.p${p}`, label: `upload ${sizeLabel(size)} Stratus, ${p} parallel`, value, unit: 'MiB/s', target: '≥0.9× direct, > tus', samples: samples.get(`stratus.p${p}`) ?? [] },
       { label: `direct ${p} parallel`, value: m(`direct.p${p}`) },
     );
-    row.met = (row.ratio ?? 0) >= 0.9 && value > tusBest;
-    row.note = `${round(value / tusBest, 2)}× tus best; transfer after hashing ${m(`stratus.p${p}.transfer`)} MiB/s`;
+    const paired = ratios.get(`p${p}`) ?? [];
+    // Shown: the median of the paired ratios, robust to drift that the medians taken apart are not.
+    row.ratio = round(median(paired), 2);
+    row.met = row.ratio >= 0.9 && value > tusBest;
+    row.note = `ratio: median of ${paired.length} paired (${paired.map((x) => x.toFixed(2)).join(' ')}); ${round(value / tusBest, 2)}× tus best; transfer after hashing ${m(`stratus.p${p}.transfer`)} MiB/s`;
     rows.push(row);
   }
   for (const p of PARALLEL) {

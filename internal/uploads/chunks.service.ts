@@ -15,6 +15,9 @@ import type { SessionCore } from './session-core.ts';
 import { chunkLength } from './upload-plan.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
+/** How far the idle expiry must have fallen behind before a recorded chunk writes it again. */
+const EXPIRY_REFRESH_MS = 60_000;
+
 export type ChunkSlot =
   | { alreadyRecorded: true }
   | { alreadyRecorded: false; lockToken: string; backend: string; storageKey: string; multipartId: string; partNumber: number; size: number };
@@ -71,10 +74,12 @@ export class ChunksService {
         throw new AppError('CONFLICT', `Chunk ${input.index} was taken over by another upload`, { details: { reason: 'chunk_lock_lost' }, retryAfter: 1 });
       }
       await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
-      await this.core.repo.update(row.id, { expiresAt: this.core.expiry() });
+      // Activity pushes the idle expiry back. Once a minute is precise enough for a 24 h TTL and
+      // spares a database commit on every chunk (one chunk in flight waits for each).
+      const expiresAt = this.core.expiry();
+      if (expiresAt.getTime() - row.expiresAt.getTime() >= EXPIRY_REFRESH_MS) await this.core.repo.update(row.id, { expiresAt });
     } finally {
-      await this.core.receipts.addInflight(row.id, -input.streamed);
-      await this.core.receipts.unlock(row.id, input.index, input.lockToken);
+      await Promise.all([this.core.receipts.addInflight(row.id, -input.streamed), this.core.receipts.unlock(row.id, input.index, input.lockToken)]);
     }
     const progress = await this.core.progress(row);
     await publishProgress(this.core.pubsub, progress);
