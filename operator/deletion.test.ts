@@ -40,9 +40,11 @@ describe('deletion with blobs remaining', () => {
     expect(kube.routing()?.default).toBe('primary');
     await waitFor(() => kube?.inventory.migrations.length, 'the migration enqueued');
     expect(kube.inventory.migrations).toEqual([{ backend: 'old', to: 'primary' }]);
+    // The migration is enqueued before the status that says so is written; until then the status
+    // may still be the earlier Draining/WaitingForDefault (written before the routing said draining).
     const draining = await waitFor(() => {
       const b = kube?.backend('old');
-      return b?.status?.phase === 'Draining' ? b : null;
+      return b?.status?.phase === 'Draining' && condition(b, 'Ready')?.reason === 'Draining' ? b : null;
     }, 'old Draining');
     expect(draining.status?.objectCount).toBe(3);
     expect(condition(draining, 'Ready')).toMatchObject({ status: 'False', reason: 'Draining' });
