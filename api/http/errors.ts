@@ -1,21 +1,57 @@
 /** The HTTP boundary's one error mapping: AppError code → status (httpStatusOf), JSON body. */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AppError, httpStatusOf } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import { normalizeError } from '../../internal/platform/rpc/client.ts';
+
+/**
+ * A refused request whose body is still arriving (a chunk refused before it was read, say): a
+ * body up to this size is read and dropped before the answer, so the client, still writing, gets
+ * the answer on a connection that stays usable. RFC 9112 §9.6: "If a server performs an immediate
+ * close of a TCP connection, there is a significant risk that the client will not be able to read
+ * the last HTTP response" — the unread bytes make the kernel reset the connection and the client
+ * sees EPIPE/ECONNRESET instead of our error. Larger bodies (or a client too slow to send one
+ * within the time) are answered at once and the connection closed.
+ */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export function sendError(res: Response, app: AppError): void {
   if (res.headersSent) {
     res.destroy(app);
     return;
   }
-  // Refused before the whole request body was read (a chunk too long, say): the connection is
-  // closed after this answer, so tell the client not to reuse it for its next request.
+  const req = res.req;
+  const length = Number(req.headers['content-length'] ?? Number.NaN);
+  if (!req.complete && !req.destroyed && Number.isSafeInteger(length) && length <= DRAIN_LIMIT_BYTES) {
+    void drained(req, DRAIN_TIMEOUT_MS).then(() => answer(res, app));
+    return;
+  }
+  answer(res, app);
+}
+
+function answer(res: Response, app: AppError): void {
+  if (res.headersSent || res.destroyed) return;
+  // Still unread: the connection is closed after this answer, so the client must not reuse it.
   if (!res.req.complete) res.setHeader('Connection', 'close');
   if (app.retryAfter !== undefined) res.setHeader('Retry-After', String(app.retryAfter));
   if (app.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
   res.status(httpStatusOf(app.code)).json({
     error: { code: app.code, message: app.code === 'INTERNAL' ? 'Internal error' : app.message, details: app.details },
+  });
+}
+
+/** Reads and drops the rest of the request body; resolves when it ended, failed or took too long. */
+function drained(req: Request, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.off('end', done).off('error', done).off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    req.on('end', done).on('error', done).on('close', done);
+    req.resume();
   });
 }
 
