@@ -8,6 +8,7 @@ import { S3Store } from '@tus/s3-store';
 import { Server } from '@tus/server';
 import { testEnv } from '../test/support/env.ts';
 import { MiB } from './lib/stats.ts';
+import { rgwClientConfig } from './lib/stack.ts';
 
 export interface TusServer {
   /** The tus creation endpoint. */
@@ -21,16 +22,8 @@ export async function startTusServer(): Promise<TusServer> {
   const s3 = testEnv.s3;
   const datastore = new S3Store({
     partSize: 8 * MiB,
-    s3ClientConfig: {
-      bucket: s3.bucket,
-      region: s3.region,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      // RGW 16 refuses the SDK's default chunked bodies with trailing checksums (411).
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    },
+    // The direct client's settings (RGW 16 refuses the SDK's default trailing checksums, 411).
+    s3ClientConfig: { ...rgwClientConfig(), bucket: s3.bucket },
   });
   const tus = new Server({ path: '/files', datastore });
   const server = http.createServer((req, res) => {

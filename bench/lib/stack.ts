@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { testEnv } from '../../test/support/env.ts';
 import { makeFile } from '../../test/support/files.ts';
 import { GiB } from './stats.ts';
@@ -22,16 +22,21 @@ export function log(message: string): void {
  * The same settings as the server's S3ObjectStore: RGW 16 answers 411 to the SDK's default
  * chunked bodies with trailing checksums, so checksums only WHEN_REQUIRED.
  */
-export function directS3(): { client: S3Client; bucket: string } {
+export function rgwClientConfig(): S3ClientConfig {
   const s3 = testEnv.s3;
-  const client = new S3Client({
+  return {
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
+}
+
+export function directS3(): { client: S3Client; bucket: string } {
+  const s3 = testEnv.s3;
+  const client = new S3Client(rgwClientConfig());
   return { client, bucket: s3.bucket };
 }
 

@@ -3,6 +3,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { AppError } from '../platform/errors.ts';
+import type { ObjectStore } from './object-store.ts';
 
 /** `length` pseudo-random bytes, the same for the same seed (AES-CTR keystream). */
 export function pseudoRandom(seed: string, length: number): Buffer {
@@ -36,4 +37,19 @@ export async function appErrorOf(promise: Promise<unknown>): Promise<AppError> {
   );
   expect(error).toBeInstanceOf(AppError);
   return error as AppError;
+}
+
+/** Every kind of call to a store whose endpoint does not answer is UNAVAILABLE backend_unreachable. */
+export async function expectUnreachable(down: ObjectStore): Promise<void> {
+  // Thunks, called one at a time: a rejected promise must never wait unobserved for its turn.
+  for (const attempt of [
+    () => down.put('k', bodyOf(Buffer.from('abc')), 3),
+    () => down.get('k'),
+    () => down.head('k'),
+    () => down.createMultipart('k'),
+    () => down.listMultipartUploads(),
+    () => down.delete('k'),
+  ]) {
+    expect(await appErrorOf(attempt())).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'backend_unreachable' } });
+  }
 }
