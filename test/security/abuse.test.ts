@@ -31,7 +31,9 @@ async function gqlFrom(ip: string, query: string, variables: Record<string, unkn
   });
   return { status: res.status, ...((await res.json()) as object) };
 }
-let ipSeq = 0;
+// Redis keeps the per-address budgets for 15 minutes: a run starting within that time of another
+// must not inherit its addresses' spent budgets, so each run starts at a random place in 10/8.
+let ipSeq = randomBytes(3).readUIntBE(0, 3);
 const freshIp = () => `10.${(ipSeq >> 16) & 255}.${(ipSeq >> 8) & 255}.${ipSeq++ & 255}`;
 const reason = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.details?.reason;
 
