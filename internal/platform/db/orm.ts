@@ -3,7 +3,7 @@
  * the same entity definitions, each dialect with its own generated migrations, applied at start.
  */
 import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/core';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import type { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { MySqlDriver } from '@mikro-orm/mysql';
 import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import type { KeyValueStore } from '../kv/kv.ts';
 import type { Logger } from '../logger.ts';
 import { migrationsFor, type Dialect } from './migrations/index.ts';
+import { lazyModule } from '../lazy-module.ts';
 import type { ReadRouting, RoutingOptions } from './read-routing.ts';
 import { RoutingMySqlDriver } from './routing-driver.ts';
 
@@ -21,6 +22,10 @@ export type DatabaseOptions =
   | { kind: 'mysql'; url: string; replicaUrls: string[] };
 
 export type Orm = MikroORM;
+
+// The SQLite driver (and its native addon) is loaded only where SQLite is configured: a MariaDB
+// deployment would carry ~10 MiB of its code for nothing.
+const sqliteDriver = lazyModule<{ BetterSqliteDriver: typeof BetterSqliteDriver }>('@mikro-orm/better-sqlite');
 
 export function dialectOf(options: DatabaseOptions): Dialect {
   return options.kind === 'sqlite' ? 'sqlite' : 'mysql';
@@ -63,7 +68,7 @@ export function ormOptions(
   switch (options.kind) {
     case 'sqlite':
       mkdirSync(path.dirname(options.file), { recursive: true });
-      return { ...common, driver: BetterSqliteDriver, dbName: options.file } as Options;
+      return { ...common, driver: sqliteDriver().BetterSqliteDriver, dbName: options.file } as Options;
     case 'mysql':
       return {
         ...common,

@@ -22,8 +22,9 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import COS from 'cos-nodejs-sdk-v5';
+import type COS from 'cos-nodejs-sdk-v5';
 import { AppError } from '../../platform/errors.ts';
+import { lazyModule } from '../../platform/lazy-module.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
 } from '../object-store.ts';
@@ -36,6 +37,8 @@ import { getResultFromHeaders, infoFromHeaders } from '../support/object-headers
 import { presignExpiry, responseOverrides } from '../support/presign.ts';
 import { checkRange } from '../support/range.ts';
 import { classifyHttpFailure } from '../support/vendor-errors.ts';
+
+const loadCos = lazyModule<typeof COS>('cos-nodejs-sdk-v5');
 
 export interface CosStoreOptions {
   name: string;
@@ -77,7 +80,7 @@ export class CosObjectStore implements ObjectStore {
       config.Domain = url.host;
       config.Protocol = url.protocol as 'http:' | 'https:';
     }
-    this.cos = new COS(config);
+    this.cos = new (loadCos())(config);
   }
 
   async createMultipart(key: string, options: PutOptions = {}): Promise<string> {

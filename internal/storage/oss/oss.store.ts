@@ -25,8 +25,9 @@
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
 import { AppError } from '../../platform/errors.ts';
+import { lazyModule } from '../../platform/lazy-module.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
 } from '../object-store.ts';
@@ -39,6 +40,8 @@ import { getResultFromHeaders, infoFromHeaders } from '../support/object-headers
 import { presignExpiry, responseOverrides } from '../support/presign.ts';
 import { checkRange } from '../support/range.ts';
 import { classifyHttpFailure, VENDOR_BAD_INPUT_REASONS } from '../support/vendor-errors.ts';
+
+const loadOss = lazyModule<typeof OSS>('ali-oss');
 
 export interface OssStoreOptions {
   name: string;
@@ -107,7 +110,7 @@ export class OssObjectStore implements ObjectStore {
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
     try {
-      this.client = new OSS(config) as unknown as OssClient;
+      this.client = new (loadOss())(config) as unknown as OssClient;
     } catch (error) {
       throw badInput('invalid-config', `OSS store ${options.name}: ${(error as Error).message}`, error);
     }
