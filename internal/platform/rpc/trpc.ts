@@ -9,6 +9,15 @@ import { normalizeError, type AppErrorData } from './errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewer } from '../request-context.ts';
 
+/**
+ * A call's context. The logger is the service's own, not a per-call child: a pino child with
+ * redaction costs a few KiB of allocations and a chunk upload makes several calls, while few
+ * calls ever log; the lines that do carry the request id themselves.
+ */
+export function serviceContext(base: Omit<ServiceContext, 'log'>, log: Logger): ServiceContext {
+  return { ...base, log };
+}
+
 export interface ServiceContext {
   requestId: string;
   viewer: Viewer | undefined;
@@ -39,7 +48,7 @@ const errorBoundary = t.middleware(async ({ next, ctx, path }) => {
       throw new TRPCError({ code: 'BAD_REQUEST', message: app.message, cause: app });
     }
     const app = normalizeError(original);
-    if (app.code === 'INTERNAL') ctx.log.error({ err: app.cause ?? app, path }, 'procedure failed');
+    if (app.code === 'INTERNAL') ctx.log.error({ err: app.cause ?? app, path, requestId: ctx.requestId }, 'procedure failed');
     throw new TRPCError({ code: trpcCodeOf(app.code), message: app.message, cause: app });
   }
   return result;
