@@ -69,6 +69,13 @@ function profiling(): Record<string, string> {
   return { BENCH_PROFILE_DIR: path.resolve(dir), NODE_OPTIONS: `--import ${path.join(testEnv.root, 'bench/profile/cpu-profile.mjs')}` };
 }
 
+/** The server's NODE_OPTIONS: the step's own (a heap ceiling) and the profiler's, together. */
+function nodeOptions(own: string | undefined): Record<string, string> {
+  const profiler = profiling();
+  const all = [profiler.NODE_OPTIONS, own].filter(Boolean).join(' ');
+  return { ...profiler, ...(all ? { NODE_OPTIONS: all } : {}) };
+}
+
 export async function childProcessTarget(env: Record<string, string>): Promise<Target> {
   const db = await createMysqlDatabase('bench');
   const inbox = await startInbox();
@@ -77,7 +84,7 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
   writeFileSync(routing, JSON.stringify(routingWith('proxy')));
   const server = await startServerProcess({
     DATABASE_URL: db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
-    DATA_DIR: path.join(dir, 'data'), ...profiling(), ...env,
+    DATA_DIR: path.join(dir, 'data'), ...env, ...nodeOptions(env.NODE_OPTIONS),
   });
   // Its request log is not read here: drop it instead of letting it pile up in this process.
   server.child.stdout?.on('data', () => server.logs.splice(0));

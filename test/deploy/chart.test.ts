@@ -182,6 +182,13 @@ const containerOf = (deployment: K8sObject) => obj(get(deployment, 'spec', 'temp
 const envOf = (container: Obj) => arr(container.env);
 const envValue = (container: Obj, name: string) => str(envOf(container).find((e) => e.name === name)?.value);
 
+/** A Kubernetes memory quantity in binary units (512Mi, 1Gi, 1536Mi) → bytes. */
+function quantityBytes(q: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)$/.exec(q);
+  if (!match) throw new Error(`unexpected memory quantity ${q}`);
+  return Number(match[1]) * ({ Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] as 'Ki' | 'Mi' | 'Gi']);
+}
+
 /** 256Mi, 264m (nginx: k/m/g are binary) → bytes. */
 function bodySizeBytes(size: string): number {
   const match = /^(\d+)([kmg]?)$/i.exec(size);
@@ -225,6 +232,11 @@ function assertChartObjects(objects: K8sObject[], options: { production: boolean
     expect(get(c, 'resources', 'requests', 'cpu'), `${role} cpu request`).toBeDefined();
     expect(get(c, 'resources', 'requests', 'memory'), `${role} memory request`).toBeDefined();
     expect(get(c, 'resources', 'limits', 'memory'), `${role} memory limit`).toBeDefined();
+    // A V8 heap ceiling well inside that limit (values heapMiB): V8 left to size itself from the
+    // node's memory lets garbage grow to 4× the live set and the pod would be OOM-killed first.
+    const heap = /^--max-old-space-size=(\d+)$/.exec(envValue(c, 'NODE_OPTIONS') ?? '');
+    expect(heap, `${role} NODE_OPTIONS`).not.toBeNull();
+    expect(Number(heap?.[1]) * 1024 ** 2, `${role} heap vs limit`).toBeLessThanOrEqual(0.6 * quantityBytes(String(get(c, 'resources', 'limits', 'memory'))));
     // Non-root, read-only root filesystem with emptyDirs for DATA_DIR and /tmp, no capabilities.
     expect(get(pod, 'securityContext', 'runAsNonRoot')).toBe(true);
     expect(Number(get(pod, 'securityContext', 'runAsUser'))).toBeGreaterThan(0);
