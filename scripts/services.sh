@@ -8,7 +8,8 @@
 #   bash scripts/services.sh down   stop the Ceph daemons and the MariaDB pair (the MariaDB on 3306,
 #                                   Redis and RabbitMQ are left alone)
 #   bash scripts/services.sh status say which services answer
-#   bash scripts/services.sh gc     free the space of deleted S3 objects now (RGW garbage collection)
+#   bash scripts/services.sh gc     abort test-bucket multipart uploads older than 2 h (left by killed
+#                                   runs), then free the space of deleted S3 objects now (RGW GC)
 #
 # Env: STRATUS_CEPH_DIR (default /var/lib/stratus/ceph), CEPH_OSDS (default 1; 3 for the fault
 # tests: a separate cluster in "$STRATUS_CEPH_DIR-3osd" with pool size 3 / min size 2).

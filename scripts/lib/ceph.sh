@@ -268,5 +268,27 @@ ceph_down() {
   [ "$any" = 1 ] || echo "ceph      nothing to stop"
 }
 
-# ceph_gc: free the space of deleted objects now instead of after RGW's 2 h.
-ceph_gc() { radosgw-admin gc process --include-all; }
+# ceph_abort_stale_uploads: a test or benchmark process killed mid-upload leaves its multipart
+# upload open, and S3 keeps the parts of an open upload until it is completed or aborted; on the
+# small test OSD they add up until it is full (and a full OSD stalls every RGW write). Aborts the
+# uploads of the test buckets started more than 2 hours ago (no test or bench run lasts that long).
+ceph_abort_stale_uploads() {
+  local b cutoff key id initiated n=0
+  cutoff=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
+  for b in "${CEPH_S3_BUCKETS[@]}"; do
+    # (|| …: the last record has no newline after it, and read then reports end of input.)
+    while IFS=$'\t' read -r key id initiated || [ -n "$id" ]; do
+      [ -n "$id" ] && [[ "$initiated" < "$cutoff" ]] || continue
+      [ "$(s3_call DELETE "/$b/$key?uploadId=$id")" = 204 ] && n=$((n + 1))
+    done < <(s3_body GET "/$b?max-uploads=1000&uploads=" | sed 's#<Upload>#\n#g' |
+      sed -n 's#^<Key>\([^<]*\)</Key><UploadId>\([^<]*\)</UploadId>.*<Initiated>\([^<]*\)</Initiated>.*#\1\t\2\t\3#p')
+  done
+  log "aborted $n multipart upload(s) started before $cutoff"
+}
+
+# ceph_gc: abort stale multipart uploads, then free the space of deleted objects now instead of
+# after RGW's 2 h.
+ceph_gc() {
+  ceph_abort_stale_uploads
+  radosgw-admin gc process --include-all
+}

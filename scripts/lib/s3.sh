@@ -12,3 +12,13 @@ s3_call() {
     -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
     "$@" "$CEPH_S3_ENDPOINT$path" || true
 }
+
+# s3_body METHOD PATH: prints the response body (nothing when nothing answered). A subresource
+# needs an explicit "=" (?uploads=): curl 7.88 signs a query parameter without a value wrongly.
+s3_body() {
+  local method=$1 path=$2
+  curl -s -m 30 -X "$method" \
+    --aws-sigv4 "aws:amz:us-east-1:s3" --user "$CEPH_S3_ACCESS_KEY:$CEPH_S3_SECRET_KEY" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+    "$CEPH_S3_ENDPOINT$path" || true
+}
