@@ -30,7 +30,7 @@ export interface MemoryBenchOptions {
  * memory (24 GiB here) and lets garbage grow to 4× the live set before a full collection, which
  * the step also reports, for comparison, as a second row.
  */
-export function chartHeapMiB(root: string): number {
+function chartHeapMiB(root: string): number {
   const values = yaml.load(readFileSync(path.join(root, 'charts/stratus/values.yaml'), 'utf8')) as { uploads?: { heapMiB?: unknown } };
   const heap = values.uploads?.heapMiB;
   if (typeof heap !== 'number') throw new Error('charts/stratus/values.yaml has no uploads.heapMiB');

@@ -140,7 +140,7 @@ export async function benchUploads({ user, size, reps }: UploadBenchOptions): Pr
   }
   rows.push({ id: 'upload.tus.chunk8', label: `upload ${sizeLabel(size)} @tus/server, 8 MiB PATCHes`, value: m('tus.chunk8'), unit: 'MiB/s', note: 'tus-js-client, sequential', samples: samples.get('tus.chunk8') ?? [] });
   rows.push({ id: 'upload.tus.single', label: `upload ${sizeLabel(size)} @tus/server, one PATCH`, value: m('tus.single'), unit: 'MiB/s', note: 'tus-js-client chunkSize Infinity', samples: samples.get('tus.single') ?? [] });
-  rows.push(...againstTus(samples, sizeLabel(size)));
+  rows.push(...againstTus(samples, sizeLabel(size), m, tusBest));
   return rows;
 }
 
@@ -150,16 +150,14 @@ export async function benchUploads({ user, size, reps }: UploadBenchOptions): Pr
  *   PATCH, which @tus/s3-store turns into up to 60 part uploads at once) — the target;
  * - the same shape: one 8 MiB request at a time (Stratus 1 in flight, tus 8 MiB PATCHes).
  */
-export function againstTus(samples: Map<string, number[]>, size: string): Row[] {
+function againstTus(samples: Map<string, number[]>, size: string, m: (id: string) => number, tusBest: number): Row[] {
   const at = (id: string, rep: number) => samples.get(id)?.[rep] ?? Number.NaN;
   const reps = samples.get('tus.single')?.length ?? 0;
   const best = (prefix: string, ids: string[], rep: number) => Math.max(...ids.map((id) => at(`${prefix}${id}`, rep)));
   const stratusIds = PARALLEL.map((p) => `p${p}`);
   const pairs = Array.from({ length: reps }, (_, rep) => best('stratus.', stratusIds, rep) / best('tus.', ['chunk8', 'single'], rep));
   const shape = Array.from({ length: reps }, (_, rep) => at('stratus.p1', rep) / at('tus.chunk8', rep));
-  const m = (id: string) => round(median(samples.get(id) ?? []));
   const stratusBest = Math.max(...stratusIds.map((id) => m(`stratus.${id}`)));
-  const tusBest = Math.max(m('tus.chunk8'), m('tus.single'));
   const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' ');
   return [
     {

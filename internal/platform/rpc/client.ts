@@ -11,7 +11,7 @@ import type { AnyRouter } from '@trpc/server';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
-import { serviceContext, type ServiceContext } from './trpc.ts';
+import type { ServiceContext } from './trpc.ts';
 
 export type ServiceName = 'accounts' | 'files' | 'uploads' | 'transfer';
 
@@ -33,7 +33,7 @@ export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCCl
         createContext: async (): Promise<ServiceContext> => {
           const rc = currentContext();
           const requestId = rc?.requestId ?? newRequestId();
-          return serviceContext({ requestId, viewer: rc?.viewer, ip: rc?.ip }, log);
+          return { requestId, viewer: rc?.viewer, ip: rc?.ip, log };
         },
       }) as never,
     ],

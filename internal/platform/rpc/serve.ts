@@ -8,7 +8,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { bearerToken, type TokenSigner } from '../auth/access-token.ts';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId, runWithContext } from '../request-context.ts';
-import { serviceContext, type ServiceContext } from './trpc.ts';
+import type { ServiceContext } from './trpc.ts';
 
 export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Logger) {
   const handler = createHTTPHandler({
@@ -24,7 +24,7 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
       if (rc && viewer) rc.viewer = viewer;
       const ipHeader = req.headers['x-stratus-client-ip'];
       const ip = typeof ipHeader === 'string' ? ipHeader : req.socket.remoteAddress;
-      return serviceContext({ requestId, viewer, ip }, log);
+      return { requestId, viewer, ip, log };
     },
   });
   return (req: IncomingMessage, res: ServerResponse) => {

@@ -9,19 +9,15 @@ import { normalizeError, type AppErrorData } from './errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewer } from '../request-context.ts';
 
-/**
- * A call's context. The logger is the service's own, not a per-call child: a pino child with
- * redaction costs a few KiB of allocations and a chunk upload makes several calls, while few
- * calls ever log; the lines that do carry the request id themselves.
- */
-export function serviceContext(base: Omit<ServiceContext, 'log'>, log: Logger): ServiceContext {
-  return { ...base, log };
-}
-
 export interface ServiceContext {
   requestId: string;
   viewer: Viewer | undefined;
   ip: string | undefined;
+  /**
+   * The service's own logger, not a per-call child: a pino child with redaction costs a few KiB of
+   * allocations and a chunk upload makes several calls, while few calls ever log; the lines that
+   * do carry the request id themselves.
+   */
   log: Logger;
 }
 
