@@ -31,6 +31,18 @@ export class UploadSessionRow {
   challengeRanges!: string | null;
   proofAttempts!: number;
   failureReason!: string | null;
+  /**
+   * The SHA-256 of each 4 MiB block the client declared at creation (hex, concatenated without
+   * separators: block i at characters 64·i…64·i+63), or null. Chunks are checked against it on
+   * arrival. Read by slice (BlockHashes in the repository), never whole on the hot path.
+   */
+  blockHashes?: string | null;
+  /**
+   * Set once the backend multipart upload has been completed into one object whose content hash
+   * was verified: the bytes are safe, only placing the file remains (a name clash or a trashed
+   * folder at that moment keeps the session open instead of deleting what was sent).
+   */
+  assembledHash!: string | null;
   createdAt!: Date;
   updatedAt!: Date;
   expiresAt!: Date;
@@ -62,6 +74,10 @@ export const UploadSessionSchema = new EntitySchema<UploadSessionRow>({
     challengeRanges: { type: 'text', nullable: true },
     proofAttempts: { type: 'integer', default: 0 },
     failureReason: { type: 'string', length: 255, nullable: true },
+    // Up to 32 768 blocks × 64 characters (2 MiB): MEDIUMTEXT on MySQL; lazy, so loading a
+    // session for every chunk never reads it.
+    blockHashes: { type: 'text', columnType: 'mediumtext', nullable: true, lazy: true },
+    assembledHash: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'datetime', length: 3 },
     updatedAt: { type: 'datetime', length: 3 },
     expiresAt: { type: 'datetime', length: 3 },
