@@ -1,16 +1,18 @@
 /**
  * GET|HEAD /files/{id}/content: the file's bytes, streamed from its backend.
+ * - Who: the Bearer token's person, or — without a token — `?sig=` from `createDownloadLink`
+ *   (internal/files/download-links.ts), so a browser's download manager can fetch and resume it.
  * - `Accept-Ranges: bytes`; `Range` → 206 with `Content-Range`; unsatisfiable → 416 with
- *   `Content-Range: bytes * /size` (RFC 9110 §15.5.17).
- * - `ETag` is the strong, content-derived `"<contentHash>"`; `If-Range` applies the Range only
- *   when it names the current ETag ("the server MUST ignore the Range ... if the validator does
- *   not match"); `If-None-Match` → 304.
+ *   `Content-Range: bytes * /size` (RFC 9110 §15.5.17); range.ts parses.
+ * - Validators: the strong, content-derived `ETag: "<contentHash>"` and `Last-Modified`;
+ *   If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since and If-Range are decided by
+ *   conditional.ts (RFC 9110 §13) → 304, 412, or whether the Range applies.
  * - `Content-Disposition: attachment` with the file's name (RFC 6266/8187, injection-safe);
  *   `?inline=1` asks for inline display.
  * - On a backend configured with `downloads: "redirect"`, a plain GET is answered with 302 to a
  *   presigned URL instead (download-redirect.ts says which requests).
  */
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../internal/platform/errors.ts';
@@ -18,6 +20,7 @@ import type { Logger } from '../../internal/platform/logger.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import { contentDisposition } from '../../internal/storage/support/content-disposition.ts';
 import type { Clients } from '../clients.ts';
+import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 
@@ -28,6 +31,8 @@ export interface Content {
   etag: string;
   backend: string;
   storageKey: string;
+  /** Sent as Last-Modified and used by the date conditions (absent: they are ignored, §13.1.3). */
+  lastModified?: Date;
 }
 
 const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[\w.+-]+|audio\/[\w.+-]+|application\/pdf|text\/plain)$/;
@@ -51,14 +56,17 @@ export async function sendContent(
   res.setHeader('Content-Disposition', contentDisposition(content.name, inline ? 'inline' : 'attachment'));
   res.setHeader('Content-Type', content.mimeType ?? 'application/octet-stream');
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  const inm = req.headers['if-none-match'];
-  if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+  if (content.lastModified) res.setHeader('Last-Modified', formatHttpDate(content.lastModified));
+  const conditions = evaluateConditions(req.method, req.headers, { etag, lastModified: content.lastModified });
+  if (conditions.outcome === 'not-modified') {
     res.status(304).end();
     return;
   }
-  const ifRange = req.get('if-range');
-  const rangeHeader = ifRange === undefined || ifRange.trim() === etag ? req.headers.range : undefined;
-  const range = parseRange(rangeHeader, content.size);
+  if (conditions.outcome === 'precondition-failed') {
+    res.status(412).json({ error: { code: 'CONFLICT', message: 'Precondition failed', details: { reason: 'precondition_failed' } } });
+    return;
+  }
+  const range = parseRange(conditions.range, content.size);
   if (range.kind === 'unsatisfiable') {
     res.setHeader('Content-Range', `bytes */${content.size}`);
     res.status(416).json({ error: { code: 'BAD_INPUT', message: 'Range not satisfiable', details: { reason: 'range_not_satisfiable', size: content.size } } });
@@ -86,13 +94,23 @@ export async function sendContent(
   }
 }
 
-export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: express.RequestHandler): Router {
+export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {
   const router = express.Router();
+  // A signed link needs no token: the signature names the person (checked by the files service).
+  const signedOrBearer: RequestHandler = (req, res, next) => (req.query.sig === undefined ? auth(req, res, next) : next());
   const handler = async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    const { file, blob } = await clients.files.content.query({ id });
+    const sig = req.query.sig;
+    const { file, blob } = sig === undefined
+      ? await clients.files.content.query({ id })
+      : await clients.files.downloadLinks.content.query({ id, sig: typeof sig === 'string' ? sig : '' });
     if (!file.contentHash) throw new AppError('INTERNAL', 'file without content hash');
-    const content: Content = { name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash, backend: blob.backend, storageKey: blob.storageKey };
+    const content: Content = {
+      name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash, backend: blob.backend, storageKey: blob.storageKey,
+      lastModified: new Date(file.updatedAt),
+    };
+    // A signed URL is a credential: never leak it to the pages a download might link to.
+    if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
     const target = await redirectTarget(req, storage, content);
     if (target === null) return sendContent(req, res, storage, content, log);
     // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
@@ -100,7 +118,7 @@ export function downloadRouter(clients: Clients, storage: StorageRouter, log: Lo
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.redirect(302, target);
   };
-  router.get('/files/:id/content', auth, handler);
-  router.head('/files/:id/content', auth, handler);
+  router.get('/files/:id/content', signedOrBearer, handler);
+  router.head('/files/:id/content', signedOrBearer, handler);
   return router;
 }

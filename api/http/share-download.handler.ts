@@ -24,7 +24,10 @@ export function shareDownloadRouter(clients: Clients, storage: StorageRouter, lo
       req,
       res,
       storage,
-      { name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash ?? '', backend: blob.backend, storageKey: blob.storageKey },
+      {
+        name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash ?? '', backend: blob.backend, storageKey: blob.storageKey,
+        lastModified: new Date(file.updatedAt),
+      },
       log,
       async (endedFile) => {
         if (endedFile) await clients.files.shares.countDownload.mutate(key).catch((error: unknown) => log.debug({ err: error }, 'download not counted'));

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { authedProcedure, router } from '../platform/rpc/trpc.ts';
 import { CONTENT_HASH_RE } from './content-hash.ts';
+import { downloadLinksRouter } from './download-links.router.ts';
+import type { DownloadLinks } from './download-links.ts';
 import { toDto, type FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
 import type { SharesService } from './shares.service.ts';
@@ -17,9 +19,10 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks) {
   return router({
     shares: sharesRouter(shares),
+    downloadLinks: downloadLinksRouter(links),
     node: authedProcedure.input(z.object({ id: Id.nullable() })).query(async ({ ctx, input }) => toDto(await service.node(ctx.viewer, input.id))),
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.get(ctx.viewer, input.id)),
     getMany: authedProcedure.input(z.object({ ids: z.array(Id).max(1000) })).query(({ ctx, input }) => service.getMany(ctx.viewer, input.ids)),

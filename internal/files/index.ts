@@ -1,5 +1,6 @@
 /** Builds the files service and its router from the shared runtime. */
 import type { Runtime } from '../platform/runtime.ts';
+import { DownloadLinks } from './download-links.ts';
 import { filesRouter } from './files.router.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
@@ -10,7 +11,8 @@ export function createFiles(runtime: Runtime) {
   const repo = new FilesRepository(runtime.orm);
   const service = new FilesService(repo, runtime.storage, runtime.config.defaultQuotaBytes, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
-  return { service, shares, router: filesRouter(service, shares) };
+  const links = new DownloadLinks(runtime.config.jwtSecret, service);
+  return { service, shares, router: filesRouter(service, shares, links) };
 }
 
 export type { FilesRouter } from './files.router.ts';

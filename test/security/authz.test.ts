@@ -137,6 +137,7 @@ const SPECS: Record<string, Spec> = {
   deleteFile: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   restoreFile: { kind: 'owned', vars: (i) => ({ id: i.trashed }) },
   purgeFile: { kind: 'owned', vars: (i) => ({ id: i.trashed }) },
+  createDownloadLink: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   uploadFile: { kind: 'owned', vars: (i) => ({ parentId: i.folder }), upload: 'file' },
   createUpload: { kind: 'owned', vars: (i) => ({ input: { parentId: i.folder, name: 'x.bin', size: 10 } }) },
   uploadChunk: { kind: 'owned', vars: (i) => ({ sessionId: i.session }), fixed: () => ({ index: 0 }), upload: 'chunk' },

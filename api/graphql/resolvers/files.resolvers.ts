@@ -86,6 +86,11 @@ export const filesResolvers = {
       requireViewer(ctx);
       return ctx.clients.files.purge.mutate(args);
     },
+    createDownloadLink: async (_: unknown, args: { id: string }, ctx: Ctx) => {
+      requireViewer(ctx);
+      const { sig, expiresAt } = await ctx.clients.files.downloadLinks.create.mutate({ id: args.id });
+      return { url: `${ctx.origin}/files/${encodeURIComponent(args.id)}/content?sig=${encodeURIComponent(sig)}`, expiresAt };
+    },
     uploadFile: async (_: unknown, args: { parentId?: string | null; file: Promise<FileUpload> }, ctx: Ctx) => {
       requireViewer(ctx);
       const upload = await args.file;

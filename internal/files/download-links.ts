@@ -1,0 +1,66 @@
+/**
+ * Signed download links: `GET /files/{id}/content?sig=<userId>.<expires>.<mac>` downloads one of
+ * the signer's files without an Authorization header, so a browser can hand the download to its
+ * own download manager (an `<a download>` navigation cannot carry a Bearer header) and resume it
+ * with Range requests.
+ *
+ * The mac is HMAC-SHA-256 over the file id, the person and the expiry (Unix seconds), under a key
+ * derived from the JWT secret for this one purpose (so it can never be confused with a token).
+ * A link is bound to one file and one person, lives five minutes, and is checked against the
+ * file on every request: trashed, purged or someone else's files answer NOT_FOUND like any
+ * unknown id. A link is a bearer credential for five minutes; it carries no other right.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../platform/errors.ts';
+import type { Viewer } from '../platform/request-context.ts';
+import type { BlobRow } from './files.entities.ts';
+import type { FileDto, FilesService } from './files.service.ts';
+
+/** Long enough to start a download after a slow click, short enough that a leaked link soon dies. */
+export const DOWNLOAD_LINK_SECONDS = 300;
+
+const SIG = /^([A-Za-z0-9_-]{1,64})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+
+const invalid = (reason: 'download_link_invalid' | 'download_link_expired') =>
+  new AppError('NOT_FOUND', reason === 'download_link_expired' ? 'This download link has expired' : 'No such file or folder', { details: { reason } });
+
+export class DownloadLinks {
+  private readonly key: Buffer;
+
+  constructor(
+    jwtSecret: Uint8Array,
+    private readonly files: Pick<FilesService, 'content'>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.key = createHmac('sha256', jwtSecret).update('stratus download links v1').digest();
+  }
+
+  /** A signature for one of the viewer's live files (NOT_FOUND otherwise), valid five minutes. */
+  async create(viewer: Viewer, fileId: string): Promise<{ sig: string; expiresAt: Date }> {
+    await this.files.content(viewer, fileId);
+    const expires = Math.floor(this.now() / 1000) + DOWNLOAD_LINK_SECONDS;
+    return { sig: `${viewer.userId}.${expires}.${this.mac(fileId, viewer.userId, expires)}`, expiresAt: new Date(expires * 1000) };
+  }
+
+  /** The file and blob a signature opens, checked as its signer would be. */
+  async open(fileId: string, sig: string): Promise<{ file: FileDto; blob: BlobRow }> {
+    const userId = this.verify(fileId, sig);
+    return this.files.content({ userId, username: '', isAdmin: false }, fileId);
+  }
+
+  /** The signer's id, or NOT_FOUND for a forged, altered, foreign or expired signature. */
+  verify(fileId: string, sig: string): string {
+    const match = SIG.exec(sig);
+    if (!match?.[1] || !match[2] || !match[3]) throw invalid('download_link_invalid');
+    const [userId, expires, mac] = [match[1], Number(match[2]), Buffer.from(match[3], 'base64url')];
+    const expected = Buffer.from(this.mac(fileId, userId, expires), 'base64url');
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw invalid('download_link_invalid');
+    if (expires * 1000 <= this.now()) throw invalid('download_link_expired');
+    return userId;
+  }
+
+  private mac(fileId: string, userId: string, expires: number): string {
+    // Newline-separated: ids never contain one, so no two inputs share a message.
+    return createHmac('sha256', this.key).update(`${fileId}\n${userId}\n${expires}`).digest('base64url');
+  }
+}
