@@ -4,6 +4,7 @@
  * - cost: every field costs 1, multiplied by the page size (`first`, default 20) of each list
  *   connection above it, at most `maxCost`;
  * - aliases: at most `maxAliases` per operation (alias batching is the cheap way around the cost).
+ * The introspection meta-fields `__schema` and `__type` are not walked (see `META_FIELDS`).
  */
 import {
   GraphQLError,
@@ -22,6 +23,17 @@ export interface QueryLimits {
 
 export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 12, maxCost: 20_000, maxAliases: 30 };
 const DEFAULT_PAGE = 20;
+
+/**
+ * Introspection roots (GraphQL spec §4.2, "Schema Introspection"): their answer is bounded by the
+ * schema, not by data, so they count 1 and their selections are neither depth- nor cost-walked.
+ * The standard query of every tool (`getIntrospectionQuery()`: GraphiQL, codegen, Postman) nests
+ * `ofType` 9 deep and so is 15 levels deep — over any depth limit that still protects ordinary
+ * fields. The one unbounded shape, `fields { type { fields { … } } }` cycling through types, is
+ * refused by graphql-js's MaxIntrospectionDepthRule (part of `specifiedRules`, which both
+ * transports run); in production Apollo and the graphql-ws server refuse introspection outright.
+ */
+const META_FIELDS = new Set(['__schema', '__type']);
 
 function limitError(message: string, reason: string) {
   return new GraphQLError(message, { extensions: { code: 'BAD_INPUT', details: { reason } } });
@@ -48,6 +60,10 @@ export function queryLimitsRule(limits: QueryLimits = DEFAULT_LIMITS) {
       for (const selection of set.selections) {
         if (selection.kind === Kind.FIELD) {
           if (selection.alias) aliases++;
+          if (META_FIELDS.has(selection.name.value)) {
+            cost += 1;
+            continue;
+          }
           const multiplier = selection.arguments ? pageSize(selection.arguments as never) : 1;
           cost += 1;
           if (selection.selectionSet) {
