@@ -7,22 +7,18 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import { GraphQLError, specifiedRules, validate, type ASTVisitor, type GraphQLSchema, type ValidationContext } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, type ASTVisitor, type GraphQLSchema, type ValidationContext } from 'graphql';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Runtime } from '../internal/platform/runtime.ts';
-import { WebSocketServer } from 'ws';
-import { bearerToken, type TokenSigner } from '../internal/platform/auth/access-token.ts';
-import { AppError } from '../internal/platform/errors.ts';
+import type { TokenSigner } from '../internal/platform/auth/access-token.ts';
 import type { Logger } from '../internal/platform/logger.ts';
 import type { Metrics } from '../internal/platform/metrics.ts';
-import { currentContext, newRequestId, type Viewer } from '../internal/platform/request-context.ts';
 import type { Clients } from './clients.ts';
-import { makeContext, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
+import { bindResolvers, httpContext, type ContextDeps, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
+import { graphqlWsServer } from './graphql/ws-server.ts';
 import { BlobWriter } from '../internal/files/blob-writer.ts';
 import type { StorageRouter } from '../internal/storage/index.ts';
-import { processRequest } from 'graphql-upload-minimal';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
 import { uploadRouter } from './http/upload.handler.ts';
@@ -35,6 +31,7 @@ import { graphqlErrorFormatter } from './graphql/errors.ts';
 import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './graphql/limits.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { httpErrorHandler } from './http/errors.ts';
+import { graphqlMultipart } from './http/graphql-multipart.ts';
 import { graphiqlRouter } from './http/graphiql.ts';
 import { healthRouter } from './http/health.ts';
 import { requestContext } from './http/request-context.ts';
@@ -52,12 +49,6 @@ export interface GatewayOptions {
   /** Base of the links Stratus hands out (share URLs); default: the request's own origin. */
   publicUrl?: string | undefined;
   limits?: QueryLimits;
-}
-
-/** The request's origin, from a Host header that looks like a host (anything else is ignored). */
-function originOf(publicUrl: string | undefined, protocol: string, host: string | undefined): string {
-  if (publicUrl) return publicUrl.replace(/\/$/, '');
-  return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(host) ? `${protocol}://${host}` : 'http://localhost';
 }
 
 /** The gateway of a process, from its runtime: the same wiring in every mode; only the clients differ. */
@@ -102,7 +93,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     pubsub: options.pubsub,
     blobWriter: new BlobWriter({ tmpDir: options.tmpDir, defaultBackend: () => storage.defaultBackend() }),
   };
-  const schema: GraphQLSchema = buildSchema();
+  // Every resolver runs in its operation's request context, whichever transport carried it.
+  const schema: GraphQLSchema = bindResolvers(buildSchema());
   const limitsRule = queryLimitsRule(options.limits ?? DEFAULT_LIMITS);
   const app = express();
   app.disable('x-powered-by');
@@ -113,41 +105,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const formatError = graphqlErrorFormatter(log, metrics);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => formatError(e.toJSON(), e));
 
-  // graphql-ws shares the HTTP server and the /graphql path. Every subscription needs a signed-in
-  // connection: `connectionParams.authorization` ("Bearer <token>" or the bare token) is checked
-  // in onConnect, and a connection without a valid one is closed with 4403 Forbidden.
-  const wss = new WebSocketServer({ server, path: '/graphql' });
-  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer; token?: string }>(
-    {
-      schema,
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, limitsRule]),
-      // The same error mapping as over HTTP: every error leaves with a code of the union.
-      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
-      onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization;
-        const token = typeof raw === 'string' ? (bearerToken(raw) ?? raw) : undefined;
-        if (!token) return false;
-        try {
-          ctx.extra.viewer = await tokens.verifyAccess(token);
-          ctx.extra.token = token;
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      // Subscriptions run outside any HTTP request, so the identity for service calls travels in
-      // the context (see `asViewer` in graphql/context.ts).
-      context: (ctx): GraphQLContext =>
-        makeContext(clients, bytes, {
-          requestId: newRequestId(),
-          viewer: ctx.extra.viewer,
-          accessToken: ctx.extra.token,
-          origin: originOf(options.publicUrl, 'http', ctx.extra.request.headers.host),
-        }),
-    },
-    wss,
-  );
+  // graphql-ws on the same port and path: every operation, with the connection's identity.
+  const contextDeps: ContextDeps = { clients, bytes, tokens, publicUrl: options.publicUrl };
+  const wsCleanup = graphqlWsServer({ server, app, schema, rules: [limitsRule], production: options.production, deps: contextDeps, formatErrors: formatAll });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -190,40 +150,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     '/graphql',
     express.json({ limit: '1mb' }),
     // GraphQL multipart requests (uploadFile, uploadChunk): file streams are handed to resolvers
-    // as they arrive; nothing is buffered here. Apollo's CSRF prevention requires the
-    // `apollo-require-preflight` header on them.
-    async (req, res, next) => {
-      if (!req.is('multipart/form-data')) return next();
-      if (!req.headers['apollo-require-preflight'] && !req.headers['x-apollo-operation-name']) {
-        return next(new AppError('BAD_INPUT', 'Multipart requests need the header apollo-require-preflight: true', { details: { reason: 'csrf' } }));
-      }
-      try {
-        req.body = await processRequest(req, res, { maxFileSize: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE) + 1, maxFiles: 1, maxFieldSize: 100_000 });
-        next();
-      } catch (error) {
-        next(new AppError('BAD_INPUT', 'Malformed multipart request', { cause: error }));
-      }
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const rc = currentContext();
-        const requestId = rc?.requestId ?? newRequestId();
-        const origin = originOf(options.publicUrl, req.protocol, req.get('host'));
-        const header = req.headers.authorization;
-        if (!header) return makeContext(clients, bytes, { requestId, viewer: undefined, accessToken: undefined, origin });
-        const token = bearerToken(header);
-        // A credential that does not verify is refused outright (401) rather than treated as
-        // anonymous, so a client knows to refresh instead of seeing a half-empty answer.
-        const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
-        if (!viewer || !token) {
-          throw new GraphQLError('Invalid or expired access token', {
-            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-          });
-        }
-        if (rc) Object.assign(rc, { viewer, accessToken: token });
-        return makeContext(clients, bytes, { requestId, viewer, accessToken: token, origin });
-      },
+    // as they arrive; nothing is buffered. See http/graphql-multipart.ts for how a malformed body
+    // is refused and why an answer waits for the body's verdict.
+    graphqlMultipart({
+      apollo,
+      context: httpContext(contextDeps),
+      limits: { maxFieldBytes: 100_000, maxFileBytes: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE), maxFiles: 1 },
     }),
+    expressMiddleware(apollo, { context: httpContext(contextDeps) }),
   );
   // The web app last: its SPA fallback answers only the GETs no route above took.
   app.use(webAppRouter());

@@ -1,6 +1,16 @@
-/** What every resolver receives. Built per request (HTTP) or per operation (graphql-ws). */
+/**
+ * What every resolver receives, and the one place it is built for both transports: HTTP requests
+ * (`httpContext`, Apollo) and graphql-ws operations (api/graphql/ws-server.ts) both go through
+ * `identify` (credential → viewer) and `buildContext` (viewer → context), and every resolver of
+ * the schema runs inside its context's request context (`bindResolvers`), which is where the
+ * service clients read the caller's identity from. So no resolver depends on which transport
+ * happened to set up AsyncLocalStorage before it ran.
+ */
+import type { Request } from 'express';
+import { GraphQLError, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { bearerToken, type TokenSigner } from '../../internal/platform/auth/access-token.ts';
 import { AppError } from '../../internal/platform/errors.ts';
-import { runWithContext, type Viewer } from '../../internal/platform/request-context.ts';
+import { currentContext, newRequestId, runWithContext, type RequestContext, type Viewer } from '../../internal/platform/request-context.ts';
 import type { BlobWriter } from '../../internal/files/blob-writer.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { PubSub } from '../../internal/platform/kv/kv.ts';
@@ -17,6 +27,11 @@ export interface GraphQLContext {
   origin: string;
   /** Byte paths of the gateway: the object stores and the writer of new blobs. */
   bytes: GatewayBytes;
+  /**
+   * The request context (AsyncLocalStorage) every resolver of this operation runs in: service
+   * calls take the viewer, access token, client address and read-your-writes flag from it.
+   */
+  request: RequestContext;
 }
 
 export interface GatewayBytes {
@@ -26,8 +41,72 @@ export interface GatewayBytes {
   pubsub: PubSub;
 }
 
-export function makeContext(clients: Clients, bytes: GatewayBytes, fields: Omit<GraphQLContext, 'clients' | 'loaders' | 'bytes'>): GraphQLContext {
-  return { ...fields, clients, bytes, loaders: createLoaders(clients) };
+export interface ContextDeps {
+  clients: Clients;
+  bytes: GatewayBytes;
+  tokens: TokenSigner;
+  /** Base of the links Stratus hands out; default: the request's own origin. */
+  publicUrl: string | undefined;
+}
+
+/** Who is calling: a person whose access token verified, or nobody. */
+export type Identity = { viewer: Viewer; accessToken: string } | { viewer: undefined; accessToken: undefined };
+export const ANONYMOUS: Identity = { viewer: undefined, accessToken: undefined };
+
+/**
+ * The caller's identity from the access token it presented. No token: anonymous (public
+ * operations work, protected ones answer UNAUTHENTICATED). A token that does not verify is
+ * refused (UNAUTHENTICATED), never served as anonymous: the client should refresh.
+ */
+export async function identify(tokens: TokenSigner, token: string | undefined): Promise<Identity> {
+  if (token === undefined) return ANONYMOUS;
+  const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
+  if (!viewer) throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
+  return { viewer, accessToken: token };
+}
+
+/** The request's origin, from a Host header that looks like a host (anything else is ignored). */
+export function originOf(publicUrl: string | undefined, protocol: string, host: string | undefined): string {
+  if (publicUrl) return publicUrl.replace(/\/$/, '');
+  return host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i.test(host) ? `${protocol}://${host}` : 'http://localhost';
+}
+
+export interface Caller {
+  identity: Identity;
+  /** The HTTP request's context, or a new one per graphql-ws operation. */
+  request: RequestContext;
+  protocol: string;
+  host: string | undefined;
+}
+
+/** The one context builder: HTTP and graphql-ws differ only in where the caller comes from. */
+export function buildContext(deps: ContextDeps, caller: Caller): GraphQLContext {
+  const { identity, request } = caller;
+  if (identity.viewer) Object.assign(request, { viewer: identity.viewer, accessToken: identity.accessToken });
+  return {
+    requestId: request.requestId,
+    viewer: identity.viewer,
+    accessToken: identity.accessToken,
+    origin: originOf(deps.publicUrl, caller.protocol, caller.host),
+    clients: deps.clients,
+    bytes: deps.bytes,
+    loaders: createLoaders(deps.clients),
+    request,
+  };
+}
+
+/** Apollo's context function: the `Authorization: Bearer` header; a bad one is HTTP 401. */
+export function httpContext(deps: ContextDeps) {
+  return async ({ req }: { req: Request }): Promise<GraphQLContext> => {
+    const header = req.headers.authorization;
+    const identity = await identify(deps.tokens, header ? (bearerToken(header) ?? '') : undefined).catch((error: unknown) => {
+      // RFC 6750 §3.1 invalid_token: 401, so a client knows to refresh instead of seeing a
+      // half-empty answer.
+      throw new GraphQLError(error instanceof AppError ? error.message : 'Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+    });
+    const request = currentContext() ?? { requestId: newRequestId(), ip: req.ip };
+    return buildContext(deps, { identity, request, protocol: req.protocol, host: req.get('host') });
+  };
 }
 
 export function requireViewer(ctx: GraphQLContext): Viewer {
@@ -35,10 +114,51 @@ export function requireViewer(ctx: GraphQLContext): Viewer {
   return ctx.viewer;
 }
 
-/**
- * Runs service calls with the operation's identity. HTTP requests already run inside their
- * request context; subscription resolvers (graphql-ws) do not, and use this.
- */
+/** Runs service calls with the operation's identity (kept for callers outside a resolver). */
 export function asViewer<T>(ctx: GraphQLContext, fn: () => T): T {
-  return runWithContext({ requestId: ctx.requestId, viewer: ctx.viewer, accessToken: ctx.accessToken }, fn);
+  return runWithContext(ctx.request, fn);
+}
+
+/**
+ * Makes every resolver of the schema (field `resolve` and subscription `subscribe`) run inside its
+ * operation's request context. graphql-ws executes outside any HTTP request, so without this its
+ * resolvers' service calls went out with no viewer and answered UNAUTHENTICATED. A subscription's
+ * source stream is bound too: its body runs on each `next()`, called by the transport's loop.
+ * Mutates the schema's field configs in place (call it once, on a schema built for the gateway).
+ */
+export function bindResolvers(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const { resolve, subscribe } = field;
+      if (resolve) field.resolve = inContext(resolve);
+      if (subscribe) {
+        field.subscribe = inContext(async (source, args, ctx: GraphQLContext, info) => {
+          const stream: unknown = await subscribe(source, args, ctx, info);
+          return isAsyncIterable(stream) ? boundStream(stream, ctx.request) : stream;
+        });
+      }
+    }
+  }
+  return schema;
+}
+
+function inContext(resolver: GraphQLFieldResolver<unknown, GraphQLContext>): GraphQLFieldResolver<unknown, GraphQLContext> {
+  return (source, args, ctx, info) => runWithContext(ctx.request, () => resolver(source, args, ctx, info));
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function boundStream<T>(stream: AsyncIterable<T>, request: RequestContext): AsyncIterableIterator<T> {
+  const it = stream[Symbol.asyncIterator]();
+  return {
+    next: () => runWithContext(request, () => it.next()),
+    return: (value?: unknown) => runWithContext(request, () => it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined as never })),
+    throw: (error?: unknown) => runWithContext(request, () => it.throw?.(error) ?? Promise.reject(error)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

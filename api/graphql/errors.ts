@@ -32,7 +32,9 @@ export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
       app = new AppError('BAD_INPUT', formatted.message, { details: details ?? { reason: apolloCode.toLowerCase() } });
     } else if (isErrorCode(apolloCode)) {
       // Raised by the gateway itself with a code of the union (e.g. a bad token in the context).
-      app = new AppError(apolloCode, formatted.message.replace(/^Context creation failed: /, ''));
+      // Over graphql-ws a query-limit refusal arrives this way too: keep its details.reason.
+      const details = formatted.extensions?.details as Record<string, unknown> | undefined;
+      app = new AppError(apolloCode, formatted.message.replace(/^Context creation failed: /, ''), details ? { details } : {});
     } else if (original instanceof AppError || (original && typeof original === 'object' && 'shape' in original)) {
       app = normalizeError(original);
     } else if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {
