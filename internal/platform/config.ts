@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   TRANSFER_SOURCE_GRACE_MS: z.coerce.number().int().min(0).default(5000),
   /** Transfer jobs this process runs at once; 0 runs no worker here (another process does). */
   TRANSFER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(2),
+  /** Deliveries of one transfer attempt that may end unfinished (worker crashed or killed) before the dead-letter queue. */
+  TRANSFER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(50).default(5),
   /** Read each copied object back from the target and hash it (the streaming hash is always checked). */
   TRANSFER_REREAD_TARGET: z.enum(['true', 'false']).default('true'),
   SMTP_URL: optional(url(['smtp:', 'smtps:'])),
@@ -86,7 +88,7 @@ export interface Config {
   replicaRouting: { maxLagSeconds: number; checkIntervalMs: number; readYourWritesMs: number };
   redisUrl: string | undefined;
   amqpUrl: string | undefined;
-  transfer: { amqpPrefix: string; retryDelaysMs: number[]; sourceGraceMs: number; concurrency: number; rereadTarget: boolean };
+  transfer: { amqpPrefix: string; retryDelaysMs: number[]; sourceGraceMs: number; concurrency: number; maxDeliveries: number; rereadTarget: boolean };
   smtp: { url: string | undefined; from: string };
   storageConfigPath: string | undefined;
   jwtSecret: Uint8Array;
@@ -131,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryDelaysMs: e.TRANSFER_RETRY_DELAYS_MS,
       sourceGraceMs: e.TRANSFER_SOURCE_GRACE_MS,
       concurrency: e.TRANSFER_CONCURRENCY,
+      maxDeliveries: e.TRANSFER_MAX_DELIVERIES,
       rereadTarget: e.TRANSFER_REREAD_TARGET === 'true',
     },
     smtp: { url: e.SMTP_URL, from: e.SMTP_FROM },

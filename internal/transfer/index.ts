@@ -23,8 +23,10 @@ export interface TransferOptions {
 export async function createTransfer(runtime: Runtime, options: TransferOptions = {}) {
   const settings = runtime.config.transfer;
   const queue: JobQueue = runtime.config.amqpUrl
-    ? await RabbitJobQueue.connect({ url: runtime.config.amqpUrl, prefix: settings.amqpPrefix, retryDelaysMs: settings.retryDelaysMs, log: runtime.log })
-    : new MemoryJobQueue(settings.retryDelaysMs);
+    ? await RabbitJobQueue.connect({
+      url: runtime.config.amqpUrl, prefix: settings.amqpPrefix, retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries, log: runtime.log,
+    })
+    : new MemoryJobQueue({ retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries });
   runtime.onClose(() => queue.close());
   const repo = new TransferRepository(runtime.orm);
   const metrics = createTransferMetrics(runtime.metrics.registry, queue);

@@ -109,6 +109,20 @@ export class TransferService {
     }
   }
 
+  /**
+   * The queue gave up a job no run of which finished (`delivery_limit`: its worker died every
+   * time), so no run recorded the failure: the row goes FAILED here, where the admin view and
+   * `retryTransfer` find it, and the blob is free for a new job. Called again for the same job
+   * (a redelivery of the dead-lettering itself) it changes and counts nothing.
+   */
+  async deadLettered(job: TransferJob, dead: { reason: string; lastError: string; attempts: number }): Promise<void> {
+    const row = await this.repo.findJob(job.jobId);
+    this.log.error({ job: job.jobId, blob: job.blobId, from: job.from, to: job.to, reason: dead.reason, attempt: dead.attempts, lastError: dead.lastError }, 'transfer dead-lettered');
+    if (!row || row.status === 'DONE' || row.status === 'FAILED') return;
+    await this.setStatus(row, { status: 'FAILED', activeKey: null, lastError: dead.lastError });
+    this.metrics.jobs.inc({ outcome: 'failed' });
+  }
+
   /** FAILED → queued again with a fresh retry budget. False when the job is not FAILED (or the blob has a live job). */
   async retry(id: string): Promise<boolean> {
     const existing = await this.repo.findJob(id);

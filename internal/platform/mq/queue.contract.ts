@@ -2,10 +2,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
-import type { JobQueue, QueueMessage } from './queue.ts';
+import type { Consumer, DeadLetter, JobQueue, QueueMessage } from './queue.ts';
 
 /** Short delays so a job runs out of retries within a test. */
 export const CONTRACT_DELAYS_MS = [150, 300];
+/** Deliveries of one attempt that may end unfinished (consumer gone) before the dead-letter queue. */
+export const CONTRACT_MAX_DELIVERIES = 3;
+
+/** `stop` must give up a handler that never finishes; today's code waiting for ever fails here, not by timeout. */
+async function stopWithin(consumer: Consumer, graceMs: number): Promise<void> {
+  const gaveUp = consumer.stop({ graceMs }).then(() => true);
+  const stuck = sleep(graceMs + 3_000).then(() => false);
+  if (!(await Promise.race([gaveUp, stuck]))) throw new Error(`stop({ graceMs: ${graceMs} }) still waits for an unfinished handler`);
+}
 
 export function queueContract(name: string, make: () => Promise<JobQueue>, cleanup: (queue: JobQueue) => Promise<void> = (q) => q.close()) {
   describe(`JobQueue contract: ${name}`, () => {
@@ -75,7 +84,7 @@ export function queueContract(name: string, make: () => Promise<JobQueue>, clean
       expect(gaps[0]).toBeGreaterThanOrEqual(CONTRACT_DELAYS_MS[0]! - 20);
       expect(gaps[1]).toBeGreaterThanOrEqual(CONTRACT_DELAYS_MS[1]! - 20);
       const dead = await queue.peekDead(10);
-      expect(dead).toEqual([{ id: 'p1', body: { job: 'poison' }, attempts: 3, lastError: 'UNAVAILABLE: backend down (run 3)' }]);
+      expect(dead).toEqual([{ id: 'p1', body: { job: 'poison' }, attempts: 3, reason: 'retries_exhausted', lastError: 'UNAVAILABLE: backend down (run 3)' }]);
       // Peeking leaves it there.
       expect((await queue.depth()).dead).toBe(1);
       await consumer.stop();
@@ -91,7 +100,7 @@ export function queueContract(name: string, make: () => Promise<JobQueue>, clean
       await queue.publish({ bad: true });
       await expect.poll(async () => (await queue.depth()).dead).toBe(1);
       expect(runs).toBe(1);
-      expect((await queue.peekDead(1))[0]).toMatchObject({ attempts: 1, lastError: 'BAD_INPUT: not a job' });
+      expect((await queue.peekDead(1))[0]).toMatchObject({ attempts: 1, reason: 'permanent_error', lastError: 'BAD_INPUT: not a job' });
       await consumer.stop();
     });
 
@@ -107,6 +116,43 @@ export function queueContract(name: string, make: () => Promise<JobQueue>, clean
       await sleep(100);
       expect(await queue.depth()).toEqual({ ready: 0, retrying: 0, dead: 0 });
       await consumer.stop();
+    });
+
+    it('a job whose consumer goes away unfinished every time is delivered at most the limit, then dead-lettered with delivery_limit', async () => {
+      const queue = await fresh();
+      await queue.publish({ job: 'crasher' }, { messageId: 'c1' });
+      const deliveries: { attempt: number; redelivered: boolean }[] = [];
+      // Each round is one worker that takes the job and never finishes it (as if its process
+      // died): its consumer is closed with the handler still running.
+      for (let round = 1; round <= CONTRACT_MAX_DELIVERIES; round++) {
+        const consumer = await queue.consume((m) => {
+          deliveries.push({ attempt: m.attempt, redelivered: m.redelivered });
+          return new Promise<void>(() => undefined);
+        }, { prefetch: 1 });
+        await expect.poll(() => deliveries.length, { timeout: 10_000 }).toBe(round);
+        await stopWithin(consumer, 0);
+      }
+      expect(deliveries).toEqual([
+        { attempt: 1, redelivered: false },
+        ...Array.from({ length: CONTRACT_MAX_DELIVERIES - 1 }, () => ({ attempt: 1, redelivered: true })),
+      ]);
+      // A healthy worker never runs it again; its owner hears why it was dead-lettered.
+      const ran: unknown[] = [];
+      const heard: DeadLetter[] = [];
+      const healthy = await queue.consume(async (m) => void ran.push(m.body), { prefetch: 1, onDeadLetter: async (d) => void heard.push(d) });
+      await expect.poll(async () => (await queue.depth()).dead, { timeout: 10_000 }).toBe(1);
+      const expected = {
+        id: 'c1', body: { job: 'crasher' }, attempts: 1, reason: 'delivery_limit',
+        lastError: `delivery_limit: delivered ${CONTRACT_MAX_DELIVERIES} times, never finished (worker crashed, killed or disconnected)`,
+      };
+      expect(await queue.peekDead(10)).toEqual([expected]);
+      expect(heard).toEqual([expected]);
+      expect(ran).toEqual([]);
+      expect(await queue.depth()).toEqual({ ready: 0, retrying: 0, dead: 1 });
+      // The limit counts deliveries of one job only: the next job runs as usual.
+      await queue.publish({ job: 'fine' });
+      await expect.poll(() => ran).toEqual([{ job: 'fine' }]);
+      await healthy.stop();
     });
 
     it('stop waits for the handlers in flight', async () => {

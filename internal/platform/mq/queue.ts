@@ -10,8 +10,13 @@
  * - A handler that resolves acks its message. A handler that throws sends it to the retry step for
  *   its attempt (delays grow, `retryDelaysMs[attempt - 1]`), or, once the delays are used up or the
  *   error is permanent, to the dead-letter queue with the last error kept beside the job.
- * - A message whose handler never finished (process killed, connection lost) is delivered again
- *   with `redelivered: true` and the same attempt number: handlers must be idempotent.
+ * - A message whose handler never finished (process killed, connection lost, consumer stopped
+ *   with its grace run out) is delivered again with `redelivered: true` and the same attempt
+ *   number: handlers must be idempotent. Those unfinished deliveries are counted durably (RabbitMQ:
+ *   the quorum queue's `x-delivery-count`), so a job that kills its worker every time cannot loop
+ *   for ever: once `maxDeliveries` deliveries of one attempt ended unfinished, the next delivery
+ *   never reaches the handler. The job goes to the dead-letter queue with reason `delivery_limit`,
+ *   and `onDeadLetter` tells the consumer's owner first (its handler never got to record a failure).
  */
 export interface QueueMessage {
   /** The publisher's message id (stable across retries and redeliveries). */
@@ -31,11 +36,25 @@ export interface ConsumeOptions {
   prefetch: number;
   /** Errors no retry can fix (a malformed job): straight to the dead-letter queue. */
   isPermanent?: (error: unknown) => boolean;
+  /**
+   * Called before a job is dead-lettered without its handler having failed it (`delivery_limit`),
+   * so its owner can record the failure. A rejection leaves the job queued to be tried again.
+   */
+  onDeadLetter?: (dead: DeadLetter) => Promise<void>;
+}
+
+export interface StopOptions {
+  /**
+   * How long to wait for the handlers in flight; unset: as long as they take. Handlers still
+   * running then are given up: their messages go back to the queue as an unfinished delivery
+   * (which counts toward the delivery limit), exactly as if the process had died.
+   */
+  graceMs?: number;
 }
 
 export interface Consumer {
-  /** Stops taking messages and waits for the handlers in flight. */
-  stop(): Promise<void>;
+  /** Stops taking messages and waits for the handlers in flight (see StopOptions). */
+  stop(options?: StopOptions): Promise<void>;
 }
 
 export interface QueueDepth {
@@ -46,10 +65,19 @@ export interface QueueDepth {
   dead: number;
 }
 
+/**
+ * Why a job is in the dead-letter queue (stable strings, kept in the `x-stratus-dead-reason` header):
+ * its retries ran out, its error was permanent, it was delivered `maxDeliveries` times without
+ * finishing, or it was not a job at all (the broker's `rejected`).
+ */
+export type DeadLetterReason = 'retries_exhausted' | 'permanent_error' | 'delivery_limit' | 'rejected';
+
 export interface DeadLetter {
   id: string;
   body: unknown;
+  /** The attempt it died in (1 + the retries it had). */
   attempts: number;
+  reason: DeadLetterReason;
   lastError: string;
 }
 
@@ -63,14 +91,23 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
+/** Unfinished deliveries of one attempt before the dead-letter queue (TRANSFER_MAX_DELIVERIES). */
+export const DEFAULT_MAX_DELIVERIES = 5;
+
+/** The `lastError` of a job dead-lettered by the delivery limit. */
+export function deliveryLimitText(deliveries: number): string {
+  return `delivery_limit: delivered ${deliveries} times, never finished (worker crashed, killed or disconnected)`;
+}
+
 /** 5 s, 30 s, 5 min: a blip, a restart, an outage. Four runs in all before the dead-letter queue. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [5_000, 30_000, 300_000];
 
-export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'dead' };
+export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'dead'; reason: 'retries_exhausted' | 'permanent_error' };
 
 export function retryDecision(attempt: number, delaysMs: readonly number[], permanent: boolean): RetryDecision {
+  if (permanent) return { kind: 'dead', reason: 'permanent_error' };
   const delayMs = delaysMs[attempt - 1];
-  return permanent || delayMs === undefined ? { kind: 'dead' } : { kind: 'retry', delayMs };
+  return delayMs === undefined ? { kind: 'dead', reason: 'retries_exhausted' } : { kind: 'retry', delayMs };
 }
 
 /** `5s`, `30s`, `5m`, `250ms`: the suffix of a retry queue's name. */

@@ -1,21 +1,26 @@
 /**
  * JobQueue on RabbitMQ (amqplib). Topology, declared idempotently on every (re)connect:
  *
- *   <prefix>                 durable direct exchange; routing key `job` → <prefix>.jobs
- *   <prefix>.jobs            durable queue the workers consume (manual ack, prefetch N); a message
- *                            rejected outright (not JSON) dead-letters to <prefix>.dead
+ *   <prefix>                 durable direct exchange; routing key `job` → <prefix>.jobs.quorum
+ *   <prefix>.jobs.quorum     quorum queue the workers consume (manual ack, prefetch N). It counts
+ *                            the deliveries that ended unfinished (`x-delivery-count`) durably,
+ *                            across consumer crashes; a delivery whose count has reached
+ *                            `maxDeliveries` is dead-lettered instead of run (see deliver()). A
+ *                            message rejected outright (not JSON), or past the broker's backstop
+ *                            `x-delivery-limit`, dead-letters to <prefix>.dead
  *   <prefix>.retry.<delay>   one durable queue per retry delay (`5s`, `30s`, `5m`), no consumer:
  *                            `x-message-ttl` = delay, then dead-lettered back to the exchange, so
  *                            a retry is delayed without a plugin and survives a broker restart
  *   <prefix>.dead            durable queue keeping each failed job with headers
- *                            `x-stratus-attempts` and `x-stratus-last-error`
+ *                            `x-stratus-attempts`, `x-stratus-last-error`, `x-stratus-dead-reason`
+ *   <prefix>.jobs            classic queue of earlier versions: drained and deleted (rabbitmq.migrate.ts)
  *
  * A failed message is republished (with confirm) to the retry queue of its attempt or to the dead
  * queue, and only then acked: if the process dies in between, the broker redelivers the original,
  * so a job may run twice but is never lost. Messages are persistent and publishes confirmed.
  * The queue arguments are part of the contract: RabbitMQ refuses to redeclare a queue with other
  * arguments (406), so changing the delays means new queue names (they carry the delay) and the old
- * ones drain by themselves.
+ * ones drain by themselves; the delivery limit is enforced by the consumer, not by an argument.
  *
  * Connection loss (broker restart, network): every operation reconnects on demand; while consumers
  * exist a background loop reconnects with a growing delay and re-attaches them.
@@ -24,12 +29,14 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Con
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { drainLegacyQueue } from './rabbitmq.migrate.ts';
 import {
-  confirmed, declareTopology, parseBody, rabbitTopology, tryAck, type RabbitTopology, HEADER_ATTEMPT, HEADER_ATTEMPTS, HEADER_LAST_ERROR, ROUTING_KEY,
+  carriedHeaders, confirmed, deadLetterOf, declareTopology, rabbitTopology, tryAck, type RabbitTopology,
+  HEADER_ATTEMPT, HEADER_ATTEMPTS, HEADER_DEAD_REASON, HEADER_DELIVERY_COUNT, HEADER_LAST_ERROR, ROUTING_KEY,
 } from './rabbitmq.topology.ts';
 import {
-  errorText, retryDecision, DEFAULT_RETRY_DELAYS_MS,
-  type ConsumeOptions, type Consumer, type DeadLetter, type JobQueue, type MessageHandler, type QueueDepth,
+  deliveryLimitText, errorText, retryDecision, DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_DELAYS_MS,
+  type ConsumeOptions, type Consumer, type DeadLetter, type DeadLetterReason, type JobQueue, type MessageHandler, type QueueDepth, type QueueMessage,
 } from './queue.ts';
 
 export { rabbitTopology } from './rabbitmq.topology.ts';
@@ -39,6 +46,8 @@ export interface RabbitQueueOptions {
   /** Exchange name and queue-name prefix. Default `stratus.transfer`. */
   prefix?: string;
   retryDelaysMs?: readonly number[];
+  /** Unfinished deliveries of one attempt before the dead-letter queue. Default 5. */
+  maxDeliveries?: number;
   log: Logger;
   /** How long `publish` keeps trying to reach the broker before UNAVAILABLE. Default 30 s. */
   publishTimeoutMs?: number;
@@ -62,7 +71,10 @@ export class RabbitJobQueue implements JobQueue {
   readonly kind = 'rabbitmq';
   readonly names: RabbitTopology;
   private readonly delays: readonly number[];
+  private readonly maxDeliveries: number;
   private readonly log: Logger;
+  /** Channels closed or being closed: what was delivered on them is the broker's again. */
+  private readonly closedChannels = new WeakSet<Channel>();
   private current: Session | undefined;
   private connecting: Promise<Session> | undefined;
   private readonly subscriptions = new Set<Subscription>();
@@ -71,6 +83,7 @@ export class RabbitJobQueue implements JobQueue {
 
   private constructor(private readonly options: RabbitQueueOptions) {
     this.delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
     this.names = rabbitTopology(options.prefix ?? 'stratus.transfer', this.delays);
     this.log = options.log;
   }
@@ -95,12 +108,15 @@ export class RabbitJobQueue implements JobQueue {
     this.subscriptions.add(sub);
     await this.attach(sub, await this.session());
     return {
-      stop: async () => {
+      stop: async ({ graceMs } = {}) => {
         sub.stopped = true;
         this.subscriptions.delete(sub);
         const channel = sub.channel;
         if (channel && sub.tag) await channel.cancel(sub.tag).catch(() => undefined);
-        await Promise.allSettled([...sub.inFlight]);
+        const settled = Promise.allSettled([...sub.inFlight]).then(() => true);
+        const finished = graceMs === undefined ? await settled : await Promise.race([settled, sleep(graceMs, false, { ref: false })]);
+        // Closing the channel hands the unfinished deliveries back; the quorum queue counts them.
+        if (channel && !finished) this.closedChannels.add(channel);
         await channel?.close().catch(() => undefined);
       },
     };
@@ -121,13 +137,7 @@ export class RabbitJobQueue implements JobQueue {
       while (out.length < limit) {
         const msg = await ch.get(this.names.dead, { noAck: false });
         if (msg === false) break;
-        const headers = msg.properties.headers ?? {};
-        out.push({
-          id: String(msg.properties.messageId ?? ''),
-          body: parseBody(msg.content),
-          attempts: Number(headers[HEADER_ATTEMPTS] ?? 0),
-          lastError: String(headers[HEADER_LAST_ERROR] ?? ''),
-        });
+        out.push(deadLetterOf(msg));
       }
       return out;
     });
@@ -168,6 +178,7 @@ export class RabbitJobQueue implements JobQueue {
       confirm.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP publish channel error'));
       confirm.on('close', () => this.lost(model));
       await declareTopology(confirm, this.names);
+      await drainLegacyQueue(model, confirm, this.names, this.log).catch((error: unknown) => this.log.warn({ err: error }, 'classic jobs queue not drained; tried again at the next connect'));
       const session = { model, confirm };
       this.current = session;
       for (const sub of this.subscriptions) if (!sub.stopped) await this.attach(sub, session);
@@ -212,6 +223,7 @@ export class RabbitJobQueue implements JobQueue {
     const ch = await session.model.createChannel();
     ch.on('error', (error: Error) => this.log.warn({ err: error }, 'AMQP consumer channel error'));
     ch.on('close', () => {
+      this.closedChannels.add(ch);
       if (sub.channel === ch && !sub.stopped) this.lost(session.model);
     });
     await ch.prefetch(sub.options.prefetch);
@@ -230,6 +242,8 @@ export class RabbitJobQueue implements JobQueue {
 
   private deliver(sub: Subscription, ch: Channel, msg: ConsumeMessage): void {
     const attempt = Math.max(1, Number(msg.properties.headers?.[HEADER_ATTEMPT] ?? 1) || 1);
+    // Deliveries of this message that ended unfinished, as the quorum queue counted them.
+    const unfinished = Number(msg.properties.headers?.[HEADER_DELIVERY_COUNT] ?? 0) || 0;
     let body: unknown;
     try {
       body = JSON.parse(msg.content.toString('utf8'));
@@ -240,9 +254,14 @@ export class RabbitJobQueue implements JobQueue {
     }
     const message = { id: String(msg.properties.messageId ?? ''), body, attempt, finalAttempt: attempt > this.delays.length, redelivered: msg.fields.redelivered };
     const task = (async () => {
+      // Its workers died with it every time (a job that crashes its worker): it is not run again.
+      if (unfinished >= this.maxDeliveries) return this.deadByLimit(sub, ch, msg, message, unfinished);
       try {
         await sub.handler(message);
       } catch (error) {
+        // Given up by stop() or its channel died: the broker has the message back, and a retry
+        // published now would be a second copy of the job.
+        if (this.closedChannels.has(ch)) throw error;
         await this.reroute(msg, attempt, error, sub.options.isPermanent?.(error) ?? false);
       }
       // On a channel that died meanwhile this throws: the broker redelivers, the job is idempotent.
@@ -253,24 +272,44 @@ export class RabbitJobQueue implements JobQueue {
     sub.inFlight.add(task);
   }
 
+  /** Tells the consumer's owner (`onDeadLetter`), then moves the job to the dead queue. */
+  private async deadByLimit(sub: Subscription, ch: Channel, msg: ConsumeMessage, message: QueueMessage, unfinished: number): Promise<void> {
+    const lastError = deliveryLimitText(unfinished);
+    this.log.warn({ messageId: message.id, deliveries: unfinished, limit: this.maxDeliveries }, 'job delivered too often without finishing: dead-lettered');
+    try {
+      await sub.options.onDeadLetter?.({ id: message.id, body: message.body, attempts: message.attempt, reason: 'delivery_limit', lastError });
+    } catch (error) {
+      // Its owner could not record it (database down?): back to the queue, tried again later.
+      this.log.warn({ err: error, messageId: message.id }, 'dead-letter hook failed; the job stays queued');
+      await sleep(1_000);
+      tryAck(() => ch.nack(msg, false, true));
+      return;
+    }
+    await this.sendTo(this.names.dead, msg, this.deadHeaders(msg, message.attempt, 'delivery_limit', lastError));
+    ch.ack(msg);
+  }
+
   /** Republishes a failed message to the retry queue of its attempt, or to the dead queue. */
   private async reroute(msg: ConsumeMessage, attempt: number, error: unknown, permanent: boolean): Promise<void> {
     const decision = retryDecision(attempt, this.delays, permanent);
-    // x-death grows with every trip through a TTL queue; our own headers say all we need.
-    const { 'x-death': _death, 'x-first-death-exchange': _e, 'x-first-death-queue': _q, 'x-first-death-reason': _r, ...headers } = msg.properties.headers ?? {};
     const lastError = errorText(error);
-    const target = decision.kind === 'retry' ? this.names.retry[this.delays.indexOf(decision.delayMs)]?.queue : this.names.dead;
+    if (decision.kind === 'dead') return this.sendTo(this.names.dead, msg, this.deadHeaders(msg, attempt, decision.reason, lastError));
+    const target = this.names.retry[this.delays.indexOf(decision.delayMs)]?.queue;
     if (!target) throw new AppError('INTERNAL', 'no retry queue for the delay');
-    const props: Options.Publish = {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: msg.properties.messageId as string | undefined,
-      headers: decision.kind === 'retry'
-        ? { ...headers, [HEADER_ATTEMPT]: attempt + 1, [HEADER_LAST_ERROR]: lastError }
-        : { ...headers, [HEADER_ATTEMPTS]: attempt, [HEADER_LAST_ERROR]: lastError, 'x-stratus-failed-at': new Date().toISOString() },
+    await this.sendTo(target, msg, { ...carriedHeaders(msg.properties.headers), [HEADER_ATTEMPT]: attempt + 1, [HEADER_LAST_ERROR]: lastError });
+  }
+
+  private deadHeaders(msg: ConsumeMessage, attempt: number, reason: DeadLetterReason, lastError: string) {
+    return {
+      ...carriedHeaders(msg.properties.headers), [HEADER_ATTEMPTS]: attempt, [HEADER_LAST_ERROR]: lastError, [HEADER_DEAD_REASON]: reason,
+      'x-stratus-failed-at': new Date().toISOString(),
     };
+  }
+
+  private async sendTo(queue: string, msg: ConsumeMessage, headers: Options.Publish['headers']): Promise<void> {
+    const props: Options.Publish = { persistent: true, contentType: 'application/json', messageId: msg.properties.messageId as string | undefined, headers };
     const session = await this.session();
-    await confirmed((cb) => session.confirm.sendToQueue(target, msg.content, props, cb));
+    await confirmed((cb) => session.confirm.sendToQueue(queue, msg.content, props, cb));
   }
 
   private async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
