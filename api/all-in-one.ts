@@ -1,5 +1,5 @@
 /** The all-in-one process: gateway + every service in one process, services reached in process. */
-import { createAccounts } from '../internal/accounts/index.ts';
+import { createAccounts, filesDriveProvisioner } from '../internal/accounts/index.ts';
 import { createFiles } from '../internal/files/index.ts';
 import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads } from '../internal/uploads/index.ts';
@@ -29,8 +29,10 @@ export interface Overrides {
 export async function startAllInOne(config: Config, log: Logger, overrides: Overrides = {}): Promise<RunningApp> {
   const runtime = await createRuntime(config, allEntities, log, overrides.ormHooks);
   try {
-    const accounts = createAccounts(runtime, overrides.mailer);
     const files = createFiles(runtime);
+    // Registration makes the new person's root folder and quota through the files service.
+    const drive = filesDriveProvisioner(serviceClient('files', files.router, { mode: 'inprocess' }, log), runtime.tokens);
+    const accounts = createAccounts(runtime, drive, overrides.mailer);
     const uploads = createUploads(runtime, serviceClient('files', files.router, { mode: 'inprocess' }, log));
     // The transfer worker runs here too (in-process queue without AMQP_URL); completed uploads on a
     // staging backend are handed to it.

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
-import { createAccounts, type AccountsRouter } from '../internal/accounts/index.ts';
+import { createAccounts, filesDriveProvisioner, type AccountsRouter } from '../internal/accounts/index.ts';
 import { allEntities } from '../internal/entities.ts';
 import { createFiles, type FilesRouter } from '../internal/files/index.ts';
 import { ConfigError, type Config, type Role } from '../internal/platform/config.ts';
@@ -42,8 +42,11 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config:
     switch (role) {
       case 'api':
         return await startApi(runtime, config, log);
-      case 'accounts':
-        return await serve(runtime, createAccounts(runtime).router satisfies AccountsRouter, config);
+      case 'accounts': {
+        // Registration makes the new person's root folder and quota through the files service.
+        const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log);
+        return await serve(runtime, createAccounts(runtime, filesDriveProvisioner(files, runtime.tokens)).router satisfies AccountsRouter, config);
+      }
       case 'files':
         return await serve(runtime, createFiles(runtime).router satisfies FilesRouter, config);
       case 'uploads': {

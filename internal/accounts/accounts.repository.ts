@@ -63,6 +63,11 @@ export class AccountsRepository {
     }
   }
 
+  /** Removes a user who has nothing else yet (a registration that could not be completed). */
+  async deleteUser(id: string): Promise<void> {
+    await this.em().nativeDelete(UserRow, { id });
+  }
+
   async existsUsernameOrEmail(username: string, email: string): Promise<'username' | 'email' | null> {
     const em = this.em();
     if (await em.count(UserRow, { usernameKey: username.toLowerCase() })) return 'username';

@@ -11,7 +11,9 @@ import { SmtpMailer } from './mailer.ts';
 import { STACKS, createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
 import { startInbox, type Inbox } from '../../test/support/smtp.ts';
 import { UserRow, RefreshTokenRow } from './accounts.entities.ts';
-import { createAccounts } from './index.ts';
+import { createFiles } from '../files/index.ts';
+import { localClient } from '../platform/rpc/client.ts';
+import { createAccounts, filesDriveProvisioner } from './index.ts';
 
 const log = createLogger({ level: 'silent' });
 const uniq = () => randomBytes(4).toString('hex');
@@ -27,7 +29,8 @@ describe.each(STACKS)('accounts on the %s stack', (stack) => {
   beforeAll(async () => {
     inbox = await startInbox();
     t = await createTestRuntime(stack);
-    accounts = createAccounts(t.runtime, new SmtpMailer(inbox.url, 'Stratus <no-reply@stratus.test>'));
+    const drive = filesDriveProvisioner(localClient(createFiles(t.runtime).router, log), t.runtime.tokens);
+    accounts = createAccounts(t.runtime, drive, new SmtpMailer(inbox.url, 'Stratus <no-reply@stratus.test>'));
   });
   afterAll(async () => {
     await t?.close();

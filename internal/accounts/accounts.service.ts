@@ -12,6 +12,7 @@ import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { UserRow } from './accounts.entities.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
+import type { DriveProvisioner } from './drive-provisioner.ts';
 import { EmailCodeStore } from './email-codes.ts';
 import type { Mailer } from './mailer.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
@@ -58,6 +59,7 @@ export class AccountsService {
     private readonly kv: KeyValueStore,
     private readonly mailer: Mailer,
     private readonly tokens: TokenSigner,
+    private readonly drive: DriveProvisioner,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.codes = new EmailCodeStore(kv);
@@ -89,6 +91,16 @@ export class AccountsService {
       email: input.email,
       passwordHash: await hashPassword(input.password),
     });
+    // The person's root folder and quota exist from registration on, so no first action of theirs
+    // finds them missing. Without them there is no account: nothing half-made stays behind (the
+    // code is spent; the person asks for a new one).
+    try {
+      await this.drive.provision({ userId: user.id, username: user.username, isAdmin: user.isAdmin });
+    } catch (error) {
+      // Should the removal fail too, the files service repairs a missing drive on first use.
+      await this.repo.deleteUser(user.id).catch(() => undefined);
+      throw error;
+    }
     return this.issue(user, randomUUID());
   }
 

@@ -3,14 +3,17 @@ import type { Runtime } from '../platform/runtime.ts';
 import { accountsRouter } from './accounts.router.ts';
 import { AccountsRepository } from './accounts.repository.ts';
 import { AccountsService } from './accounts.service.ts';
+import type { DriveProvisioner } from './drive-provisioner.ts';
 import { LogMailer, SmtpMailer, type Mailer } from './mailer.ts';
 
-export function createAccounts(runtime: Runtime, mailer?: Mailer) {
+/** `drive` makes each new person's root folder and quota (filesDriveProvisioner over a files client). */
+export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer?: Mailer) {
   const { config, log } = runtime;
   const mail = mailer ?? (config.smtp.url ? new SmtpMailer(config.smtp.url, config.smtp.from) : new LogMailer(log));
   runtime.onClose(() => mail.close());
-  const service = new AccountsService(new AccountsRepository(runtime.orm), runtime.kv, mail, runtime.tokens);
+  const service = new AccountsService(new AccountsRepository(runtime.orm), runtime.kv, mail, runtime.tokens, drive);
   return { service, router: accountsRouter(service) };
 }
 
 export type { AccountsRouter } from './accounts.router.ts';
+export { filesDriveProvisioner, type DriveProvisioner } from './drive-provisioner.ts';

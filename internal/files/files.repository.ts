@@ -56,7 +56,11 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 export class FilesRepository {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    /** The limit of a new person's quota row (DEFAULT_QUOTA_BYTES). */
+    private readonly defaultQuotaBytes: number,
+  ) {}
 
   em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
@@ -79,21 +83,35 @@ export class FilesRepository {
     }
   }
 
-  /** The person's root folder (id = user id), created on first use. */
-  async ensureRoot(ownerId: string): Promise<FileRow> {
-    const em = this.em();
-    const found = await em.findOne(FileRow, { id: ownerId });
-    if (found) return found;
+  /**
+   * THE one place a person's drive rows are created: the root folder and the quota row.
+   * Registration calls it (accounts → files `provisionDrive`); `root`, `quota` and `charge` below
+   * call it only to repair an account that somehow lacks them, and the migration
+   * `*_drive_rows` backfilled the accounts made before. Idempotent, so a retried registration or
+   * two racing callers leave exactly one of each: the root's id is the person's id and the quota's
+   * key is the person's id, both primary keys, and the inserts do nothing on a conflict.
+   * Runs in the caller's transaction when given one.
+   */
+  async provisionDrive(userId: string, em: EntityManager = this.em()): Promise<void> {
     const now = new Date();
-    try {
-      await em.insert(FileRow, {
-        id: ownerId, ownerId, parentId: null, name: '', nameKey: '', path: `/${ownerId}/`, isFolder: true, size: 0,
+    await em
+      .createQueryBuilder(FileRow)
+      .insert({
+        id: userId, ownerId: userId, parentId: null, name: '', nameKey: '', path: `/${userId}/`, isFolder: true, size: 0,
         blobId: null, contentHash: null, mimeType: null, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
-      });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
-    return (await this.em().findOneOrFail(FileRow, { id: ownerId }));
+      })
+      .onConflict('id')
+      .ignore()
+      .execute('run');
+    await em.createQueryBuilder(QuotaRow).insert({ userId, limitBytes: this.defaultQuotaBytes, usedBytes: 0 }).onConflict('userId').ignore().execute('run');
+  }
+
+  /** The person's root folder (id = user id). */
+  async root(ownerId: string): Promise<FileRow> {
+    const found = await this.em().findOne(FileRow, { id: ownerId, ownerId });
+    if (found) return found;
+    await this.provisionDrive(ownerId);
+    return this.em().findOneOrFail(FileRow, { id: ownerId, ownerId });
   }
 
   findLive(ownerId: string, id: string): Promise<FileRow | null> {
@@ -164,22 +182,28 @@ export class FilesRepository {
     return full;
   }
 
-  /** Ensures the quota row exists with the default limit. */
-  async ensureQuota(userId: string, defaultLimit: number): Promise<QuotaRow> {
-    const em = this.em();
-    const found = await em.findOne(QuotaRow, { userId });
+  /** The person's quota row. */
+  async quota(userId: string): Promise<QuotaRow> {
+    const found = await this.em().findOne(QuotaRow, { userId });
     if (found) return found;
-    try {
-      await em.insert(QuotaRow, { userId, limitBytes: defaultLimit, usedBytes: 0 });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
+    await this.provisionDrive(userId);
     return this.em().findOneOrFail(QuotaRow, { userId });
   }
 
-  /** Charges `bytes` if it fits under the limit: one conditional UPDATE, so concurrent charges cannot overshoot. */
+  /**
+   * Charges `bytes` if it fits under the limit: one conditional UPDATE, so concurrent charges
+   * cannot overshoot. No row is not "over quota" (a fresh account's first saveShare was refused
+   * with 0 bytes used): the row is made in the one place and the charge tried again.
+   */
   async charge(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
     if (bytes === 0) return true;
+    if (await this.chargeRow(em, userId, bytes)) return true;
+    if ((await em.count(QuotaRow, { userId })) > 0) return false;
+    await this.provisionDrive(userId, em);
+    return this.chargeRow(em, userId, bytes);
+  }
+
+  private async chargeRow(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
     const result = await em.execute<{ affectedRows: number }>(
       'update quotas set used_bytes = used_bytes + ? where user_id = ? and used_bytes + ? <= limit_bytes',
       [bytes, userId, bytes],

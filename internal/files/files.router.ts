@@ -39,6 +39,8 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
     listTrash: authedProcedure.query(({ ctx }) => service.listTrash(ctx.viewer)),
     restore: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => service.restore(ctx.viewer, input.id)),
     purge: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => service.purge(ctx.viewer, input.id)),
+    /** Registration (accounts service), as the new person: their root folder and quota row. */
+    provisionDrive: authedProcedure.mutation(({ ctx }) => service.provisionDrive(ctx.viewer)),
     quota: authedProcedure.query(({ ctx }) => service.quota(ctx.viewer)),
     assertFits: authedProcedure.input(z.object({ size: z.number().int().min(0) })).query(({ ctx, input }) => service.assertFits(ctx.viewer, input.size)),
     assertNameFree: authedProcedure

@@ -69,13 +69,12 @@ export class FilesService {
   constructor(
     private readonly repo: FilesRepository,
     private readonly stores: BlobStores,
-    private readonly defaultQuota: number,
     private readonly log: Logger,
   ) {}
 
   /** A live node of the viewer's, or the viewer's root when id is null. */
   async node(viewer: Viewer, id: string | null): Promise<FileRow> {
-    if (id === null || id === viewer.userId) return this.repo.ensureRoot(viewer.userId);
+    if (id === null || id === viewer.userId) return this.repo.root(viewer.userId);
     const row = await this.repo.findLive(viewer.userId, id);
     if (!row) throw notFound();
     return row;
@@ -189,7 +188,7 @@ export class FilesService {
   async restore(viewer: Viewer, id: string): Promise<FileDto> {
     const row = await this.repo.findAny(viewer.userId, id);
     if (!row || row.trashedBy !== row.id) throw notFound();
-    const parent = (row.parentId ? await this.repo.findLive(viewer.userId, row.parentId) : null) ?? (await this.repo.ensureRoot(viewer.userId));
+    const parent = (row.parentId ? await this.repo.findLive(viewer.userId, row.parentId) : null) ?? (await this.repo.root(viewer.userId));
     for (let n = 0; n < 100; n++) {
       const name = n === 0 ? row.name : numberedName(row.name, n);
       try {
@@ -240,8 +239,18 @@ export class FilesService {
     return true;
   }
 
+  /**
+   * Creates the person's root folder and quota row (registration calls this once; idempotent).
+   * Every other path expects them and only repairs an account that lacks them.
+   */
+  async provisionDrive(viewer: Viewer): Promise<{ rootId: string; used: number; limit: number }> {
+    await this.repo.provisionDrive(viewer.userId);
+    const root = await this.repo.root(viewer.userId);
+    return { rootId: root.id, ...(await this.quota(viewer)) };
+  }
+
   async quota(viewer: Viewer): Promise<{ used: number; limit: number }> {
-    const q = await this.repo.ensureQuota(viewer.userId, this.defaultQuota);
+    const q = await this.repo.quota(viewer.userId);
     return { used: Number(q.usedBytes), limit: Number(q.limitBytes) };
   }
 
@@ -282,7 +291,6 @@ export class FilesService {
   async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: { backend: string; storageKey: string } | null }> {
     const name = normalizeName(input.name);
     const parent = await this.folder(viewer, input.parentId);
-    await this.repo.ensureQuota(viewer.userId, this.defaultQuota);
     return this.repo.transactional(async (em) => {
       if (!(await this.repo.charge(em, viewer.userId, input.size))) {
         throw new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { needed: input.size } });

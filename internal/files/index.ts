@@ -8,8 +8,8 @@ import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
 
 export function createFiles(runtime: Runtime) {
-  const repo = new FilesRepository(runtime.orm);
-  const service = new FilesService(repo, runtime.storage, runtime.config.defaultQuotaBytes, runtime.log);
+  const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes);
+  const service = new FilesService(repo, runtime.storage, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
   const links = new DownloadLinks(runtime.config.jwtSecret, service);
   return { service, shares, router: filesRouter(service, shares, links) };

@@ -46,7 +46,7 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
   const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();
   closers.push(() => kv.close(), () => pubsub.close());
   const metrics = createMetrics();
-  const orm = await openDatabase(config.database, entities, logger, {}, hooks).catch(async (error: unknown) => {
+  const orm = await openDatabase(config.database, entities, logger, {}, hooks, { defaultQuotaBytes: config.defaultQuotaBytes }).catch(async (error: unknown) => {
     await Promise.allSettled([kv.close(), pubsub.close()]);
     throw error;
   });

@@ -12,7 +12,7 @@ import { createConnection } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
 import type { KeyValueStore } from '../kv/kv.ts';
 import type { Logger } from '../logger.ts';
-import { migrationsFor, type Dialect } from './migrations/index.ts';
+import { migrationsFor, type Dialect, type MigrationSettings } from './migrations/index.ts';
 import { lazyModule } from '../lazy-module.ts';
 import type { ReadRouting, RoutingOptions } from './read-routing.ts';
 import { RoutingMySqlDriver } from './routing-driver.ts';
@@ -42,12 +42,14 @@ export function ormOptions(
   logger?: Logger,
   extra: Partial<Options> = {},
   hooks: OrmHooks = {},
+  /** What data migrations take from the configuration (DEFAULT_QUOTA_BYTES); config.ts's defaults when left out. */
+  settings?: MigrationSettings,
 ): Options {
   const common: Partial<Options> = {
     entities,
     extensions: [Migrator],
     migrations: {
-      migrationsList: migrationsFor(dialectOf(options)),
+      migrationsList: migrationsFor(dialectOf(options), settings),
       // MySQL commits DDL implicitly, so a migration transaction there is a lie; SQLite has real ones.
       transactional: dialectOf(options) === 'sqlite',
       allOrNothing: dialectOf(options) === 'sqlite',
@@ -89,8 +91,9 @@ export async function openDatabase(
   logger?: Logger,
   extra: Partial<Options> = {},
   hooks: OrmHooks = {},
+  settings?: MigrationSettings,
 ): Promise<Orm> {
-  const orm = await MikroORM.init(ormOptions(options, entities, logger, extra, hooks));
+  const orm = await MikroORM.init(ormOptions(options, entities, logger, extra, hooks, settings));
   try {
     await withMigrationLock(options, () => orm.getMigrator().up());
   } catch (error) {

@@ -6,6 +6,7 @@ import { Migration20261129095009_uploads as M2 } from './Migration20261129095009
 import { Migration20261129100709_shares as M3 } from './Migration20261129100709_shares.ts';
 import { Migration20261129101023_transfer as M4 } from './Migration20261129101023_transfer.ts';
 import { Migration20261205030039_upload_integrity as M5 } from './Migration20261205030039_upload_integrity.ts';
+import { Migration20261205031500_drive_rows as M6 } from './Migration20261205031500_drive_rows.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -14,4 +15,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129100709_shares', class: M3 },
   { name: 'Migration20261129101023_transfer', class: M4 },
   { name: 'Migration20261205030039_upload_integrity', class: M5 },
+  { name: 'Migration20261205031500_drive_rows', class: M6 },
 ];
