@@ -32,7 +32,7 @@ export async function writeChunk(clients: Clients, storage: StorageRouter, chunk
   const { sessionId, index } = chunk;
   const slot = await clients.uploads.beginChunk.mutate({ sessionId, index, length: chunk.length });
   if (slot.alreadyRecorded) {
-    // Sending a recorded chunk again is harmless: the bytes are read and dropped.
+    // The session's parts are already assembled into one object: the bytes are read and dropped.
     chunk.body.resume();
     const progress = await clients.uploads.progress.query({ id: sessionId });
     return { ...progress, index, alreadyRecorded: true };
@@ -56,28 +56,36 @@ export async function writeChunk(clients: Clients, storage: StorageRouter, chunk
     await clients.uploads.chunkProgress.mutate({ sessionId, index, lockToken: slot.lockToken, delta }).catch(() => undefined);
   };
   const timer = setInterval(() => void report(), PROGRESS_INTERVAL_MS);
+  // Once the backend took the part, a refusal must also drop an earlier receipt of this chunk.
+  let partWritten = false;
+  // The record call releases the in-flight bytes and the lock itself, even when it refuses.
+  let recordCalled = false;
   const flowing = pipeline(chunk.body, tap, blocks).then(
     () => undefined,
     (error: unknown) => error,
   );
   try {
     const part = await storage.store(slot.backend).uploadPart(slot.storageKey, slot.multipartId, slot.partNumber, blocks, slot.size);
+    partWritten = true;
     const streamError = await flowing;
     if (streamError) throw streamError;
     if (chunk.digest && whole && !whole.digest().equals(chunk.digest)) {
       throw new AppError('BAD_INPUT', 'The chunk does not match its Content-Digest', { details: { field: 'Content-Digest', reason: 'digest_mismatch' } });
     }
     clearInterval(timer);
-    const progress = await clients.uploads.recordChunk.mutate({
+    recordCalled = true;
+    const { outcome, ...progress } = await clients.uploads.recordChunk.mutate({
       sessionId, index, lockToken: slot.lockToken, etag: part.etag, size: part.size, streamed: reported,
       digests: blocks.digests.map((d) => d.toString('hex')),
     });
-    return { ...progress, index, alreadyRecorded: false };
+    return { ...progress, index, alreadyRecorded: outcome === 'unchanged' };
   } catch (error) {
     clearInterval(timer);
     blocks.destroy();
     await flowing;
-    await clients.uploads.abortChunk.mutate({ sessionId, index, lockToken: slot.lockToken, streamed: reported }).catch(() => undefined);
+    if (!recordCalled) {
+      await clients.uploads.abortChunk.mutate({ sessionId, index, lockToken: slot.lockToken, streamed: reported, partWritten }).catch(() => undefined);
+    }
     throw error;
   }
 }

@@ -6,7 +6,9 @@
  *   up:<sid>:alive       marker: receipts are present (its absence after a Redis loss triggers a
  *                        rebuild from the backend's listParts)
  *   up:<sid>:lock:<idx>  one upload of a given chunk at a time
- * Every key has the session's idle TTL, refreshed on activity.
+ *   up:<sid>:completing  the lease of the request completing the session (renewed while it
+ *                        works); a COMPLETING session without it was left by a crash
+ * Every key but the locks and the lease has the session's idle TTL, refreshed on activity.
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
@@ -25,7 +27,11 @@ const keys = (sid: string) => ({
   inflight: `up:${sid}:inflight`,
   alive: `up:${sid}:alive`,
   lock: (index: number) => `up:${sid}:lock:${index}`,
+  completing: `up:${sid}:completing`,
 });
+
+/** The completion lease lives 30 s and is renewed every 10 s while a completion works. */
+export const COMPLETION_LEASE_MS = 30_000;
 
 /**
  * A chunk lock lives 20 s and is renewed by the progress reports of the stream that holds it (a
@@ -61,13 +67,33 @@ export class ChunkReceipts {
     await this.touch(sid);
   }
 
-  /** Records a chunk the backend acknowledged. False when it was recorded before (nothing changes). */
-  async record(sid: string, index: number, receipt: Receipt): Promise<boolean> {
+  /**
+   * Records a chunk the backend acknowledged, replacing an earlier receipt of the same index (a
+   * resend overwrote the part: S3 "If you upload a new part using the same part number that was
+   * used with a previous part, the previously uploaded part is overwritten"). `unchanged` when the
+   * same bytes had been recorded already. The caller holds the chunk's lock, so no two records of
+   * one index race.
+   */
+  async record(sid: string, index: number, receipt: Receipt): Promise<'added' | 'replaced' | 'unchanged'> {
     const k = keys(sid);
-    const added = await this.kv.hsetnx(k.chunks, String(index), JSON.stringify(receipt));
-    if (added) await this.kv.incrby(k.bytes, receipt.size);
+    const json = JSON.stringify(receipt);
+    let outcome: 'added' | 'replaced' | 'unchanged' = 'added';
+    if (await this.kv.hsetnx(k.chunks, String(index), json)) {
+      await this.kv.incrby(k.bytes, receipt.size);
+    } else {
+      const before = (await this.all(sid)).get(index);
+      const same = before?.digests && receipt.digests && before.digests.join() === receipt.digests.join();
+      outcome = same ? 'unchanged' : 'replaced';
+      await this.kv.hset(k.chunks, { [String(index)]: json });
+    }
     await this.touch(sid);
-    return added;
+    return outcome;
+  }
+
+  /** Drops the receipt of one chunk (its part was overwritten by bytes that were refused). */
+  async forget(sid: string, index: number, size: number): Promise<void> {
+    const k = keys(sid);
+    if ((await this.kv.hdel(k.chunks, String(index))) === 1) await this.kv.incrby(k.bytes, -size);
   }
 
   async all(sid: string): Promise<Map<number, Receipt>> {
@@ -75,10 +101,6 @@ export class ChunkReceipts {
     const out = new Map<number, Receipt>();
     for (const [index, json] of Object.entries(raw)) out.set(Number(index), JSON.parse(json) as Receipt);
     return out;
-  }
-
-  async has(sid: string, index: number): Promise<boolean> {
-    return (await this.all(sid)).has(index);
   }
 
   async counts(sid: string): Promise<{ chunks: number; bytes: number; inflight: number }> {
@@ -102,6 +124,25 @@ export class ChunkReceipts {
     const key = keys(sid).lock(index);
     if ((await this.kv.get(key)) !== token) return false;
     return this.kv.expire(key, CHUNK_LOCK_MS);
+  }
+
+  /** How many chunks of the session are being uploaded right now (their locks are held). */
+  locksHeld(sid: string, chunkCount: number): Promise<number> {
+    return this.kv.countExisting(Array.from({ length: chunkCount }, (_, i) => keys(sid).lock(i)));
+  }
+
+  /** The completion lease, or null when another request holds it. */
+  async leaseCompletion(sid: string): Promise<string | null> {
+    const token = randomUUID();
+    return (await this.kv.set(keys(sid).completing, token, { ttlMs: COMPLETION_LEASE_MS, ifAbsent: true })) ? token : null;
+  }
+
+  async renewCompletion(sid: string, token: string): Promise<void> {
+    if ((await this.kv.get(keys(sid).completing)) === token) await this.kv.expire(keys(sid).completing, COMPLETION_LEASE_MS);
+  }
+
+  async releaseCompletion(sid: string, token: string): Promise<void> {
+    if ((await this.kv.get(keys(sid).completing)) === token) await this.kv.del(keys(sid).completing);
   }
 
   async unlock(sid: string, index: number, token: string): Promise<void> {

@@ -3,9 +3,14 @@
  * multipart upload; this service decides whether a chunk may be sent (begin), records it once
  * the backend acknowledged it (record), and gives the slot back when the transfer failed (abort).
  *
- * - A chunk already recorded is not sent again: begin answers `alreadyRecorded` (harmless resend).
+ * - A chunk sent again replaces the recorded one (as S3 overwrites a part of the same number), so a
+ *   session whose content hash did not add up completes once the right bytes are resent; the same
+ *   bytes again change nothing (`unchanged`). Once the parts were assembled, resends are dropped.
+ * - Declared block hashes (createUpload's blockHashes) are checked when the chunk is recorded: a
+ *   chunk whose bytes differ is refused (digest_mismatch, naming the chunk) and not recorded.
  * - One upload of a given chunk at a time (a lock in the key-value store): a second concurrent
- *   upload of the same index is refused with CONFLICT, so two bodies can never race for one part.
+ *   upload of the same index is refused with CONFLICT, so two bodies can never race for one part;
+ *   completion waits while any chunk lock is held (a resend must not change a part being assembled).
  */
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
@@ -39,14 +44,19 @@ export class ChunksService {
     if (declaredLength !== null && declaredLength !== size) {
       throw new AppError('BAD_INPUT', `Chunk ${index} must have exactly ${size} bytes, not ${declaredLength}`, { details: { field: 'chunk', reason: 'chunk_length', expected: size, received: declaredLength } });
     }
+    // Every chunk is already in the one assembled object: nothing left to replace.
+    if (row.assembledHash) return { alreadyRecorded: true };
     await this.core.ensureReceipts(row);
-    if (await this.core.receipts.has(row.id, index)) return { alreadyRecorded: true };
     const lockToken = await this.core.receipts.lock(row.id, index);
     if (!lockToken) {
       throw new AppError('CONFLICT', `Chunk ${index} is being uploaded by another request`, { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
     }
     let multipartId: string;
     try {
+      // A completion may have moved on between the load above and the lock: it checks the locks
+      // only after leaving UPLOADING, so the status read after locking decides.
+      const now = await this.core.repo.findOwned(row.ownerId, row.id);
+      if (!now || (now.status !== 'PENDING' && now.status !== 'UPLOADING') || now.assembledHash) throw this.core.refuse(now ?? row, 'send a chunk');
       multipartId = await this.core.ensureMultipart(row);
     } catch (error) {
       await this.core.receipts.unlock(row.id, index, lockToken);
@@ -60,9 +70,10 @@ export class ChunksService {
   async record(
     viewer: Viewer,
     input: { sessionId: string; index: number; lockToken: string; etag: string; size: number; digests: string[]; streamed: number },
-  ): Promise<UploadProgress> {
+  ): Promise<UploadProgress & { outcome: 'added' | 'replaced' | 'unchanged' }> {
     const row = await this.core.load(viewer, input.sessionId);
     const size = this.assertIndex(row, input.index);
+    let outcome: 'added' | 'replaced' | 'unchanged';
     try {
       if (input.size !== size || input.digests.length !== Math.ceil(size / BLOCK_SIZE)) {
         throw new AppError('BAD_INPUT', 'Chunk receipt does not match the chunk', { details: { reason: 'chunk_length' } });
@@ -73,7 +84,18 @@ export class ChunksService {
       if (!(await this.core.receipts.renewLock(row.id, input.index, input.lockToken))) {
         throw new AppError('CONFLICT', `Chunk ${input.index} was taken over by another upload`, { details: { reason: 'chunk_lock_lost' }, retryAfter: 1 });
       }
-      await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
+      const firstBlock = (input.index * row.chunkSize) / BLOCK_SIZE;
+      const declared = await this.core.repo.declaredDigests(row.id, firstBlock, input.digests.length);
+      const differs = declared ? input.digests.findIndex((d, i) => d !== declared[i]) : -1;
+      if (differs >= 0) {
+        // The part now holds these wrong bytes: an earlier receipt of this chunk no longer
+        // describes the backend's part, so the chunk is missing again until resent.
+        await this.core.receipts.forget(row.id, input.index, size);
+        throw new AppError('BAD_INPUT', `Chunk ${input.index} does not match the block hashes declared for it; send its bytes again`, {
+          details: { field: 'chunk', reason: 'digest_mismatch', chunk: input.index, block: firstBlock + differs },
+        });
+      }
+      outcome = await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
       // Activity pushes the idle expiry back. Once a minute is precise enough for a 24 h TTL and
       // spares a database commit on every chunk (one chunk in flight waits for each).
       const expiresAt = this.core.expiry();
@@ -83,11 +105,19 @@ export class ChunksService {
     }
     const progress = await this.core.progress(row);
     await publishProgress(this.core.pubsub, progress);
-    return progress;
+    return { ...progress, outcome };
   }
 
-  async abort(viewer: Viewer, input: { sessionId: string; index: number; lockToken: string; streamed: number }): Promise<void> {
+  /**
+   * Gives the chunk's slot back after a failed transfer. `partWritten`: the backend took the bytes
+   * (they were refused afterwards, e.g. by their Content-Digest), so the part no longer holds what
+   * an earlier receipt of this chunk says: that receipt goes, while the lock is still held.
+   */
+  async abort(viewer: Viewer, input: { sessionId: string; index: number; lockToken: string; streamed: number; partWritten?: boolean }): Promise<void> {
     const row = await this.core.load(viewer, input.sessionId);
+    if (input.partWritten && (await this.core.receipts.renewLock(row.id, input.index, input.lockToken))) {
+      await this.core.receipts.forget(row.id, input.index, this.assertIndex(row, input.index));
+    }
     await this.core.receipts.addInflight(row.id, -input.streamed);
     await this.core.receipts.unlock(row.id, input.index, input.lockToken);
     await this.core.publish(row);

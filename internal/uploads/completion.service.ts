@@ -1,8 +1,10 @@
 /**
  * Finishing an upload session, two ways:
  * - completeUpload: every chunk present, the content hash verified from the block digests the
- *   server computed itself, the backend multipart completed, the file committed (quota charged,
- *   blob recorded or shared). A backend failure puts the session back to UPLOADING: resumable.
+ *   server computed itself, the backend multipart completed into one verified object (assembled),
+ *   the file committed (quota charged, blob recorded or shared). A backend failure puts the
+ *   session back to UPLOADING: resumable; a file that cannot be placed (name taken, folder
+ *   trashed, quota) keeps its assembled bytes. A crash mid-way: completion-recovery.ts.
  * - proveOwnership (instant upload, 秒传): the client proves it holds the bytes of a blob the
  *   store already has by hashing the challenge's ranges with the nonce; the file links to that
  *   blob and no byte is sent. A wrong proof and an unknown hash give the same answer.
@@ -13,7 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
-import { BlockHasher, combineBlockDigests } from '../files/content-hash.ts';
+import { combineBlockDigests } from '../files/content-hash.ts';
+import { hashStored, restartUpload } from './completion-recovery.ts';
 import type { FilesPort } from './files-port.ts';
 import type { SessionCore, UploadSessionDto } from './session-core.ts';
 import type { ChallengeRange } from './upload-plan.ts';
@@ -35,10 +38,46 @@ export class CompletionService {
     private readonly kv: KeyValueStore,
   ) {}
 
-  async complete(viewer: Viewer, sessionId: string): Promise<UploadSessionDto> {
+  /**
+   * `place` puts the file under another name or folder than createUpload said (null: the root):
+   * how a client finishes a session whose name was taken, or whose folder was trashed, meanwhile.
+   */
+  async complete(viewer: Viewer, sessionId: string, place: Placement = {}): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, sessionId);
     if (row.status === 'COMPLETED') return this.core.dto(row);
     if (row.status !== 'UPLOADING' && row.status !== 'PENDING') throw this.core.refuse(row, 'complete');
+    if (place.name !== undefined || place.parentId !== undefined) await this.place(row, place);
+    const lease = await this.core.receipts.leaseCompletion(row.id);
+    if (!lease) throw new AppError('CONFLICT', 'This upload is being completed by another request', { details: { reason: 'session_completing' }, retryAfter: 1 });
+    const renew = setInterval(() => void this.core.receipts.renewCompletion(row.id, lease).catch(() => undefined), 10_000);
+    try {
+      if (row.assembledHash) {
+        if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
+      } else {
+        await this.assemble(row);
+      }
+      await this.commit(row);
+    } finally {
+      clearInterval(renew);
+      await this.core.receipts.releaseCompletion(row.id, lease);
+    }
+    await this.afterComplete?.({ backend: row.backend, contentHash: row.assembledHash ?? '', size: Number(row.size) }).catch(() => undefined);
+    return this.core.dto(row);
+  }
+
+  private async place(row: UploadSessionRow, place: Placement): Promise<void> {
+    const target = await this.files.childByName(place.parentId !== undefined ? place.parentId : row.parentId, place.name ?? row.name);
+    if (target.existing) throw new AppError('CONFLICT', `An item named "${target.name}" already exists in this folder`, { details: { field: 'name', reason: 'name_taken' } });
+    await this.core.repo.update(row.id, { parentId: target.parentId, name: target.name });
+    Object.assign(row, { parentId: target.parentId, name: target.name });
+  }
+
+  /**
+   * Every chunk present and its digests adding up → COMPLETING → the backend's complete → the
+   * stored bytes verified and marked assembled. A backend failure leaves the multipart upload open
+   * and the session UPLOADING: resumable.
+   */
+  private async assemble(row: UploadSessionRow): Promise<void> {
     await this.core.ensureReceipts(row);
     const receipts = await this.core.receipts.all(row.id);
     const missing = Array.from({ length: row.chunkCount }, (_, i) => i).filter((i) => !receipts.has(i));
@@ -50,40 +89,49 @@ export class CompletionService {
     const computed = digests ? combineBlockDigests(digests) : null;
     if (computed && row.contentHash && computed !== row.contentHash) throw hashMismatch(computed);
     if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
-
+    // A resend that took its chunk's lock before the move to COMPLETING may still be writing its
+    // part: assembling now could take a part its receipt does not describe.
+    if ((await this.core.receipts.locksHeld(row.id, row.chunkCount)) > 0) {
+      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
+      throw new AppError('CONFLICT', 'A chunk of this upload is being sent; complete once it is in', { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
+    }
     const store = this.core.storage.store(row.backend);
     try {
       await store.completeMultipart(row.storageKey, row.multipartId, ordered.map((r, i) => ({ partNumber: i + 1, etag: r.etag })));
     } catch (error) {
-      // The multipart upload is still open: the person can retry or resend.
       await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
       throw error;
     }
     // Chunks rebuilt from listParts carry no digests: read the stored object back to hash it.
-    const contentHash = computed ?? (await this.hashStored(row));
+    const contentHash = computed ?? (await hashStored(this.core, row));
     if (row.contentHash && contentHash !== row.contentHash) {
-      await store.delete(row.storageKey).catch(() => undefined);
-      const multipartId = await store.createMultipart(row.storageKey);
-      await this.core.receipts.clear(row.id);
-      await this.core.receipts.init(row.id);
-      await this.core.transition(row, ['COMPLETING'], 'UPLOADING', { multipartId });
+      await restartUpload(this.core, row, 'COMPLETING');
       throw hashMismatch(contentHash);
     }
+    await this.core.repo.update(row.id, { assembledHash: contentHash, multipartId: '' });
+    Object.assign(row, { assembledHash: contentHash, multipartId: '' });
+  }
+
+  /**
+   * Places the assembled bytes as the file. Whatever goes wrong here, the bytes stay: the session
+   * returns to UPLOADING with every chunk in, and completing again (under another name or folder
+   * when the name was taken or the folder trashed) only places it.
+   */
+  private async commit(row: UploadSessionRow): Promise<void> {
+    const contentHash = row.assembledHash ?? '';
+    let committed: Awaited<ReturnType<FilesPort['commitFile']>>;
     try {
-      const { file, duplicate } = await this.files.commitFile({
-        parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey,
+      committed = await this.files.commitFile({
+        id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey,
       });
-      if (duplicate) await store.delete(duplicate.storageKey).catch(() => undefined);
-      await this.finish(row, file.id, { contentHash });
     } catch (error) {
-      await store.delete(row.storageKey).catch(() => undefined);
-      const reason = error instanceof AppError ? `${error.code}: ${error.message}` : 'commit failed';
-      await this.core.transition(row, ['COMPLETING'], 'FAILED', { failureReason: reason.slice(0, 255) });
-      await this.core.receipts.clear(row.id);
-      throw error;
+      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
+      throw placementError(error);
     }
-    await this.afterComplete?.({ backend: row.backend, contentHash, size: Number(row.size) }).catch(() => undefined);
-    return this.core.dto(row);
+    // COMPLETED before the duplicate bytes go: a crash between the two leaves an orphaned object
+    // (fsck finds it), never a file whose bytes were deleted.
+    await this.finish(row, committed.file.id, { contentHash });
+    if (committed.duplicate) await this.core.storage.store(committed.duplicate.backend).delete(committed.duplicate.storageKey).catch(() => undefined);
   }
 
   async prove(viewer: Viewer, sessionId: string, proofs: string[]): Promise<UploadSessionDto> {
@@ -93,6 +141,8 @@ export class CompletionService {
     if (!row.contentHash || !row.challengeNonce || !row.challengeRanges) {
       throw new AppError('BAD_INPUT', 'This session has no challenge: create it with a contentHash', { details: { reason: 'no_challenge' } });
     }
+    // Every byte is already here and assembled: completeUpload places it, nothing to prove.
+    if (row.assembledHash) return this.core.dto(row);
     const perMinute = await this.kv.incr(`up:proofs:${viewer.userId}`, 60_000);
     if (perMinute > PROOFS_PER_MINUTE || row.proofAttempts >= PROOFS_PER_SESSION) {
       throw new AppError('RATE_LIMITED', 'Too many ownership proofs; upload the file instead', { retryAfter: 60, details: { reason: 'proof_attempts' } });
@@ -105,7 +155,7 @@ export class CompletionService {
       return this.core.dto(row);
     }
     const { file } = await this.files.commitFile({
-      parentId: row.parentId, name: row.name, size: Number(row.size), contentHash: row.contentHash, mimeType: row.mimeType, backend: blob.backend, storageKey: blob.storageKey,
+      id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash: row.contentHash, mimeType: row.mimeType, backend: blob.backend, storageKey: blob.storageKey,
     });
     if (row.multipartId) await this.core.storage.store(row.backend).abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
     await this.finish(row, file.id, { backend: blob.backend, storageKey: blob.storageKey });
@@ -132,12 +182,23 @@ export class CompletionService {
     return results.every(Boolean);
   }
 
-  private async hashStored(row: UploadSessionRow): Promise<string> {
-    const { body } = await this.core.storage.store(row.backend).get(row.storageKey);
-    const hasher = new BlockHasher();
-    await pipeline(body, hasher, new Writable({ write: (_c, _e, cb) => cb() }));
-    return hasher.contentHash();
+}
+
+export interface Placement {
+  name?: string;
+  /** null: the root folder. */
+  parentId?: string | null;
+}
+
+/** A file that could not be placed: the same code, and the words that the bytes are kept. */
+function placementError(error: unknown): unknown {
+  if (AppError.is(error, 'NOT_FOUND')) {
+    return new AppError('CONFLICT', 'The folder of this upload is gone (trashed or deleted); complete it into another folder. The uploaded bytes are kept.', { details: { field: 'parentId', reason: 'parent_gone' }, cause: error });
   }
+  if (AppError.is(error, 'CONFLICT')) {
+    return new AppError('CONFLICT', `${error.message}; complete the upload with another name. The uploaded bytes are kept.`, { details: error.details, cause: error });
+  }
+  return error;
 }
 
 function hashMismatch(computed: string): AppError {

@@ -4,6 +4,7 @@
  */
 import type { TRPCClient } from '@trpc/client';
 import type { FileDto, FilesRouter } from '../files/index.ts';
+import { normalizeError } from '../platform/rpc/errors.ts';
 
 export interface StoredBlob {
   backend: string;
@@ -15,15 +16,17 @@ export interface FilesPort {
   quota(): Promise<{ used: number; limit: number }>;
   blobFor(contentHash: string, size: number): Promise<StoredBlob | null>;
   commitFile(input: {
-    parentId: string; name: string; size: number; contentHash: string; mimeType: string | null; backend: string; storageKey: string;
+    id?: string; parentId: string; name: string; size: number; contentHash: string; mimeType: string | null; backend: string; storageKey: string;
   }): Promise<{ file: FileDto; duplicate: StoredBlob | null }>;
 }
 
+/** The files service's errors arrive as the AppErrors it threw (same code and details). */
 export function filesPort(client: TRPCClient<FilesRouter>): FilesPort {
+  const call = <T>(promise: Promise<T>) => promise.catch((error: unknown) => Promise.reject(normalizeError(error)));
   return {
-    childByName: (parentId, name) => client.childByName.query({ parentId, name }),
-    quota: () => client.quota.query(),
-    blobFor: (contentHash, size) => client.blobFor.query({ contentHash, size }),
-    commitFile: (input) => client.commitFile.mutate(input),
+    childByName: (parentId, name) => call(client.childByName.query({ parentId, name })),
+    quota: () => call(client.quota.query()),
+    blobFor: (contentHash, size) => call(client.blobFor.query({ contentHash, size })),
+    commitFile: (input) => call(client.commitFile.mutate(input)),
   };
 }

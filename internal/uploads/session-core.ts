@@ -7,7 +7,9 @@ import { AppError } from '../platform/errors.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { StorageRouter } from '../storage/index.ts';
+import type { PartInfo } from '../storage/object-store.ts';
 import type { ChunkReceipts } from './chunk-receipts.ts';
+import { recoverCompletion } from './completion-recovery.ts';
 import { publishProgress, type UploadProgress } from './progress.ts';
 import type { ChallengeRange } from './upload-plan.ts';
 import type { UploadSessionRow, UploadStatus } from './uploads.entities.ts';
@@ -44,10 +46,14 @@ export class SessionCore {
     readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The viewer's session; another person's id is NOT_FOUND. A session past its expiry is EXPIRED. */
+  /**
+   * The viewer's session; another person's id is NOT_FOUND. A session past its expiry is EXPIRED.
+   * A completion that died with its process is recovered first (completion-recovery.ts).
+   */
   async load(viewer: Viewer, id: string): Promise<UploadSessionRow> {
     const row = await this.repo.findOwned(viewer.userId, id);
     if (!row) throw new AppError('NOT_FOUND', 'No such upload session');
+    if (row.status === 'COMPLETING') await recoverCompletion(this, row);
     if (LIVE.includes(row.status) && row.expiresAt.getTime() <= this.now().getTime()) row.status = 'EXPIRED';
     return row;
   }
@@ -60,8 +66,18 @@ export class SessionCore {
   }
 
   async ensureReceipts(row: UploadSessionRow): Promise<void> {
-    if (!LIVE.includes(row.status) || (await this.receipts.present(row.id))) return;
-    const parts = row.multipartId ? await this.storage.store(row.backend).listParts(row.storageKey, row.multipartId) : [];
+    if (!LIVE.includes(row.status) || allIn(row) || (await this.receipts.present(row.id))) return;
+    let parts: PartInfo[] = [];
+    if (row.multipartId) {
+      try {
+        parts = await this.storage.store(row.backend).listParts(row.storageKey, row.multipartId);
+      } catch (error) {
+        if (!AppError.is(error, 'NOT_FOUND')) throw error;
+        // The backend no longer has the multipart upload (aborted as orphaned, or by a lifecycle
+        // rule): the session starts over on a new one, started by the next chunk.
+        if (await this.repo.transition(row.id, [row.status], row.status, { multipartId: '' })) row.multipartId = '';
+      }
+    }
     await this.receipts.rebuild(row.id, parts);
   }
 
@@ -80,13 +96,15 @@ export class SessionCore {
     return (row.multipartId = fresh.multipartId);
   }
 
-  async dto(row: UploadSessionRow): Promise<UploadSessionDto> {
-    await this.ensureReceipts(row);
-    const live = LIVE.includes(row.status);
-    const recorded = live ? await this.receipts.all(row.id) : new Map();
-    const uploadedChunks = row.status === 'COMPLETED' ? range(row.chunkCount) : [...recorded.keys()].sort((a, b) => a - b);
+  /** The session as clients see it; `receipts: false` answers without the key-value store. */
+  async dto(row: UploadSessionRow, options: { receipts?: boolean } = {}): Promise<UploadSessionDto> {
+    const whole = row.status === 'COMPLETED' || allIn(row);
+    const read = options.receipts !== false && LIVE.includes(row.status) && !whole;
+    if (read) await this.ensureReceipts(row);
+    const recorded = read ? await this.receipts.all(row.id) : new Map<number, { size: number }>();
+    const uploadedChunks = whole ? range(row.chunkCount) : [...recorded.keys()].sort((a, b) => a - b);
     const done = new Set(uploadedChunks);
-    const uploadedBytes = row.status === 'COMPLETED' ? Number(row.size) : [...recorded.values()].reduce((n, r) => n + r.size, 0);
+    const uploadedBytes = whole ? Number(row.size) : [...recorded.values()].reduce((n, r) => n + r.size, 0);
     return {
       id: row.id,
       status: row.status,
@@ -108,9 +126,8 @@ export class SessionCore {
   }
 
   async progress(row: UploadSessionRow): Promise<UploadProgress> {
-    const live = LIVE.includes(row.status);
-    const counts = live ? await this.receipts.counts(row.id) : { chunks: 0, bytes: 0, inflight: 0 };
-    const completed = row.status === 'COMPLETED';
+    const completed = row.status === 'COMPLETED' || allIn(row);
+    const counts = LIVE.includes(row.status) && !completed ? await this.receipts.counts(row.id) : { chunks: 0, bytes: 0, inflight: 0 };
     return {
       sessionId: row.id,
       status: row.status,
@@ -133,9 +150,27 @@ export class SessionCore {
     return true;
   }
 
+  /** Removes what an unfinished session keeps in the backend: its multipart upload, or its assembled object. */
+  async dropBytes(row: UploadSessionRow): Promise<void> {
+    const store = this.storage.store(row.backend);
+    const ignoreGone = (error: unknown) => {
+      if (!AppError.is(error, 'NOT_FOUND')) throw error;
+    };
+    if (row.multipartId) await store.abortMultipart(row.storageKey, row.multipartId).catch(ignoreGone);
+    if (row.assembledHash) await store.delete(row.storageKey).catch(ignoreGone);
+  }
+
   expiry(): Date {
     return new Date(this.now().getTime() + IDLE_TTL_MS);
   }
+}
+
+/**
+ * Every chunk is in: the parts were assembled, or the session is being completed (it needed every
+ * chunk to get there; its receipts may be gone with a restarted in-memory store).
+ */
+function allIn(row: UploadSessionRow): boolean {
+  return row.status === 'COMPLETING' || Boolean(row.assembledHash);
 }
 
 function range(n: number): number[] {

@@ -1,10 +1,11 @@
 /**
  * Expires idle upload sessions (default 24 h without activity): aborts their backend multipart
- * uploads so no partial bytes stay stored, drops their receipts, and tells subscribers. Finished
- * rows are deleted after a week.
+ * uploads (or deletes their assembled object) so no partial bytes stay stored, drops their
+ * receipts, and tells subscribers. Recovers completions that died with their process
+ * (completion-recovery.ts). Finished rows are deleted after a week.
  */
-import { AppError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
+import { recoverCompletion } from './completion-recovery.ts';
 import type { SessionCore } from './session-core.ts';
 
 export const FINISHED_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -20,14 +21,14 @@ export class UploadSweeper {
   async sweep(): Promise<number> {
     const now = this.core.now();
     let expired = 0;
+    for (const row of await this.core.repo.findCompleting(200)) {
+      await recoverCompletion(this.core, row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'recovery of an interrupted completion failed'));
+    }
     for (const row of await this.core.repo.findExpired(now, 200)) {
-      if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING'], 'EXPIRED'))) continue;
-      if (row.multipartId) await this.core.storage
-        .store(row.backend)
-        .abortMultipart(row.storageKey, row.multipartId)
-        .catch((error: unknown) => {
-          if (!AppError.is(error, 'NOT_FOUND')) this.log.warn({ err: error, session: row.id }, 'abort of an expired upload failed');
-        });
+      // A completion at work holds its lease: it is not expired under it.
+      if (row.status === 'COMPLETING') continue;
+      if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED'], 'EXPIRED'))) continue;
+      await this.core.dropBytes(row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'removing the bytes of an expired upload failed'));
       await this.core.receipts.clear(row.id);
       expired++;
     }

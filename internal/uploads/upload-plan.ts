@@ -10,7 +10,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { StoreCapabilities } from '../storage/object-store.ts';
-import { BLOCK_SIZE } from '../files/content-hash.ts';
+import { BLOCK_SIZE, CONTENT_HASH_RE, combineBlockDigests } from '../files/content-hash.ts';
 
 export const DEFAULT_CHUNK_SIZE = 2 * BLOCK_SIZE;
 export const MAX_CHUNK_SIZE = 64 * BLOCK_SIZE;
@@ -38,6 +38,27 @@ export function planChunks(size: number, requested: number | undefined, caps: St
 
 export function chunkLength(index: number, size: number, chunkSize: number, chunkCount: number): number {
   return index < chunkCount - 1 ? chunkSize : size - chunkSize * (chunkCount - 1);
+}
+
+/** 128 GiB of 4 MiB blocks: 2 MiB of hex in the request and the row. Larger files omit the list. */
+export const MAX_BLOCK_HASHES = 32_768;
+
+/**
+ * Checks the block digests a client declared: one per 4 MiB block of `size` bytes, lowercase hex,
+ * and combining to the declared content hash (so a chunk that matches its blocks can never make
+ * completion fail on content). Returns them concatenated, as the row keeps them.
+ */
+export function declaredBlockHashes(size: number, contentHash: string | null | undefined, blockHashes: readonly string[]): string {
+  const bad = (reason: string, message: string) => new AppError('BAD_INPUT', message, { details: { field: 'blockHashes', reason } });
+  if (!contentHash) throw bad('block_hashes_without_content_hash', 'blockHashes need the contentHash they combine to');
+  const expected = Math.ceil(size / BLOCK_SIZE);
+  if (blockHashes.length > MAX_BLOCK_HASHES) throw bad('block_hashes_count', `At most ${MAX_BLOCK_HASHES} block hashes; omit them for larger files`);
+  if (blockHashes.length !== expected) throw bad('block_hashes_count', `A file of ${size} bytes has ${expected} blocks of 4 MiB, not ${blockHashes.length}`);
+  if (!blockHashes.every((h) => CONTENT_HASH_RE.test(h))) throw bad('block_hashes_invalid', 'Each block hash must be 64 lowercase hex characters (SHA-256)');
+  if (combineBlockDigests(blockHashes.map((h) => Buffer.from(h, 'hex'))) !== contentHash) {
+    throw bad('block_hashes_mismatch', 'The block hashes do not combine to the contentHash');
+  }
+  return blockHashes.join('');
 }
 
 export interface ChallengeRange {

@@ -48,6 +48,25 @@ export class UploadsRepository {
     await this.em().nativeDelete(UploadSessionRow, { id });
   }
 
+  /**
+   * The declared block digests `first`…`first + count - 1` (hex), or null when the session
+   * declared none: a slice of the column (substr is the same in MySQL and SQLite), so a chunk of a
+   * 100 GiB file reads 128 bytes of it, not 1.6 MB.
+   */
+  async declaredDigests(id: string, first: number, count: number): Promise<string[] | null> {
+    const rows = (await this.em()
+      .getConnection('write')
+      .execute('select substr(block_hashes, ?, ?) as slice from upload_sessions where id = ?', [first * 64 + 1, count * 64, id], 'all')) as { slice: string | null }[];
+    const slice = rows[0]?.slice;
+    if (slice === null || slice === undefined) return null;
+    return Array.from({ length: Math.floor(slice.length / 64) }, (_, i) => slice.slice(i * 64, (i + 1) * 64));
+  }
+
+  /** Sessions in COMPLETING (the recovery looks for those whose completion lease is gone). */
+  findCompleting(limit: number): Promise<UploadSessionRow[]> {
+    return this.em().find(UploadSessionRow, { status: 'COMPLETING' }, { limit, orderBy: { updatedAt: 'asc' } });
+  }
+
   findExpired(now: Date, limit: number): Promise<UploadSessionRow[]> {
     return this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now } }, { limit });
   }

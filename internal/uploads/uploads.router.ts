@@ -4,6 +4,7 @@ import { authedProcedure, router } from '../platform/rpc/trpc.ts';
 import { CONTENT_HASH_RE } from '../files/content-hash.ts';
 import type { ChunksService } from './chunks.service.ts';
 import type { CompletionService } from './completion.service.ts';
+import { MAX_BLOCK_HASHES } from './upload-plan.ts';
 import type { UploadsService } from './uploads.service.ts';
 
 const Id = z.string().min(1).max(64);
@@ -21,6 +22,8 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
           contentHash: Hex64.nullish(),
           chunkSize: z.number().int().positive().max(2 ** 31).nullish(),
           mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(255).nullish(),
+          // Checked by the service (count, form, combination) for a stable reason each.
+          blockHashes: z.array(z.string().max(64)).max(MAX_BLOCK_HASHES + 1).nullish(),
         }),
       )
       .mutation(({ ctx, input }) => uploads.create(ctx.viewer, input)),
@@ -29,7 +32,9 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
     pause: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.pause(ctx.viewer, input.id)),
     resume: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.resume(ctx.viewer, input.id)),
     cancel: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.cancel(ctx.viewer, input.id)),
-    complete: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => completion.complete(ctx.viewer, input.id)),
+    complete: authedProcedure
+      .input(z.object({ id: Id, name: z.string().max(1024).optional(), parentId: Id.nullable().optional() }))
+      .mutation(({ ctx, input }) => completion.complete(ctx.viewer, input.id, { name: input.name, parentId: input.parentId })),
     prove: authedProcedure
       .input(z.object({ id: Id, proofs: z.array(z.string().max(128)).max(16) }))
       .mutation(({ ctx, input }) => completion.prove(ctx.viewer, input.id, input.proofs)),
@@ -50,7 +55,7 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
       )
       .mutation(({ ctx, input }) => chunks.record(ctx.viewer, input)),
     abortChunk: authedProcedure
-      .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), streamed: z.number().int().min(0) }))
+      .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), streamed: z.number().int().min(0), partWritten: z.boolean().optional() }))
       .mutation(({ ctx, input }) => chunks.abort(ctx.viewer, input)),
     chunkProgress: authedProcedure
       .input(z.object({ sessionId: Id, index: Index, lockToken: z.string().max(64), delta: z.number().int() }))

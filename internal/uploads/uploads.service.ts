@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { newBlobKey } from '../files/blob-writer.ts';
+import { recoverCompletion } from './completion-recovery.ts';
 import type { FilesPort } from './files-port.ts';
 import type { SessionCore, UploadSessionDto } from './session-core.ts';
-import { newChallenge, planChunks } from './upload-plan.ts';
+import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.ts';
 import { UploadSessionRow } from './uploads.entities.ts';
 
 export interface CreateUploadInput {
@@ -19,6 +20,7 @@ export interface CreateUploadInput {
   contentHash?: string | null;
   chunkSize?: number | null;
   mimeType?: string | null;
+  blockHashes?: string[] | null;
 }
 
 /** Unfinished sessions one person may hold at once (each holds a backend multipart upload). */
@@ -34,11 +36,12 @@ export class UploadsService {
     const { name, parentId, existing } = await this.files.childByName(input.parentId, input.name);
     const { name: backend, store } = this.core.storage.defaultBackend();
     const plan = planChunks(input.size, input.chunkSize ?? undefined, store.capabilities);
+    const blockHashes = input.blockHashes ? declaredBlockHashes(input.size, input.contentHash, input.blockHashes) : null;
     const now = this.core.now();
     const row: UploadSessionRow = Object.assign(new UploadSessionRow(), {
       id: randomUUID(), ownerId: viewer.userId, parentId, name, size: input.size, chunkSize: plan.chunkSize, chunkCount: plan.chunkCount,
       contentHash: input.contentHash ?? null, mimeType: input.mimeType ?? null, status: 'PENDING' as UploadSessionRow['status'], backend, storageKey: '', multipartId: '',
-      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
+      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes, assembledHash: null as string | null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
     });
     if (existing) {
       // The same person already keeps this very file here: nothing to upload, answer at once.
@@ -87,9 +90,22 @@ export class UploadsService {
     return this.core.dto(await this.core.load(viewer, id));
   }
 
+  /**
+   * The viewer's unfinished sessions. One session the backend cannot describe right now (its
+   * receipts unreadable) is listed from its row alone rather than failing the whole list.
+   */
   async list(viewer: Viewer): Promise<UploadSessionDto[]> {
     const rows = await this.core.repo.listUnfinished(viewer.userId);
-    return Promise.all(rows.map((row) => this.core.dto(row)));
+    return Promise.all(
+      rows.map(async (row) => {
+        try {
+          if (row.status === 'COMPLETING') await recoverCompletion(this.core, row);
+          return await this.core.dto(row);
+        } catch {
+          return this.core.dto(row, { receipts: false });
+        }
+      }),
+    );
   }
 
   /** The current progress snapshot (subscriptions start with it). */
@@ -121,11 +137,7 @@ export class UploadsService {
     const row = await this.core.load(viewer, id);
     if (row.status === 'COMPLETED' || row.status === 'COMPLETING') throw this.core.refuse(row, 'cancel');
     if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED', 'FAILED', 'EXPIRED'], 'CANCELLED'))) throw this.core.refuse(row, 'cancel');
-    if (row.multipartId) {
-      await this.core.storage.store(row.backend).abortMultipart(row.storageKey, row.multipartId).catch((error: unknown) => {
-        if (!AppError.is(error, 'NOT_FOUND')) throw error;
-      });
-    }
+    await this.core.dropBytes(row);
     await this.core.receipts.clear(row.id);
     await this.core.repo.delete(row.id);
     return true;

@@ -13,6 +13,7 @@ interface CreateInput {
   contentHash?: string | null;
   chunkSize?: number | null;
   mimeType?: string | null;
+  blockHashes?: string[] | null;
 }
 
 export const uploadsResolvers = {
@@ -52,9 +53,10 @@ export const uploadsResolvers = {
       requireViewer(ctx);
       return ctx.clients.uploads.cancel.mutate({ id: args.sessionId });
     },
-    completeUpload: (_: unknown, args: { sessionId: string }, ctx: Ctx) => {
+    completeUpload: (_: unknown, args: { sessionId: string; name?: string | null; parentId?: string | null }, ctx: Ctx) => {
       requireViewer(ctx);
-      return ctx.clients.uploads.complete.mutate({ id: args.sessionId });
+      // parentId given as null means the root; not given at all, the folder createUpload named.
+      return ctx.clients.uploads.complete.mutate({ id: args.sessionId, name: args.name ?? undefined, parentId: 'parentId' in args ? (args.parentId ?? null) : undefined });
     },
     proveOwnership: (_: unknown, args: { sessionId: string; proofs: string[] }, ctx: Ctx) => {
       requireViewer(ctx);

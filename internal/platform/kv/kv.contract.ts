@@ -18,6 +18,17 @@ export function kvContract(name: string, make: () => { kv: KeyValueStore; pubsub
       expect(await kv.get(key)).toBeNull();
     });
 
+    it('counts which of many keys exist', async () => {
+      const { kv } = make();
+      const keys = Array.from({ length: 2500 }, () => k());
+      expect(await kv.countExisting([])).toBe(0);
+      expect(await kv.countExisting(keys)).toBe(0);
+      await kv.set(keys[3] ?? '', 'x');
+      await kv.set(keys[2100] ?? '', 'y', { ttlMs: 60_000 });
+      expect(await kv.countExisting(keys)).toBe(2);
+      await kv.del(keys[3] ?? '', keys[2100] ?? '');
+    });
+
     it('set ifAbsent refuses an existing key', async () => {
       const { kv } = make();
       const key = k();

@@ -18,6 +18,8 @@ export interface KeyValueStore {
   /** Atomically adds `by` (may be negative) and returns the new value. */
   incrby(key: string, by: number): Promise<number>;
   exists(key: string): Promise<boolean>;
+  /** How many of the keys exist (Redis EXISTS with several keys); 0 for none given. */
+  countExisting(keys: readonly string[]): Promise<number>;
   /** Remaining time to live in ms; -1 when the key has none, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
   expire(key: string, ttlMs: number): Promise<boolean>;

@@ -84,6 +84,10 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return this.live(key) !== undefined;
   }
 
+  async countExisting(keys: readonly string[]): Promise<number> {
+    return keys.filter((key) => this.live(key) !== undefined).length;
+  }
+
   async ttl(key: string): Promise<number> {
     const entry = this.live(key);
     if (!entry) return -2;

@@ -66,6 +66,15 @@ export class RedisKeyValueStore implements KeyValueStore {
     return guard(async () => (await this.client.exists(key)) === 1);
   }
 
+  countExisting(keys: readonly string[]) {
+    // One EXISTS per 1 000 keys: a 10 000-chunk session is 10 round trips, not 10 000.
+    return guard(async () => {
+      let count = 0;
+      for (let i = 0; i < keys.length; i += 1000) count += await this.client.exists(...keys.slice(i, i + 1000));
+      return count;
+    });
+  }
+
   ttl(key: string) {
     return guard(() => this.client.pttl(key));
   }
