@@ -167,8 +167,8 @@ export class FilesRepository {
       .getResultList();
   }
 
-  async insertNode(em: EntityManager, row: Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'>, parentPath: string): Promise<FileRow> {
-    const id = randomUUID();
+  async insertNode(em: EntityManager, row: Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'> & { id?: string }, parentPath: string): Promise<FileRow> {
+    const id = row.id ?? randomUUID();
     const now = new Date();
     const full: FileRow = Object.assign(new FileRow(), {
       ...row, id, path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,

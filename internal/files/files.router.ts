@@ -58,6 +58,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
     commitFile: authedProcedure
       .input(
         z.object({
+          id: z.string().uuid().optional(),
           parentId: Id.nullable(),
           name: Name,
           size: z.number().int().min(0),

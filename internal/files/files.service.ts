@@ -34,6 +34,11 @@ export interface Connection {
 }
 
 export interface StoredBytes {
+  /**
+   * The new file's id, chosen by the caller (an upload session uses its own id) so that a commit
+   * repeated after a crash finds the file it already made instead of making a second one.
+   */
+  id?: string;
   parentId: string | null;
   name: string;
   size: number;
@@ -289,6 +294,10 @@ export class FilesService {
    * new blob, and inserts the file row, all in one transaction.
    */
   async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: { backend: string; storageKey: string } | null }> {
+    if (input.id) {
+      const done = await this.repo.findAny(viewer.userId, input.id);
+      if (done) return { file: toDto(done), duplicate: null };
+    }
     const name = normalizeName(input.name);
     const parent = await this.folder(viewer, input.parentId);
     return this.repo.transactional(async (em) => {
@@ -303,7 +312,7 @@ export class FilesService {
         blob = await this.repo.insertBlob(em, { contentHash: input.contentHash, size: input.size, backend: input.backend, storageKey: input.storageKey });
       }
       const row = await this.repo.insertNode(em, {
-        ownerId: viewer.userId, parentId: parent.id, name, nameKey: nameKey(name), isFolder: false, size: input.size,
+        ...(input.id ? { id: input.id } : {}), ownerId: viewer.userId, parentId: parent.id, name, nameKey: nameKey(name), isFolder: false, size: input.size,
         blobId: blob.id, contentHash: input.contentHash, mimeType: input.mimeType,
       }, parent.path);
       return { file: toDto(row), duplicate };
