@@ -1,5 +1,5 @@
 /** Files and folders: the queries and mutations the drive pages use, and downloads. */
-import { freshToken, gql } from './api.ts';
+import { gql } from './api.ts';
 import { ApiError } from './errors.ts';
 
 export interface FileNode {
@@ -54,16 +54,29 @@ export const restoreFile = (id: string) => gql<{ restoreFile: FileNode }>(`mutat
 export const purgeFile = (id: string) => gql<{ purgeFile: boolean }>(`mutation($id: ID!) { purgeFile(id: $id) }`, { id });
 export const loadTrash = async () => (await gql<{ trash: FileNode[] }>(`{ trash { ${FILE_FIELDS} trashedAt } }`)).trash;
 
-/** Saves a blob under a name through a temporary link. */
-export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
+/**
+ * Hands a URL to the browser's own download manager with a temporary `<a download>`: the browser
+ * streams the bytes to disk (and can pause and resume them with Range requests); the page never
+ * holds them, so a file of any size downloads in constant page memory.
+ */
+function saveUrl(url: string, name: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
+  a.rel = 'noopener';
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * Downloads one of the viewer's files: `createDownloadLink` signs a 5-minute link (an `<a>`
+ * navigation cannot carry the Bearer token) that Stratus serves with Range and ETag, or redirects
+ * to the storage backend when it is set to.
+ */
+export async function downloadFile(file: { id: string; name: string }): Promise<void> {
+  const data = await gql<{ createDownloadLink: { url: string } }>(`mutation($id: ID!) { createDownloadLink(id: $id) { url } }`, { id: file.id });
+  saveUrl(data.createDownloadLink.url, file.name);
 }
 
 async function httpError(res: Response): Promise<ApiError> {
@@ -75,28 +88,19 @@ async function httpError(res: Response): Promise<ApiError> {
   }
 }
 
-/** Downloads one of the viewer's files: a presigned URL when the backend gives one, else the bytes with the token. */
-export async function downloadFile(file: { id: string; name: string }): Promise<void> {
-  const signed = await gql<{ downloadUrl: { url: string } | null }>(`query($id: ID!) { downloadUrl(id: $id) { url expiresAt } }`, { id: file.id });
-  if (signed.downloadUrl) {
-    const a = document.createElement('a');
-    a.href = signed.downloadUrl.url;
-    a.download = file.name;
-    a.rel = 'noopener';
-    document.body.append(a);
-    a.click();
-    a.remove();
+/**
+ * Downloads a file of a share. Without a password the link itself is the credential: the browser's
+ * download manager fetches it. A password share needs its unlock token as a Bearer header, which a
+ * navigation cannot send, so those bytes still come through the page.
+ */
+export async function downloadShared(path: string, name: string, unlockToken: string | null): Promise<void> {
+  if (!unlockToken) {
+    saveUrl(path, name);
     return;
   }
-  const token = await freshToken();
-  const res = await fetch(`/files/${encodeURIComponent(file.id)}/content`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(path, { headers: { authorization: `Bearer ${unlockToken}` } });
   if (!res.ok) throw await httpError(res);
-  saveBlob(await res.blob(), file.name);
-}
-
-/** Downloads a file of a share (with the unlock token of a password share). */
-export async function downloadShared(path: string, name: string, unlockToken: string | null): Promise<void> {
-  const res = await fetch(path, { headers: unlockToken ? { authorization: `Bearer ${unlockToken}` } : {} });
-  if (!res.ok) throw await httpError(res);
-  saveBlob(await res.blob(), name);
+  const url = URL.createObjectURL(await res.blob());
+  saveUrl(url, name);
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
