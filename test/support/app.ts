@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startAllInOne, type RunningApp } from '../../api/all-in-one.ts';
 import type { Mailer } from '../../internal/accounts/mailer.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
-import { createLogger } from '../../internal/platform/logger.ts';
+import { createLogger, type Logger } from '../../internal/platform/logger.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from './db.ts';
 import { testEnv } from './env.ts';
 import { gql } from './graphql.ts';
@@ -48,7 +48,7 @@ export function writeRouting(file: string, config: unknown): void {
   renameSync(tmp, file);
 }
 
-export async function startTestApp(options: { routing?: (dataDir: string) => unknown; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(options: { routing?: (dataDir: string) => unknown; env?: Record<string, string>; log?: Logger } = {}): Promise<TestApp> {
   const db = await createMysqlDatabase('app');
   const dataDir = tempDir('stratus-app-');
   const storageConfigPath = path.join(dataDir, 'storage.json');
@@ -63,7 +63,7 @@ export async function startTestApp(options: { routing?: (dataDir: string) => unk
   });
   const queries: string[] = [];
   const mailer = new CodeBox();
-  const app = await startAllInOne(config, createLogger({ level: 'silent' }), { mailer, ormHooks: { onQuery: (sql) => queries.push(sql) } });
+  const app = await startAllInOne(config, options.log ?? createLogger({ level: 'silent' }), { mailer, ormHooks: { onQuery: (sql) => queries.push(sql) } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     app, url, dataDir, storageConfigPath, db, queries,
