@@ -1,33 +1,53 @@
 /**
- * The `stratus` command line: dispatches to cli/commands, maps failures to exit codes
- * (0 success, 1 an error with its code — `error: QUOTA_EXCEEDED: ...` —, 2 bad usage) and turns
- * SIGINT/SIGTERM into a prompt exit: uploads keep their receipts on the server and downloads keep
- * their partial file and sidecar, so `stratus resume` / the same download continue later.
+ * The `stratus` command line: dispatches to cli/commands and maps failures to exit codes:
+ * 0 success; 1 an error, on stderr with its code and the server's stable reason
+ * (`error: CONFLICT: … (reason: name_taken)`, or `{"error":{…}}` under --json); 2 bad usage;
+ * 130/143 interrupted by SIGINT/SIGTERM (or Ctrl-C at a prompt). An interrupted upload keeps its
+ * receipts on the server and a download its partial file and sidecar, so `stratus resume` / the
+ * same download continue later.
  */
-import { note, UsageError, type Command } from './commands/args.ts';
+import { readFileSync } from 'node:fs';
+import { note, outJson, UsageError, type Command } from './commands/args.ts';
 import { download } from './commands/download.ts';
 import { fsck } from './commands/fsck.ts';
 import { login } from './commands/login.ts';
+import { ls } from './commands/ls.ts';
+import { mkdir } from './commands/mkdir.ts';
+import { mv } from './commands/mv.ts';
 import { resume } from './commands/resume.ts';
+import { rm } from './commands/rm.ts';
+import { share } from './commands/share.ts';
 import { upload } from './commands/upload.ts';
 import { whoami } from './commands/whoami.ts';
+import { errorView, formatError, Interrupted } from './lib/errors.ts';
+import { migrateLegacyFiles } from './lib/local-files.ts';
+import { settings } from './lib/settings.ts';
 
-const commands: Record<string, Command> = { upload, resume, download, login, whoami, fsck };
+const commands: Record<string, Command> = { ls, mkdir, mv, rm, share, upload, resume, download, login, whoami, fsck };
 
 const USAGE = `usage:
 ${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}
+  stratus --version
 
+Every command takes --json (results on stdout as JSON, errors on stderr as {"error": ...}).
+Exit status: 0 ok, 1 error, 2 bad usage, 130/143 interrupted.
 The server is --url, else $STRATUS_URL, else the one you logged in to, else http://localhost:8080.
-$STRATUS_TOKEN (an access token) replaces the login; state lives in $STRATUS_CONFIG_DIR (~/.config/stratus).`;
+$STRATUS_TOKEN is sent as the Bearer token instead of the login. The login is kept in
+\${XDG_CONFIG_HOME:-~/.config}/stratus/config.json, unfinished uploads in \${XDG_STATE_HOME:-~/.local/state}/stratus/.`;
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  const json = argv.includes('--json');
+  if (name === '--version' || name === '-V' || name === 'version') {
+    if (json) outJson({ version: version() });
+    else process.stdout.write(`stratus ${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     (name === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
     return name === undefined ? 2 : 0;
@@ -52,14 +72,23 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    // fsck runs server-side and keeps no client files.
+    if (name !== 'fsck') migrateLegacyFiles(settings, note);
     await command.run(rest, { signal: controller.signal });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      note(`stratus ${name}: ${error.message}\nusage: ${command.usage}`);
+      if (json) process.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message, usage: command.usage } })}\n`);
+      else note(`stratus ${name}: ${error.message}\nusage: ${command.usage}`);
       return 2;
     }
-    note(`error: ${describe(error)}`);
+    if (error instanceof Interrupted) {
+      note(error.message);
+      return 130;
+    }
+    const view = errorView(error);
+    if (json) process.stderr.write(`${JSON.stringify({ error: view })}\n`);
+    else note(formatError(view));
     return 1;
   }
 }

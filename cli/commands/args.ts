@@ -4,8 +4,9 @@
  * cli/ writes with process.stdout/stderr: stdout carries only result lines, for scripts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../lib/errors.ts';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface Command {
   usage: string;
@@ -19,15 +20,18 @@ export interface Context {
 
 export const out = (line: string) => process.stdout.write(`${line}\n`);
 export const note = (line: string) => process.stderr.write(`${line}\n`);
+export const outJson = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 const COMMON = {
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  /** Results on stdout as one JSON document, errors on stderr as `{"error": ...}`, for scripts. */
+  json: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** parseArgs with --url/--help added; parser errors become usage errors. */
+/** parseArgs with --url/--help/--json added; parser errors become usage errors. */
 export function parse<const O extends Options>(argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { connect } from '../lib/config.ts';
 import { downloadFile } from '../lib/download.ts';
 import { ProgressBar } from '../lib/progress-bar.ts';
-import { bytesOption, note, onePositional, out, parse, UsageError, type Command } from './args.ts';
+import { bytesOption, note, onePositional, out, outJson, parse, UsageError, type Command } from './args.ts';
 
 export const download: Command = {
-  usage: 'stratus download ID --out FILE [--force] [--limit-rate BYTES] [--url URL]',
+  usage: 'stratus download ID --out FILE [--force] [--limit-rate BYTES] [--json] [--url URL]',
   async run(argv, { signal }) {
     const { values, positionals } = parse(argv, {
       out: { type: 'string', short: 'o' },
@@ -32,6 +32,7 @@ export const download: Command = {
       },
     });
     bar?.finish();
-    out(`downloaded ${id} -> ${target} ${result.bytes}`);
+    if (values.json) outJson({ id, out: target, ...result });
+    else out(`downloaded ${id} -> ${target} ${result.bytes}`);
   },
 };

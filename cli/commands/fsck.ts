@@ -5,14 +5,14 @@
  * backends directly. Prints one summary line per finding kind on stdout; exits 0 when nothing is
  * left to fix, 1 when problems remain (those --repair cannot fix, or all of them without it).
  */
-import { out, parse, UsageError, intOption, type Command } from './args.ts';
+import { out, outJson, parse, UsageError, intOption, type Command } from './args.ts';
 
 export class FsckProblems extends Error {
   readonly code = 'FSCK_PROBLEMS';
 }
 
 export const fsck: Command = {
-  usage: 'stratus fsck [--repair] [--grace SECONDS]   (server side: uses the server\'s DATABASE_URL, STORAGE_CONFIG, DATA_DIR, ...)',
+  usage: 'stratus fsck [--repair] [--grace SECONDS] [--json]   (server side: uses the server\'s DATABASE_URL, STORAGE_CONFIG, DATA_DIR, ...)',
   async run(argv) {
     const { values, positionals } = parse(argv, { repair: { type: 'boolean' }, grace: { type: 'string' } });
     if (positionals.length > 0) throw new UsageError('fsck takes no arguments');
@@ -38,7 +38,8 @@ export const fsck: Command = {
         { orm: runtime.orm, storage: runtime.storage, kv: runtime.kv },
         { repair, ...(graceSeconds !== undefined ? { multipartGraceMs: graceSeconds * 1000 } : {}) },
       );
-      for (const line of formatReport(report, repair)) out(line);
+      if (values.json) outJson(report);
+      else for (const line of formatReport(report, repair)) out(line);
       if (!report.clean) {
         const left = report.findings.filter((f) => !f.repaired).length;
         throw new FsckProblems(`${left} problem(s) remain${repair ? '' : ' (run with --repair to fix what is safe)'}`);

@@ -5,16 +5,16 @@
  */
 import type { SessionView } from '../lib/api.ts';
 import { connect, forgetUpload, knownUploads } from '../lib/config.ts';
-import { intOption, note, parse, UsageError, type Command } from './args.ts';
-import { runUpload } from './upload.ts';
+import { intOption, note, outJson, parse, UsageError, type Command } from './args.ts';
+import { runUpload, type UploadReport } from './upload.ts';
 
 const FINISHED = new Set(['COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED']);
 
 export const resume: Command = {
-  usage: 'stratus resume [--parallel N] [--url URL]',
+  usage: 'stratus resume [--parallel N] [--json] [--url URL]',
   async run(argv, { signal }) {
     const { values, positionals } = parse(argv, { parallel: { type: 'string', short: 'p' } });
-    if (positionals.length > 0) throw new UsageError('resume takes no FILE: it continues the uploads listed in uploads.json');
+    if (positionals.length > 0) throw new UsageError('resume takes no FILE: it continues the uploads listed in uploads.json (state directory)');
     const parallel = intOption('parallel', values.parallel, 1, 64) ?? 4;
     const api = await connect(values.url);
     const known = knownUploads();
@@ -29,18 +29,21 @@ export const resume: Command = {
     const mine = uploads.filter((s) => known[s.id] !== undefined);
     if (mine.length === 0) {
       note('nothing to resume');
+      if (values.json) outJson([]);
       return;
     }
     let failed: unknown;
+    const reports: UploadReport[] = [];
     for (const session of mine) {
       try {
-        await runUpload(api, known[session.id] ?? '', { sessionId: session.id, name: session.name, parentId: session.parentId, parallel, signal });
+        reports.push(await runUpload(api, known[session.id] ?? '', { sessionId: session.id, name: session.name, parentId: session.parentId, parallel, signal }, values.json));
       } catch (error) {
         // One missing or edited file must not keep the others from finishing.
         note(`resume ${session.name} (${session.id}) failed: ${error instanceof Error ? error.message : String(error)}`);
         failed ??= error;
       }
     }
+    if (values.json) outJson(reports);
     if (failed) throw failed;
   },
 };

@@ -1,36 +1,56 @@
 /**
- * `stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant]`
- * The session id and local path go into uploads.json the moment the session exists, so a killed
- * upload can be continued by `stratus resume` (or by running the same upload again).
+ * `stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--json]`
+ * The session id and local path go into uploads.json (state directory) the moment the session
+ * exists, so a killed upload can be continued by `stratus resume` (or by running the same upload
+ * again). The MIME type comes from the extension; an empty file goes in one request.
  */
-import { uploadFile, type UploadOptions, type UploadResult } from '../lib/upload.ts';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { uploadFile, type UploadOptions } from '../lib/upload.ts';
+import { uploadEmptyFile, type UploadedFile } from '../lib/upload-empty.ts';
 import { connect, forgetUpload, rememberUpload, type CliApi } from '../lib/config.ts';
+import { mimeTypeOf } from '../lib/mime.ts';
 import { ProgressBar } from '../lib/progress-bar.ts';
-import { bytesOption, intOption, onePositional, out, parse, type Command } from './args.ts';
+import { bytesOption, intOption, onePositional, out, outJson, parse, type Command } from './args.ts';
 
-export const usage = 'stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--url URL]';
+export const usage = 'stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--json] [--url URL]';
 
-/** Runs one upload with a progress bar and the bookkeeping for resume; prints the result line. */
-export async function runUpload(api: CliApi, file: string, options: UploadOptions): Promise<UploadResult> {
-  let bar: ProgressBar | undefined;
-  let label = file;
-  const result = await uploadFile(api, file, {
-    ...options,
-    onSession: (session) => {
-      label = `upload ${session.name}`;
-      if (session.status !== 'COMPLETED') rememberUpload(session.id, file);
-    },
-    onProgress: (sent, total) => {
-      bar ??= new ProgressBar(label, total);
-      bar.update(sent);
-    },
-  });
-  bar?.finish();
-  const { session } = result;
-  forgetUpload(session.id);
-  const how = result.instant ? 'instant' : `${result.chunksSent} chunks`;
-  out(`uploaded ${session.file?.name ?? session.name} ${session.file?.id ?? '?'} ${session.size} (${how})`);
-  return result;
+export interface UploadReport {
+  file: UploadedFile;
+  sessionId: string | null;
+  instant: boolean;
+  chunksSent: number;
+}
+
+/** Runs one upload with a progress bar and the bookkeeping for resume; prints the result line unless `json`. */
+export async function runUpload(api: CliApi, file: string, options: UploadOptions, json = false): Promise<UploadReport> {
+  let report: UploadReport;
+  if (options.sessionId === undefined && (await stat(file)).size === 0) {
+    const name = options.name ?? path.basename(file);
+    report = { file: await uploadEmptyFile(api, name, options.parentId ?? null, mimeTypeOf(name)), sessionId: null, instant: false, chunksSent: 0 };
+  } else {
+    let bar: ProgressBar | undefined;
+    let label = file;
+    const result = await uploadFile(api, file, {
+      ...options,
+      onSession: (session) => {
+        label = `upload ${session.name}`;
+        if (session.status !== 'COMPLETED') rememberUpload(session.id, file);
+      },
+      onProgress: (sent, total) => {
+        bar ??= new ProgressBar(label, total);
+        bar.update(sent);
+      },
+    });
+    bar?.finish();
+    const { session } = result;
+    forgetUpload(session.id);
+    if (!session.file) throw Object.assign(new Error(`upload ${session.id} ended ${session.status} without a file`), { code: 'INTERNAL' });
+    report = { file: session.file, sessionId: session.id, instant: result.instant, chunksSent: result.chunksSent };
+  }
+  const how = report.instant ? 'instant' : `${report.chunksSent} chunks`;
+  if (!json) out(`uploaded ${report.file.name} ${report.file.id} ${report.file.size} (${how})`);
+  return report;
 }
 
 export const upload: Command = {
@@ -50,6 +70,7 @@ export const upload: Command = {
       noInstant: values['no-instant'] ?? false,
       signal,
     };
-    await runUpload(await connect(values.url), file, options);
+    const report = await runUpload(await connect(values.url), file, options, values.json);
+    if (values.json) outJson(report);
   },
 };

@@ -1,15 +1,16 @@
 /** `stratus whoami`: the signed-in person and their quota, one line. */
 import { connect } from '../lib/config.ts';
 import { formatBytes } from '../lib/progress-bar.ts';
-import { out, parse, UsageError, type Command } from './args.ts';
+import { out, outJson, parse, UsageError, type Command } from './args.ts';
 
 export const whoami: Command = {
-  usage: 'stratus whoami [--url URL]',
+  usage: 'stratus whoami [--json] [--url URL]',
   async run(argv) {
     const { values, positionals } = parse(argv, {});
     if (positionals.length > 0) throw new UsageError('whoami takes no arguments');
     const api = await connect(values.url);
     const { me } = await api.gql<{ me: { id: string; username: string; email: string; quota: { used: number; limit: number } } }>('{ me { id username email quota { used limit } } }');
+    if (values.json) return void outJson({ ...me, server: api.url });
     out(`${me.username} <${me.email}> id=${me.id} quota=${formatBytes(me.quota.used)}/${formatBytes(me.quota.limit)} server=${api.url}`);
   },
 };

@@ -34,7 +34,7 @@ export class StratusApi {
   }
 }
 
-export const SESSION_FIELDS = 'id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash } failureReason';
+export const SESSION_FIELDS = 'id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason';
 
 export interface SessionView {
   id: string;
@@ -49,6 +49,6 @@ export interface SessionView {
   missingChunks: number[];
   uploadedBytes: number;
   challenge: { nonce: string; ranges: { offset: number; length: number }[] } | null;
-  file: { id: string; name: string; size: number; contentHash: string } | null;
+  file: { id: string; name: string; size: number; contentHash: string; mimeType: string | null } | null;
   failureReason: string | null;
 }

@@ -1,14 +1,16 @@
 /**
- * Where the command line keeps its state, and the API client it signs in with:
+ * The command line's saved state, and the API client it signs in with:
  * - the server URL: `--url`, else `STRATUS_URL`, else the URL saved by `login`, else localhost;
- * - `${STRATUS_CONFIG_DIR:-~/.config/stratus}/credentials.json` (0600): `{ url, accessToken, refreshToken }`;
- * - `uploads.json` there: upload session id → absolute local path, for `stratus resume`;
- * - `STRATUS_TOKEN`: an access token for scripts, used as is (it cannot be refreshed).
+ * - `config.json` in the config directory (0600): `{ url, accessToken, refreshToken }`;
+ * - `uploads.json` in the state directory: upload session id → absolute local path, for `stratus resume`;
+ * - `STRATUS_TOKEN`: a token for scripts (an access token, later a personal access token), sent
+ *   as the Bearer token as is (it cannot be refreshed).
+ * Directories and file modes: settings.ts and local-files.ts.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ApiError, StratusApi } from './api.ts';
+import { configFile, readJson, uploadsFile, writeJson } from './local-files.ts';
+import { settings } from './settings.ts';
 
 export const DEFAULT_URL = 'http://localhost:8080';
 
@@ -18,50 +20,27 @@ export interface Credentials {
   refreshToken: string;
 }
 
-export function configDir(): string {
-  return process.env.STRATUS_CONFIG_DIR || path.join(os.homedir(), '.config', 'stratus');
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch {
-    // Missing or half-written by hand: the same as absent.
-    return undefined;
-  }
-}
-
-/** Write-then-rename: another process never reads half a file, and tokens never hit disk world-readable. */
-function writeJson(file: string, value: unknown): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
-}
-
-const credentialsFile = () => path.join(configDir(), 'credentials.json');
-export const readCredentials = () => readJson<Credentials>(credentialsFile());
-export const saveCredentials = (credentials: Credentials) => writeJson(credentialsFile(), credentials);
+export const readCredentials = () => readJson<Credentials>(configFile(settings));
+export const saveCredentials = (credentials: Credentials) => writeJson(configFile(settings), credentials);
 
 export function serverUrl(flag: string | undefined): string {
-  return (flag ?? process.env.STRATUS_URL ?? readCredentials()?.url ?? DEFAULT_URL).replace(/\/+$/, '');
+  return (flag ?? settings.url ?? readCredentials()?.url ?? DEFAULT_URL).replace(/\/+$/, '');
 }
 
 // ---- uploads the command line started, for `stratus resume` ----
 
-const uploadsFile = () => path.join(configDir(), 'uploads.json');
-export const knownUploads = (): Record<string, string> => readJson<Record<string, string>>(uploadsFile()) ?? {};
+export const knownUploads = (): Record<string, string> => readJson<Record<string, string>>(uploadsFile(settings)) ?? {};
 
 export function rememberUpload(sessionId: string, file: string): void {
   // Read-modify-write each time: two uploads running at once each add their own entry.
-  writeJson(uploadsFile(), { ...knownUploads(), [sessionId]: path.resolve(file) });
+  writeJson(uploadsFile(settings), { ...knownUploads(), [sessionId]: path.resolve(file) });
 }
 
 export function forgetUpload(sessionId: string): void {
   const uploads = knownUploads();
   if (!(sessionId in uploads)) return;
   delete uploads[sessionId];
-  writeJson(uploadsFile(), uploads);
+  writeJson(uploadsFile(settings), uploads);
 }
 
 // ---- the signed-in client ----
@@ -163,8 +142,7 @@ export class CliApi extends StratusApi {
 /** The client for a command: STRATUS_TOKEN wins; else the saved login, if it is for this server. */
 export async function connect(urlFlag: string | undefined): Promise<CliApi> {
   const url = serverUrl(urlFlag);
-  const envToken = process.env.STRATUS_TOKEN;
-  if (envToken) return new CliApi(url, envToken);
+  if (settings.token) return new CliApi(url, settings.token);
   const saved = readCredentials();
   if (!saved || saved.url.replace(/\/+$/, '') !== url) throw new ApiError(`not signed in to ${url}: run \`stratus login\``, 'UNAUTHENTICATED');
   return new CliApi(url, saved.accessToken, saved).fresh();

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, SESSION_FIELDS, type SessionView, type StratusApi } from './api.ts';
 import { challengeProofs, fileContentHash, rangeSha256 } from './hash.ts';
+import { mimeTypeOf } from './mime.ts';
 
 export interface UploadOptions {
   parentId?: string | null;
@@ -26,6 +27,8 @@ export interface UploadOptions {
    * server's own block digests anyway; on for links where an early, per-chunk refusal pays.
    */
   digest?: boolean;
+  /** Declared to the server; default: from the name's extension (mime.ts), null when unknown. */
+  mimeType?: string | null;
   /** Skip the instant-upload proof even when the server offers one. */
   noInstant?: boolean;
   onProgress?: (sent: number, total: number) => void;
@@ -69,7 +72,7 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   if (!session) {
     session = (
       await api.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
-        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null },
+        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name) },
       })
     ).createUpload;
   }

@@ -6,7 +6,6 @@
  * content hash and fetched again; a changed ETag starts over; corrupt stored bytes fail loudly),
  * login with token refresh, and exit codes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -19,61 +18,30 @@ import { fileContentHash } from '../../cli/lib/hash.ts';
 import { BlobRow } from '../../internal/files/files.entities.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
 import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
+import { makeHome, stratus as spawnCli, type Home } from './cli-harness.ts';
 
 const MiB = 1024 * 1024;
-const BIN = path.join(testEnv.root, 'bin/stratus.mjs');
 const UPLOADED = /^uploaded (\S+) (\S+) (\d+) \((instant|(\d+) chunks)\)$/m;
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-/** Spawns the CLI; env: the server URL, a token (or none) and a config dir of the test's own. */
-function stratus(args: string[], env: { token?: string; configDir: string; extra?: Record<string, string> }): Run {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: testEnv.root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: env.configDir,
-      STRATUS_URL: t.url,
-      STRATUS_CONFIG_DIR: env.configDir,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...(env.token ? { STRATUS_TOKEN: env.token } : {}),
-      ...env.extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, done };
-}
-
-const run = (args: string[], env: Parameters<typeof stratus>[1]) => stratus(args, env).done;
+/** The CLI against this file's app, with a home of its own (XDG config and state inside). */
+const stratus = (args: string[], env: { token?: string; home: Home }) => spawnCli(args, { url: t.url, ...env });
+const run = (args: string[], env: { token?: string; home: Home }) => stratus(args, env).done;
 
 let t: TestApp;
 let alice: { token: string; name: string };
-let config: string;
+let home: Home;
 let shared: { file: string; hash: string; id: string };
 
 beforeAll(async () => {
   t = await startTestApp();
   const name = `cli${randomBytes(4).toString('hex')}`;
   alice = { token: (await t.signUp(name)).token, name };
-  config = tempDir('stratus-cli-config-');
+  home = makeHome('stratus-cli-config-');
 });
 afterAll(() => t?.close());
 
-const as = (token: string) => ({ token, configDir: config });
+const as = (token: string) => ({ token, home });
 
 describe('stratus upload / resume', () => {
   it('uploads 64 MiB in 4 parallel streams; the printed file id downloads with the right content hash', async () => {
@@ -88,7 +56,7 @@ describe('stratus upload / resume', () => {
     const got = await hashDownload(`${t.url}/files/${id}/content`, { authorization: `Bearer ${alice.token}` });
     expect(got).toMatchObject({ status: 200, bytes: 64 * MiB, contentHash: hash });
     // Finished sessions leave nothing for `stratus resume`.
-    expect(JSON.parse(readFileSync(path.join(config, 'uploads.json'), 'utf8'))).toEqual({});
+    expect(JSON.parse(readFileSync(path.join(home.state, 'uploads.json'), 'utf8'))).toEqual({});
     shared = { file, hash, id };
     console.log(`64 MiB upload through the CLI: ${Date.now() - started} ms`);
   }, 120_000);
@@ -111,7 +79,7 @@ describe('stratus upload / resume', () => {
     expect((await child.done).signal).toBe('SIGKILL');
     const id = session!.id;
     // The CLI recorded the session for resume before it sent the first chunk.
-    expect(JSON.parse(readFileSync(path.join(config, 'uploads.json'), 'utf8'))).toMatchObject({ [id]: file });
+    expect(JSON.parse(readFileSync(path.join(home.state, 'uploads.json'), 'utf8'))).toMatchObject({ [id]: file });
     // Let the server notice the dropped connections (a half-sent chunk is aborted, not recorded).
     await sleep(500);
     const before = (await api.gql<{ upload: SessionView }>(`query($id: ID!) { upload(id: $id) { ${SESSION_FIELDS} } }`, { id })).upload;
@@ -130,13 +98,13 @@ describe('stratus upload / resume', () => {
     expect(after.status).toBe('COMPLETED');
     const got = await hashDownload(`${t.url}/files/${after.file!.id}/content`, { authorization: `Bearer ${alice.token}` });
     expect(got).toMatchObject({ status: 200, bytes: size, contentHash: await fileContentHash(file, size) });
-    expect(JSON.parse(readFileSync(path.join(config, 'uploads.json'), 'utf8'))).not.toHaveProperty(id);
+    expect(JSON.parse(readFileSync(path.join(home.state, 'uploads.json'), 'utf8'))).not.toHaveProperty(id);
     console.log(`killed with ${before.uploadedChunks.length}/${before.chunkCount} chunks recorded; resume sent ${sent}`);
   }, 180_000);
 
   it('instant upload: a second person uploading the same file gets it with no chunk sent', async () => {
     const bob = await t.signUp();
-    const r = await run(['upload', shared.file], { token: bob.token, configDir: tempDir('stratus-cli-bob-') });
+    const r = await run(['upload', shared.file], { token: bob.token, home: makeHome() });
     expect(r.code, r.stderr).toBe(0);
     const m = UPLOADED.exec(r.stdout);
     expect(m?.[4]).toBe('instant');
@@ -237,23 +205,23 @@ describe('stratus download', () => {
 
 describe('stratus login, whoami and exit codes', () => {
   it('logs in, saves credentials 0600, and refreshes an expired access token (saving the rotated pair)', async () => {
-    const dirOf = tempDir('stratus-cli-login-');
-    const login = await run(['login', '--username', alice.name, '--password', 'a-good-password-1'], { configDir: dirOf });
+    const loginHome = makeHome();
+    const login = await run(['login', '--username', alice.name, '--password', 'a-good-password-1'], { home: loginHome });
     expect(login.code, login.stderr).toBe(0);
-    const file = path.join(dirOf, 'credentials.json');
+    const file = path.join(loginHome.config, 'config.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { url: string; accessToken: string; refreshToken: string };
     expect(saved.url).toBe(t.url);
-    const me = await run(['whoami'], { configDir: dirOf });
+    const me = await run(['whoami'], { home: loginHome });
     expect([me.code, me.stdout]).toEqual([0, expect.stringContaining(`${alice.name} <${alice.name}@example.com>`)]);
     // An access token the server refuses: the CLI refreshes and saves the new (rotated) pair.
     writeFileSync(file, JSON.stringify({ ...saved, accessToken: 'not.a.token' }), { mode: 0o600 });
-    const refreshed = await run(['whoami'], { configDir: dirOf });
+    const refreshed = await run(['whoami'], { home: loginHome });
     expect(refreshed.code, refreshed.stderr).toBe(0);
     const next = JSON.parse(readFileSync(file, 'utf8')) as typeof saved;
     expect(next.refreshToken).not.toBe(saved.refreshToken);
     expect(next.accessToken).not.toBe('not.a.token');
-    const wrong = await run(['login', '--username', alice.name, '--password', 'wrong-password-1'], { configDir: dirOf });
+    const wrong = await run(['login', '--username', alice.name, '--password', 'wrong-password-1'], { home: loginHome });
     expect([wrong.code, wrong.stderr]).toEqual([1, expect.stringMatching(/^error: UNAUTHENTICATED/m)]);
   }, 60_000);
 
@@ -262,11 +230,11 @@ describe('stratus login, whoami and exit codes', () => {
       const r = await run(args, as(alice.token));
       expect([args, r.code, r.stderr]).toEqual([args, 2, expect.stringContaining('usage')]);
     }
-    const missing = await run(['download', '00000000-0000-4000-8000-000000000000', '--out', path.join(config, 'missing.bin')], as(alice.token));
+    const missing = await run(['download', '00000000-0000-4000-8000-000000000000', '--out', path.join(home.home, 'missing.bin')], as(alice.token));
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/^error: NOT_FOUND: /m)]);
-    const noFile = await run(['upload', path.join(config, 'no-such-file.bin')], as(alice.token));
+    const noFile = await run(['upload', path.join(home.home, 'no-such-file.bin')], as(alice.token));
     expect([noFile.code, noFile.stderr]).toEqual([1, expect.stringMatching(/^error: ENOENT: /m)]);
-    const anonymous = await run(['whoami'], { configDir: tempDir('stratus-cli-anon-') });
+    const anonymous = await run(['whoami'], { home: makeHome() });
     expect([anonymous.code, anonymous.stderr]).toEqual([1, expect.stringMatching(/^error: UNAUTHENTICATED: not signed in/m)]);
   }, 120_000);
 });

@@ -1,0 +1,141 @@
+/**
+ * The drive operations behind `mkdir`, `mv`, `rm` and `share`, on paths (remote-path.ts) and the
+ * GraphQL mutations. The server decides what is allowed (names, cycles, the root, share rules)
+ * and its answer, with its stable reason, is what the user sees; the client only checks up front
+ * what would otherwise leave a two-step change half done.
+ */
+import { ApiError, type StratusApi } from './api.ts';
+import { findChild, ITEM_FIELDS, joinPath, resolve, resolveFolder, splitLast, walk, type RemoteItem } from './remote-path.ts';
+
+type Item = Omit<RemoteItem, 'path'>;
+
+const nameTaken = (remote: string) => new ApiError(`${remote} already exists`, 'CONFLICT', { reason: 'name_taken' });
+
+async function createFolder(api: StratusApi, parent: RemoteItem, name: string): Promise<RemoteItem> {
+  const { createFolder: made } = await api.gql<{ createFolder: Item }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { ${ITEM_FIELDS} } }`, { p: parent.id, n: name });
+  return { ...made, path: joinPath(parent.path, made.name) };
+}
+
+/**
+ * `mkdir`: the folder at `remote`. Without `parents` its parent must exist and the name be free
+ * (the server answers `name_taken`); with `parents` every missing folder is made and an existing
+ * folder is fine. `created` lists the folders made, outermost first.
+ */
+export async function makeFolder(api: StratusApi, remote: string, parents: boolean): Promise<{ folder: RemoteItem; created: RemoteItem[] }> {
+  const { found, rest } = await walk(api, remote);
+  if (rest.length === 0) {
+    if (parents && found.isFolder) return { folder: found, created: [] };
+    throw nameTaken(found.path);
+  }
+  if (!found.isFolder) throw new ApiError(`not a folder: ${found.path}`, 'BAD_INPUT', { reason: 'not_a_folder' });
+  if (rest.length > 1 && !parents) throw new ApiError(`no such folder: ${joinPath(found.path, rest[0] ?? '')} (use -p to create it)`, 'NOT_FOUND', { reason: 'no_such_path' });
+  const created: RemoteItem[] = [];
+  let parent = found;
+  for (const name of rest) {
+    try {
+      parent = await createFolder(api, parent, name);
+      created.push(parent);
+    } catch (error) {
+      // Someone made it meanwhile: with -p that is what we wanted.
+      const existing = parents && error instanceof ApiError && error.code === 'CONFLICT' ? await findChild(api, parent, name) : undefined;
+      if (!existing?.isFolder) throw error;
+      parent = existing;
+    }
+  }
+  return { folder: parent, created };
+}
+
+async function rename(api: StratusApi, id: string, name: string): Promise<Item> {
+  return (await api.gql<{ renameFile: Item }>(`mutation($id: ID!, $n: String!) { renameFile(id: $id, name: $n) { ${ITEM_FIELDS} } }`, { id, n: name })).renameFile;
+}
+
+async function move(api: StratusApi, id: string, parentId: string): Promise<Item> {
+  return (await api.gql<{ moveFile: Item }>(`mutation($id: ID!, $p: ID) { moveFile(id: $id, parentId: $p) { ${ITEM_FIELDS} } }`, { id, p: parentId })).moveFile;
+}
+
+async function isInside(api: StratusApi, folder: RemoteItem, item: RemoteItem): Promise<boolean> {
+  if (folder.id === item.id) return true;
+  const { file } = await api.gql<{ file: { ancestors: { id: string }[] } }>('query($id: ID!) { file(id: $id) { ancestors { id } } }', { id: folder.id });
+  return file.ancestors.some((a) => a.id === item.id);
+}
+
+/**
+ * `mv SRC DST`, like mv(1): DST an existing folder → SRC moves into it; otherwise DST's parent
+ * must be a folder and SRC moves there under DST's last name. Never overwrites. A move plus a
+ * rename is two mutations: everything that can be checked is checked before the first, they run
+ * in the order whose intermediate name is free, and a failed second step undoes the first.
+ */
+export async function moveItem(api: StratusApi, from: string, to: string): Promise<RemoteItem> {
+  const src = await resolve(api, from);
+  if (src.parentId === null) throw new ApiError('The root folder cannot be moved', 'BAD_INPUT', { reason: 'root' });
+  const { found, rest } = await walk(api, to);
+  let target: RemoteItem;
+  let name: string;
+  if (rest.length === 0 && found.id === src.id) {
+    // A change of case only: `mv /a/x /a/X` finds x itself under the new spelling.
+    target = await resolveFolder(api, splitLast(to).parent);
+    name = splitLast(to).name ?? src.name;
+  } else if (rest.length === 0 && found.isFolder) {
+    target = found;
+    name = src.name;
+    if (src.parentId === target.id) return src;
+    if (await findChild(api, target, name)) throw nameTaken(joinPath(target.path, name));
+  } else if (rest.length === 0) {
+    throw nameTaken(found.path);
+  } else if (rest.length === 1 && found.isFolder) {
+    target = found;
+    name = rest[0] ?? src.name;
+  } else {
+    throw new ApiError(`no such folder: ${joinPath(found.path, rest[0] ?? '')}`, 'NOT_FOUND', { reason: found.isFolder ? 'no_such_path' : 'not_a_folder' });
+  }
+  const moving = src.parentId !== target.id;
+  const renaming = src.name !== name;
+  if (moving && src.isFolder && (await isInside(api, target, src))) {
+    throw new ApiError('A folder cannot be moved into itself', 'BAD_INPUT', { reason: 'move_cycle' });
+  }
+  let result: Item = src;
+  if (moving && renaming) {
+    const parent = await resolveFolder(api, splitLast(src.path).parent);
+    const sibling = await findChild(api, parent, name);
+    const renameFirst = !sibling || sibling.id === src.id;
+    result = renameFirst ? await rename(api, src.id, name) : await move(api, src.id, target.id);
+    try {
+      result = renameFirst ? await move(api, src.id, target.id) : await rename(api, src.id, name);
+    } catch (error) {
+      await (renameFirst ? rename(api, src.id, src.name) : move(api, src.id, src.parentId ?? '')).catch(() => undefined);
+      throw error;
+    }
+  } else if (renaming) {
+    result = await rename(api, src.id, name);
+  } else if (moving) {
+    result = await move(api, src.id, target.id);
+  }
+  return { ...result, path: joinPath(target.path, result.name) };
+}
+
+/** `rm`: to the trash (restorable from the trash); the server refuses the root (`root`). */
+export async function trashItem(api: StratusApi, remote: string): Promise<RemoteItem> {
+  const item = await resolve(api, remote);
+  const { deleteFile } = await api.gql<{ deleteFile: Item }>(`mutation($id: ID!) { deleteFile(id: $id) { ${ITEM_FIELDS} } }`, { id: item.id });
+  return { ...deleteFile, path: item.path };
+}
+
+export interface ShareView {
+  id: string;
+  token: string;
+  url: string;
+  fileId: string;
+  expiresAt: string | null;
+  maxDownloads: number | null;
+  hasPassword: boolean;
+  createdAt: string;
+}
+
+export async function shareItem(api: StratusApi, remote: string, options: { password?: string; expiresAt?: Date; maxDownloads?: number }): Promise<ShareView & { path: string }> {
+  const item = await resolve(api, remote);
+  const { createShare } = await api.gql<{ createShare: ShareView }>(
+    'mutation($i: CreateShareInput!) { createShare(input: $i) { id token url fileId expiresAt maxDownloads hasPassword createdAt } }',
+    { i: { fileId: item.id, password: options.password ?? null, expiresAt: options.expiresAt?.toISOString() ?? null, maxDownloads: options.maxDownloads ?? null } },
+  );
+  return { ...createShare, path: item.path };
+}

@@ -1,0 +1,32 @@
+/**
+ * An empty file: an upload session needs at least one byte (createUpload refuses size 0), so it
+ * goes as `uploadFile` in one GraphQL multipart request
+ * (https://github.com/jaydenseric/graphql-multipart-request-spec), its part typed with the MIME
+ * type (the server records the part's Content-Type). Apollo's CSRF prevention requires the
+ * `apollo-require-preflight` header on multipart requests.
+ */
+import { ApiError, type StratusApi } from './api.ts';
+
+export interface UploadedFile {
+  id: string;
+  name: string;
+  size: number;
+  contentHash: string;
+  mimeType: string | null;
+}
+
+export async function uploadEmptyFile(api: StratusApi, name: string, parentId: string | null, mimeType: string | null): Promise<UploadedFile> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({
+    query: 'mutation($p: ID, $f: Upload!) { uploadFile(parentId: $p, file: $f) { id name size contentHash mimeType } }',
+    variables: { p: parentId, f: null },
+  }));
+  form.append('map', JSON.stringify({ 0: ['variables.f'] }));
+  form.append('0', new Blob([], { type: mimeType ?? 'application/octet-stream' }), name);
+  const res = await fetch(`${api.url}/graphql`, { method: 'POST', headers: api.headers({ 'apollo-require-preflight': 'true' }), body: form });
+  const body = (await res.json()) as { data?: { uploadFile: UploadedFile } | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
+  const error = body.errors?.[0];
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, res.status);
+  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, res.status);
+  return body.data.uploadFile;
+}
