@@ -1,5 +1,7 @@
 /** Messages between the upload manager (page) and the upload worker (one worker per file). */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
+/** createUpload takes blockHashes for files of at most this many blocks (128 GiB). */
+export const MAX_BLOCK_HASHES = 32768;
 
 export type ToWorker =
   | { type: 'hash'; file: Blob }
@@ -15,7 +17,8 @@ export interface ChunkAnswer {
 
 export type FromWorker =
   | { type: 'hashProgress'; bytes: number }
-  | { type: 'hashed'; hash: string }
+  /** blockHashes: each 4 MiB block's hex SHA-256, in order; absent above MAX_BLOCK_HASHES blocks. */
+  | { type: 'hashed'; hash: string; blockHashes?: string[] }
   | { type: 'proofs'; proofs: string[] }
   /** Bytes of chunks in flight (not yet recorded): the local fallback for the progress bar. */
   | { type: 'inflight'; bytes: number }

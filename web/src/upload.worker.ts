@@ -5,7 +5,7 @@
  * their Content-Digest, retrying transient failures. Stopping an upload terminates the worker,
  * which aborts every request in flight.
  */
-import { BLOCK_SIZE, type ChunkAnswer, type FromWorker, type ToWorker } from './upload-protocol.ts';
+import { BLOCK_SIZE, MAX_BLOCK_HASHES, type ChunkAnswer, type FromWorker, type ToWorker } from './upload-protocol.ts';
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -21,7 +21,7 @@ const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.t
 const b64 = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function contentHash(file: Blob): Promise<string> {
+async function contentHash(file: Blob): Promise<{ hash: string; blockHashes?: string[] }> {
   const blocks = Math.ceil(file.size / BLOCK_SIZE);
   const digests: ArrayBuffer[] = new Array<ArrayBuffer>(blocks);
   let next = 0;
@@ -37,7 +37,9 @@ async function contentHash(file: Blob): Promise<string> {
   await Promise.all(Array.from({ length: Math.min(4, Math.max(1, blocks)) }, reader));
   const all = new Uint8Array(blocks * 32);
   digests.forEach((d, i) => all.set(new Uint8Array(d), i * 32));
-  return hex(await crypto.subtle.digest('SHA-256', all));
+  const hash = hex(await crypto.subtle.digest('SHA-256', all));
+  // The block digests let the server check each chunk as it arrives (createUpload blockHashes).
+  return blocks > 0 && blocks <= MAX_BLOCK_HASHES ? { hash, blockHashes: digests.map(hex) } : { hash };
 }
 
 async function proofs(file: Blob, nonce: string, ranges: { offset: number; length: number }[]): Promise<string[]> {
@@ -135,7 +137,7 @@ scope.onmessage = (event) => {
     post({ type: 'error', code: error instanceof HttpFailure ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) });
   switch (msg.type) {
     case 'hash':
-      contentHash(msg.file).then((hash) => post({ type: 'hashed', hash }), fail);
+      contentHash(msg.file).then((hashed) => post({ type: 'hashed', ...hashed }), fail);
       break;
     case 'prove':
       proofs(msg.file, msg.nonce, msg.ranges).then((p) => post({ type: 'proofs', proofs: p }), fail);

@@ -206,7 +206,7 @@ export class UploadManager {
       if (this.get(key)?.phase !== 'hashing') return; // cancelled meanwhile
       this.update(key, { contentHash: hashed.hash, hashedBytes: item.size, phase: 'checking' });
 
-      let session = await this.findOrCreate(key, parentId, hashed.hash);
+      let session = await this.findOrCreate(key, parentId, hashed.hash, hashed.blockHashes);
       this.update(key, { sessionId: session.id, confirmedBytes: session.uploadedBytes });
       if (session.status === 'COMPLETED') return this.finish(key, true);
       if (session.challenge && session.uploadedChunks.length === 0) {
@@ -233,7 +233,7 @@ export class UploadManager {
     }
   }
 
-  private async findOrCreate(key: string, parentId: string, hash: string): Promise<SessionView> {
+  private async findOrCreate(key: string, parentId: string, hash: string, blockHashes: string[] | undefined): Promise<SessionView> {
     const item = this.get(key);
     if (!item) throw new ApiError('gone', 'NOT_FOUND');
     const open = (await gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`)).uploads;
@@ -255,7 +255,7 @@ export class UploadManager {
     }
     return (
       await gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
-        i: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null },
+        i: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null, ...(blockHashes ? { blockHashes } : {}) },
       })
     ).createUpload;
   }
