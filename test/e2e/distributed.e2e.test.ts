@@ -134,6 +134,19 @@ describe('distributed roles', () => {
     expect(errorCode(await gql(gatewayB.url, '{ file(id: "00000000-0000-0000-0000-000000000000") { id } }', {}, token))).toBe('NOT_FOUND');
   });
 
+  it('runs queries and mutations over graphql-ws with the connection token forwarded to the services', async () => {
+    const client = createClient({ url: `${gatewayB.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const run = (query: string) =>
+      new Promise<{ data?: unknown; errors?: unknown }>((resolve, reject) => {
+        let last: { data?: unknown; errors?: unknown } = {};
+        client.subscribe({ query }, { next: (v) => (last = v), error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(new Error('socket failed'))), complete: () => resolve(last) });
+      });
+    expect(await run('{ me { username } }')).toEqual({ data: { me: { username: 'dist' } } });
+    const created = await run('mutation { createFolder(name: "over ws") { name } }');
+    expect(created).toEqual({ data: { createFolder: { name: 'over ws' } } });
+    await client.dispose();
+  });
+
   it('found every service by its DNS name (checked last, after every flow ran)', () => {
     for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`${name}.${NAMESPACE}.svc.cluster.local`);
   });
