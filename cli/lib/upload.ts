@@ -1,7 +1,8 @@
 /**
  * Uploads a local file through an upload session, resumably:
  * 1. hash the file (4 MiB blocks, in parallel);
- * 2. find an unfinished session of the same file (name, folder, size, hash) or create one;
+ * 2. find an unfinished session of the same file (name, folder, size, hash) or create one,
+ *    declaring its MIME type and each block's SHA-256 (blockHashes) with the content hash;
  * 3. when the server sends a challenge, prove ownership: known content completes at once (秒传);
  * 4. PUT the missing chunks, `parallel` at a time, each with its Content-Digest, retrying
  *    transient failures with backoff;
@@ -13,7 +14,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, SESSION_FIELDS, type SessionView, type StratusApi } from './api.ts';
-import { challengeProofs, fileContentHash, rangeSha256 } from './hash.ts';
+import { combineBlockDigests } from '../../internal/files/content-hash.ts';
+import { MAX_BLOCK_HASHES } from '../../internal/uploads/upload-plan.ts';
+import { blockDigests, challengeProofs, rangeSha256 } from './hash.ts';
 import { mimeTypeOf } from './mime.ts';
 
 export interface UploadOptions {
@@ -55,7 +58,12 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   const { size } = await stat(file);
   const name = options.name ?? path.basename(file);
   const parentId = options.parentId ?? null;
-  const contentHash = await fileContentHash(file, size);
+  const digests = await blockDigests(file, size);
+  const contentHash = combineBlockDigests(digests);
+  // The block digests are computed for the content hash anyway; declared, they let the server
+  // refuse a wrong chunk on arrival (digest_mismatch) instead of failing the whole file at
+  // completion. The API takes at most 32768 (a 128 GiB file); larger files send none.
+  const blockHashes = digests.length <= MAX_BLOCK_HASHES ? digests.map((d) => d.toString('hex')) : null;
 
   const open = await api.gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`);
   let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
@@ -72,7 +80,7 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   if (!session) {
     session = (
       await api.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
-        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name) },
+        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes },
       })
     ).createUpload;
   }
