@@ -69,7 +69,8 @@ describe('transfer service (in-process queue)', () => {
     const blob = await storedBlob('stage', 21 * MiB);
     await transfer.drainer.afterUpload({ backend: 'stage', contentHash: blob.contentHash, size: blob.size });
     const [queued] = await em().find(TransferJobRow, { blobId: blob.id });
-    await expect.poll(async () => (await job(queued!.id)).status).toBe('DONE');
+    // 21 MiB copied, hashed and read back: seconds on a loaded two-core machine, beyond poll's 1 s default.
+    await expect.poll(async () => (await job(queued!.id)).status, { timeout: 15_000 }).toBe('DONE');
     expect(await blobRow(blob.id)).toMatchObject({ backend: 'main', storageKey: blob.storageKey });
     expect(await store('stage').head(blob.storageKey)).toBeNull();
     expect(await hashOf(store('main'), blob.storageKey)).toBe(blob.contentHash);
@@ -129,6 +130,30 @@ describe('transfer service (in-process queue)', () => {
     expect(await transfer.service.retry(queued.id)).toBe(true);
     await expect.poll(async () => (await job(queued.id)).status).toBe('DONE');
     expect(await transfer.service.retry(queued.id)).toBe(false);
+  });
+
+  it('a job the queue dead-letters by its delivery limit is FAILED with the reason, counted once, and can be retried', async () => {
+    const blob = await storedBlob('other', MiB);
+    const id = randomUUID();
+    const now = new Date();
+    // As its last killed run left it: RUNNING, the blob held by the job.
+    await em().insert(TransferJobRow, Object.assign(new TransferJobRow(), {
+      id, blobId: blob.id, fromBackend: 'other', toBackend: 'main', mode: 'copy', status: 'RUNNING', activeKey: blob.id, attempts: 5,
+      lastError: null, sourceKey: blob.storageKey, bytes: 0, startedAt: now, createdAt: now, updatedAt: now,
+    }));
+    const failedCount = async () => {
+      const metric = await t.runtime.metrics.registry.getSingleMetric('stratus_transfer_jobs_total')?.get();
+      return metric?.values.find((v) => v.labels.outcome === 'failed')?.value ?? 0;
+    };
+    const before = await failedCount();
+    const message = { jobId: id, blobId: blob.id, from: 'other', to: 'main', mode: 'copy' as const };
+    const dead = { reason: 'delivery_limit', attempts: 1, lastError: 'delivery_limit: delivered 5 times, never finished (worker crashed, killed or disconnected)' };
+    await transfer.service.deadLettered(message, dead);
+    await transfer.service.deadLettered(message, dead); // The dead-lettering itself redelivered.
+    expect(await job(id)).toMatchObject({ status: 'FAILED', activeKey: null, attempts: 5, lastError: dead.lastError });
+    expect(await failedCount()).toBe(before + 1);
+    expect(await transfer.service.retry(id)).toBe(true);
+    await expect.poll(async () => (await job(id)).status).toBe('DONE');
   });
 
   it('drains a backend when the routing config marks it draining', async () => {

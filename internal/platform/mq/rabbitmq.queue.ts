@@ -25,18 +25,16 @@
  * Connection loss (broker restart, network): every operation reconnects on demand; while consumers
  * exist a background loop reconnects with a growing delay and re-attaches them.
  */
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { DeliveryRouter, type Receiver } from './rabbitmq.delivery.ts';
 import { drainLegacyQueue } from './rabbitmq.migrate.ts';
+import { confirmed, deadLetterOf, declareTopology, rabbitTopology, type RabbitTopology, HEADER_ATTEMPT, ROUTING_KEY } from './rabbitmq.topology.ts';
 import {
-  carriedHeaders, confirmed, deadLetterOf, declareTopology, rabbitTopology, tryAck, type RabbitTopology,
-  HEADER_ATTEMPT, HEADER_ATTEMPTS, HEADER_DEAD_REASON, HEADER_DELIVERY_COUNT, HEADER_LAST_ERROR, ROUTING_KEY,
-} from './rabbitmq.topology.ts';
-import {
-  deliveryLimitText, errorText, retryDecision, DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_DELAYS_MS,
-  type ConsumeOptions, type Consumer, type DeadLetter, type DeadLetterReason, type JobQueue, type MessageHandler, type QueueDepth, type QueueMessage,
+  DEFAULT_MAX_DELIVERIES, DEFAULT_RETRY_DELAYS_MS,
+  type ConsumeOptions, type Consumer, type DeadLetter, type JobQueue, type MessageHandler, type QueueDepth,
 } from './queue.ts';
 
 export { rabbitTopology } from './rabbitmq.topology.ts';
@@ -58,12 +56,9 @@ interface Session {
   confirm: ConfirmChannel;
 }
 
-interface Subscription {
-  handler: MessageHandler;
-  options: ConsumeOptions;
+interface Subscription extends Receiver {
   channel: Channel | undefined;
   tag: string | undefined;
-  inFlight: Set<Promise<void>>;
   stopped: boolean;
 }
 
@@ -71,10 +66,10 @@ export class RabbitJobQueue implements JobQueue {
   readonly kind = 'rabbitmq';
   readonly names: RabbitTopology;
   private readonly delays: readonly number[];
-  private readonly maxDeliveries: number;
   private readonly log: Logger;
   /** Channels closed or being closed: what was delivered on them is the broker's again. */
   private readonly closedChannels = new WeakSet<Channel>();
+  private readonly router: DeliveryRouter;
   private current: Session | undefined;
   private connecting: Promise<Session> | undefined;
   private readonly subscriptions = new Set<Subscription>();
@@ -83,9 +78,15 @@ export class RabbitJobQueue implements JobQueue {
 
   private constructor(private readonly options: RabbitQueueOptions) {
     this.delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
-    this.maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
     this.names = rabbitTopology(options.prefix ?? 'stratus.transfer', this.delays);
     this.log = options.log;
+    this.router = new DeliveryRouter({
+      names: this.names, delays: this.delays, maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES, log: this.log, closedChannels: this.closedChannels,
+      send: async (queue, content, props) => {
+        const session = await this.session();
+        await confirmed((cb) => session.confirm.sendToQueue(queue, content, props, cb));
+      },
+    });
   }
 
   /** Connects and declares the topology; fails (UNAVAILABLE) when the broker cannot be reached now. */
@@ -232,84 +233,12 @@ export class RabbitJobQueue implements JobQueue {
       (msg) => {
         // null: the broker cancelled the consumer (queue deleted); start over.
         if (msg === null) this.lost(session.model);
-        else this.deliver(sub, ch, msg);
+        else this.router.deliver(sub, ch, msg);
       },
       { noAck: false },
     );
     sub.channel = ch;
     sub.tag = consumerTag;
-  }
-
-  private deliver(sub: Subscription, ch: Channel, msg: ConsumeMessage): void {
-    const attempt = Math.max(1, Number(msg.properties.headers?.[HEADER_ATTEMPT] ?? 1) || 1);
-    // Deliveries of this message that ended unfinished, as the quorum queue counted them.
-    const unfinished = Number(msg.properties.headers?.[HEADER_DELIVERY_COUNT] ?? 0) || 0;
-    let body: unknown;
-    try {
-      body = JSON.parse(msg.content.toString('utf8'));
-    } catch {
-      // No retry can fix bytes that are not a job: the queue's dead-letter exchange keeps them.
-      tryAck(() => ch.nack(msg, false, false));
-      return;
-    }
-    const message = { id: String(msg.properties.messageId ?? ''), body, attempt, finalAttempt: attempt > this.delays.length, redelivered: msg.fields.redelivered };
-    const task = (async () => {
-      // Its workers died with it every time (a job that crashes its worker): it is not run again.
-      if (unfinished >= this.maxDeliveries) return this.deadByLimit(sub, ch, msg, message, unfinished);
-      try {
-        await sub.handler(message);
-      } catch (error) {
-        // Given up by stop() or its channel died: the broker has the message back, and a retry
-        // published now would be a second copy of the job.
-        if (this.closedChannels.has(ch)) throw error;
-        await this.reroute(msg, attempt, error, sub.options.isPermanent?.(error) ?? false);
-      }
-      // On a channel that died meanwhile this throws: the broker redelivers, the job is idempotent.
-      ch.ack(msg);
-    })()
-      .catch((error: unknown) => this.log.warn({ err: error, messageId: message.id }, 'message left unacknowledged; the broker will redeliver it'))
-      .finally(() => sub.inFlight.delete(task));
-    sub.inFlight.add(task);
-  }
-
-  /** Tells the consumer's owner (`onDeadLetter`), then moves the job to the dead queue. */
-  private async deadByLimit(sub: Subscription, ch: Channel, msg: ConsumeMessage, message: QueueMessage, unfinished: number): Promise<void> {
-    const lastError = deliveryLimitText(unfinished);
-    this.log.warn({ messageId: message.id, deliveries: unfinished, limit: this.maxDeliveries }, 'job delivered too often without finishing: dead-lettered');
-    try {
-      await sub.options.onDeadLetter?.({ id: message.id, body: message.body, attempts: message.attempt, reason: 'delivery_limit', lastError });
-    } catch (error) {
-      // Its owner could not record it (database down?): back to the queue, tried again later.
-      this.log.warn({ err: error, messageId: message.id }, 'dead-letter hook failed; the job stays queued');
-      await sleep(1_000);
-      tryAck(() => ch.nack(msg, false, true));
-      return;
-    }
-    await this.sendTo(this.names.dead, msg, this.deadHeaders(msg, message.attempt, 'delivery_limit', lastError));
-    ch.ack(msg);
-  }
-
-  /** Republishes a failed message to the retry queue of its attempt, or to the dead queue. */
-  private async reroute(msg: ConsumeMessage, attempt: number, error: unknown, permanent: boolean): Promise<void> {
-    const decision = retryDecision(attempt, this.delays, permanent);
-    const lastError = errorText(error);
-    if (decision.kind === 'dead') return this.sendTo(this.names.dead, msg, this.deadHeaders(msg, attempt, decision.reason, lastError));
-    const target = this.names.retry[this.delays.indexOf(decision.delayMs)]?.queue;
-    if (!target) throw new AppError('INTERNAL', 'no retry queue for the delay');
-    await this.sendTo(target, msg, { ...carriedHeaders(msg.properties.headers), [HEADER_ATTEMPT]: attempt + 1, [HEADER_LAST_ERROR]: lastError });
-  }
-
-  private deadHeaders(msg: ConsumeMessage, attempt: number, reason: DeadLetterReason, lastError: string) {
-    return {
-      ...carriedHeaders(msg.properties.headers), [HEADER_ATTEMPTS]: attempt, [HEADER_LAST_ERROR]: lastError, [HEADER_DEAD_REASON]: reason,
-      'x-stratus-failed-at': new Date().toISOString(),
-    };
-  }
-
-  private async sendTo(queue: string, msg: ConsumeMessage, headers: Options.Publish['headers']): Promise<void> {
-    const props: Options.Publish = { persistent: true, contentType: 'application/json', messageId: msg.properties.messageId as string | undefined, headers };
-    const session = await this.session();
-    await confirmed((cb) => session.confirm.sendToQueue(queue, msg.content, props, cb));
   }
 
   private async withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
