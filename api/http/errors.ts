@@ -1,5 +1,6 @@
 /** The HTTP boundary's one error mapping: AppError code → status (httpStatusOf), JSON body. */
-import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { AppError, httpStatusOf } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import { normalizeError } from '../../internal/platform/rpc/client.ts';
@@ -16,40 +17,52 @@ import { normalizeError } from '../../internal/platform/rpc/client.ts';
 const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 10_000;
 
-export function sendError(res: Response, app: AppError): void {
+/** The JSON body of an error answer; `render` lets a boundary add its own shape (GraphQL). */
+export type ErrorBody = (app: AppError, message: string) => unknown;
+const restBody: ErrorBody = (app, message) => ({ error: { code: app.code, message, details: app.details } });
+
+export function sendError(res: Response, app: AppError, render: ErrorBody = restBody): void {
   if (res.headersSent) {
     res.destroy(app);
     return;
   }
   const req = res.req;
-  const length = Number(req.headers['content-length'] ?? Number.NaN);
-  if (!req.complete && !req.destroyed && Number.isSafeInteger(length) && length <= DRAIN_LIMIT_BYTES) {
-    void drained(req, DRAIN_TIMEOUT_MS).then(() => answer(res, app));
+  if (mayDrain(req)) {
+    void withinDrainTime(drained(req)).then(() => answer(res, app, render));
     return;
   }
-  answer(res, app);
+  answer(res, app, render);
 }
 
-function answer(res: Response, app: AppError): void {
+/** Whether a request whose body is still arriving is small enough to read to its end first. */
+export function mayDrain(req: IncomingMessage): boolean {
+  const length = Number(req.headers['content-length'] ?? Number.NaN);
+  return !req.complete && !req.destroyed && Number.isSafeInteger(length) && length <= DRAIN_LIMIT_BYTES;
+}
+
+/** `done`, or undefined once the drain time has passed without it. */
+export function withinDrainTime<T>(done: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS, undefined)));
+  return Promise.race([done, late]).finally(() => clearTimeout(timer));
+}
+
+function answer(res: Response, app: AppError, render: ErrorBody): void {
   if (res.headersSent || res.destroyed) return;
   // Still unread: the connection is closed after this answer, so the client must not reuse it.
   if (!res.req.complete) res.setHeader('Connection', 'close');
   if (app.retryAfter !== undefined) res.setHeader('Retry-After', String(app.retryAfter));
   if (app.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
-  res.status(httpStatusOf(app.code)).json({
-    error: { code: app.code, message: app.code === 'INTERNAL' ? 'Internal error' : app.message, details: app.details },
-  });
+  res.status(httpStatusOf(app.code)).json(render(app, app.code === 'INTERNAL' ? 'Internal error' : app.message));
 }
 
-/** Reads and drops the rest of the request body; resolves when it ended, failed or took too long. */
-function drained(req: Request, timeoutMs: number): Promise<void> {
+/** Reads and drops the rest of the request body; resolves when it ended or failed. */
+function drained(req: IncomingMessage): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(timer);
       req.off('end', done).off('error', done).off('close', done);
       resolve();
     };
-    const timer = setTimeout(done, timeoutMs);
     req.on('end', done).on('error', done).on('close', done);
     req.resume();
   });
