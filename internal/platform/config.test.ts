@@ -41,6 +41,14 @@ describe('config', () => {
     }
   });
 
+  it('TRANSFER_MAX_DELIVERIES: 5 by default, a whole number from 1 to 50', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).transfer.maxDeliveries).toBe(5);
+    expect(loadConfig({ DATA_DIR: tempDir(), TRANSFER_MAX_DELIVERIES: '2' }).transfer.maxDeliveries).toBe(2);
+    for (const bad of ['0', '51', '2.5', 'many']) {
+      expect(() => loadConfig({ DATA_DIR: tempDir(), TRANSFER_MAX_DELIVERIES: bad })).toThrow(/TRANSFER_MAX_DELIVERIES/);
+    }
+  });
+
   it('requires JWT_SECRET in production', () => {
     expect(() => loadConfig({ DATA_DIR: tempDir(), NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
   });
