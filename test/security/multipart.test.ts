@@ -137,4 +137,12 @@ describe('malformed multipart requests on one kept-alive socket', () => {
     expect((await uploadSmall(t.url, alice.token, 'kept.txt', 'again')).errors?.[0]?.extensions?.code).toBe('CONFLICT');
     expect(errorLogs()).toEqual([]);
   });
+
+  it('a resolver that refuses before reading the file: its code and status, the unread MiB dropped, the socket kept', async () => {
+    const res = await post(form([fileOps(), map({ 0: ['variables.f'] }), file('0', Buffer.alloc(1024 * 1024, 5), 'kept.txt')]));
+    expectRefused(res, 'name_taken', 'CONFLICT', 409);
+    expect((await nextRequestWorks()).socket).toBe(res.socket);
+    expect(client.sockets.size).toBe(1);
+    expect((await driveState()).files).toEqual(['kept.txt']);
+  });
 });
