@@ -90,9 +90,10 @@ export class FilesRepository {
    * `*_drive_rows` backfilled the accounts made before. Idempotent, so a retried registration or
    * two racing callers leave exactly one of each: the root's id is the person's id and the quota's
    * key is the person's id, both primary keys, and the inserts do nothing on a conflict.
-   * Runs in the caller's transaction when given one.
+   * Runs in the caller's transaction when given one, else in its own (both rows or neither).
    */
-  async provisionDrive(userId: string, em: EntityManager = this.em()): Promise<void> {
+  async provisionDrive(userId: string, em?: EntityManager): Promise<void> {
+    if (!em) return this.transactional((tx) => this.provisionDrive(userId, tx));
     const now = new Date();
     await em
       .createQueryBuilder(FileRow)
