@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,8 +32,25 @@ export function newBlobKey(): string {
   return `blobs/${id.slice(0, 2)}/${id}`;
 }
 
+/** A spooled body is written continuously; one untouched this long was left by a crash. */
+export const SPOOL_MAX_AGE_MS = 3_600_000;
+
 export class BlobWriter {
   constructor(private readonly options: BlobWriterOptions) {}
+
+  /** Removes spooled bodies that a crashed process left (at start, then hourly). */
+  async sweep(olderThanMs = SPOOL_MAX_AGE_MS): Promise<number> {
+    const names = await readdir(this.options.tmpDir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names.filter((n) => n.startsWith('upload-'))) {
+      const file = path.join(this.options.tmpDir, name);
+      const stats = await stat(file).catch(() => null);
+      if (!stats || Date.now() - stats.mtimeMs < olderThanMs) continue;
+      await rm(file, { force: true });
+      removed++;
+    }
+    return removed;
+  }
 
   /**
    * `limit` bytes at most; `onLimit(bytes)` builds the error to raise when the stream goes past it

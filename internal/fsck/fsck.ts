@@ -15,6 +15,10 @@
  * - `session_expired_open`: an upload session still unfinished after its expiry (the sweeper
  *   missed it). Repair: marked EXPIRED, its multipart aborted and its receipts dropped, as the
  *   sweeper does.
+ * - `session_completion_interrupted`: a session left in COMPLETING by a completion that died (no
+ *   completion lease in the key-value store, untouched for longer than the grace). Repair: the
+ *   recovery the server runs on its next read of it (uploads/completion-recovery.ts): back to
+ *   UPLOADING with its parts or its assembled bytes, or FAILED when nothing is left.
  * - `multipart_orphaned`: a backend multipart upload under `blobs/` that no unfinished session
  *   and no running transfer owns. Repair: aborted. Uploads younger than `multipartGraceMs` are
  *   left alone (a session or transfer may be creating its row right now).
@@ -32,7 +36,15 @@ import type { StorageRouter } from '../storage/index.ts';
 import { BlobRow } from '../files/files.entities.ts';
 import { TransferJobRow } from '../transfer/transfer.entities.ts';
 import { ChunkReceipts } from '../uploads/chunk-receipts.ts';
+import { MemoryKeyValueStore } from '../platform/kv/memory.kv.ts';
+import type { PubSub } from '../platform/kv/kv.ts';
+import { recoverCompletion } from '../uploads/completion-recovery.ts';
+import { IDLE_TTL_MS, SessionCore } from '../uploads/session-core.ts';
+import { UploadsRepository } from '../uploads/uploads.repository.ts';
 import { UNFINISHED, UploadSessionRow } from '../uploads/uploads.entities.ts';
+
+/** fsck tells no subscriber: the server announces the recovered state on its next read. */
+const silentPubSub: PubSub = { publish: async () => undefined, subscribe: async () => async () => undefined, close: async () => undefined };
 
 export const FINDING_KINDS = [
   'blob_unreferenced',
@@ -40,6 +52,7 @@ export const FINDING_KINDS = [
   'blob_object_missing',
   'file_blob_missing',
   'session_expired_open',
+  'session_completion_interrupted',
   'multipart_orphaned',
   'backend_error',
 ] as const;
@@ -51,11 +64,12 @@ export const FINDING_LABELS: Record<FindingKind, string> = {
   blob_object_missing: 'blobs whose object is missing',
   file_blob_missing: 'files without blobs',
   session_expired_open: 'expired sessions still open',
+  session_completion_interrupted: 'completions interrupted by a crash',
   multipart_orphaned: 'orphaned multipart uploads',
   backend_error: 'backends that could not be checked',
 };
 
-const REPAIRABLE: ReadonlySet<FindingKind> = new Set(['blob_unreferenced', 'refcount_mismatch', 'session_expired_open', 'multipart_orphaned']);
+const REPAIRABLE: ReadonlySet<FindingKind> = new Set(['blob_unreferenced', 'refcount_mismatch', 'session_expired_open', 'session_completion_interrupted', 'multipart_orphaned']);
 
 export interface Finding {
   kind: FindingKind;
@@ -208,9 +222,23 @@ export async function runFsck(deps: FsckDeps, options: FsckOptions): Promise<Fsc
     });
   }
 
-  // 4. Backend multipart uploads nobody owns.
-  const prefix = options.prefix ?? 'blobs/';
+  // 4. Completions that died: COMPLETING, no lease, untouched for longer than the grace.
   const grace = options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS;
+  const core = new SessionCore(new UploadsRepository(deps.orm), new ChunkReceipts(deps.kv ?? new MemoryKeyValueStore(), IDLE_TTL_MS), silentPubSub, deps.storage, now);
+  for (const row of await em().find(UploadSessionRow, { status: 'COMPLETING' })) {
+    if (now().getTime() - row.updatedAt.getTime() < grace) continue;
+    const lease = await core.receipts.leaseCompletion(row.id);
+    if (!lease) continue; // a completion is at work
+    await core.receipts.releaseCompletion(row.id, lease);
+    const finding = add('session_completion_interrupted', row.id, `COMPLETING since ${row.updatedAt.toISOString()} with no completion running; ${row.backend}:${row.storageKey}`);
+    await repair(finding, async () => {
+      await recoverCompletion(core, row);
+      return row.status !== 'COMPLETING';
+    });
+  }
+
+  // 5. Backend multipart uploads nobody owns.
+  const prefix = options.prefix ?? 'blobs/';
   const open = await em().find(UploadSessionRow, { status: { $in: UNFINISHED } }, { fields: ['backend', 'storageKey', 'multipartId'] });
   const owned = new Set(open.map((s) => `${s.backend}\n${s.storageKey}\n${s.multipartId}`));
   const activeJobs = await em().find(TransferJobRow, { status: { $in: ['QUEUED', 'RUNNING'] } }, { fields: ['blobId'] });

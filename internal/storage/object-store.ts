@@ -92,5 +92,10 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A short-lived GET URL, or null when the store cannot sign one (capabilities.presign false). */
   presignGet(key: string, options: PresignOptions): Promise<string | null>;
+  /**
+   * Stores that keep temporary files of their own (local disk) clean up what a crash left there,
+   * older than `olderThanMs`; returns how many entries went. Remote stores have none.
+   */
+  sweepTemporary?(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }

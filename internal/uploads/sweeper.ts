@@ -9,6 +9,8 @@ import { recoverCompletion } from './completion-recovery.ts';
 import type { SessionCore } from './session-core.ts';
 
 export const FINISHED_RETENTION_MS = 7 * 24 * 3_600_000;
+/** Temporary files untouched this long were left by a crash (a live body is written every second). */
+export const TEMPORARY_MAX_AGE_MS = 3_600_000;
 
 export class UploadSweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -33,10 +35,26 @@ export class UploadSweeper {
       expired++;
     }
     await this.core.repo.deleteFinishedBefore(new Date(now.getTime() - FINISHED_RETENTION_MS));
+    await this.sweepTemporary();
     return expired;
   }
 
+  /** Temporary files of the stores (local multipart parts of a dead completion, half-written bodies). */
+  async sweepTemporary(): Promise<number> {
+    let cleaned = 0;
+    for (const { name } of this.core.storage.backends()) {
+      try {
+        cleaned += (await this.core.storage.store(name).sweepTemporary?.(TEMPORARY_MAX_AGE_MS)) ?? 0;
+      } catch (error) {
+        this.log.warn({ err: error, backend: name }, 'cleaning temporary files failed');
+      }
+    }
+    return cleaned;
+  }
+
   start(intervalMs = 60_000): void {
+    // What the previous process left behind is cleaned at start, then with every sweep.
+    this.sweepTemporary().catch(() => undefined);
     this.timer = setInterval(() => {
       this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'upload sweep failed'));
     }, intervalMs);

@@ -7,14 +7,17 @@
  *   multipart/<uploadId>/manifest.json     { key, created, contentType? }
  *   multipart/<uploadId>/<partNumber>      a part's bytes
  *   multipart/<uploadId>/<partNumber>.json the part's sidecar (as for objects)
- *   tmp/                                   bodies being received, uploads being completed/aborted
+ *   tmp/                                   bodies being received, uploads being aborted
+ *   tmp/completing-<uploadId>              an upload claimed by the completion running now
  *
  * Writers always fill a file under tmp/ and rename it into place, so a reader sees the old bytes
  * or the new ones, never a mix. A sidecar is trusted only while its inode, size and mtime match
  * the file it describes; a stale one (a crash or a race between two writers of one key) makes the
  * reader hash the file again. Keys are S3-like but a key cannot be both an object and a "folder"
  * of others (`a` and `a/b`): that write is refused (BAD_INPUT 'key-conflict'). Empty directories
- * left by deletes and files left in tmp/ by a crash are harmless and not swept here.
+ * left by deletes are harmless. A crash leaves files in tmp/: an upload claimed by a completion
+ * that died is put back (on the next call that names it, and by sweepTemporary), everything else
+ * there older than the sweep's age is removed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -59,6 +62,8 @@ export class LocalObjectStore implements ObjectStore {
    */
   readonly capabilities: StoreCapabilities = { minPartSize: 1, maxPartSize: 5 * GiB, maxParts: 10_000, presign: false };
   private readonly root: string;
+  /** Uploads this process is completing now (their claims in tmp/ are not left by a crash). */
+  private readonly completing = new Set<string>();
 
   constructor(options: { name: string; root: string }) {
     this.name = options.name;
@@ -107,11 +112,22 @@ export class LocalObjectStore implements ObjectStore {
     const manifest = await this.manifest(key, uploadId);
     const objectPath = this.objectPath(key);
     // Claim the upload with one rename, so a concurrent complete or abort finds it gone.
-    const claimed = await this.tmpPath();
-    await fsCall(() => rename(this.uploadDir(uploadId), claimed)).catch((error: unknown) => {
+    const claimed = this.claimPath(uploadId);
+    if (this.completing.has(uploadId)) throw notFoundUpload(uploadId);
+    this.completing.add(uploadId);
+    try {
+      await fsCall(async () => {
+        await mkdir(path.dirname(claimed), { recursive: true });
+        await rename(this.uploadDir(uploadId), claimed);
+      });
+    } catch (error) {
+      this.completing.delete(uploadId);
       throw AppError.is(error, 'NOT_FOUND') ? notFoundUpload(uploadId) : error;
-    });
-    const release = () => fsCall(() => rename(claimed, this.uploadDir(uploadId)));
+    }
+    const release = async () => {
+      await fsCall(() => rename(claimed, this.uploadDir(uploadId)));
+      this.completing.delete(uploadId);
+    };
     let stored: PartInfo[];
     try {
       stored = checkCompletion(parts, await this.partsIn(claimed, uploadId), this.capabilities.minPartSize);
@@ -119,7 +135,8 @@ export class LocalObjectStore implements ObjectStore {
       await release(); // a refused completion leaves the upload open, as in S3
       throw error;
     }
-    const tmp = await this.tmpPath();
+    // Named after the claim, so that putting a dead completion's claim back also drops this.
+    const tmp = `${claimed}.assembling`;
     try {
       await fsCall(() =>
         pipeline(async function* () {
@@ -132,6 +149,7 @@ export class LocalObjectStore implements ObjectStore {
       const etag = `${md5s.digest('hex')}-${stored.length}`;
       const info = await install(tmp, objectPath, this.metaPath(key), etag, manifest.contentType);
       await rm(claimed, { recursive: true, force: true });
+      this.completing.delete(uploadId);
       return { key, ...info };
     } catch (error) {
       await rm(tmp, { force: true });
@@ -236,8 +254,46 @@ export class LocalObjectStore implements ObjectStore {
     return path.join(dir, randomBytes(12).toString('hex'));
   }
 
+  private claimPath(uploadId: string): string {
+    return path.join(this.root, 'tmp', `completing-${uploadId}`);
+  }
+
+  /** Puts back an upload whose completion died with its process (its claim is not ours). */
+  private async reclaim(uploadId: string): Promise<boolean> {
+    if (this.completing.has(uploadId)) return false;
+    const back = await rename(this.claimPath(uploadId), this.uploadDir(uploadId)).then(
+      () => true,
+      () => false,
+    );
+    if (back) await rm(`${this.claimPath(uploadId)}.assembling`, { force: true });
+    return back;
+  }
+
+  /**
+   * Cleans what crashes left in tmp/: uploads claimed by a dead completion go back, and bodies
+   * half received, uploads half aborted and objects half written older than `olderThanMs` go.
+   */
+  async sweepTemporary(olderThanMs: number): Promise<number> {
+    const dir = path.join(this.root, 'tmp');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    let cleaned = 0;
+    for (const name of names) {
+      const claim = /^completing-([0-9a-f]{32})$/.exec(name);
+      if (claim?.[1]) {
+        if (await this.reclaim(claim[1])) cleaned++;
+        continue;
+      }
+      const stats = await stat(path.join(dir, name)).catch(() => null);
+      if (!stats || Date.now() - stats.mtimeMs < olderThanMs) continue;
+      await rm(path.join(dir, name), { recursive: true, force: true });
+      cleaned++;
+    }
+    return cleaned;
+  }
+
   private async manifest(key: string, uploadId: string): Promise<Manifest> {
-    const manifest = await readJson<Manifest>(path.join(this.uploadDir(uploadId), 'manifest.json'));
+    let manifest = await readJson<Manifest>(path.join(this.uploadDir(uploadId), 'manifest.json'));
+    if (!manifest && (await this.reclaim(uploadId))) manifest = await readJson<Manifest>(path.join(this.uploadDir(uploadId), 'manifest.json'));
     // S3: "NoSuchUpload: the specified multipart upload does not exist" also when the id belongs
     // to another key.
     if (manifest?.key !== key) throw notFoundUpload(uploadId);
