@@ -17,7 +17,7 @@ import type { Metrics } from '../internal/platform/metrics.ts';
 import type { Clients } from './clients.ts';
 import { bindResolvers, httpContext, type ContextDeps, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
 import { graphqlWsServer } from './graphql/ws-server.ts';
-import { BlobWriter } from '../internal/files/blob-writer.ts';
+import { BlobWriter, SPOOL_MAX_AGE_MS } from '../internal/files/blob-writer.ts';
 import type { StorageRouter } from '../internal/storage/index.ts';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
@@ -93,6 +93,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     pubsub: options.pubsub,
     blobWriter: new BlobWriter({ tmpDir: options.tmpDir, defaultBackend: () => storage.defaultBackend() }),
   };
+  // Spooled uploadFile bodies a crashed process left: cleaned now, then hourly.
+  const sweepSpool = () => void bytes.blobWriter.sweep().catch((error: unknown) => log.warn({ err: error }, 'cleaning spooled bodies failed'));
+  sweepSpool();
+  setInterval(sweepSpool, SPOOL_MAX_AGE_MS).unref();
   // Every resolver runs in its operation's request context, whichever transport carried it.
   const schema: GraphQLSchema = bindResolvers(buildSchema());
   const limitsRule = queryLimitsRule(options.limits ?? DEFAULT_LIMITS);
