@@ -56,6 +56,28 @@ describe('stratus login: where the password comes from', () => {
     expect(existsSync(path.join(home.config, 'config.json'))).toBe(false);
   }, 120_000);
 
+  it('asks for the user name too when none is given; Ctrl-C at the password prompt exits 130 and stores nothing', async () => {
+    const home = makeHome();
+    const term = onTerminal(['login'], { url: t.url, home });
+    await term.waitFor('Username:');
+    term.type(`${alice.name}\r`);
+    await term.waitFor('Password:');
+    term.type(`${PASSWORD}\r`);
+    const r = await term.done;
+    expect([r.code, r.stdout]).toEqual([0, expect.stringContaining(`as ${alice.name}`)]);
+    expect(r.stdout).toContain(alice.name);
+    expect(r.stdout).not.toContain(PASSWORD);
+
+    const other = makeHome();
+    const cancelled = onTerminal(['login', '-u', alice.name], { url: t.url, home: other });
+    await cancelled.waitFor('Password:');
+    cancelled.type('half-typed\u0003');
+    const c = await cancelled.done;
+    expect(c.code, c.stdout).toBe(130);
+    expect(c.stdout).not.toContain('half-typed');
+    expect(existsSync(path.join(other.config, 'config.json'))).toBe(false);
+  }, 120_000);
+
   it('--password-stdin reads one line from a pipe (like docker login), and is refused when stdin is a terminal', async () => {
     const home = makeHome();
     const r = await run(['login', '-u', alice.name, '--password-stdin'], { url: t.url, home, stdin: `${PASSWORD}\n` });
