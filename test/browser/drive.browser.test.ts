@@ -301,6 +301,8 @@ describe('the web app in Chromium', { timeout: 180_000 }, () => {
     await shot(visitor.page, '08-share-page');
     const [download] = await Promise.all([visitor.page.waitForEvent('download', { timeout: 60_000 }), visitor.page.getByRole('button', { name: 'Download' }).click()]);
     expect(download.suggestedFilename()).toBe('big.bin');
+    // The browser's download manager fetched it, not the page into memory (a blob: URL).
+    expect(download.url()).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/s/[^?]+\\?unlock=`));
     const saved = path.join(tempDir('stratus-dl-'), 'big.bin');
     await download.saveAs(saved);
     expect(readFileSync(saved).length).toBe(50 * MiB);

@@ -1,6 +1,5 @@
 /** Files and folders: the queries and mutations the drive pages use, and downloads. */
 import { gql } from './api.ts';
-import { ApiError } from './errors.ts';
 
 export interface FileNode {
   id: string;
@@ -79,28 +78,13 @@ export async function downloadFile(file: { id: string; name: string }): Promise<
   saveUrl(data.createDownloadLink.url, file.name);
 }
 
-async function httpError(res: Response): Promise<ApiError> {
-  try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string; details?: Record<string, unknown> } };
-    return new ApiError(body.error?.message ?? `HTTP ${res.status}`, body.error?.code ?? 'INTERNAL', body.error?.details ?? {});
-  } catch {
-    return new ApiError(`HTTP ${res.status}`, res.status === 404 ? 'NOT_FOUND' : 'INTERNAL');
-  }
-}
-
 /**
- * Downloads a file of a share. Without a password the link itself is the credential: the browser's
- * download manager fetches it. A password share needs its unlock token as a Bearer header, which a
- * navigation cannot send, so those bytes still come through the page.
+ * Downloads a file of a share through the browser's download manager (resumable, never in the
+ * page's memory). Without a password the link itself is the credential; a password share's unlock
+ * token (never the password) goes along as `?unlock=`.
  */
 export async function downloadShared(path: string, name: string, unlockToken: string | null): Promise<void> {
-  if (!unlockToken) {
-    saveUrl(path, name);
-    return;
-  }
-  const res = await fetch(path, { headers: { authorization: `Bearer ${unlockToken}` } });
-  if (!res.ok) throw await httpError(res);
-  const url = URL.createObjectURL(await res.blob());
-  saveUrl(url, name);
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  // The browser's download manager fetches (and resumes) the file; the unlock token rides in the
+  // URL because a navigation carries no Authorization header.
+  saveUrl(unlockToken ? `${path}${path.includes('?') ? '&' : '?'}unlock=${encodeURIComponent(unlockToken)}` : path, name);
 }
