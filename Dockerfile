@@ -10,11 +10,17 @@
 #
 # Stages: deps (npm ci with the toolchain that builds better-sqlite3) -> build (web UI, then the
 # dev dependencies pruned; tsx stays: it is a runtime dependency, the TypeScript runs as is) ->
-# runtime (node:20-bookworm-slim, same Debian release as the build stages so the native addon's
+# runtime (node:22-bookworm-slim, same Debian release as the build stages so the native addon's
 # glibc matches; non-root; only what runs).
+#
+# Node 22 LTS: Node 20 reached its end of life in April 2026. Both bases are build arguments, so
+# a machine without registry access can pass stand-ins (scripts/lib/podman.sh builds them from
+# Debian's mirror: test/deploy/pods.test.ts), e.g.
+#   podman build --build-arg NODE_BUILD_IMAGE=localhost/node:22-bookworm \
+#     --build-arg NODE_RUNTIME_IMAGE=localhost/node:22-bookworm-slim -t stratus .
 
-ARG NODE_BUILD_IMAGE=node:20-bookworm
-ARG NODE_RUNTIME_IMAGE=node:20-bookworm-slim
+ARG NODE_BUILD_IMAGE=node:22-bookworm
+ARG NODE_RUNTIME_IMAGE=node:22-bookworm-slim
 
 # ---- deps: every dependency, native addons compiled here (python3, make and g++ are in this image)
 FROM ${NODE_BUILD_IMAGE} AS deps

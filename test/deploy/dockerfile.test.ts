@@ -77,9 +77,10 @@ describe('Dockerfile', () => {
     expect(runs.some((r) => /require\('better-sqlite3'\)/.test(r)), 'the native addon is loaded once at build time').toBe(true);
     expect(runs.some((r) => /\bnpm prune --omit=dev\b/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm run build:web\b/.test(r))).toBe(true);
-    expect(runtime.from).toBe('node:20-bookworm-slim');
+    // Node 22 LTS: Node 20 is past its end of life (April 2026); package.json's engines accept both.
+    expect(runtime.from).toBe('node:22-bookworm-slim');
     // The build stages use the same Debian release, so the compiled addon matches the runtime's glibc.
-    for (const stage of stages.slice(0, -1)) expect(stage.from.startsWith('node:20-bookworm') || stages.some((s) => s.name === stage.from)).toBe(true);
+    for (const stage of stages.slice(0, -1)) expect(stage.from.startsWith('node:22-bookworm') || stages.some((s) => s.name === stage.from)).toBe(true);
     expect(all(runtime, 'RUN').some((i) => /npm (ci|install)/.test(i.args)), 'the runtime installs nothing').toBe(false);
   });
 
