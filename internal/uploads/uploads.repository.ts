@@ -22,6 +22,14 @@ export class UploadsRepository {
     return this.em().find(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
   }
 
+  /** Bytes the person's unfinished sessions reserve (each its whole size). */
+  async reservedBytes(ownerId: string): Promise<number> {
+    const rows = (await this.em()
+      .getConnection('write')
+      .execute('select coalesce(sum(size), 0) as bytes from upload_sessions where owner_id = ? and status in (?, ?, ?, ?)', [ownerId, ...UNFINISHED], 'all')) as { bytes: number | string }[];
+    return Number(rows[0]?.bytes ?? 0);
+  }
+
   countUnfinished(ownerId: string): Promise<number> {
     return this.em().count(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } });
   }

@@ -29,6 +29,7 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
       .mutation(({ ctx, input }) => uploads.create(ctx.viewer, input)),
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => uploads.get(ctx.viewer, input.id)),
     list: authedProcedure.query(({ ctx }) => uploads.list(ctx.viewer)),
+    reserved: authedProcedure.query(({ ctx }) => uploads.reserved(ctx.viewer)),
     pause: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.pause(ctx.viewer, input.id)),
     resume: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.resume(ctx.viewer, input.id)),
     cancel: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.cancel(ctx.viewer, input.id)),

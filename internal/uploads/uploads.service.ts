@@ -52,10 +52,13 @@ export class UploadsService {
       }
       throw new AppError('CONFLICT', `An item named "${name}" already exists in this folder`, { details: { field: 'name', reason: 'name_taken' } });
     }
-    const quota = await this.files.quota();
-    if (quota.used + input.size > quota.limit) {
-      throw new AppError('QUOTA_EXCEEDED', 'Not enough storage space left for this file', { details: { used: quota.used, limit: quota.limit, needed: input.size } });
-    }
+    // Unfinished sessions reserve their whole size: chunks must never be stored beyond the quota.
+    const [quota, reserved] = await Promise.all([this.files.quota(), this.core.repo.reservedBytes(viewer.userId)]);
+    const overQuota = (held: number) =>
+      new AppError('QUOTA_EXCEEDED', 'Not enough storage space left for this file (unfinished uploads hold part of it)', {
+        details: { used: quota.used, reserved: held, limit: quota.limit, needed: input.size },
+      });
+    if (quota.used + reserved + input.size > quota.limit) throw overQuota(reserved);
     const tooMany = () => new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
     if ((await this.core.repo.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
     row.storageKey = newBlobKey();
@@ -77,6 +80,12 @@ export class UploadsService {
       if ((await this.core.repo.countUnfinished(viewer.userId)) > MAX_OPEN_SESSIONS) {
         await this.core.repo.delete(row.id);
         throw tooMany();
+      }
+      // The same for the reservation: a burst of creations each saw room for itself.
+      const held = await this.core.repo.reservedBytes(viewer.userId);
+      if (quota.used + held > quota.limit) {
+        await this.core.repo.delete(row.id);
+        throw overQuota(held - input.size);
       }
       await this.core.receipts.init(row.id);
     } catch (error) {
@@ -106,6 +115,11 @@ export class UploadsService {
         }
       }),
     );
+  }
+
+  /** What the viewer's unfinished sessions hold against the quota. */
+  async reserved(viewer: Viewer): Promise<{ bytes: number }> {
+    return { bytes: await this.core.repo.reservedBytes(viewer.userId) };
   }
 
   /** The current progress snapshot (subscriptions start with it). */

@@ -98,8 +98,9 @@ export const filesResolvers = {
       try {
         // Name and space are checked before a byte is stored.
         const target = await ctx.clients.files.assertNameFree.query({ parentId: args.parentId ?? null, name: upload.filename });
-        const quota = await ctx.clients.files.quota.query();
-        const room = Math.max(0, quota.limit - quota.used);
+        // Unfinished upload sessions hold their whole size: the room left is what they do not.
+        const [quota, reserved] = await Promise.all([ctx.clients.files.quota.query(), ctx.clients.uploads.reserved.query()]);
+        const room = Math.max(0, quota.limit - quota.used - reserved.bytes);
         const mimeType = MIME_RE.test(upload.mimetype) ? upload.mimetype.toLowerCase() : 'application/octet-stream';
         const written = await ctx.bytes.blobWriter.write(stream, Math.min(room, SIMPLE_UPLOAD_MAX), () =>
           room < SIMPLE_UPLOAD_MAX

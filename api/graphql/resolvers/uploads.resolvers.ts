@@ -27,6 +27,9 @@ export const uploadsResolvers = {
       return ctx.clients.uploads.get.query({ id: args.id });
     },
   },
+  Quota: {
+    reserved: async (_: unknown, __: unknown, ctx: Ctx) => (await ctx.clients.uploads.reserved.query()).bytes,
+  },
   UploadSession: {
     file: (session: UploadSessionDto, _: unknown, ctx: Ctx) => (session.fileId ? ctx.loaders.file.load(session.fileId) : null),
   },
