@@ -21,6 +21,8 @@ export interface TestApp {
   storageConfigPath: string;
   db: TestDatabase;
   queries: string[];
+  /** The last code e-mailed to each address (sign-up and password-reset codes). */
+  codes: ReadonlyMap<string, string>;
   /** Registers a new person and returns their access token and id. */
   signUp(name?: string): Promise<{ token: string; userId: string; refreshToken: string }>;
   close(): Promise<void>;
@@ -66,7 +68,7 @@ export async function startTestApp(options: { routing?: (dataDir: string) => unk
   const app = await startAllInOne(config, options.log ?? createLogger({ level: 'silent' }), { mailer, ormHooks: { onQuery: (sql) => queries.push(sql) } });
   const url = `http://127.0.0.1:${app.port}`;
   return {
-    app, url, dataDir, storageConfigPath, db, queries,
+    app, url, dataDir, storageConfigPath, db, queries, codes: mailer.codes,
     async signUp(name = `u${randomBytes(5).toString('hex')}`) {
       const email = `${name}@example.com`;
       await gql(url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
