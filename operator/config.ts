@@ -12,6 +12,11 @@ const seconds = (fallback: number) => z.coerce.number().positive().default(fallb
 const EnvSchema = z.object({
   /** The namespace the operator watches and publishes into (the Downward API's metadata.namespace). */
   OPERATOR_NAMESPACE: z.string().min(1).optional(),
+  /** The port of /healthz and /readyz (the chart's probes ask port `http`, i.e. PORT). */
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** When set, /metrics is served on this port only (never on PORT). */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** What the shared manifests set from the Downward API; used when OPERATOR_NAMESPACE is not. */
   K8S_NAMESPACE: z.string().min(1).default('default'),
   OPERATOR_LEASE_NAME: z.string().min(1).default('stratus-operator'),
@@ -29,6 +34,7 @@ const EnvSchema = z.object({
 
 export interface OperatorConfig {
   namespace: string;
+  http: { host: string; port: number; metricsPort: number | undefined };
   leaseName: string;
   identity: string;
   leaseDurationSeconds: number;
@@ -49,6 +55,7 @@ export function loadOperatorConfig(env: Record<string, string | undefined>): Ope
   const e = parsed.data;
   return {
     namespace: e.OPERATOR_NAMESPACE ?? e.K8S_NAMESPACE,
+    http: { host: e.HOST, port: e.PORT, metricsPort: e.METRICS_PORT },
     leaseName: e.OPERATOR_LEASE_NAME,
     identity: e.POD_NAME ?? `${hostname()}-${process.pid}`,
     leaseDurationSeconds: e.OPERATOR_LEASE_DURATION_SECONDS,

@@ -39,6 +39,8 @@ export class ListWatch<T extends WatchedObject> {
   private wake: (() => void) | null = null;
   private synced!: Promise<void>;
   private markSynced!: () => void;
+  private listed = false;
+  private failing = false;
 
   constructor(private readonly options: ListWatchOptions<T>) {
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
@@ -58,6 +60,11 @@ export class ListWatch<T extends WatchedObject> {
     await this.loop;
   }
 
+  /** Listed at least once and the last list/watch attempt did not fail (readiness, metrics). */
+  get healthy(): boolean {
+    return this.listed && !this.failing && !this.stopped;
+  }
+
   /** The latest copy of every watched object. */
   objects(): T[] {
     return [...this.cache.values()];
@@ -75,12 +82,14 @@ export class ListWatch<T extends WatchedObject> {
           this.resourceVersion = '';
         }
         failures = 0;
+        this.failing = false;
         // A server that closes streams at once must not turn this loop into a busy one.
         if (Date.now() - started < 200) await this.sleep(200);
       } catch (error) {
         if (this.stopped) break;
         if ((error as { statusCode?: number }).statusCode === 410) this.resourceVersion = '';
         failures += 1;
+        this.failing = true;
         const delay = Math.min(this.options.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(failures, 10));
         this.options.logger.warn({ err: error, retryInMs: delay }, 'list/watch failed');
         await this.sleep(delay);
@@ -104,6 +113,8 @@ export class ListWatch<T extends WatchedObject> {
       this.options.handlers.remove(known);
     }
     this.resourceVersion = resourceVersion;
+    this.listed = true;
+    this.failing = false;
     this.markSynced();
   }
 
@@ -139,7 +150,11 @@ export class ListWatch<T extends WatchedObject> {
         .watch(this.options.path, { resourceVersion: this.resourceVersion, allowWatchBookmarks: true }, onEvent, onDone)
         .then((controller) => {
           if (this.stopped) controller.abort();
-          else if (!finished) this.controller = controller;
+          else if (!finished) {
+            // Connected: the stream is open again after any earlier failure.
+            this.controller = controller;
+            this.failing = false;
+          }
         })
         .catch(reject);
     });

@@ -10,6 +10,7 @@ import { openDatabase } from '../internal/platform/db/orm.ts';
 import { createLogger } from '../internal/platform/logger.ts';
 import { SqlBlobInventory } from './blob-inventory.ts';
 import { loadOperatorConfig } from './config.ts';
+import { startOperatorHealthServer } from './health.server.ts';
 import { Operator } from './operator.ts';
 
 async function main(): Promise<void> {
@@ -32,10 +33,13 @@ async function main(): Promise<void> {
     deletionPollMs: config.deletionPollMs,
   });
   operator.start();
+  // The chart's startup/liveness/readiness probes ask these on port `http` (PORT).
+  const health = await startOperatorHealthServer({ operator, ...config.http, logger });
   logger.info({ namespace: config.namespace, identity: config.identity }, 'operator started');
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await operator.stop();
+    await health.close();
     await orm.close();
     process.exit(0);
   };

@@ -10,6 +10,7 @@ import type { BlobInventory } from './blob-inventory.ts';
 import { KubeClient } from './kube-client.ts';
 import { LeaderElector } from './leader-election.ts';
 import { ListWatch } from './list-watch.ts';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { Reconciler, ROUTING_WORK } from './reconciler.ts';
 import type { StorageBackend } from './types.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -29,6 +30,8 @@ export interface OperatorOptions {
   deletionPollMs?: number;
   /** First retry delay of a failed reconcile (doubles up to a minute). */
   retryBaseMs?: number;
+  /** Default: a registry of its own (served by health.server.ts). */
+  metrics?: OperatorMetrics;
 }
 
 interface Term {
@@ -42,9 +45,12 @@ export class Operator {
   private term: Term | null = null;
   /** Reconciles run by this instance (tests check that a follower runs none). */
   reconciles = 0;
+  readonly metrics: OperatorMetrics;
 
   constructor(private readonly o: OperatorOptions) {
     this.client = new KubeClient(o.kubeConfig);
+    this.metrics = o.metrics ?? createOperatorMetrics();
+    this.metrics.observe(this);
     this.elector = new LeaderElector({
       client: this.client,
       namespace: o.namespace,
@@ -66,6 +72,20 @@ export class Operator {
     this.elector.start();
   }
 
+  queueDepth(): number {
+    return this.term?.queue.depth() ?? 0;
+  }
+
+  /** The leader's StorageBackend list+watch is synced and streaming (false on a follower). */
+  watchRunning(): boolean {
+    return this.term?.watch.healthy ?? false;
+  }
+
+  /** One cheap authenticated read (the election's own Lease): throws when the API server does not answer it. */
+  async checkApiServer(): Promise<void> {
+    await this.client.readLease(this.o.namespace, this.o.leaseName);
+  }
+
   /** `release: false` imitates a crash: the Lease stays held until it expires. */
   async stop(options: { release?: boolean } = {}): Promise<void> {
     await this.elector.stop(options);
@@ -75,9 +95,19 @@ export class Operator {
   private lead(): void {
     const o = this.o;
     const queue: WorkQueue = new WorkQueue(
-      (key) => {
+      async (key) => {
         this.reconciles += 1;
-        return reconciler.reconcile(key);
+        const stopTimer = this.metrics.reconcileDuration.startTimer();
+        try {
+          const result = await reconciler.reconcile(key);
+          this.metrics.reconciles.inc({ result: 'success' });
+          return result;
+        } catch (error) {
+          this.metrics.reconciles.inc({ result: 'error' });
+          throw error;
+        } finally {
+          stopTimer();
+        }
       },
       { baseRetryMs: o.retryBaseMs ?? 500, logger: o.logger },
     );

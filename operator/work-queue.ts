@@ -64,6 +64,13 @@ export class WorkQueue {
     state.running = this.run(key, state);
   }
 
+  /** Keys being reconciled now or due to run (a delayed retry or requeue is not counted). */
+  depth(): number {
+    let n = 0;
+    for (const state of this.keys.values()) if (state.running) n += 1;
+    return n;
+  }
+
   /** Stops taking work and waits for the reconciles in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
