@@ -7,6 +7,7 @@ import { Migration20261129100709_shares as M3 } from './Migration20261129100709_
 import { Migration20261129101023_transfer as M4 } from './Migration20261129101023_transfer.ts';
 import { Migration20261205030038_upload_integrity as M5 } from './Migration20261205030038_upload_integrity.ts';
 import { Migration20261205031500_drive_rows as M6 } from './Migration20261205031500_drive_rows.ts';
+import { Migration20261205050000_name_keys as M7 } from './Migration20261205050000_name_keys.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -16,4 +17,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129101023_transfer', class: M4 },
   { name: 'Migration20261205030038_upload_integrity', class: M5 },
   { name: 'Migration20261205031500_drive_rows', class: M6 },
+  { name: 'Migration20261205050000_name_keys', class: M7 },
 ];
