@@ -15,18 +15,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudoRandom } from '../../internal/storage/test-bytes.ts';
 import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Correct-Horse-42';
 /** The most the page's JS heap may grow while a 1 GiB file downloads. */
 const HEAP_LIMIT = 64 * MiB;
@@ -107,7 +107,6 @@ async function seed(token: string): Promise<{ id: string; sha256: string }> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/lib/chromium.sh\``);
   const dist = path.join(testEnv.root, 'web/dist/index.html');
   if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
     execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
@@ -126,11 +125,7 @@ beforeAll(async () => {
   if (!reg.data) throw new Error(JSON.stringify(reg.errors));
   person = { username, token: reg.data.register.accessToken };
   seeded = await seed(person.token);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

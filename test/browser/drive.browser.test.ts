@@ -14,16 +14,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
 const MiB = 1024 * 1024;
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(testEnv.root, 'test/artifacts/browser');
 const PASSWORD = 'Correct-Horse-42';
 const SHARE_PASSWORD = 'open-sesame-42';
@@ -118,19 +118,13 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 const fileRow = (page: Page, name: string) => page.getByRole('row').filter({ has: page.getByText(name, { exact: true }) });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/lib/chromium.sh\``);
   if (!existsSync(path.join(testEnv.root, 'web/dist/index.html'))) {
     execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   inbox = await startInbox();
   server = await startServerProcess({ DATA_DIR: tempDir('stratus-web-'), SMTP_URL: inbox.url }, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Playwright gives every launch a new empty user data dir of its own.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const file = await makeFile('big.bin', 50 * MiB, `big-${suffix}`);
   big = { file, sha256: sha256(file) };
 }, 180_000);

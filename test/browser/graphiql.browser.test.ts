@@ -6,24 +6,19 @@
  *
  * Needs /usr/bin/chromium (`bash scripts/lib/chromium.sh`).
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/db.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 let server: ServerProcess;
 let browser: Browser;
 
 beforeAll(async () => {
   server = await startServerProcess({ DATA_DIR: tempDir('stratus-graphiql-') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Playwright gives every launch a new empty user data dir of its own.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

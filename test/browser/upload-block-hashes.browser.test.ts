@@ -10,19 +10,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combineBlockDigests } from '../../internal/files/content-hash.ts';
 import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
 const MiB = 1024 * 1024;
 const BLOCK = 4 * MiB;
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Correct-Horse-42';
 
 let server: ServerProcess;
@@ -38,7 +38,6 @@ function newest(dir: string): number {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/lib/chromium.sh\``);
   const dist = path.join(testEnv.root, 'web/dist/index.html');
   if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
     execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
@@ -51,11 +50,7 @@ beforeAll(async () => {
   const code = await inbox.codeFor(email, 15_000);
   const reg = await gql(server.url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', { i: { username, email, password: PASSWORD, code } });
   if (!reg.data) throw new Error(JSON.stringify(reg.errors));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
