@@ -25,7 +25,8 @@ async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
 
 describe('fake Kubernetes API server', () => {
   it('bumps generation on spec changes only and separates the status subresource', async () => {
-    kube = await startKubeFixture();
+    // Acting as a user who may create StorageBackends, which the operator's RBAC does not allow.
+    kube = await startKubeFixture({ rbac: false });
     const api = kube.kubeConfig.makeApiClient(CustomObjectsApi);
     const created = (await api.createNamespacedCustomObject({
       ...ref,

@@ -11,11 +11,14 @@
  * - PATCH: `application/json-patch+json` and `application/merge-patch+json`; strategic merge and
  *   server-side apply are 415, as for a custom resource on a real server;
  * - Lease `acquireTime`/`renewTime` must be MicroTime (6 fractional digits), or 400.
+ * - with `rbac`, every request is authenticated by its bearer token (401) and authorized by the
+ *   given Roles/bindings (403 Forbidden, recorded in `denied`): kube-rbac.ts.
  * Hooks let a test inject a failure on the next write, drop every watch, or expire the history.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch, PatchError } from './kube-patch.ts';
+import { authorize, verbOf, type Rbac, type RequestAttributes } from './kube-rbac.ts';
 import { KubeError, KubeStore, resourceKey, type KubeObject, type ResourceDef, type StoredEvent } from './kube-store.ts';
 
 export type { KubeObject, ResourceDef } from './kube-store.ts';
@@ -34,6 +37,12 @@ export interface FakeKubeOptions {
   /** How often an open watch that asked for bookmarks gets one. */
   bookmarkIntervalMs?: number;
   historyLimit?: number;
+  /** Enforce these Roles/bindings for these tokens; without it every request is allowed. */
+  rbac?: Rbac;
+}
+
+export interface DeniedRequest extends RequestAttributes {
+  user: string;
 }
 
 export interface RequestRecord {
@@ -52,6 +61,8 @@ export interface FakeKubeApiServer {
   url: string;
   store: KubeStore;
   requests: RequestRecord[];
+  /** Requests RBAC refused (403), in order. */
+  denied: DeniedRequest[];
   /** The next write (POST/PUT/PATCH/DELETE) whose path matches fails with this code (default 409 Conflict). */
   failNextWrite(options?: { code?: number; reason?: string; pathIncludes?: string; method?: string }): void;
   /** Ends every open watch stream, as an API server restart or a load balancer timeout does. */
@@ -71,6 +82,7 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
   const failures: InjectedFailure[] = [];
   const watches = new Set<ServerResponse>();
   const requests: RequestRecord[] = [];
+  const denied: DeniedRequest[] = [];
 
   const server: Server = createServer((req, res) => {
     // Recorded on arrival (a watch never "finishes"); the status is filled in once it is sent.
@@ -92,6 +104,7 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
     if (!def || def.version !== route.version) throw new KubeError(404, 'NotFound', `no resource ${route.plural} in ${route.group}/${route.version}`);
     if (route.subresource && (route.subresource !== 'status' || !def.status)) throw new KubeError(404, 'NotFound', `no subresource ${route.subresource}`);
     const method = req.method ?? 'GET';
+    if (options.rbac) checkAccess(options.rbac, req, route, url.searchParams.get('watch') === 'true');
     if (method !== 'GET') {
       const index = failures.findIndex((f) => f.match(method, url.pathname));
       if (index >= 0) {
@@ -149,6 +162,25 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
       default:
         throw new KubeError(405, 'MethodNotAllowed', `${method} not allowed`);
     }
+  }
+
+  function checkAccess(rbac: Rbac, req: IncomingMessage, route: Route, isWatch: boolean): void {
+    const header = req.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const user = rbac.tokens[token];
+    if (!user) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
+    const attributes: RequestAttributes = {
+      verb: verbOf(req.method ?? 'GET', route.name !== undefined, isWatch),
+      apiGroup: route.group,
+      namespace: route.namespace,
+      resource: route.plural,
+      subresource: route.subresource,
+      name: route.name,
+    };
+    if (authorize(rbac, user, attributes)) return;
+    denied.push({ user, ...attributes });
+    const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource;
+    throw new KubeError(403, 'Forbidden', `${resource}${attributes.name ? ` "${attributes.name}"` : ''} is forbidden: User "${user}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" in the namespace "${attributes.namespace}"`);
   }
 
   function watch(def: ResourceDef, namespace: string, params: URLSearchParams, res: ServerResponse): void {
@@ -211,6 +243,7 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
     url: `http://127.0.0.1:${port}`,
     store,
     requests,
+    denied,
     failNextWrite(opts = {}) {
       failures.push({
         code: opts.code ?? 409,

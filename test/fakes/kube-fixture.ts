@@ -3,6 +3,9 @@
  * at it (plain http needs skipTLSVerify with client-node 1.4), and "kubectl"-like helpers that act
  * as the user by writing straight into the fake's store (the same code path as HTTP: same
  * resourceVersions, watch events, generation and finalizer rules).
+ * The operator's requests run under the RBAC the chart renders for its ServiceAccount
+ * (chart-rbac.ts): a call the chart does not allow is a 403, and close() fails the test that made
+ * it unless the test said it expects refusals.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, type Logger } from '../../internal/platform/logger.ts';
@@ -10,10 +13,21 @@ import { parseRoutingConfig, type RoutingConfig } from '../../internal/storage/r
 import { MemoryBlobInventory } from '../../operator/blob-inventory.ts';
 import { Operator, type OperatorOptions } from '../../operator/operator.ts';
 import { GROUP, KIND, PLURAL, ROUTING_CONFIGMAP, ROUTING_KEY, VERSION, type StorageBackend, type StorageBackendSpec } from '../../operator/types.ts';
+import { chartRbac } from './chart-rbac.ts';
 import { startKubeApiServer, type FakeKubeApiServer, type KubeObject } from './kube-api-server.ts';
+import type { Rbac } from './kube-rbac.ts';
 import { applyMergePatch } from './kube-patch.ts';
 
 export const NAMESPACE = 'stratus';
+const TOKEN = 'fake-token';
+
+export interface KubeFixtureOptions {
+  bookmarkIntervalMs?: number;
+  /** 'chart' (default): the chart's rendered operator RBAC; an Rbac of the test's own; false: none. */
+  rbac?: 'chart' | Rbac | false;
+  /** The test provokes 403s on purpose: close() does not fail on them. */
+  expectDenied?: boolean;
+}
 
 export interface KubeFixture {
   server: FakeKubeApiServer;
@@ -33,15 +47,22 @@ export interface KubeFixture {
   close(): Promise<void>;
 }
 
-export async function startKubeFixture(options: { bookmarkIntervalMs?: number } = {}): Promise<KubeFixture> {
+export async function startKubeFixture(options: KubeFixtureOptions = {}): Promise<KubeFixture> {
+  const rbacOption = options.rbac ?? 'chart';
+  let rbac: Rbac | undefined;
+  if (rbacOption === 'chart') {
+    const chart = await chartRbac(NAMESPACE);
+    rbac = { tokens: { [TOKEN]: chart.operatorUser }, objects: chart.objects };
+  } else if (rbacOption) rbac = rbacOption;
   const server = await startKubeApiServer({
     customResources: [{ group: GROUP, version: VERSION, plural: PLURAL, kind: KIND }],
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 200,
+    ...(rbac ? { rbac } : {}),
   });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: 'fake', server: server.url, skipTLSVerify: true }],
-    users: [{ name: 'tester', token: 'fake-token' }],
+    users: [{ name: 'tester', token: TOKEN }],
     contexts: [{ name: 'fake', cluster: 'fake', user: 'tester', namespace: NAMESPACE }],
     currentContext: 'fake',
   });
@@ -120,6 +141,10 @@ export async function startKubeFixture(options: { bookmarkIntervalMs?: number } 
     async close() {
       await Promise.all(operators.map((o) => o.stop()));
       await server.close();
+      if (server.denied.length > 0 && !options.expectDenied) {
+        const calls = server.denied.map((d) => `${d.verb} ${d.apiGroup || 'core'}/${d.resource}${d.subresource ? `/${d.subresource}` : ''}${d.name ? ` ${d.name}` : ''}`);
+        throw new Error(`the operator made calls its RBAC (charts/stratus/templates/operator-rbac.yaml) does not allow: ${[...new Set(calls)].join('; ')}`);
+      }
     },
   };
 }
