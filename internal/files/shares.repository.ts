@@ -47,4 +47,9 @@ export class SharesRepository {
     );
     return result.affectedRows === 1;
   }
+
+  /** Gives back a slot taken by addDownload (its request failed before any byte). */
+  async removeDownload(id: string): Promise<void> {
+    await this.em().execute('update shares set downloads = downloads - 1 where id = ? and downloads > 0', [id], 'run');
+  }
 }

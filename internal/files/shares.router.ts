@@ -7,6 +7,8 @@ import type { SharesService } from './shares.service.ts';
 const Id = z.string().min(1).max(64);
 const Token = z.string().max(128);
 const Key = { token: Token, password: z.string().max(1024).nullish(), unlockToken: z.string().max(2048).nullish() };
+/** A download request: the file (null: the shared file itself) and who asks (share-slots.ts). */
+const Download = { fileId: Id.nullable(), userAgent: z.string().max(512).optional() };
 const Settings = z.object({
   password: z.string().max(1024).nullish(),
   expiresAt: z.string().max(64).nullish(),
@@ -42,14 +44,20 @@ export function sharesRouter(shares: SharesService) {
     children: publicProcedure
       .input(z.object({ ...Key, folderId: Id.nullable(), ...Page }))
       .query(({ ctx, input }) => shares.children(input.token, { ...input, ip: ctx.ip }, input.folderId, input)),
-    content: publicProcedure.input(z.object({ ...Key, fileId: Id.nullable() })).query(async ({ ctx, input }) => {
-      const { shareId, file, blob } = await shares.content(input.token, { ...input, ip: ctx.ip }, input.fileId);
+    content: publicProcedure.input(z.object({ ...Key, ...Download })).query(async ({ ctx, input }) => {
+      const client = { ip: ctx.ip, userAgent: input.userAgent };
+      const { shareId, file, blob } = await shares.content(input.token, { ...input, ip: ctx.ip }, input.fileId, client);
       return { shareId, file, blob: { backend: blob.backend, storageKey: blob.storageKey } };
     }),
-    countDownload: publicProcedure.input(z.object({ ...Key })).mutation(async ({ ctx, input }) => {
-      const { share } = await shares.open(input.token, { ...input, ip: ctx.ip });
-      await shares.countDownload(share.id);
-      return true;
-    }),
+    takeDownloadSlot: publicProcedure
+      .input(z.object({ ...Key, ...Download, resume: z.boolean() }))
+      .mutation(({ ctx, input }) =>
+        shares.takeDownloadSlot(input.token, { ...input, ip: ctx.ip }, input.fileId, { ip: ctx.ip, userAgent: input.userAgent }, input.resume)),
+    releaseDownloadSlot: publicProcedure
+      .input(z.object({ ticket: z.string().max(64) }))
+      .mutation(async ({ input }) => {
+        await shares.releaseDownloadSlot(input.ticket);
+        return true;
+      }),
   });
 }

@@ -2,12 +2,13 @@
  * Share links: a token (256 random bits) to one file or folder, with an optional password,
  * expiry and download limit. Visitors need no account; a folder share lets them browse inside
  * that folder only (every id is checked to lie in the shared subtree). A trashed item's shares
- * answer NOT_FOUND until it is restored. Expiry, limits and revocation are checked on every
- * request, so they take effect at once, also for downloads under way that ask for more ranges.
+ * answer NOT_FOUND until it is restored. Expiry and revocation are checked on every request, so
+ * they take effect at once, also for downloads under way that ask for more ranges.
  *
- * Download counting rule: a download is counted when the last byte of the file has been sent,
- * so a whole-file GET counts once, and a file fetched in several ranges counts once (for the
- * range that ends the file), never once per range request.
+ * Download counting rule (share-slots.ts): a download takes its slot atomically before its first
+ * byte goes, so `maxDownloads` is never exceeded, whatever runs in parallel; a resume of that
+ * download (If-Range) by the same client continues it without a new slot. saveShare copies the
+ * whole item, so it takes a slot too.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
@@ -18,6 +19,7 @@ import type { Viewer } from '../platform/request-context.ts';
 import type { BlobRow, FileRow } from './files.entities.ts';
 import type { FilesRepository, Page } from './files.repository.ts';
 import { toDto, type Connection, type FileDto, type FilesService } from './files.service.ts';
+import { ShareSlots, type DownloadClient } from './share-slots.ts';
 import { ShareRow } from './shares.entities.ts';
 import type { SharesRepository } from './shares.repository.ts';
 import { copyTree } from './tree-copy.ts';
@@ -54,6 +56,8 @@ export interface ShareKey {
 
 const gone = (reason: string) => new AppError('NOT_FOUND', 'This share link does not exist or has ended', { details: { reason } });
 
+const exhausted = (share: ShareRow) => share.maxDownloads !== null && share.downloads >= share.maxDownloads;
+
 function dto(row: ShareRow): ShareDto {
   return {
     id: row.id, token: row.token, fileId: row.fileId, expiresAt: row.expiresAt?.toISOString() ?? null, maxDownloads: row.maxDownloads,
@@ -62,6 +66,8 @@ function dto(row: ShareRow): ShareDto {
 }
 
 export class SharesService {
+  private readonly slots: ShareSlots;
+
   constructor(
     private readonly repo: SharesRepository,
     private readonly filesRepo: FilesRepository,
@@ -69,7 +75,9 @@ export class SharesService {
     private readonly tokens: TokenSigner,
     private readonly kv: KeyValueStore,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.slots = new ShareSlots(repo, kv);
+  }
 
   async create(viewer: Viewer, fileId: string, settings: ShareSettings): Promise<ShareDto> {
     const node = await this.files.node(viewer, fileId);
@@ -105,8 +113,8 @@ export class SharesService {
   }
 
   /** The share behind a token, checked: live, within its limits, unlocked, its item not trashed. */
-  async open(token: string, key: ShareKey, options: { countView?: boolean } = {}): Promise<{ share: ShareRow; root: FileRow }> {
-    const share = await this.live(token);
+  async open(token: string, key: ShareKey, options: { countView?: boolean; exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; root: FileRow }> {
+    const share = await this.live(token, options.exhaustedOk === true);
     await this.checkKey(share, key);
     const root = await this.filesRepo.findLive(share.ownerId, share.fileId);
     if (!root || root.trashKey !== '') throw gone('share_item_gone');
@@ -121,8 +129,8 @@ export class SharesService {
   }
 
   /** A node inside the shared item: the root itself, or anything below a shared folder. */
-  async node(token: string, key: ShareKey, id: string | null): Promise<{ share: ShareRow; node: FileRow }> {
-    const { share, root } = await this.open(token, key);
+  async node(token: string, key: ShareKey, id: string | null, options: { exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; node: FileRow }> {
+    const { share, root } = await this.open(token, key, options);
     if (id === null || id === root.id) return { share, node: root };
     const node = await this.filesRepo.findLive(share.ownerId, id);
     // The path of a node lists its ancestors: outside the shared folder means not found.
@@ -136,33 +144,53 @@ export class SharesService {
     return this.files.children({ userId: share.ownerId, username: '', isAdmin: false }, node.id, page);
   }
 
-  async content(token: string, key: ShareKey, fileId: string | null): Promise<{ shareId: string; file: FileDto; blob: BlobRow }> {
-    const { share, node } = await this.node(token, key, fileId);
-    if (share.maxDownloads !== null && share.downloads >= share.maxDownloads) throw gone('share_exhausted');
+  /** What a download would send. An exhausted share still answers the clients holding a slot. */
+  async content(token: string, key: ShareKey, fileId: string | null, client: DownloadClient): Promise<{ shareId: string; file: FileDto; blob: BlobRow }> {
+    const { share, node } = await this.node(token, key, fileId, { exhaustedOk: true });
+    if (exhausted(share) && !(await this.slots.holds(share.id, node.id, client))) throw gone('share_exhausted');
     const { file, blob } = await this.files.content({ userId: share.ownerId, username: '', isAdmin: false }, node.id);
     return { shareId: share.id, file, blob };
   }
 
-  async countDownload(shareId: string): Promise<void> {
-    await this.repo.addDownload(shareId);
+  /**
+   * Called before a download's first byte: continues the client's download when `resume`, else
+   * takes a slot (NOT_FOUND share_exhausted when none is left). The ticket gives it back.
+   */
+  async takeDownloadSlot(token: string, key: ShareKey, fileId: string | null, client: DownloadClient, resume: boolean): Promise<{ ticket: string | null }> {
+    const { share, node } = await this.node(token, key, fileId, { exhaustedOk: true });
+    const slot = await this.slots.take(share.id, node.id, client, resume);
+    if (slot.kind === 'exhausted') throw gone('share_exhausted');
+    return { ticket: slot.kind === 'taken' ? slot.ticket : null };
+  }
+
+  /** Gives back the slot of a download that failed before its first byte. */
+  releaseDownloadSlot(ticket: string): Promise<void> {
+    return this.slots.release(ticket);
   }
 
   /** Puts the shared item into the viewer's drive by reference to the same blobs: no bytes copied. */
   async save(viewer: Viewer, token: string, key: ShareKey, targetFolderId: string | null): Promise<FileDto> {
     const { share, root } = await this.open(token, key);
     const target = await this.files.folder(viewer, targetFolderId);
-    const copy = await copyTree(this.filesRepo, { ownerId: share.ownerId, root }, { ownerId: viewer.userId, folder: target });
-    return toDto(copy);
+    // A saved copy is a whole download: its slot is taken atomically before the copy, and given
+    // back when the copy fails (quota, name), so the counter equals the copies made.
+    if (!(await this.slots.takeOnce(share.id))) throw gone('share_exhausted');
+    try {
+      return toDto(await copyTree(this.filesRepo, { ownerId: share.ownerId, root }, { ownerId: viewer.userId, folder: target }));
+    } catch (error) {
+      await this.slots.giveBack(share.id);
+      throw error;
+    }
   }
 
-  private async live(token: string): Promise<ShareRow> {
+  private async live(token: string, exhaustedOk = false): Promise<ShareRow> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw gone('share_unknown');
     const share = await this.repo.findByToken(token);
     // Constant-time compare after the indexed lookup, so timing says nothing about near misses.
     if (!share || !timingSafeEqual(Buffer.from(share.token), Buffer.from(token))) throw gone('share_unknown');
     if (share.revokedAt) throw gone('share_revoked');
     if (share.expiresAt && share.expiresAt.getTime() <= this.now().getTime()) throw gone('share_expired');
-    if (share.maxDownloads !== null && share.downloads >= share.maxDownloads) throw gone('share_exhausted');
+    if (!exhaustedOk && exhausted(share)) throw gone('share_exhausted');
     return share;
   }
 
