@@ -16,6 +16,7 @@ import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { PubSub } from '../../internal/platform/kv/kv.ts';
 import type { Clients } from '../clients.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
+import type { ConnectionAuth } from './ws-sessions.ts';
 
 export interface GraphQLContext {
   requestId: string;
@@ -32,6 +33,8 @@ export interface GraphQLContext {
    * calls take the viewer, access token, client address and read-your-writes flag from it.
    */
   request: RequestContext;
+  /** The graphql-ws connection the operation came on (absent over HTTP): `refreshConnection`. */
+  connection?: ConnectionAuth;
 }
 
 export interface GatewayBytes {
@@ -49,8 +52,10 @@ export interface ContextDeps {
   publicUrl: string | undefined;
 }
 
-/** Who is calling: a person whose access token verified, or nobody. */
-export type Identity = { viewer: Viewer; accessToken: string } | { viewer: undefined; accessToken: undefined };
+/** Who is calling: a person whose access token verified (until `expiresAt`, ms), or nobody. */
+export type Identity =
+  | { viewer: Viewer; accessToken: string; expiresAt: number }
+  | { viewer: undefined; accessToken: undefined; expiresAt?: undefined };
 export const ANONYMOUS: Identity = { viewer: undefined, accessToken: undefined };
 
 /**
@@ -60,9 +65,10 @@ export const ANONYMOUS: Identity = { viewer: undefined, accessToken: undefined }
  */
 export async function identify(tokens: TokenSigner, token: string | undefined): Promise<Identity> {
   if (token === undefined) return ANONYMOUS;
-  const viewer = token ? await tokens.verifyAccess(token).catch(() => undefined) : undefined;
-  if (!viewer) throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
-  return { viewer, accessToken: token };
+  // verifyAccessToken also refuses the token of an ended login (one KV read, nothing cached).
+  const verified = token ? await tokens.verifyAccessToken(token).catch(() => undefined) : undefined;
+  if (!verified) throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
+  return { viewer: verified.viewer, accessToken: token, expiresAt: verified.expiresAt };
 }
 
 /** The request's origin, from a Host header that looks like a host (anything else is ignored). */
@@ -77,6 +83,7 @@ export interface Caller {
   request: RequestContext;
   protocol: string;
   host: string | undefined;
+  connection?: ConnectionAuth;
 }
 
 /** The one context builder: HTTP and graphql-ws differ only in where the caller comes from. */
@@ -92,6 +99,7 @@ export function buildContext(deps: ContextDeps, caller: Caller): GraphQLContext 
     bytes: deps.bytes,
     loaders: createLoaders(deps.clients),
     request,
+    ...(caller.connection ? { connection: caller.connection } : {}),
   };
 }
 

@@ -94,4 +94,28 @@ export class AccountsRepository {
   async revokeFamily(familyId: string, now: Date): Promise<void> {
     await this.em().nativeUpdate(RefreshTokenRow, { familyId, revokedAt: null }, { revokedAt: now });
   }
+
+  /** Whether any token of the family was revoked (a logout that raced a refresh). */
+  async familyRevoked(familyId: string): Promise<boolean> {
+    return (await this.em().count(RefreshTokenRow, { familyId, revokedAt: { $ne: null } })) > 0;
+  }
+
+  /** Revokes every refresh token of the person, except those of the login `exceptFamily`. */
+  async revokeUserFamilies(userId: string, now: Date, exceptFamily?: string): Promise<void> {
+    await this.em().nativeUpdate(
+      RefreshTokenRow,
+      { userId, revokedAt: null, ...(exceptFamily ? { familyId: { $ne: exceptFamily } } : {}) },
+      { revokedAt: now },
+    );
+  }
+
+  /** The logins of the person that were given a token since `since` (their access tokens may still live). */
+  async familiesIssuedSince(userId: string, since: Date): Promise<string[]> {
+    const rows = await this.em().find(RefreshTokenRow, { userId, createdAt: { $gte: since } }, { fields: ['familyId'] });
+    return [...new Set(rows.map((r) => r.familyId))];
+  }
+
+  async updatePasswordHash(userId: string, passwordHash: string): Promise<void> {
+    await this.em().nativeUpdate(UserRow, { id: userId }, { passwordHash });
+  }
 }

@@ -1,6 +1,7 @@
 /** The accounts service as tRPC procedures: parse input with zod, call the service, nothing else. */
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
+import type { AccountSessions } from './account-sessions.ts';
 import type { AccountsService } from './accounts.service.ts';
 
 /** Usernames: 3–32 of letters, digits, `_`, `.`, `-`; unique regardless of case. */
@@ -16,12 +17,14 @@ export const Email = z
   .pipe(z.email({ message: 'Not a valid e-mail address' }));
 const Secret = z.string().min(1).max(512);
 
-export function accountsRouter(service: AccountsService) {
+const NewPassword = z.string().max(1024);
+
+export function accountsRouter(service: AccountsService, sessions: AccountSessions) {
   return router({
     requestEmailCode: publicProcedure
       .input(z.object({ email: Email }))
-      .mutation(async ({ input }) => {
-        await service.requestEmailCode(input.email);
+      .mutation(async ({ input, ctx }) => {
+        await service.requestEmailCode(input.email, ctx.ip);
         return true;
       }),
     register: publicProcedure
@@ -29,13 +32,23 @@ export function accountsRouter(service: AccountsService) {
       .mutation(({ input }) => service.register(input)),
     login: publicProcedure
       .input(z.object({ username: z.string().trim().min(1).max(254), password: z.string().max(1024) }))
-      .mutation(({ input }) => service.login(input.username, input.password)),
+      .mutation(({ input, ctx }) => service.login(input.username, input.password, ctx.ip)),
     refreshToken: publicProcedure
       .input(z.object({ refreshToken: Secret }))
-      .mutation(({ input }) => service.refresh(input.refreshToken)),
+      .mutation(({ input, ctx }) => service.refresh(input.refreshToken, ctx.ip)),
     logout: publicProcedure
       .input(z.object({ refreshToken: Secret }))
       .mutation(({ input }) => service.logout(input.refreshToken)),
+    logoutAll: authedProcedure.mutation(({ ctx }) => sessions.logoutAll(ctx.viewer)),
+    changePassword: authedProcedure
+      .input(z.object({ oldPassword: z.string().max(1024), newPassword: NewPassword }))
+      .mutation(({ input, ctx }) => sessions.changePassword(ctx.viewer, input.oldPassword, input.newPassword)),
+    requestPasswordReset: publicProcedure
+      .input(z.object({ email: Email }))
+      .mutation(({ input }) => sessions.requestPasswordReset(input.email)),
+    resetPassword: publicProcedure
+      .input(z.object({ email: Email, code: z.string().trim().max(16), newPassword: NewPassword }))
+      .mutation(({ input }) => sessions.resetPassword(input.email, input.code, input.newPassword)),
     me: authedProcedure.query(({ ctx }) => service.me(ctx.viewer)),
   });
 }

@@ -16,10 +16,11 @@ import type { DriveProvisioner } from './drive-provisioner.ts';
 import { EmailCodeStore } from './email-codes.ts';
 import type { Mailer } from './mailer.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
+import { accountKey, SignInGuard, type ClientLimits } from './sign-in-guard.ts';
+import { RefreshGrace } from './refresh-grace.ts';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3_600_000;
-const LOGIN_FAILURES_PER_15_MIN = 10;
 
 export interface PublicUser {
   id: string;
@@ -33,6 +34,12 @@ export interface AuthPayload {
   accessToken: string;
   refreshToken: string;
   user: PublicUser;
+}
+
+/** The per-client limits and a hook counting password checks (the sign-in metric). */
+export interface AbuseOptions {
+  limits?: ClientLimits | undefined;
+  onPasswordCheck?: () => void;
 }
 
 export interface RegisterInput {
@@ -53,6 +60,9 @@ const DUMMY_HASH = hashPassword('not-a-real-password-1');
 
 export class AccountsService {
   private readonly codes: EmailCodeStore;
+  private readonly guard: SignInGuard;
+  private readonly onPasswordCheck: () => void;
+  private readonly grace: RefreshGrace<AuthPayload>;
 
   constructor(
     private readonly repo: AccountsRepository,
@@ -61,11 +71,17 @@ export class AccountsService {
     private readonly tokens: TokenSigner,
     private readonly drive: DriveProvisioner,
     private readonly now: () => Date = () => new Date(),
+    abuse: AbuseOptions = {},
   ) {
     this.codes = new EmailCodeStore(kv);
+    this.guard = new SignInGuard(kv, abuse.limits);
+    this.onPasswordCheck = abuse.onPasswordCheck ?? (() => undefined);
+    this.grace = new RefreshGrace(kv, now);
   }
 
-  async requestEmailCode(email: string): Promise<void> {
+  /** `clientIp`: the caller's address, for the per-client limit (sign-in-guard.ts). */
+  async requestEmailCode(email: string, clientIp?: string): Promise<void> {
+    await this.guard.emailCodeRequested(clientIp);
     const code = await this.codes.issue(email);
     await this.mailer.send({
       to: email,
@@ -104,26 +120,32 @@ export class AccountsService {
     return this.issue(user, randomUUID());
   }
 
-  async login(login: string, password: string): Promise<AuthPayload> {
-    const limitKey = `acct:login-fail:${login.toLowerCase()}`;
-    const failures = Number((await this.kv.get(limitKey)) ?? 0);
-    if (failures >= LOGIN_FAILURES_PER_15_MIN) {
-      throw new AppError('RATE_LIMITED', 'Too many failed sign-ins; try again later', {
-        retryAfter: Math.max(1, Math.ceil((await this.kv.ttl(limitKey)) / 1000)),
-        details: { reason: 'login_failures' },
-      });
-    }
+  /**
+   * Signs in by username or e-mail. The limits (sign-in-guard.ts) run before scrypt does; an
+   * unknown name costs the same scrypt (a dummy hash) and meets the same limits as a known one.
+   */
+  async login(login: string, password: string, clientIp?: string): Promise<AuthPayload> {
+    await this.guard.checkClient(clientIp);
     const user = await this.repo.findUserByLogin(login);
+    // The name and the e-mail of one person are one account: keyed by the user's id.
+    const account = accountKey(user?.id, login);
+    await this.guard.beforePasswordCheck(account, clientIp);
+    this.onPasswordCheck();
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, await DUMMY_HASH).then(() => false);
     if (!user || !ok) {
-      await this.kv.incr(limitKey, 15 * 60_000);
+      await this.guard.failed(account, clientIp);
       throw new AppError('UNAUTHENTICATED', 'Wrong username or password', { details: { reason: 'bad_credentials' } });
     }
-    await this.kv.del(limitKey);
+    await this.guard.succeeded(account, clientIp);
     return this.issue(user, randomUUID());
   }
 
-  async refresh(refreshToken: string): Promise<AuthPayload> {
+  /**
+   * Rotates a refresh token. A token used before is a replay that ends its login, except for the
+   * reuse grace (refresh-grace.ts): the same client presenting it again within seconds (two tabs)
+   * gets the very pair the first call got.
+   */
+  async refresh(refreshToken: string, clientIp?: string): Promise<AuthPayload> {
     const invalid = (reason: string) =>
       new AppError('UNAUTHENTICATED', 'The session has ended; sign in again', { details: { reason } });
     const row = await this.repo.findRefreshToken(sha256(refreshToken));
@@ -131,20 +153,36 @@ export class AccountsService {
     const now = this.now();
     if (row.revokedAt) throw invalid('refresh_revoked');
     if (row.usedAt || !(await this.repo.claimRefreshToken(row.id, now))) {
-      await this.repo.revokeFamily(row.familyId, now);
+      const again = await this.grace.recall(refreshToken, clientIp, row.usedAt);
+      if (again && !(await this.repo.familyRevoked(row.familyId))) return again;
+      await this.endFamily(row.familyId, now);
       throw invalid('refresh_reused');
     }
     if (row.expiresAt.getTime() <= now.getTime()) throw invalid('refresh_expired');
     const user = await this.repo.findUserById(row.userId);
     if (!user) throw invalid('refresh_invalid');
-    return this.issue(user, row.familyId);
+    const payload = await this.issue(user, row.familyId);
+    // A logout that ran between the claim and the insert revoked the family's rows but not the new
+    // one: look again, so no refresh token outlives its login.
+    if (await this.repo.familyRevoked(row.familyId)) {
+      await this.endFamily(row.familyId, this.now());
+      throw invalid('refresh_revoked');
+    }
+    await this.grace.remember(refreshToken, clientIp, payload);
+    return payload;
   }
 
   async logout(refreshToken: string): Promise<boolean> {
     const row = await this.repo.findRefreshToken(sha256(refreshToken));
     if (!row) return false;
-    await this.repo.revokeFamily(row.familyId, this.now());
+    await this.endFamily(row.familyId, this.now());
     return true;
+  }
+
+  /** Ends one login: its refresh tokens (database), its access tokens and sockets (KV, pub/sub). */
+  private async endFamily(familyId: string, now: Date): Promise<void> {
+    await this.repo.revokeFamily(familyId, now);
+    await this.tokens.sessions?.end([familyId]);
   }
 
   async me(viewer: Viewer): Promise<PublicUser> {
@@ -162,7 +200,8 @@ export class AccountsService {
       expiresAt: new Date(this.now().getTime() + REFRESH_TOKEN_TTL_MS),
     });
     const accessToken = await this.tokens.signAccess(
-      { userId: user.id, username: user.username, isAdmin: user.isAdmin },
+      // The access token names its login (sid), so ending the login refuses it at once.
+      { userId: user.id, username: user.username, isAdmin: user.isAdmin, sessionId: familyId },
       ACCESS_TOKEN_TTL_S,
     );
     return { accessToken, refreshToken, user: publicUser(user) };

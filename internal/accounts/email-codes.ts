@@ -6,6 +6,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
+import { RateLimiter } from '../platform/rate-limit.ts';
 
 export const CODE_TTL_MS = 10 * 60_000;
 export const MAX_TRIES = 5;
@@ -15,7 +16,11 @@ const SENDS_PER_HOUR = 10;
 const digest = (code: string) => createHash('sha256').update(code).digest();
 
 export class EmailCodeStore {
-  constructor(private readonly kv: KeyValueStore) {}
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly kv: KeyValueStore) {
+    this.limiter = new RateLimiter(kv);
+  }
 
   /** A fresh code for the address; RATE_LIMITED when one was sent less than a minute ago. */
   async issue(email: string): Promise<string> {
@@ -28,13 +33,13 @@ export class EmailCodeStore {
         details: { reason: 'code_send_interval' },
       });
     }
-    const hourly = await this.kv.incr(`${key}:hour`, 3_600_000);
-    if (hourly > SENDS_PER_HOUR) {
-      throw new AppError('RATE_LIMITED', 'Too many codes were sent to this address; try again later', {
-        retryAfter: Math.max(1, Math.ceil((await this.kv.ttl(`${key}:hour`)) / 1000)),
-        details: { reason: 'code_send_hourly' },
-      });
-    }
+    await this.limiter.take({
+      key: `${key}:hour`,
+      limit: SENDS_PER_HOUR,
+      windowMs: 3_600_000,
+      reason: 'code_send_hourly',
+      message: 'Too many codes were sent to this address; try again later',
+    });
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.kv.set(key, digest(code).toString('hex'), { ttlMs: CODE_TTL_MS });
     await this.kv.del(`${key}:tries`);

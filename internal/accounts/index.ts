@@ -1,5 +1,6 @@
 /** Builds the accounts service and its router from the shared runtime. */
 import type { Runtime } from '../platform/runtime.ts';
+import { AccountSessions } from './account-sessions.ts';
 import { accountsRouter } from './accounts.router.ts';
 import { AccountsRepository } from './accounts.repository.ts';
 import { AccountsService } from './accounts.service.ts';
@@ -11,8 +12,13 @@ export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer
   const { config, log } = runtime;
   const mail = mailer ?? (config.smtp.url ? new SmtpMailer(config.smtp.url, config.smtp.from) : new LogMailer(log));
   runtime.onClose(() => mail.close());
-  const service = new AccountsService(new AccountsRepository(runtime.orm), runtime.kv, mail, runtime.tokens, drive);
-  return { service, router: accountsRouter(service) };
+  const repo = new AccountsRepository(runtime.orm);
+  const service = new AccountsService(repo, runtime.kv, mail, runtime.tokens, drive, undefined, {
+    limits: config.clientLimits,
+    onPasswordCheck: () => runtime.metrics.signInPasswordChecks.inc(),
+  });
+  const sessions = new AccountSessions(repo, runtime.kv, mail, runtime.tokens, (error) => log.warn({ err: error }, 'password reset e-mail failed'));
+  return { service, sessions, router: accountsRouter(service, sessions) };
 }
 
 export type { AccountsRouter } from './accounts.router.ts';

@@ -10,6 +10,11 @@ export interface Viewer {
   userId: string;
   username: string;
   isAdmin: boolean;
+  /**
+   * The login (refresh-token family) the access token was issued to, its `sid` claim: ending that
+   * login refuses the token at once (internal/platform/auth/session-revocations.ts).
+   */
+  sessionId?: string;
 }
 
 export interface RequestContext {

@@ -5,6 +5,7 @@
  */
 import type { EntitySchema } from '@mikro-orm/core';
 import { TokenSigner } from './auth/access-token.ts';
+import { SessionRevocations } from './auth/session-revocations.ts';
 import type { Config } from './config.ts';
 import { openDatabase, startReadRouting, type Orm, type OrmHooks } from './db/orm.ts';
 import type { ReadRouting } from './db/read-routing.ts';
@@ -75,7 +76,8 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     orm,
     kv,
     pubsub,
-    tokens: new TokenSigner(config.jwtSecret),
+    // Every access-token check also asks the KV store whether its login has ended.
+    tokens: new TokenSigner(config.jwtSecret, Date.now, new SessionRevocations(kv, pubsub)),
     metrics,
     storage,
     readiness,

@@ -46,6 +46,7 @@ function socket(token: string, closes: number[] = []): Client {
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    onNonLazyError: () => undefined,
     connectionParams: { authorization: `Bearer ${token}` },
     on: { closed: (event) => closes.push((event as { code: number }).code) },
   });

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphQLContext } from '../context.ts';
 import { requireViewer } from '../context.ts';
+import { AppError } from '../../../internal/platform/errors.ts';
 
 type Args<T> = T;
 
@@ -23,6 +24,25 @@ export const accountsResolvers = {
       ctx.clients.accounts.refreshToken.mutate(args),
     logout: (_: unknown, args: Args<{ refreshToken: string }>, ctx: GraphQLContext) =>
       ctx.clients.accounts.logout.mutate(args),
+    logoutAll: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      requireViewer(ctx);
+      return ctx.clients.accounts.logoutAll.mutate();
+    },
+    changePassword: (_: unknown, args: Args<{ oldPassword: string; newPassword: string }>, ctx: GraphQLContext) => {
+      requireViewer(ctx);
+      return ctx.clients.accounts.changePassword.mutate(args);
+    },
+    requestPasswordReset: (_: unknown, args: Args<{ email: string }>, ctx: GraphQLContext) =>
+      ctx.clients.accounts.requestPasswordReset.mutate(args),
+    resetPassword: (_: unknown, args: Args<{ email: string; code: string; newPassword: string }>, ctx: GraphQLContext) =>
+      ctx.clients.accounts.resetPassword.mutate(args),
+    refreshConnection: (_: unknown, args: Args<{ accessToken: string }>, ctx: GraphQLContext) => {
+      requireViewer(ctx);
+      if (!ctx.connection) {
+        throw new AppError('BAD_INPUT', 'refreshConnection works over a graphql-ws connection only', { details: { reason: 'not_a_websocket' } });
+      }
+      return ctx.connection.refresh(args.accessToken);
+    },
   },
   Subscription: {
     heartbeat: {

@@ -1,7 +1,9 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
+import { MemoryKeyValueStore, MemoryPubSub } from '../kv/memory.kv.ts';
 import { TokenSigner, bearerToken } from './access-token.ts';
+import { SessionRevocations } from './session-revocations.ts';
 
 const secret = new TextEncoder().encode('a-secret-of-at-least-thirty-two-bytes!!');
 const viewer = { userId: 'u1', username: 'alice', isAdmin: false };
@@ -15,7 +17,38 @@ async function reason(promise: Promise<unknown>): Promise<string | undefined> {
 describe('access tokens', () => {
   it('round-trips a viewer', async () => {
     const signer = new TokenSigner(secret);
-    expect(await signer.verifyAccess(await signer.signAccess(viewer, 900))).toEqual(viewer);
+    expect(await signer.verifyAccess(await signer.signAccess(viewer, 900))).toEqual({ ...viewer, sessionId: expect.any(String) });
+    expect(await signer.verifyAccess(await signer.signAccess({ ...viewer, sessionId: 's1' }, 900))).toEqual({ ...viewer, sessionId: 's1' });
+  });
+
+  it('refuses a token without exp or without sid (RFC 7519 §4.1.4: exp is optional there, required here)', async () => {
+    const signer = new TokenSigner(secret);
+    const noExp = await new SignJWT({ typ: 'access', usr: 'alice', sid: 's1' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('stratus').setSubject('u1').sign(secret);
+    expect(await reason(signer.verifyAccess(noExp))).toBe('invalid');
+    const noSid = await new SignJWT({ typ: 'access', usr: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('stratus').setSubject('u1').setExpirationTime('1h').sign(secret);
+    expect(await reason(signer.verifyAccess(noSid))).toBe('invalid');
+  });
+
+  it('refuses the tokens of an ended login at once, and only those', async () => {
+    const kv = new MemoryKeyValueStore();
+    const pubsub = new MemoryPubSub();
+    const sessions = new SessionRevocations(kv, pubsub);
+    const signer = new TokenSigner(secret, Date.now, sessions);
+    const ended: string[][] = [];
+    await sessions.onEnded((sids) => ended.push(sids));
+    const one = await signer.signAccess({ ...viewer, sessionId: 'login-1' }, 900);
+    const two = await signer.signAccess({ ...viewer, sessionId: 'login-2' }, 900);
+    await sessions.end(['login-1']);
+    expect(await reason(signer.verifyAccess(one))).toBe('session_ended');
+    expect((await signer.verifyAccess(two)).sessionId).toBe('login-2');
+    expect(ended).toEqual([['login-1']]);
+    await Promise.all([kv.close(), pubsub.close()]);
+  });
+
+  it('clamps an access token to 15 minutes', async () => {
+    const signer = new TokenSigner(secret);
+    const { expiresAt } = await signer.verifyAccessToken(await signer.signAccess(viewer, 86_400));
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(900_000);
   });
 
   it('refuses a token signed with another key', async () => {

@@ -1,11 +1,15 @@
 /**
  * Access tokens: short-lived JWTs signed with HS256 (jose). Verification pins the algorithm, the
  * issuer and the token type, so `alg: none`, a token signed with another key or of another kind
- * (a share-unlock token, say) is refused as UNAUTHENTICATED.
+ * (a share-unlock token, say) is refused as UNAUTHENTICATED. Every token must carry `exp`
+ * (RFC 7519 §4.1.4 makes it optional; a token without one would never end). An access token also
+ * carries `sid`, its login, and is refused once that login has ended (session-revocations.ts).
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Viewer } from '../request-context.ts';
+import { MAX_ACCESS_TTL_S, type SessionRevocations } from './session-revocations.ts';
 
 const ISSUER = 'stratus';
 const ALG = 'HS256';
@@ -16,6 +20,8 @@ export class TokenSigner {
   constructor(
     private readonly secret: Uint8Array,
     private readonly now: () => number = Date.now,
+    /** Ended logins; without it (unit tests) no login is ever ended. */
+    readonly sessions?: SessionRevocations,
   ) {}
 
   async sign(type: TokenType, subject: string, claims: Record<string, unknown>, ttlSeconds: number): Promise<string> {
@@ -34,6 +40,7 @@ export class TokenSigner {
       const { payload } = await jwtVerify(token, this.secret, {
         algorithms: [ALG],
         issuer: ISSUER,
+        requiredClaims: ['exp'],
         currentDate: new Date(this.now()),
       });
       if (payload.typ !== type || typeof payload.sub !== 'string') throw new Error(`not a ${type} token`);
@@ -47,13 +54,28 @@ export class TokenSigner {
     }
   }
 
+  /** An access token of the viewer's login (`sessionId`; a new one-off login when absent). */
   async signAccess(viewer: Viewer, ttlSeconds: number): Promise<string> {
-    return this.sign('access', viewer.userId, { usr: viewer.username, adm: viewer.isAdmin }, ttlSeconds);
+    const sid = viewer.sessionId ?? randomUUID();
+    return this.sign('access', viewer.userId, { usr: viewer.username, adm: viewer.isAdmin, sid }, Math.min(ttlSeconds, MAX_ACCESS_TTL_S));
   }
 
   async verifyAccess(token: string): Promise<Viewer> {
+    return (await this.verifyAccessToken(token)).viewer;
+  }
+
+  /** The viewer and when the token expires (ms since the epoch); refused once its login ended. */
+  async verifyAccessToken(token: string): Promise<{ viewer: Viewer; expiresAt: number }> {
     const { sub, claims } = await this.verify('access', token);
-    return { userId: sub, username: String(claims.usr ?? ''), isAdmin: claims.adm === true };
+    const sid = claims.sid;
+    if (typeof sid !== 'string' || sid === '') {
+      throw new AppError('UNAUTHENTICATED', 'Invalid token', { details: { reason: 'invalid' } });
+    }
+    if (this.sessions && (await this.sessions.isEnded(sid))) {
+      throw new AppError('UNAUTHENTICATED', 'This login has ended; sign in again', { details: { reason: 'session_ended' } });
+    }
+    const viewer: Viewer = { userId: sub, username: String(claims.usr ?? ''), isAdmin: claims.adm === true, sessionId: sid };
+    return { viewer, expiresAt: Number(claims.exp) * 1000 };
   }
 }
 
