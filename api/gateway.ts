@@ -34,6 +34,7 @@ import { httpErrorHandler } from './http/errors.ts';
 import { graphqlMultipart } from './http/graphql-multipart.ts';
 import { graphiqlRouter } from './http/graphiql.ts';
 import { healthRouter } from './http/health.ts';
+import { refreshCookieRouter } from './http/refresh-cookie.ts';
 import { requestContext } from './http/request-context.ts';
 
 export interface GatewayOptions {
@@ -150,6 +151,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
   app.use(uploadRouter(clients, storage, requireBearer(tokens)));
   app.use(shareDownloadRouter(clients, storage, log));
+  // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
+  app.use(refreshCookieRouter(clients));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),

@@ -23,6 +23,7 @@ import { ShareSlots, type DownloadClient } from './share-slots.ts';
 import { ShareRow } from './shares.entities.ts';
 import type { SharesRepository } from './shares.repository.ts';
 import { copyTree } from './tree-copy.ts';
+import { passwordBinding } from './share-unlock.ts';
 
 export const UNLOCK_TTL_S = 3600;
 const WRONG_PASSWORDS_PER_TOKEN = 10;
@@ -125,7 +126,7 @@ export class SharesService {
   /** A short-lived token proving the visitor knew the password (sent as Bearer to /s/...). */
   async unlock(token: string, password: string, ip: string | undefined): Promise<string> {
     const { share } = await this.open(token, { password, ip });
-    return this.tokens.sign('share', share.id, {}, UNLOCK_TTL_S);
+    return this.tokens.sign('share', share.id, { pw: passwordBinding(share.passwordHash) }, UNLOCK_TTL_S);
   }
 
   /** A node inside the shared item: the root itself, or anything below a shared folder. */
@@ -198,7 +199,8 @@ export class SharesService {
     if (!share.passwordHash) return;
     if (key.unlockToken) {
       const claims = await this.tokens.verify('share', key.unlockToken).catch(() => null);
-      if (claims?.sub === share.id) return;
+      // Bound to the password it proved: a changed or removed password ends it (share-unlock.ts).
+      if (claims?.sub === share.id && claims.claims.pw === passwordBinding(share.passwordHash)) return;
     }
     if (!key.password) throw new AppError('UNAUTHENTICATED', 'This share needs a password', { details: { reason: 'share_password_required' } });
     const perToken = `share:pw:${share.id}`;
