@@ -5,6 +5,7 @@
  * before the bytes go; one download in several ranges (a resume with If-Range) counts once; the
  * counter equals the downloads served. Refusals are 404 NOT_FOUND `share_exhausted` (README).
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobRow } from '../../internal/files/files.entities.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
@@ -17,15 +18,15 @@ const bytes = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256
 let fileId: string;
 let etag: string;
 
-beforeAll(async () => {
-  t = await startTestApp();
-  alice = (await t.signUp()).token;
-  bob = (await t.signUp()).token;
-  const up = (await uploadSmall(t.url, alice, 'limited.bin', bytes)).data!.uploadFile;
-  fileId = up.id;
-  etag = `"${up.contentHash}"`;
-});
-afterAll(() => t?.close());
+/** MariaDB, Redis and Ceph; and the embedded default the attack was made on (SQLite, memory KV, disk). */
+const STACKS = {
+  real: () => startTestApp(),
+  embedded: () =>
+    startTestApp({
+      env: { DATABASE_URL: '', REDIS_URL: '' },
+      routing: (dataDir) => ({ default: 'disk', backends: [{ name: 'disk', type: 'local', path: path.join(dataDir, 'objects'), state: 'active' }] }),
+    }),
+};
 
 async function share(input: Record<string, unknown>): Promise<{ id: string; token: string }> {
   const res = await gql<{ createShare: { id: string; token: string } }>(t.url, 'mutation($i: CreateShareInput!) { createShare(input: $i) { id token } }', { i: input }, alice);
@@ -43,7 +44,17 @@ async function get(path: string, client: string, headers: Record<string, string>
 }
 const reasonOf = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.details?.reason;
 
-describe('share download limits under concurrency', () => {
+describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])('share download limits under concurrency on the %s stack', (stack) => {
+  beforeAll(async () => {
+    t = await STACKS[stack]();
+    alice = (await t.signUp()).token;
+    bob = (await t.signUp()).token;
+    const up = (await uploadSmall(t.url, alice, 'limited.bin', bytes)).data!.uploadFile;
+    fileId = up.id;
+    etag = `"${up.contentHash}"`;
+  });
+  afterAll(() => t?.close());
+
   it('maxDownloads 2 with 8 parallel whole-file GETs: exactly 2 get the bytes, the rest 404 share_exhausted', async () => {
     const s = await share({ fileId, maxDownloads: 2 });
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => get(`/s/${s.token}`, `client-${i}`)));
