@@ -3,7 +3,6 @@
  * path, the byte endpoints, health, metrics and GraphiQL. It holds no domain logic: resolvers and
  * handlers call the internal services through their tRPC clients.
  */
-import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
@@ -28,6 +27,8 @@ import type { PubSub } from '../internal/platform/kv/kv.ts';
 import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/errors.ts';
+import { BoundedApolloServer } from './graphql/bounded-apollo.ts';
+import { costPlugin, stringifyWithCost } from './graphql/cost-report.ts';
 import { DEFAULT_LIMITS, queryLimitsRule, type QueryLimits } from './graphql/limits.ts';
 import { buildSchema } from './graphql/schema.ts';
 import { httpErrorHandler } from './http/errors.ts';
@@ -100,7 +101,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   setInterval(sweepSpool, SPOOL_MAX_AGE_MS).unref();
   // Every resolver runs in its operation's request context, whichever transport carried it.
   const schema: GraphQLSchema = bindResolvers(buildSchema());
-  const limitsRule = queryLimitsRule(options.limits ?? DEFAULT_LIMITS);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const limitsRule = queryLimitsRule(limits);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -112,10 +114,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   // graphql-ws on the same port and path: every operation, with the connection's identity.
   const contextDeps: ContextDeps = { clients, bytes, tokens, publicUrl: options.publicUrl };
-  const wsCleanup = graphqlWsServer({ server, app, schema, rules: [limitsRule], production: options.production, deps: contextDeps, formatErrors: formatAll });
+  const wsCleanup = graphqlWsServer({ server, app, schema, rules: [limitsRule], limits, production: options.production, deps: contextDeps, formatErrors: formatAll });
 
-  const apollo = new ApolloServer<GraphQLContext>({
+  // Documents over the token/field/depth/alias bounds are refused before Apollo parses and
+  // validates them (graphql/bounded-apollo.ts); the cost is priced per request with its variables.
+  const apollo = new BoundedApolloServer<GraphQLContext>({
     schema,
+    parseOptions: { maxLexicalTokens: limits.maxTokens },
+    stringifyResult: stringifyWithCost(limits),
     introspection: !options.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
@@ -129,6 +135,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     plugins: [
       // On SIGTERM: stop accepting, let requests in flight (a chunk PUT) finish for up to 30 s.
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 30_000 }),
+      costPlugin<GraphQLContext>(limits),
       {
         async serverWillStart() {
           return {
@@ -139,7 +146,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         },
       },
     ],
-  });
+  }, { limits, formatError });
   await apollo.start();
 
   app.use(requestContext(log, metrics));
