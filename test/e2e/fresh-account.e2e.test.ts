@@ -70,6 +70,14 @@ const CASES: Record<string, Case> = {
   'Mutation.login':        { expect: 'ok',              run: qw('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { user { id } } }', (_w, me) => ({ u: me.username, p: PASSWORD }), true) },
   'Mutation.refreshToken': { expect: 'ok',              run: qw('mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }', (_w, me) => ({ r: me.refreshToken }), true) },
   'Mutation.logout':       { expect: 'ok',              run: qw('mutation($r: String!) { logout(refreshToken: $r) }', (_w, me) => ({ r: me.refreshToken })) },
+  'Mutation.logoutAll':    { expect: 'ok',              run: q('mutation { logoutAll }') },
+  'Mutation.changePassword': { expect: 'ok',            run: qw('mutation($o: String!) { changePassword(oldPassword: $o, newPassword: "another-good-pass-2") }', () => ({ o: PASSWORD })) },
+  // Always true, for any address (no hint whether it has an account).
+  'Mutation.requestPasswordReset': { expect: 'ok',      run: qw('mutation($e: String!) { requestPasswordReset(email: $e) }', (_w, me) => ({ e: `${me.username}@example.com` }), true) },
+  // No code was sent: code_invalid.
+  'Mutation.resetPassword': { expect: ['BAD_INPUT'],    run: qw('mutation($e: String!) { resetPassword(email: $e, code: "123456", newPassword: "another-good-pass-2") }', (_w, me) => ({ e: `${me.username}@example.com` }), true) },
+  // Over HTTP there is no connection to refresh (not_a_websocket).
+  'Mutation.refreshConnection': { expect: ['BAD_INPUT'], run: qw('mutation($a: String!) { refreshConnection(accessToken: $a) }', (_w, me) => ({ a: me.token })) },
   'Mutation.createFolder': { expect: 'ok',              run: qw('mutation($p: ID) { createFolder(parentId: $p, name: "First") { id parentId } }', (_w, me) => ({ p: me.userId })) },
   // The root cannot be renamed, moved or deleted (details.reason "root").
   'Mutation.renameFile':   { expect: ['BAD_INPUT'],     run: qw('mutation($id: ID!) { renameFile(id: $id, name: "x") { id } }', (_w, me) => ({ id: me.userId })) },

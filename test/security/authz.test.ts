@@ -100,7 +100,9 @@ type Kind =
   /** Open to anyone by design; the spec says what must not leak. */
   | 'public'
   /** Administrators only. */
-  | 'admin';
+  | 'admin'
+  /** Needs a viewer; acts on the viewer's own account or connection, takes no ids (logoutAll). */
+  | 'self';
 
 interface Spec {
   kind: Kind;
@@ -131,6 +133,11 @@ const SPECS: Record<string, Spec> = {
   login: { kind: 'public' },
   refreshToken: { kind: 'public' },
   logout: { kind: 'public' },
+  logoutAll: { kind: 'self' },
+  changePassword: { kind: 'self' },
+  requestPasswordReset: { kind: 'public' },
+  resetPassword: { kind: 'public' },
+  refreshConnection: { kind: 'self' },
   createFolder: { kind: 'owned', vars: (i) => ({ parentId: i.folder }) },
   renameFile: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   moveFile: { kind: 'owned', vars: (i) => ({ id: i.file }), fixed: (i) => ({ parentId: i.bobFolder }) },
@@ -366,6 +373,9 @@ describe('every resolver', () => {
     await t.app.runtime.kv.del(`acct:code:${alice.email}:sent`);
     const request = 'mutation($e: String!) { requestEmailCode(email: $e) }';
     await same(gql(t.url, request, { e: alice.email }), gql(t.url, request, { e: `fresh${randomBytes(3).toString('hex')}@example.com` }));
+    // requestPasswordReset: true for her address and for one nobody has.
+    const reset = 'mutation($e: String!) { requestPasswordReset(email: $e) }';
+    await same(gql(t.url, reset, { e: alice.email }), gql(t.url, reset, { e: `fresh${randomBytes(3).toString('hex')}@example.com` }));
     // share links: a password share says nothing without the password; a revoked, unknown or random token alike.
     const share = 'query($t: String!) { share(token: $t) { root { id name } } }';
     const locked = await gql(t.url, share, { t: ids.shareToken }, bob.token);
