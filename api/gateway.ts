@@ -51,6 +51,8 @@ export interface GatewayOptions {
   /** Base of the links Stratus hands out (share URLs); default: the request's own origin. */
   publicUrl?: string | undefined;
   limits?: QueryLimits;
+  /** Proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed; none by default. */
+  trustedProxies?: readonly string[];
 }
 
 /** The gateway of a process, from its runtime: the same wiring in every mode; only the clients differ. */
@@ -67,6 +69,7 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     readiness: runtime.readiness,
     production: config.production,
     publicUrl: config.http.publicUrl,
+    trustedProxies: config.trustedProxies,
   });
 }
 
@@ -105,7 +108,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const limitsRule = queryLimitsRule(limits);
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // req.ip (HTTP and the graphql-ws upgrade alike) is the TCP peer unless that peer is a proxy the
+  // operator listed: X-Forwarded-For is then read right to left up to the first address that is
+  // not a trusted proxy (RFC 7239 §5.2 spirit; express/proxy-addr). Any other sender could name
+  // itself any address and walk around every per-address limit. X-Real-IP is never read.
+  const trusted = options.trustedProxies ?? [];
+  app.set('trust proxy', trusted.length > 0 ? [...trusted] : false);
   const server = createServer(app);
   let shuttingDown = false;
 

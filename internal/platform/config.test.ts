@@ -49,6 +49,20 @@ describe('config', () => {
     }
   });
 
+  it('TRUSTED_PROXIES: none by default; a comma list of addresses and CIDR blocks; anything else refused', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).trustedProxies).toEqual([]);
+    expect(loadConfig({ DATA_DIR: tempDir(), TRUSTED_PROXIES: ' 10.0.0.0/8, 127.0.0.1 ,fd00::/8,::1/128' }).trustedProxies).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8', '::1/128']);
+    for (const bad of ['loopback', '10.0.0.0/33', '10.0.0/8', 'fd00::/129', '10.0.0.0/8/1', '1.2.3.4/x']) {
+      expect(() => loadConfig({ DATA_DIR: tempDir(), TRUSTED_PROXIES: bad }), bad).toThrow(/TRUSTED_PROXIES/);
+    }
+  });
+
+  it('per-client limits: documented defaults, whole numbers of at least 1', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).clientLimits).toEqual({ signInAttemptsPerMinute: 20, signInFailuresPerClient: 10, emailCodesPerHour: 20 });
+    expect(loadConfig({ DATA_DIR: tempDir(), EMAIL_CODES_PER_CLIENT_HOUR: '5' }).clientLimits.emailCodesPerHour).toBe(5);
+    for (const bad of ['0', '1.5', 'lots']) expect(() => loadConfig({ DATA_DIR: tempDir(), SIGNIN_FAILURES_PER_CLIENT: bad })).toThrow(/SIGNIN_FAILURES_PER_CLIENT/);
+  });
+
   it('requires JWT_SECRET in production', () => {
     expect(() => loadConfig({ DATA_DIR: tempDir(), NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
   });

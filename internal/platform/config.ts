@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -19,6 +20,18 @@ const url = (protocols: string[]) =>
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+/** An IPv4/IPv6 address or CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+function isCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** A per-client limit: a whole number ≥ 1; '' means the default. */
+const perClientLimit = optional(z.coerce.number().int().min(1).max(1_000_000));
 
 export const ROLES = ['all', 'api', 'accounts', 'files', 'uploads', 'transfer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -71,6 +84,21 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   PUBLIC_URL: optional(url(['http:', 'https:'])),
+  /**
+   * Proxies whose X-Forwarded-For is believed (comma list of addresses or CIDR blocks). Default:
+   * none — the client address is the TCP peer's, so no client can pick its own per-address limits.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isCidr, 'must be a comma list of IP addresses or CIDR blocks (10.0.0.0/8, fd00::/8)'))),
+  /** Sign-in password checks (scrypt) a minute per client address. */
+  SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: perClientLimit,
+  /** Failed sign-ins per client address in 15 minutes before it backs off. */
+  SIGNIN_FAILURES_PER_CLIENT: perClientLimit,
+  /** requestEmailCode calls an hour per client address. */
+  EMAIL_CODES_PER_CLIENT_HOUR: perClientLimit,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -95,6 +123,10 @@ export interface Config {
   discovery: { mode: 'inprocess' | 'k8s'; namespace: string; port: number; dnsServers: string[] | undefined };
   logLevel: Env['LOG_LEVEL'];
   defaultQuotaBytes: number;
+  /** Addresses/CIDR blocks of the proxies whose X-Forwarded-For is believed (express `trust proxy`). */
+  trustedProxies: string[];
+  /** Per-client-address limits on signing in and e-mail codes (internal/accounts/sign-in-guard.ts). */
+  clientLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; emailCodesPerHour: number };
 }
 
 export class ConfigError extends Error {
@@ -142,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     discovery: { mode: e.SERVICE_DISCOVERY, namespace: e.K8S_NAMESPACE, port: e.SERVICE_PORT, dnsServers: e.SERVICE_DNS_SERVERS },
     logLevel: e.LOG_LEVEL,
     defaultQuotaBytes: e.DEFAULT_QUOTA_BYTES,
+    trustedProxies: e.TRUSTED_PROXIES,
+    clientLimits: {
+      signInAttemptsPerMinute: e.SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE ?? 20,
+      signInFailuresPerClient: e.SIGNIN_FAILURES_PER_CLIENT ?? 10,
+      emailCodesPerHour: e.EMAIL_CODES_PER_CLIENT_HOUR ?? 20,
+    },
   };
 }
 

@@ -13,6 +13,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
       registers: [registry],
     }),
+    /** Password checks (scrypt runs) of sign-ins, known names and unknown: the CPU the limits bound. */
+    signInPasswordChecks: new Counter({
+      name: 'stratus_sign_in_password_checks_total',
+      help: 'Password checks (scrypt) run by sign-ins',
+      registers: [registry],
+    }),
     graphqlErrors: new Counter({
       name: 'stratus_graphql_errors_total',
       help: 'GraphQL errors by code',

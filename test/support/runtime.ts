@@ -5,7 +5,7 @@ import type { OrmHooks } from '../../internal/platform/db/orm.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { createRuntime, type Runtime } from '../../internal/platform/runtime.ts';
 import { createMysqlDatabase, createSqliteDatabase, tempDir, type TestDatabase } from './db.ts';
-import { testEnv } from './env.ts';
+import { ROOMY_CLIENT_LIMITS, testEnv } from './env.ts';
 
 export type Stack = 'real' | 'embedded';
 export const STACKS: Stack[] = ['real', 'embedded'];
@@ -23,6 +23,7 @@ export async function createTestRuntime(stack: Stack, env: Record<string, string
     DATA_DIR: tempDir(),
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
+    ...ROOMY_CLIENT_LIMITS,
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...(stack === 'real' ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...env,

@@ -1,0 +1,149 @@
+/**
+ * Sign-in abuse (issue 17 item 5), on the real stack with the shipped limits: one address may not
+ * spread guesses over any number of names, a name and its e-mail are one account, guessing backs
+ * the guesser off instead of locking the owner out, the scrypt work one address can cause is
+ * bounded, and e-mail codes are limited per client address too.
+ *
+ * Client addresses come from X-Forwarded-For, believed here because the app trusts 127.0.0.1 as
+ * its proxy (TRUSTED_PROXIES). Redis keeps budgets for 15 minutes to an hour, so each run starts
+ * at a random place in 10/8 and never reuses an address.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { errorCode, type GraphQLResponse } from '../support/graphql.ts';
+
+let t: TestApp;
+const PASSWORD = 'a-good-password-1';
+const LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }';
+const REQUEST = 'mutation($e: String!) { requestEmailCode(email: $e) }';
+
+beforeAll(async () => {
+  // '' = the documented default (test/support raises these limits for the functional suites).
+  t = await startTestApp({
+    env: { TRUSTED_PROXIES: '127.0.0.1/32', SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '', SIGNIN_FAILURES_PER_CLIENT: '', EMAIL_CODES_PER_CLIENT_HOUR: '' },
+  });
+});
+afterAll(() => t?.close());
+
+let ipSeq = randomBytes(3).readUIntBE(0, 3);
+const freshIp = () => `10.${(ipSeq >> 16) & 255}.${(ipSeq >> 8) & 255}.${ipSeq++ & 255}`;
+const reason = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.details?.reason as string | undefined;
+const retryAfter = (r: GraphQLResponse) => (r.errors?.[0]?.extensions as { retryAfter?: number } | undefined)?.retryAfter;
+const name = (prefix: string) => `${prefix}${randomBytes(5).toString('hex')}`;
+
+async function gqlFrom(ip: string, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
+  const res = await fetch(`${t.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: res.status, ...((await res.json()) as object) };
+}
+
+/** Password checks (scrypt runs) of sign-ins so far, from the app's own /metrics. */
+async function passwordChecks(): Promise<number> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith('stratus_sign_in_password_checks_total')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+describe('sign-in abuse', () => {
+  it('one address guessing across 40 names is backed off after its first failures, for every name', async () => {
+    const attacker = freshIp();
+    const answers: (string | undefined)[] = [];
+    for (let i = 0; i < 40; i++) answers.push(reason(await gqlFrom(attacker, LOGIN, { u: name('g'), p: `guess-${i}-xyz` })));
+    const processed = answers.filter((r) => r === 'bad_credentials').length;
+    // 10 free failures, then a back-off of 1 s, 2 s, 4 s…: a fast loop gets one or two more through.
+    expect(processed).toBeLessThanOrEqual(12);
+    expect(answers.slice(-10).every((r) => r === 'login_client_failures')).toBe(true);
+    // The owner of some other name, from another address, is not affected.
+    const owner = name('o');
+    await t.signUp(owner);
+    expect(errorCode(await gqlFrom(freshIp(), LOGIN, { u: owner, p: PASSWORD }))).toBeUndefined();
+  });
+
+  it('the back-off grows with every further failure (retryAfter 1 s, 2 s, 4 s)', async () => {
+    const attacker = freshIp();
+    for (let i = 0; i < 11; i++) await gqlFrom(attacker, LOGIN, { u: name('b'), p: 'wrong-password-1' });
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const limited = await gqlFrom(attacker, LOGIN, { u: name('b'), p: 'wrong-password-1' });
+      expect(reason(limited)).toBe('login_client_failures');
+      waits.push(retryAfter(limited) ?? 0);
+      // Skip the wait (as the abuse suite skips the minute between e-mail codes), then fail once more.
+      await t.app.runtime.kv.del(`acct:signin:ip:${attacker}:wait`);
+      expect(reason(await gqlFrom(attacker, LOGIN, { u: name('b'), p: 'wrong-password-1' }))).toBe('bad_credentials');
+    }
+    expect(waits).toEqual([1, 2, 4]);
+  });
+
+  it('a name and its e-mail share one counter: failures on either back the guesser off on both', async () => {
+    const victim = name('n');
+    await t.signUp(victim);
+    const attacker = freshIp();
+    // Three on the name, two on the e-mail: five failures for the account from one address.
+    for (let i = 0; i < 5; i++) {
+      const login = i < 3 ? victim : `${victim}@example.com`;
+      expect(reason(await gqlFrom(attacker, LOGIN, { u: login, p: `wrong-password-${i}` }))).toBe('bad_credentials');
+    }
+    for (const login of [victim, `${victim}@example.com`, victim.toUpperCase()]) {
+      const limited = await gqlFrom(attacker, LOGIN, { u: login, p: 'wrong-password-x' });
+      expect(errorCode(limited)).toBe('RATE_LIMITED');
+      expect(reason(limited)).toBe('login_failures');
+    }
+  });
+
+  it('the owner signs in from a clean address while the attacker\'s address is backed off; unknown names behave the same', async () => {
+    const victim = name('v');
+    await t.signUp(victim);
+    const attacker = freshIp();
+    for (let i = 0; i < 8; i++) await gqlFrom(attacker, LOGIN, { u: victim, p: `wrong-password-${i}` });
+    // The attacker now holds the right password too: still refused, from this address.
+    const attackerRight = await gqlFrom(attacker, LOGIN, { u: victim, p: PASSWORD });
+    expect(errorCode(attackerRight)).toBe('RATE_LIMITED');
+    expect(attackerRight.data ?? null).toBeNull();
+    // The owner, from an address that has not been failing: in.
+    const owner = await gqlFrom(freshIp(), LOGIN, { u: victim, p: PASSWORD });
+    expect(errorCode(owner)).toBeUndefined();
+    expect((owner.data as { login: { accessToken: string } }).login.accessToken).toBeTruthy();
+    // The owner mistyping once from a clean address gets the ordinary answer, not a lock.
+    expect(reason(await gqlFrom(freshIp(), LOGIN, { u: victim, p: 'typo-password-1' }))).toBe('bad_credentials');
+    // A name nobody has: the same answers, so the limits tell nothing about which names exist.
+    const ghost = name('ghost');
+    const ghostAttacker = freshIp();
+    for (let i = 0; i < 8; i++) await gqlFrom(ghostAttacker, LOGIN, { u: ghost, p: `wrong-password-${i}` });
+    expect(reason(await gqlFrom(ghostAttacker, LOGIN, { u: ghost, p: PASSWORD }))).toBe('login_failures');
+    expect(reason(await gqlFrom(freshIp(), LOGIN, { u: ghost, p: PASSWORD }))).toBe('bad_credentials');
+  });
+
+  it('bounds the scrypt work one address can cause: at most 20 password checks a minute, known names or not', async () => {
+    const owner = name('s');
+    await t.signUp(owner);
+    const client = freshIp();
+    const before = await passwordChecks();
+    // Correct passwords, so no failure back-off is involved: only the budget stops them.
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => gqlFrom(client, LOGIN, { u: i % 2 ? owner : name('nobody'), p: PASSWORD })));
+    const checks = (await passwordChecks()) - before;
+    expect(checks).toBe(20);
+    // Every answer that ran a check came back without RATE_LIMITED; the rest were refused before hashing.
+    expect(answers.filter((a) => errorCode(a) !== 'RATE_LIMITED')).toHaveLength(checks);
+    expect(answers.some((a) => reason(a) === 'login_client_budget')).toBe(true);
+    // The budget is the address's: another address still signs in.
+    expect(errorCode(await gqlFrom(freshIp(), LOGIN, { u: owner, p: PASSWORD }))).toBeUndefined();
+  });
+
+  it('requestEmailCode: at most 20 sends an hour from one client address, whatever the e-mail', async () => {
+    const client = freshIp();
+    for (let i = 0; i < 20; i++) {
+      expect(errorCode(await gqlFrom(client, REQUEST, { e: `${name('m')}@example.com` }))).toBeUndefined();
+    }
+    const limited = await gqlFrom(client, REQUEST, { e: `${name('m')}@example.com` });
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expect(reason(limited)).toBe('code_send_client');
+    expect(retryAfter(limited)).toBeGreaterThan(60);
+    // Another client is not limited by this one.
+    expect(errorCode(await gqlFrom(freshIp(), REQUEST, { e: `${name('m')}@example.com` }))).toBeUndefined();
+  });
+});
