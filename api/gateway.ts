@@ -50,6 +50,8 @@ export interface GatewayOptions {
   production: boolean;
   /** Base of the links Stratus hands out (share URLs); default: the request's own origin. */
   publicUrl?: string | undefined;
+  /** METRICS_PORT is set: /metrics is served there (api/roles.ts), never on this routed port. */
+  metricsElsewhere?: boolean;
   limits?: QueryLimits;
   /** Proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed; none by default. */
   trustedProxies?: readonly string[];
@@ -69,6 +71,7 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     readiness: runtime.readiness,
     production: config.production,
     publicUrl: config.http.publicUrl,
+    metricsElsewhere: config.metricsPort !== undefined,
     trustedProxies: config.trustedProxies,
   });
 }
@@ -159,9 +162,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   app.use(requestContext(log, metrics));
   app.use(healthRouter(options.readiness, () => shuttingDown));
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (!options.metricsElsewhere) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
   app.use(graphiqlRouter());
   app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
   app.use(uploadRouter(clients, storage, requireBearer(tokens)));

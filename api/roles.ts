@@ -10,6 +10,7 @@ import { allEntities } from '../internal/entities.ts';
 import { createFiles, type FilesRouter } from '../internal/files/index.ts';
 import { ConfigError, type Config, type Role } from '../internal/platform/config.ts';
 import type { Logger } from '../internal/platform/logger.ts';
+import { startMetricsServer, type MetricsServer } from '../internal/platform/metrics-server.ts';
 import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
 import { resolverLookup } from '../internal/platform/rpc/dns-lookup.ts';
 import { trpcHttpHandler } from '../internal/platform/rpc/serve.ts';
@@ -26,8 +27,8 @@ export interface RunningRole {
 
 export function discoveryOf(config: Config): Discovery {
   if (config.discovery.mode === 'inprocess') return { mode: 'inprocess' };
-  const { namespace, port, dnsServers } = config.discovery;
-  return { mode: 'k8s', namespace, port, lookup: dnsServers ? resolverLookup(dnsServers) : undefined };
+  const { namespace, port, dnsServers, hosts, internalToken } = config.discovery;
+  return { mode: 'k8s', namespace, port, lookup: dnsServers ? resolverLookup(dnsServers) : undefined, hosts, internalToken };
 }
 
 /** Types only: by DNS a client needs no router object, just its type. */
@@ -69,12 +70,21 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config:
 async function startApi(runtime: Runtime, config: Config, log: Logger): Promise<RunningRole> {
   const gateway = await startGateway(runtime, createClients(discoveryOf(config), {}, log));
   const port = await gateway.listen(config.http.port, config.http.host);
-  return { port, close: () => closeAll(gateway.close(), runtime) };
+  const metrics = await metricsServerOf(runtime, config);
+  return { port, close: () => closeAll(gateway.close().then(() => metrics?.close()), runtime) };
+}
+
+/** METRICS_PORT: /metrics on its own port (the routed PORT then does not answer it). */
+function metricsServerOf(runtime: Runtime, config: Config): Promise<MetricsServer | undefined> {
+  if (config.metricsPort === undefined) return Promise.resolve(undefined);
+  return startMetricsServer(runtime.metrics.registry, config.metricsPort, config.http.host);
 }
 
 /** A service process: its router at /trpc, health and metrics; nothing else answers. */
 async function serve(runtime: Runtime, router: AnyRouter, config: Config): Promise<RunningRole> {
-  const trpc = trpcHttpHandler(router, runtime.tokens, runtime.log);
+  // Only callers holding INTERNAL_TOKEN (the gateway, and services calling services) get through.
+  const trpc = trpcHttpHandler(router, runtime.tokens, runtime.log, { internalToken: config.discovery.internalToken });
+  const metricsServer = await metricsServerOf(runtime, config);
   let draining = false;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
@@ -87,7 +97,7 @@ async function serve(runtime: Runtime, router: AnyRouter, config: Config): Promi
       });
       return;
     }
-    if (url === '/metrics') {
+    if (url === '/metrics' && !metricsServer) {
       void runtime.metrics.registry.metrics().then((body) => {
         res.writeHead(200, { 'content-type': runtime.metrics.registry.contentType }).end(body);
       });
@@ -115,6 +125,7 @@ async function serve(runtime: Runtime, router: AnyRouter, config: Config): Promi
         });
         server.closeIdleConnections();
       });
+      await metricsServer?.close();
       await runtime.close();
     },
   };

@@ -33,6 +33,12 @@ function isCidr(value: string): boolean {
 /** A per-client limit: a whole number ≥ 1; '' means the default. */
 const perClientLimit = optional(z.coerce.number().int().min(1).max(1_000_000));
 
+/** RFC 1123 DNS subdomain (a Service name is one label of it). */
+const serviceHost = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, 'must be a DNS name (lower-case letters, digits, - and .)');
+
 export const ROLES = ['all', 'api', 'accounts', 'files', 'uploads', 'transfer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -80,6 +86,18 @@ const EnvSchema = z.object({
   SERVICE_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   /** DNS servers (host:port, comma list) for service names; unset: the system resolver (CoreDNS in a cluster). */
   SERVICE_DNS_SERVERS: optional(z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))),
+  /**
+   * The Service of each internal service (k8s discovery): a name in K8S_NAMESPACE, or a full host
+   * name when it has a dot. Default: the service's own name. The chart sets `<release>-<role>`.
+   */
+  SERVICE_HOST_ACCOUNTS: optional(serviceHost),
+  SERVICE_HOST_FILES: optional(serviceHost),
+  SERVICE_HOST_UPLOADS: optional(serviceHost),
+  SERVICE_HOST_TRANSFER: optional(serviceHost),
+  /** Shared secret of internal calls (tRPC over HTTP): sent by callers, required by services. */
+  INTERNAL_TOKEN: optional(z.string().min(32, 'must be at least 32 characters')),
+  /** When set, /metrics is served on this port only, never on PORT (which the Ingress routes). */
+  METRICS_PORT: optional(z.coerce.number().int().min(1).max(65535)),
   ROLE: z.enum(ROLES).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
@@ -120,7 +138,15 @@ export interface Config {
   smtp: { url: string | undefined; from: string };
   storageConfigPath: string | undefined;
   jwtSecret: Uint8Array;
-  discovery: { mode: 'inprocess' | 'k8s'; namespace: string; port: number; dnsServers: string[] | undefined };
+  discovery: {
+    mode: 'inprocess' | 'k8s';
+    namespace: string;
+    port: number;
+    dnsServers: string[] | undefined;
+    hosts: Partial<Record<'accounts' | 'files' | 'uploads' | 'transfer', string>>;
+    internalToken: string | undefined;
+  };
+  metricsPort: number | undefined;
   logLevel: Env['LOG_LEVEL'];
   defaultQuotaBytes: number;
   /** Addresses/CIDR blocks of the proxies whose X-Forwarded-For is believed (express `trust proxy`). */
@@ -144,6 +170,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const dataDir = path.resolve(e.DATA_DIR);
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET) throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required in production');
+  if (production && e.SERVICE_DISCOVERY === 'k8s' && !e.INTERNAL_TOKEN) {
+    throw new ConfigError('Invalid configuration:\n  INTERNAL_TOKEN: required in production with SERVICE_DISCOVERY=k8s (services refuse calls without it)');
+  }
   return {
     env: e.NODE_ENV,
     production,
@@ -171,7 +200,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     smtp: { url: e.SMTP_URL, from: e.SMTP_FROM },
     storageConfigPath: e.STORAGE_CONFIG,
     jwtSecret: new TextEncoder().encode(e.JWT_SECRET ?? devSecret(dataDir)),
-    discovery: { mode: e.SERVICE_DISCOVERY, namespace: e.K8S_NAMESPACE, port: e.SERVICE_PORT, dnsServers: e.SERVICE_DNS_SERVERS },
+    discovery: {
+      mode: e.SERVICE_DISCOVERY,
+      namespace: e.K8S_NAMESPACE,
+      port: e.SERVICE_PORT,
+      dnsServers: e.SERVICE_DNS_SERVERS,
+      hosts: Object.fromEntries(
+        ([['accounts', e.SERVICE_HOST_ACCOUNTS], ['files', e.SERVICE_HOST_FILES], ['uploads', e.SERVICE_HOST_UPLOADS], ['transfer', e.SERVICE_HOST_TRANSFER]] as const).filter(([, host]) => host !== undefined),
+      ),
+      internalToken: e.INTERNAL_TOKEN,
+    },
+    metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     defaultQuotaBytes: e.DEFAULT_QUOTA_BYTES,
     trustedProxies: e.TRUSTED_PROXIES,

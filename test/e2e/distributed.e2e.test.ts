@@ -2,7 +2,9 @@
  * The distributed mode on one machine: every role in its own process (accounts, files, uploads
  * transfer and two gateways), wired by Kubernetes DNS names that a fake DNS server answers with loopback
  * addresses of their own (127.0.0.2–5, one port for all, as Services have in a cluster). The
- * upload flow is driven through both gateways.
+ * upload flow is driven through both gateways. As the chart runs them: Services named after the
+ * release (`rel-<role>`, SERVICE_HOST_*), internal calls carrying INTERNAL_TOKEN, /metrics on a
+ * port of its own (METRICS_PORT) for the services and gateway A.
  */
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +28,9 @@ import { startInbox, type Inbox } from '../support/smtp.ts';
 const MiB = 1024 * 1024;
 const NAMESPACE = 'stratus-test';
 const ADDRESSES = { accounts: '127.0.0.2', files: '127.0.0.3', uploads: '127.0.0.4', transfer: '127.0.0.5' } as const;
+const INTERNAL_TOKEN = 'internal-token-of-the-test-release-0123456789';
+let metricsPort = 0;
+let gatewayMetricsPort = 0;
 
 async function freePort(host: string): Promise<number> {
   const server = createServer();
@@ -44,21 +49,25 @@ let gatewayB: ServerProcess;
 let token: string;
 
 beforeAll(async () => {
-  dns = await startFakeDns(Object.fromEntries(Object.entries(ADDRESSES).map(([name, ip]) => [`${name}.${NAMESPACE}.svc.cluster.local`, ip])));
+  dns = await startFakeDns(Object.fromEntries(Object.entries(ADDRESSES).map(([name, ip]) => [`rel-${name}.${NAMESPACE}.svc.cluster.local`, ip])));
   db = await createMysqlDatabase('dist');
   inbox = await startInbox();
   const routing = path.join(tempDir('stratus-dist-'), 'storage.json');
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   const port = await freePort('127.0.0.2');
+  metricsPort = await freePort('127.0.0.2');
+  gatewayMetricsPort = await freePort('127.0.0.1');
   const common = {
     DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
+    SERVICE_HOST_ACCOUNTS: 'rel-accounts', SERVICE_HOST_FILES: 'rel-files', SERVICE_HOST_UPLOADS: 'rel-uploads', SERVICE_HOST_TRANSFER: 'rel-transfer',
+    INTERNAL_TOKEN,
   };
   // Services first (one at a time: the first one applies the migrations), then two gateways.
   for (const [role, host] of Object.entries(ADDRESSES)) {
-    processes.push(await startServerProcess({ ...common, ROLE: role, HOST: host, PORT: String(port), DATA_DIR: tempDir() }));
+    processes.push(await startServerProcess({ ...common, ROLE: role, HOST: host, PORT: String(port), METRICS_PORT: String(metricsPort), DATA_DIR: tempDir() }));
   }
-  gatewayA = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
+  gatewayA = await startServerProcess({ ...common, ROLE: 'api', METRICS_PORT: String(gatewayMetricsPort), DATA_DIR: tempDir() });
   gatewayB = await startServerProcess({ ...common, ROLE: 'api', DATA_DIR: tempDir() });
   processes.push(gatewayA, gatewayB);
   const email = `dist-${process.pid}-${Date.now()}@example.com`;
@@ -84,6 +93,22 @@ describe('distributed roles', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/graphql`)).status).toBe(404);
+    // METRICS_PORT: /metrics there, not on the port the Service (and an Ingress) routes.
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://${ADDRESSES.accounts}:${metricsPort}/metrics`)).status).toBe(200);
+    expect((await fetch(`${gatewayA.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${gatewayMetricsPort}/metrics`)).status).toBe(200);
+    expect((await fetch(`${gatewayB.url}/metrics`)).status).toBe(200);
+  });
+
+  it('refuses an internal call without INTERNAL_TOKEN, as from a pod that is not a caller', async () => {
+    const port = Number(processes[0]!.url.split(':').at(-1));
+    const call = (headers: Record<string, string>) => fetch(`http://${ADDRESSES.files}:${port}/trpc/quota`, { headers: { authorization: `Bearer ${token}`, 'x-stratus-client-ip': '203.0.113.7', ...headers } });
+    const refused = await call({});
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { data: { appCode: 'FORBIDDEN', details: { reason: 'internal_caller_refused' } } } });
+    expect((await call({ 'x-stratus-internal-token': 'x'.repeat(45) })).status).toBe(403);
+    expect((await call({ 'x-stratus-internal-token': INTERNAL_TOKEN })).status).not.toBe(403);
   });
 
   it('uploads through both gateways: session on A, chunks on A and B, progress seen on B, download from A', async () => {
@@ -148,6 +173,8 @@ describe('distributed roles', () => {
   });
 
   it('found every service by its DNS name (checked last, after every flow ran)', () => {
-    for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`${name}.${NAMESPACE}.svc.cluster.local`);
+    // The release-prefixed Service names of SERVICE_HOST_*, never the bare role names.
+    for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`rel-${name}.${NAMESPACE}.svc.cluster.local`);
+    expect(dns.queries.filter((q) => q.startsWith('accounts.') || q.startsWith('files.'))).toEqual([]);
   });
 });

@@ -90,6 +90,10 @@ suite('by Kubernetes DNS name', () => serviceClient('accounts', testRouter, k8s(
 describe('service discovery by DNS', () => {
   it('builds the in-cluster URL and asks DNS for it', async () => {
     expect(serviceUrl('uploads', { mode: 'k8s', namespace: 'prod', port: 8080 })).toBe('http://uploads.prod.svc.cluster.local:8080/trpc');
+    // The chart names Services after the release (SERVICE_HOST_*): two releases in one namespace.
+    expect(serviceUrl('uploads', { mode: 'k8s', namespace: 'prod', port: 8080, hosts: { uploads: 'blue-stratus-uploads' } })).toBe('http://blue-stratus-uploads.prod.svc.cluster.local:8080/trpc');
+    expect(serviceUrl('files', { mode: 'k8s', namespace: 'prod', port: 8080, hosts: { uploads: 'x' } })).toBe('http://files.prod.svc.cluster.local:8080/trpc');
+    expect(serviceUrl('files', { mode: 'k8s', namespace: 'prod', port: 9000, hosts: { files: 'files.elsewhere.example' } })).toBe('http://files.elsewhere.example:9000/trpc');
     dns.set('accounts.other.svc.cluster.local', '127.0.0.1');
     const before = dns.queries.length;
     await serviceClient('accounts', testRouter, { ...k8s(), namespace: 'other' }, log).echo.query({ text: 'dns' });

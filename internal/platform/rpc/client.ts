@@ -10,6 +10,7 @@ import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient } from 
 import type { AnyRouter } from '@trpc/server';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
+import { INTERNAL_TOKEN_HEADER } from './internal-token.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
 import type { ServiceContext } from './trpc.ts';
 
@@ -17,11 +18,26 @@ export type ServiceName = 'accounts' | 'files' | 'uploads' | 'transfer';
 
 export type Discovery =
   | { mode: 'inprocess' }
-  | { mode: 'k8s'; namespace: string; port: number; lookup?: LookupFunction; clusterDomain?: string };
+  | {
+      mode: 'k8s';
+      namespace: string;
+      port: number;
+      lookup?: LookupFunction | undefined;
+      clusterDomain?: string;
+      /** The Service name (or full host name) of each service; default: the service's own name. */
+      hosts?: Partial<Record<ServiceName, string>> | undefined;
+      /** INTERNAL_TOKEN, sent with every call (the callee refuses calls without it). */
+      internalToken?: string | undefined;
+    };
 
-/** `http://accounts.stratus.svc.cluster.local:8080/trpc` */
+/**
+ * `http://accounts.stratus.svc.cluster.local:8080/trpc`; with hosts.accounts = `rel-accounts`,
+ * `http://rel-accounts.stratus.svc…`; a host with a dot is a full name and used as it is.
+ */
 export function serviceUrl(service: ServiceName, d: Extract<Discovery, { mode: 'k8s' }>): string {
-  return `http://${service}.${d.namespace}.svc.${d.clusterDomain ?? 'cluster.local'}:${d.port}/trpc`;
+  const host = d.hosts?.[service] ?? service;
+  const fqdn = host.includes('.') ? host : `${host}.${d.namespace}.svc.${d.clusterDomain ?? 'cluster.local'}`;
+  return `http://${fqdn}:${d.port}/trpc`;
 }
 
 export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCClient<R> {
@@ -40,7 +56,7 @@ export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCCl
   });
 }
 
-export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunction): TRPCClient<R> {
+export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunction, internalToken?: string): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
       httpLink({
@@ -49,6 +65,7 @@ export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunc
         headers: () => {
           const rc = currentContext();
           const headers: Record<string, string> = {};
+          if (internalToken) headers[INTERNAL_TOKEN_HEADER] = internalToken;
           if (rc?.requestId) headers['x-request-id'] = rc.requestId;
           if (rc?.accessToken) headers.authorization = `Bearer ${rc.accessToken}`;
           if (rc?.ip) headers['x-stratus-client-ip'] = rc.ip;
@@ -71,7 +88,7 @@ export function serviceClient<R extends AnyRouter>(
     case 'inprocess':
       return localClient(router, log);
     case 'k8s':
-      return httpClient<R>(serviceUrl(service, discovery), discovery.lookup);
+      return httpClient<R>(serviceUrl(service, discovery), discovery.lookup, discovery.internalToken);
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * Serves a service's tRPC router over HTTP at /trpc (distributed mode). The caller's access token
- * is verified here again: a service trusts no identity it cannot check itself.
+ * is verified here again: a service trusts no identity it cannot check itself. With an internal
+ * token configured, a call without it is refused (403) before anything else is read, and only such
+ * a call may set `x-stratus-client-ip`; without one (development) the header is believed as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AnyRouter } from '@trpc/server';
@@ -8,9 +10,18 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { bearerToken, type TokenSigner } from '../auth/access-token.ts';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId, runWithContext } from '../request-context.ts';
+import { INTERNAL_TOKEN_HEADER, internalTokenMatcher, refusalBody } from './internal-token.ts';
 import type { ServiceContext } from './trpc.ts';
 
-export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Logger) {
+export { INTERNAL_TOKEN_HEADER } from './internal-token.ts';
+
+export interface TrpcHttpOptions {
+  /** INTERNAL_TOKEN: required from every caller when set. */
+  internalToken?: string | undefined;
+}
+
+export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Logger, options: TrpcHttpOptions = {}) {
+  const isInternal = options.internalToken ? internalTokenMatcher(options.internalToken) : undefined;
   const handler = createHTTPHandler({
     router,
     basePath: '/trpc/',
@@ -28,6 +39,12 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
     },
   });
   return (req: IncomingMessage, res: ServerResponse) => {
+    if (isInternal && !isInternal(req.headers[INTERNAL_TOKEN_HEADER])) {
+      log.warn({ remote: req.socket.remoteAddress, path: req.url }, 'internal call without a valid internal token refused');
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/json' }).end(refusalBody());
+      return;
+    }
     const requestId = newRequestId(req.headers['x-request-id']);
     const token = bearerToken(req.headers.authorization);
     // Nested service calls made while handling this one forward the same identity and request id;
