@@ -37,6 +37,7 @@ import { graphiqlRouter } from './http/graphiql.ts';
 import { healthRouter } from './http/health.ts';
 import { refreshCookieRouter } from './http/refresh-cookie.ts';
 import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
 
 export interface GatewayOptions {
   clients: Clients;
@@ -161,6 +162,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   await apollo.start();
 
   app.use(requestContext(log, metrics));
+  // nosniff, Referrer-Policy and a deny-all CSP on every answer; pages set their own CSP.
+  app.use(securityHeaders());
   app.use(healthRouter(options.readiness, () => shuttingDown));
   if (!options.metricsElsewhere) {
     app.get('/metrics', async (_req, res) => {

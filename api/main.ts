@@ -7,6 +7,8 @@ import type { Logger } from '../internal/platform/logger.ts';
 import { startRole } from './roles.ts';
 import { createLogger } from '../internal/platform/logger.ts';
 import { startAllInOne } from './all-in-one.ts';
+import { existsSync, chmodSync } from 'node:fs';
+import { PRIVATE_DIR_MODE, PRIVATE_UMASK } from '../internal/platform/private-files.ts';
 
 async function main() {
   let config;
@@ -20,6 +22,15 @@ async function main() {
     throw error;
   }
   const log = createLogger({ level: config.logLevel, name: `stratus-${config.role}` });
+  // An existing DATA_DIR made by an older version (0755) is closed: what it holds (SQLite file,
+  // local objects) becomes unreachable for other local users even where its own mode is 0644.
+  if (existsSync(config.dataDir)) {
+    try {
+      chmodSync(config.dataDir, PRIVATE_DIR_MODE);
+    } catch (error) {
+      log.warn({ err: error, dataDir: config.dataDir }, 'DATA_DIR could not be made owner-only (0700)');
+    }
+  }
   const app = await start(config, log);
   log.info(`Stratus ${config.role} is ready on http://localhost:${app.port}/${config.role === 'all' || config.role === 'api' ? ' (GraphiQL: /graphiql)' : ''}`);
   let stopping = false;
@@ -53,6 +64,10 @@ async function start(config: Config, log: Logger): Promise<{ port: number; close
       throw new ConfigError('ROLE=operator is started by its own entry point (operator/main.ts)');
   }
 }
+
+// Everything this process creates is owner-only (0600 files, 0700 folders), whatever umask it was
+// started with; the places that create files also pass these modes themselves (private-files.ts).
+process.umask(PRIVATE_UMASK);
 
 // The operator is a process of its own kind (no HTTP API, leader election): its entry point
 // reads its own configuration and owns its shutdown.

@@ -1,10 +1,12 @@
 /**
  * GraphiQL at /graphiql from the project's own dependencies (graphiql's UMD bundle and React 18),
- * so it works offline: no CDN is ever contacted.
+ * so it works offline: no CDN is ever contacted. No inline script: the bootstrap is a file too
+ * (/graphiql/assets/start.js), so the page's CSP allows scripts from this origin only.
  */
 import express, { type Router } from 'express';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { GRAPHIQL_CSP, pageHeaders } from './security-headers.ts';
 
 const require = createRequire(import.meta.url);
 const dirOf = (pkg: string) => path.dirname(require.resolve(`${pkg}/package.json`));
@@ -30,23 +32,28 @@ const PAGE = `<!doctype html>
 <script src="/graphiql/assets/react.js"></script>
 <script src="/graphiql/assets/react-dom.js"></script>
 <script src="/graphiql/assets/graphiql.js"></script>
-<script>
-  var url = location.origin + '/graphql';
-  var fetcher = GraphiQL.createFetcher({ url: url, subscriptionUrl: url.replace(/^http/, 'ws') });
-  var token = localStorage.getItem('stratus.accessToken');
-  var headers = token ? JSON.stringify({ Authorization: 'Bearer ' + token }, null, 2) : undefined;
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, { fetcher: fetcher, defaultHeaders: headers, shouldPersistHeaders: true })
-  );
-</script>
+<script src="/graphiql/assets/start.js"></script>
 </body>
 </html>`;
+
+const START = `var url = location.origin + '/graphql';
+var fetcher = GraphiQL.createFetcher({ url: url, subscriptionUrl: url.replace(/^http/, 'ws') });
+var token = localStorage.getItem('stratus.accessToken');
+var headers = token ? JSON.stringify({ Authorization: 'Bearer ' + token }, null, 2) : undefined;
+ReactDOM.createRoot(document.getElementById('graphiql')).render(
+  React.createElement(GraphiQL, { fetcher: fetcher, defaultHeaders: headers, shouldPersistHeaders: true })
+);
+`;
 
 export function graphiqlRouter(): Router {
   const router = express.Router();
   router.get('/graphiql', (_req, res) => {
-    res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; font-src 'self' data:");
+    pageHeaders(res, GRAPHIQL_CSP);
     res.type('html').send(PAGE);
+  });
+  router.get('/graphiql/assets/start.js', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('js').send(START);
   });
   router.get('/graphiql/assets/:name', (req, res, next) => {
     const file = ASSETS[req.params.name];

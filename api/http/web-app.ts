@@ -3,12 +3,16 @@
  * immutable cache, `index.html` never cached, and the SPA fallback — any other GET or HEAD that
  * accepts HTML and is not an API path gets index.html so `/`, `/folder/…`, `/share/…` open the
  * app. Without a build, `/` explains how to make one. Mounted last, after every API route.
+ * Every answer of this router carries the web app's Content-Security-Policy (security-headers.ts:
+ * no inline script, no framing); its assets too, since a Web Worker runs under the policy of its
+ * own script's response (CSP Level 3 §4.2.1), and the upload worker fetches.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pageHeaders, WEB_APP_CSP } from './security-headers.ts';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -34,6 +38,7 @@ export function webAppRouter(dist: string = WEB_DIST): Router {
       index: false,
       immutable: true,
       maxAge: '365d',
+      setHeaders: (res) => pageHeaders(res, WEB_APP_CSP),
     }),
     // A hashed asset that is not there (an old build's): a plain 404, never the app.
     (_req: Request, res: Response) => void res.status(404).type('text').send('Not found'),
@@ -43,6 +48,7 @@ export function webAppRouter(dist: string = WEB_DIST): Router {
       index: false,
       maxAge: '1h',
       setHeaders: (res, file) => {
+        pageHeaders(res, WEB_APP_CSP);
         if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
       },
     }),
@@ -50,7 +56,7 @@ export function webAppRouter(dist: string = WEB_DIST): Router {
   router.get(/.*/, async (req, res, next) => {
     if (API_PATHS.test(req.path) || !req.accepts('html')) return next();
     res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
+    pageHeaders(res, WEB_APP_CSP);
     res.setHeader('Referrer-Policy', req.path.startsWith('/share/') ? 'no-referrer' : 'same-origin');
     if (!existsSync(index)) {
       res.status(200).type('html').send(NOT_BUILT);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../platform/private-files.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { BlockHasher } from './content-hash.ts';
 
@@ -57,7 +58,7 @@ export class BlobWriter {
    * (PAYLOAD_TOO_LARGE or QUOTA_EXCEEDED, the caller knows which limit it was).
    */
   async write(body: Readable, limit: number, onLimit: () => AppError, contentType?: string): Promise<WrittenBlob> {
-    await mkdir(this.options.tmpDir, { recursive: true });
+    await mkdir(this.options.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmp = path.join(this.options.tmpDir, `upload-${randomUUID()}`);
     const hasher = new BlockHasher();
     let seen = 0;
@@ -68,7 +69,7 @@ export class BlobWriter {
       },
     });
     try {
-      await pipeline(body, guard, hasher, createWriteStream(tmp));
+      await pipeline(body, guard, hasher, createWriteStream(tmp, { mode: PRIVATE_FILE_MODE }));
       const { name, store } = this.options.defaultBackend();
       const key = newBlobKey();
       try {

@@ -4,10 +4,11 @@
  * library reads `process.env`. A bad value stops the process with a message naming the variable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.ts';
 
 const url = (protocols: string[]) =>
   z.string().refine((value) => {
@@ -228,9 +229,9 @@ function devSecret(dataDir: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     const secret = randomBytes(48).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, secret, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     return secret;
   }
 }

@@ -18,6 +18,7 @@ import type { Viewer } from '../platform/request-context.ts';
 import { combineBlockDigests } from '../files/content-hash.ts';
 import { hashStored, restartUpload } from './completion-recovery.ts';
 import type { FilesPort } from './files-port.ts';
+import { ProofPacer } from './proof-pacer.ts';
 import type { SessionCore, UploadSessionDto } from './session-core.ts';
 import type { ChallengeRange } from './upload-plan.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
@@ -31,6 +32,8 @@ export class CompletionService {
    * service queues the move off a staging backend here). Its failure never fails the upload.
    */
   afterComplete: ((stored: { backend: string; contentHash: string; size: number }) => Promise<void>) | undefined;
+  /** Refused proofs take as long for unknown content as for stored content (proof-pacer.ts). */
+  private readonly pacer = new ProofPacer();
 
   constructor(
     private readonly core: SessionCore,
@@ -149,9 +152,13 @@ export class CompletionService {
     }
     await this.core.repo.update(row.id, { proofAttempts: row.proofAttempts + 1 });
     const ranges = JSON.parse(row.challengeRanges) as ChallengeRange[];
+    const startedAt = performance.now();
     const blob = await this.files.blobFor(row.contentHash, Number(row.size));
-    if (!blob || proofs.length !== ranges.length || !(await this.verify(blob, row.challengeNonce, ranges, proofs))) {
-      // Unknown content and a wrong proof look the same: go on uploading.
+    const proven = blob !== null && proofs.length === ranges.length && (await this.verify(blob, row.challengeNonce, ranges, proofs));
+    if (blob) this.pacer.record(performance.now() - startedAt);
+    if (!blob || !proven) {
+      // Unknown content and a wrong proof look the same, in the answer and in its timing: go on uploading.
+      await this.pacer.pad(startedAt);
       return this.core.dto(row);
     }
     const { file } = await this.files.commitFile({

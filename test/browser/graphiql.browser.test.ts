@@ -25,23 +25,29 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function openGraphiQL(): Promise<{ page: Page; introspections: { status: number; body: string }[]; pageErrors: string[] }> {
+async function openGraphiQL(): Promise<{ page: Page; introspections: { status: number; body: string }[]; pageErrors: string[]; cspViolations: string[] }> {
   const page = await browser.newPage({ baseURL: server.url });
   page.setDefaultTimeout(20_000);
   const introspections: { status: number; body: string }[] = [];
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // The page's Content-Security-Policy allows no inline script (issue 17): anything it blocks
+  // is reported on the console ("Refused to … because it violates the … Content Security Policy").
+  const cspViolations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   page.on('response', async (response) => {
     if (!response.url().endsWith('/graphql') || !response.request().postData()?.includes('__schema')) return;
     introspections.push({ status: response.status(), body: await response.text().catch(() => '') });
   });
   await page.goto('/graphiql');
-  return { page, introspections, pageErrors };
+  return { page, introspections, pageErrors, cspViolations };
 }
 
 describe('GraphiQL in Chromium', () => {
   it('loads the schema and the docs explorer lists the Query fields', async () => {
-    const { page, introspections, pageErrors } = await openGraphiQL();
+    const { page, introspections, pageErrors, cspViolations } = await openGraphiQL();
     await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
     const docs = page.locator('.graphiql-doc-explorer');
     // The root types appear once the schema is loaded; "Query" opens the list of its fields.
@@ -53,6 +59,8 @@ describe('GraphiQL in Chromium', () => {
     expect(introspections.length).toBeGreaterThan(0);
     expect(introspections.every((r) => r.status === 200 && !r.body.includes('"errors"'))).toBe(true);
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
+    expect((await page.request.get('/graphiql')).headers()['content-security-policy']).toMatch(/script-src 'self';/);
     await page.close();
   });
 });

@@ -6,7 +6,6 @@ import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/core';
 import type { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { MySqlDriver } from '@mikro-orm/mysql';
 import { Migrator } from '@mikro-orm/migrations';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
@@ -14,6 +13,7 @@ import type { KeyValueStore } from '../kv/kv.ts';
 import type { Logger } from '../logger.ts';
 import { migrationsFor, type Dialect, type MigrationSettings } from './migrations/index.ts';
 import { lazyModule } from '../lazy-module.ts';
+import { ensurePrivateDir, ensurePrivateFile } from '../private-files.ts';
 import type { ReadRouting, RoutingOptions } from './read-routing.ts';
 import { RoutingMySqlDriver } from './routing-driver.ts';
 
@@ -69,7 +69,10 @@ export function ormOptions(
   };
   switch (options.kind) {
     case 'sqlite':
-      mkdirSync(path.dirname(options.file), { recursive: true });
+      // The database holds every account: owner-only (0600 in a 0700 folder), also for a file an
+      // older version made 0644. SQLite gives its -wal/-shm/-journal files the database's mode.
+      ensurePrivateDir(path.dirname(options.file));
+      ensurePrivateFile(options.file);
       return { ...common, driver: sqliteDriver().BetterSqliteDriver, dbName: options.file } as Options;
     case 'mysql':
       return {

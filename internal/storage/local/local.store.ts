@@ -26,6 +26,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../platform/errors.ts';
+import { PRIVATE_DIR_MODE as DIR, PRIVATE_FILE_MODE as FILE } from '../../platform/private-files.ts';
 import type {
   ByteRange,
   GetResult,
@@ -77,9 +78,9 @@ export class LocalObjectStore implements ObjectStore {
     // Built in tmp/ and renamed in, so no one sees an upload directory without its manifest.
     const staging = await this.tmpPath();
     await fsCall(async () => {
-      await mkdir(staging);
-      await writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest), { flag: 'wx' });
-      await mkdir(path.join(this.root, 'multipart'), { recursive: true });
+      await mkdir(staging, { mode: DIR });
+      await writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest), { flag: 'wx', mode: FILE });
+      await mkdir(path.join(this.root, 'multipart'), { recursive: true, mode: DIR });
       await rename(staging, this.uploadDir(uploadId));
     });
     return uploadId;
@@ -117,7 +118,7 @@ export class LocalObjectStore implements ObjectStore {
     this.completing.add(uploadId);
     try {
       await fsCall(async () => {
-        await mkdir(path.dirname(claimed), { recursive: true });
+        await mkdir(path.dirname(claimed), { recursive: true, mode: DIR });
         await rename(this.uploadDir(uploadId), claimed);
       });
     } catch (error) {
@@ -141,7 +142,7 @@ export class LocalObjectStore implements ObjectStore {
       await fsCall(() =>
         pipeline(async function* () {
           for (const part of parts) yield* createReadStream(path.join(claimed, String(part.partNumber)));
-        }, createWriteStream(tmp, { flags: 'wx' })),
+        }, createWriteStream(tmp, { flags: 'wx', mode: FILE })),
       );
       // S3's multipart ETag: MD5 of the concatenated binary part MD5s, then "-<number of parts>".
       const md5s = createHash('md5');
@@ -250,7 +251,7 @@ export class LocalObjectStore implements ObjectStore {
 
   private async tmpPath(): Promise<string> {
     const dir = path.join(this.root, 'tmp');
-    await fsCall(() => mkdir(dir, { recursive: true }));
+    await fsCall(() => mkdir(dir, { recursive: true, mode: DIR }));
     return path.join(dir, randomBytes(12).toString('hex'));
   }
 
@@ -322,7 +323,7 @@ export class LocalObjectStore implements ObjectStore {
     let bodyFailed = false;
     body.once('error', () => (bodyFailed = true));
     try {
-      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', mode: FILE }));
     } catch (error) {
       await rm(tmp, { force: true });
       if (AppError.is(error)) throw error;

@@ -8,6 +8,7 @@ import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../platform/private-files.ts';
 import { fsCall, readJson } from './fs-errors.ts';
 
 export interface Sidecar {
@@ -28,10 +29,10 @@ export async function install(tmp: string, target: string, metaTarget: string, e
   const metaTmp = `${tmp}.json`;
   try {
     await fsCall(async () => {
-      await writeFile(metaTmp, JSON.stringify(meta), { flag: 'wx' });
+      await writeFile(metaTmp, JSON.stringify(meta), { flag: 'wx', mode: PRIVATE_FILE_MODE });
       if (makeDirs) {
-        await mkdir(path.dirname(target), { recursive: true });
-        await mkdir(path.dirname(metaTarget), { recursive: true });
+        await mkdir(path.dirname(target), { recursive: true, mode: PRIVATE_DIR_MODE });
+        await mkdir(path.dirname(metaTarget), { recursive: true, mode: PRIVATE_DIR_MODE });
       }
       await rename(tmp, target);
       await rename(metaTmp, metaTarget);
