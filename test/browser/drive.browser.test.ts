@@ -42,6 +42,13 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 }
 
+/** The web app's refresh cookie (api/http/refresh-cookie.ts). */
+async function refreshCookie(context: BrowserContext) {
+  const cookie = (await context.cookies()).find((c) => c.name === 'stratus_refresh');
+  if (!cookie) throw new Error('no stratus_refresh cookie');
+  return cookie;
+}
+
 async function newPage(options: Parameters<Browser['newContext']>[0] = {}): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: server.url, acceptDownloads: true, viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
@@ -173,7 +180,12 @@ describe('the web app in Chromium', { timeout: 180_000 }, () => {
     expect(new URL(page.url()).pathname).toBe('/signin');
     await signUp(page, username, email);
     await page.getByText('This folder is empty.').waitFor();
-    expect(await page.evaluate<string | null>("localStorage.getItem('stratus.refreshToken')")).toBeTruthy();
+    // The refresh token lives in an HttpOnly, SameSite=Strict cookie of /auth, never in JavaScript's reach.
+    const cookie = await refreshCookie(context);
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/auth' });
+    expect(await page.evaluate<string | null>("localStorage.getItem('stratus.refreshToken')")).toBeNull();
+    expect(await page.evaluate<string>('document.cookie')).not.toContain(cookie.value);
+    expect(await page.evaluate<string>('JSON.stringify(localStorage)')).not.toContain(cookie.value);
     await shot(page, '01-drive-empty');
     alice = { context, page, username, email };
   });
@@ -305,19 +317,20 @@ describe('the web app in Chromium', { timeout: 180_000 }, () => {
   });
 
   it('refreshes the access token silently: when it has expired, and when the server refuses it', async () => {
-    const { page } = alice;
-    const before = await page.evaluate<string | null>("localStorage.getItem('stratus.refreshToken')");
+    const { context, page } = alice;
+    // The refresh token is the HttpOnly cookie: each refresh rotates it (the app cannot read it).
+    const before = (await refreshCookie(context)).value;
     // Expired (exp in 1970): refreshed before the first request.
     await page.evaluate("localStorage.setItem('stratus.accessToken', 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.x')");
     await page.reload();
     await fileRow(page, 'big.bin').waitFor();
-    const afterExpired = await page.evaluate<string | null>("localStorage.getItem('stratus.refreshToken')");
+    const afterExpired = (await refreshCookie(context)).value;
     expect(afterExpired).not.toBe(before);
     // Looks valid for years but the server refuses it (bad signature): UNAUTHENTICATED, refresh, retry.
     await page.evaluate("localStorage.setItem('stratus.accessToken', 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjk5OTk5OTk5OTl9.x')");
     await page.reload();
     await fileRow(page, 'big.bin').waitFor();
-    expect(await page.evaluate<string | null>("localStorage.getItem('stratus.refreshToken')")).not.toBe(afterExpired);
+    expect((await refreshCookie(context)).value).not.toBe(afterExpired);
     expect(await page.getByRole('alert').count()).toBe(0);
   });
 

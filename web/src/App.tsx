@@ -42,11 +42,8 @@ export function App() {
   if (route.name === 'share') return <SharePage token={route.token} itemId={route.itemId} />;
   if (!signedIn) return <AuthPage mode={route.name === 'signup' ? 'signup' : 'signin'} />;
 
-  const signOut = async () => {
-    const refreshToken = auth.refreshToken;
-    if (refreshToken) await gql(`mutation($t: String!) { logout(refreshToken: $t) }`, { t: refreshToken }).catch(() => undefined);
-    auth.clear();
-  };
+  // The cookie's login ends on the server (POST /auth/logout), its sockets with it.
+  const signOut = () => auth.signOut();
 
   const link = (to: string, label: string, current: boolean) => (
     <a href={to} aria-current={current ? 'page' : undefined} onClick={(e) => { e.preventDefault(); navigate(to); }}>

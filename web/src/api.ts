@@ -1,14 +1,23 @@
 /**
  * The app's one door to the server: GraphQL over HTTP with the access token, silent refresh
- * (shortly before the token expires, and once on UNAUTHENTICATED), tokens in localStorage, and
- * a graphql-ws client for subscriptions that always connects with the current token.
+ * (shortly before the token expires, and once on UNAUTHENTICATED), and a graphql-ws client for
+ * subscriptions that always connects with the current token and hands the connection each
+ * refreshed one (`refreshConnection`), so subscriptions outlive the 15-minute token.
+ *
+ * The refresh token never stays in JavaScript: right after sign-in it is moved into an HttpOnly,
+ * SameSite=Strict cookie scoped to /auth (POST /auth/refresh with the `x-stratus-csrf` header,
+ * api/http/refresh-cookie.ts), so a script injected into the page cannot read it. Only the
+ * short-lived access token and the user are kept in localStorage.
  */
 import { createClient, type Client } from 'graphql-ws';
 import { ApiError } from './errors.ts';
 
 const ACCESS = 'stratus.accessToken';
-const REFRESH = 'stratus.refreshToken';
 const USER = 'stratus.user';
+/** Not a secret: says the refresh cookie should exist (the cookie itself is unreadable here). */
+const SIGNED_IN = 'stratus.signedIn';
+/** Where earlier versions kept the refresh token: moved into the cookie once, then removed. */
+const LEGACY_REFRESH = 'stratus.refreshToken';
 
 export interface User {
   id: string;
@@ -20,7 +29,8 @@ export interface User {
 
 export interface AuthPayload {
   accessToken: string;
-  refreshToken: string;
+  /** From login/register; moved into the cookie at once, never stored. */
+  refreshToken?: string;
   user: User;
 }
 
@@ -37,9 +47,6 @@ export const auth = {
   get accessToken(): string | null {
     return localStorage.getItem(ACCESS);
   },
-  get refreshToken(): string | null {
-    return localStorage.getItem(REFRESH);
-  },
   get user(): User | null {
     const raw = localStorage.getItem(USER);
     try {
@@ -49,14 +56,12 @@ export const auth = {
     }
   },
   signedIn(): boolean {
-    return Boolean(localStorage.getItem(REFRESH));
+    return Boolean(localStorage.getItem(SIGNED_IN));
   },
+  /** A sign-in's answer: its refresh token goes into the cookie (and is rotated there). */
   set(payload: AuthPayload): void {
-    localStorage.setItem(ACCESS, payload.accessToken);
-    localStorage.setItem(REFRESH, payload.refreshToken);
-    localStorage.setItem(USER, JSON.stringify({ ...(auth.user?.id === payload.user.id ? auth.user : {}), ...payload.user }));
-    scheduleRefresh();
-    emit();
+    store(payload);
+    if (payload.refreshToken) void cookieRefresh(payload.refreshToken);
   },
   setUser(user: User): void {
     localStorage.setItem(USER, JSON.stringify(user));
@@ -64,17 +69,32 @@ export const auth = {
   },
   clear(): void {
     localStorage.removeItem(ACCESS);
-    localStorage.removeItem(REFRESH);
     localStorage.removeItem(USER);
+    localStorage.removeItem(SIGNED_IN);
+    localStorage.removeItem(LEGACY_REFRESH);
     window.clearTimeout(refreshTimer);
     resetSubscriptions();
     emit();
+  },
+  /** Ends this login on the server (the cookie's) and forgets it here. */
+  async signOut(): Promise<void> {
+    await postAuth('/auth/logout').catch(() => undefined);
+    auth.clear();
   },
   subscribe(listener: Listener): () => void {
     listeners.add(listener);
     return () => listeners.delete(listener);
   },
 };
+
+function store(payload: { accessToken: string; user: User }): void {
+  localStorage.setItem(ACCESS, payload.accessToken);
+  localStorage.setItem(SIGNED_IN, '1');
+  localStorage.setItem(USER, JSON.stringify({ ...(auth.user?.id === payload.user.id ? auth.user : {}), ...payload.user }));
+  scheduleRefresh();
+  refreshConnection(payload.accessToken);
+  emit();
+}
 
 function emit(): void {
   for (const l of listeners) l();
@@ -100,23 +120,35 @@ function scheduleRefresh(): void {
   refreshTimer = window.setTimeout(() => void refreshNow(), inMs);
 }
 
-/** Rotates the refresh token; false when the session is over (then the person signs in again). */
-export function refreshNow(): Promise<boolean> {
+/** POST to the cookie endpoints; the header is their CSRF protection. */
+async function postAuth(path: string, body: Record<string, unknown> = {}): Promise<{ accessToken: string; user: User }> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-stratus-csrf': '1' },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError('Network error', 'NETWORK');
+  }
+  const answer = (await res.json().catch(() => null)) as { accessToken?: string; user?: User; error?: { code?: string; message?: string } } | null;
+  if (!res.ok || !answer) throw new ApiError(answer?.error?.message ?? `HTTP ${res.status}`, answer?.error?.code ?? (res.status === 503 ? 'UNAVAILABLE' : 'INTERNAL'));
+  return answer as { accessToken: string; user: User };
+}
+
+/** Rotates the cookie's refresh token (or adopts `initial`); false when the session is over. */
+function cookieRefresh(initial?: string): Promise<boolean> {
   if (refreshing) return refreshing;
-  const used = auth.refreshToken;
-  if (!used) return Promise.resolve(false);
+  const before = auth.accessToken;
   refreshing = (async () => {
     try {
-      const data = await request<{ refreshToken: AuthPayload }>(
-        `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { ${AUTH_USER_FIELDS} } } }`,
-        { t: used },
-        null,
-      );
-      auth.set(data.refreshToken);
+      store(await postAuth('/auth/refresh', initial ? { refreshToken: initial } : {}));
       return true;
     } catch (error) {
-      // Another tab may have rotated it first: then its new tokens are already stored.
-      if (auth.refreshToken && auth.refreshToken !== used) {
+      // Another tab may have refreshed first (the cookie is shared): then its token is stored.
+      if (auth.accessToken && auth.accessToken !== before) {
         scheduleRefresh();
         return true;
       }
@@ -129,11 +161,17 @@ export function refreshNow(): Promise<boolean> {
   return refreshing;
 }
 
+/** Refreshes the access token through the cookie; false when the session is over. */
+export function refreshNow(): Promise<boolean> {
+  if (!auth.signedIn()) return Promise.resolve(false);
+  return cookieRefresh();
+}
+
 /** A valid access token, refreshed first when it is about to expire. */
 export async function freshToken(): Promise<string | null> {
   const token = auth.accessToken;
   if (token && expiryOf(token) * 1000 - Date.now() > 15_000) return token;
-  if (!auth.refreshToken) return token;
+  if (!auth.signedIn()) return token;
   await refreshNow();
   return auth.accessToken;
 }
@@ -185,6 +223,7 @@ export function publicGql<T>(query: string, variables: Record<string, unknown> =
 }
 
 let wsClient: Client | null = null;
+let activeSubscriptions = 0;
 
 function ws(): Client {
   if (!wsClient) {
@@ -199,6 +238,15 @@ function ws(): Client {
   return wsClient;
 }
 
+/** Hands an open connection the fresh token, so its subscriptions are not closed at expiry. */
+function refreshConnection(accessToken: string): void {
+  if (!wsClient || activeSubscriptions === 0) return;
+  wsClient.subscribe(
+    { query: 'mutation($t: String!) { refreshConnection(accessToken: $t) }', variables: { t: accessToken } },
+    { next: () => undefined, error: () => undefined, complete: () => undefined },
+  );
+}
+
 function resetSubscriptions(): void {
   const old = wsClient;
   wsClient = null;
@@ -207,16 +255,38 @@ function resetSubscriptions(): void {
 
 /** Subscribes; returns the unsubscribe function. Errors end the subscription quietly. */
 export function subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void, onEnd?: (error?: unknown) => void): () => void {
-  return ws().subscribe<T>(
+  activeSubscriptions += 1;
+  let ended = false;
+  const end = () => {
+    if (!ended) activeSubscriptions -= 1;
+    ended = true;
+  };
+  const stop = ws().subscribe<T>(
     { query, variables },
     {
       next: (result) => {
         if (result.data) onData(result.data as T);
       },
-      error: (error) => onEnd?.(error),
-      complete: () => onEnd?.(),
+      error: (error) => {
+        end();
+        onEnd?.(error);
+      },
+      complete: () => {
+        end();
+        onEnd?.();
+      },
     },
   );
+  return () => {
+    end();
+    stop();
+  };
 }
 
-if (auth.accessToken) scheduleRefresh();
+// An earlier version kept the refresh token in localStorage: move it into the cookie once.
+const legacy = localStorage.getItem(LEGACY_REFRESH);
+if (legacy) {
+  localStorage.removeItem(LEGACY_REFRESH);
+  localStorage.setItem(SIGNED_IN, '1');
+  void cookieRefresh(legacy);
+} else if (auth.accessToken) scheduleRefresh();
