@@ -6,9 +6,12 @@
  * GraphQL response, over HTTP and graphql-ws, success or error, carries
  * `extensions.cost { requested, limit }`. Real stack: the all-in-one app on MariaDB, Redis, Ceph.
  */
+import { buildSchema, getNamedType, getNullableType, isCompositeType, isListType, isObjectType } from 'graphql';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { LIST_MAXIMUM } from '../../api/graphql/list-sizes.ts';
+import { loadTypeDefs } from '../../api/graphql/schema.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { errorCode, type GraphQLResponse } from '../support/graphql.ts';
 
@@ -102,6 +105,22 @@ describe('lists are priced by what they return', () => {
       const r = await post(query, {}, alice.token);
       expect(r.errors, query).toBeUndefined();
     }
+  });
+});
+
+describe('every list of the schema has a known size', () => {
+  it('is paged by first (its own or its connection\'s) or listed in LIST_MAXIMUM', () => {
+    const schema = buildSchema(loadTypeDefs());
+    // Introspection types (__Schema…) are bounded by the schema itself.
+    const types = Object.values(schema.getTypeMap()).filter(isObjectType).filter((type) => !type.name.startsWith('__'));
+    const fields = types.flatMap((type) => Object.values(type.getFields()).map((field) => ({ type, field })));
+    // Types returned by a field with `first`: their lists are sized by it (edges, jobs).
+    const paged = new Set(fields.filter(({ field }) => field.args.some((a) => a.name === 'first')).map(({ field }) => getNamedType(field.type).name));
+    const unknown = fields
+      .filter(({ field }) => isListType(getNullableType(field.type)) && isCompositeType(getNamedType(field.type)))
+      .filter(({ type, field }) => !field.args.some((a) => a.name === 'first') && !paged.has(type.name) && !LIST_MAXIMUM.has(`${type.name}.${field.name}`))
+      .map(({ type, field }) => `${type.name}.${field.name}`);
+    expect(unknown).toEqual([]);
   });
 });
 
