@@ -142,7 +142,7 @@ function assertChartObjects(objects: K8sObject[], options: { production: boolean
 
   // The environment each role gets is one the process accepts (internal/platform/config.ts).
   const secretData = options.production
-    ? { JWT_SECRET: 'x'.repeat(48), DATABASE_URL: 'mysql://u:p@db:3306/stratus', DATABASE_REPLICA_URLS: 'mysql://u:p@r0:3306/stratus,mysql://u:p@r1:3306/stratus', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://mq:5672' }
+    ? { JWT_SECRET: 'x'.repeat(48), INTERNAL_TOKEN: 'i'.repeat(48), DATABASE_URL: 'mysql://u:p@db:3306/stratus', DATABASE_REPLICA_URLS: 'mysql://u:p@r0:3306/stratus,mysql://u:p@r1:3306/stratus', REDIS_URL: 'redis://redis:6379', AMQP_URL: 'amqp://mq:5672' }
     : (obj(one(objects, 'Secret', 'stratus-secrets').stringData, 'Secret stringData') as Record<string, string>);
   for (const d of deployments) {
     const c = containerOf(d);
@@ -151,14 +151,16 @@ function assertChartObjects(objects: K8sObject[], options: { production: boolean
     const loaded = loadConfig(env);
     expect(loaded.role).toBe(roleOf(d));
     expect(loaded.production).toBe(true);
-    expect(loaded.discovery).toEqual({ mode: 'k8s', namespace: NAMESPACE, port: Number(configData.SERVICE_PORT) });
+    expect(loaded.discovery).toMatchObject({ mode: 'k8s', namespace: NAMESPACE, port: Number(configData.SERVICE_PORT) });
+    expect(loaded.discovery.internalToken, `${roleOf(d)} INTERNAL_TOKEN`).toBe(secretData.INTERNAL_TOKEN);
   }
 
-  // Services named exactly after the roles: the tRPC client's DNS names resolve to them.
+  // Services named after the release and role; SERVICE_HOST_* gives the tRPC client those names.
   const services = byKind(objects, 'Service');
-  expect(services.map((s) => s.metadata.name).sort()).toEqual(['accounts', 'api', 'files', 'transfer', 'uploads']);
+  expect(services.map((s) => s.metadata.name).sort()).toEqual(['stratus-accounts', 'stratus-api', 'stratus-files', 'stratus-transfer', 'stratus-uploads']);
+  const discovery = loadConfig({ ...configData, ...secretData, K8S_NAMESPACE: NAMESPACE }).discovery;
   for (const name of SERVICE_ROLES) {
-    const url = new URL(serviceUrl(name, { mode: 'k8s', namespace: NAMESPACE, port: Number(configData.SERVICE_PORT) }));
+    const url = new URL(serviceUrl(name, { ...discovery, mode: 'k8s' }));
     const [serviceName, namespace] = url.hostname.split('.');
     const service = one(objects, 'Service', serviceName ?? '');
     expect(namespace).toBe(NAMESPACE);
@@ -227,7 +229,7 @@ function assertChartObjects(objects: K8sObject[], options: { production: boolean
   expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
   expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
   for (const rule of arr(get(ingress, 'spec', 'rules'))) {
-    expect(get(rule, 'http', 'paths')).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'api', port: { name: 'http' } } } }]);
+    expect(get(rule, 'http', 'paths')).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'stratus-api', port: { name: 'http' } } } }]);
   }
   if (options.production) {
     expect(get(ingress, 'spec', 'ingressClassName')).toBe('traefik');
@@ -306,6 +308,7 @@ describe('helm chart charts/stratus', () => {
       AMQP_URL: 'amqp://mq:5672/',
       SMTP_URL: 'smtp://smtp:587',
       JWT_SECRET: 'k'.repeat(40),
+      INTERNAL_TOKEN: expect.stringMatching(/^[A-Za-z0-9]{48}$/),
     });
     const config = loadConfig({ ...(one(objects, 'ConfigMap', 'stratus-config').data as Record<string, string>), ...(secret.stringData as Record<string, string>) });
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://u:p@primary:3306/stratus', replicaUrls: ['mysql://u:p@r0:3306/stratus', 'mysql://u:p@r1:3306/stratus'] });
@@ -382,7 +385,7 @@ describe('plain manifests k8s/base', () => {
     const objects = loadBase();
     expect(schemaProblems(objects)).toEqual([]);
     expect(byKind(objects, 'Deployment').map(roleOf).sort()).toEqual([...DEPLOYED_ROLES].sort());
-    expect(byKind(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['accounts', 'api', 'files', 'transfer', 'uploads']);
+    expect(byKind(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['stratus-accounts', 'stratus-api', 'stratus-files', 'stratus-transfer', 'stratus-uploads']);
     if (existsSync(KUBECTL)) {
       const { stdout } = await execFileAsync(KUBECTL, ['kustomize', BASE], { maxBuffer: 16 * 1024 * 1024 });
       const built = parseDocuments(stdout, 'kubectl kustomize k8s/base');
@@ -398,6 +401,8 @@ describe('plain manifests k8s/base', () => {
 
   it('matches a fresh render of the chart with the minimal settings it was rendered with', async () => {
     const rendered = await render([
+      // The helm test hook is not a plain manifest.
+      '--skip-tests',
       '--set', 'secrets.existingSecret=stratus-secrets',
       '--set', 'api.replicas=1,api.autoscaling.enabled=false,api.pdb.enabled=false',
       '--set', 'uploads.replicas=1,uploads.autoscaling.enabled=false,uploads.pdb.enabled=false',

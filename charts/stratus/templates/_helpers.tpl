@@ -70,6 +70,11 @@ app.kubernetes.io/component: {{ .role | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* The Service of a role, named after the release so two releases share a namespace: call with (dict "root" $ "role" "files"). */}}
+{{- define "stratus.serviceName" -}}
+{{- printf "%s-%s" (include "stratus.fullname" .root) .role | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "stratus.configName" -}}
 {{- printf "%s-config" (include "stratus.fullname" .) -}}
 {{- end -}}
@@ -91,6 +96,20 @@ app.kubernetes.io/component: {{ .role | quote }}
 {{- default (printf "%s-operator" (include "stratus.fullname" .)) .Values.operator.serviceAccount.name -}}
 {{- else -}}
 {{- default "default" .Values.operator.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The shared secret of internal calls: the given one, else the one in the cluster, else a new random one. */}}
+{{- define "stratus.internalToken" -}}
+{{- if .Values.secrets.internalToken -}}
+{{- .Values.secrets.internalToken -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "stratus.secretName" .) -}}
+{{- if and $existing $existing.data (hasKey $existing.data "INTERNAL_TOKEN") -}}
+{{- index $existing.data "INTERNAL_TOKEN" | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 48 -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
