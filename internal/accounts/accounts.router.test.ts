@@ -23,8 +23,8 @@ describe.each(STACKS)('accounts on the %s stack', (stack) => {
   let t: TestRuntime;
   let inbox: Inbox;
   let accounts: ReturnType<typeof createAccounts>;
-  const caller = (viewer?: Viewer) =>
-    createCallerFactory(accounts.router)({ requestId: 'test', viewer, ip: '127.0.0.1', log });
+  const caller = (viewer?: Viewer, ip = '127.0.0.1') =>
+    createCallerFactory(accounts.router)({ requestId: 'test', viewer, ip, log });
 
   beforeAll(async () => {
     inbox = await startInbox();
@@ -148,8 +148,8 @@ describe.each(STACKS)('accounts on the %s stack', (stack) => {
     const r1 = await caller().refreshToken({ refreshToken: reg.refreshToken });
     expect(r1.refreshToken).not.toBe(reg.refreshToken);
     const r2 = await caller().refreshToken({ refreshToken: r1.refreshToken });
-    // The stolen first token comes back: refused, and the family dies with it.
-    await expectCode(caller().refreshToken({ refreshToken: reg.refreshToken }), 'UNAUTHENTICATED', 'refresh_reused');
+    // The stolen first token comes back from another client: refused, and the family dies with it.
+    await expectCode(caller(undefined, '203.0.113.9').refreshToken({ refreshToken: reg.refreshToken }), 'UNAUTHENTICATED', 'refresh_reused');
     await expectCode(caller().refreshToken({ refreshToken: r2.refreshToken }), 'UNAUTHENTICATED', 'refresh_revoked');
     // Another login (another family) is unaffected.
     const other = await caller().login({ username: reg.user.username, password: PASSWORD });
@@ -159,13 +159,21 @@ describe.each(STACKS)('accounts on the %s stack', (stack) => {
     expect(rows.some((row) => row.tokenHash === reg.refreshToken)).toBe(false);
   });
 
-  it('two concurrent refreshes with one token: one wins, the family is revoked', async () => {
+  it('two concurrent refreshes with one token: the same client (two tabs) gets one pair twice; two clients end the family', async () => {
     const reg = await register();
-    const results = await Promise.allSettled([
+    const [a, b] = await Promise.all([
       caller().refreshToken({ refreshToken: reg.refreshToken }),
       caller().refreshToken({ refreshToken: reg.refreshToken }),
     ]);
+    expect(a).toEqual(b);
+    const other = await caller().login({ username: reg.user.username, password: PASSWORD });
+    const results = await Promise.allSettled([
+      caller().refreshToken({ refreshToken: other.refreshToken }),
+      caller(undefined, '203.0.113.9').refreshToken({ refreshToken: other.refreshToken }),
+    ]);
     expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThanOrEqual(1);
+    const winner = results.find((r) => r.status === 'fulfilled');
+    if (winner?.status === 'fulfilled') await expectCode(caller().refreshToken({ refreshToken: winner.value.refreshToken }), 'UNAUTHENTICATED', 'refresh_revoked');
   });
 
   it('logout revokes the refresh token; unknown tokens are UNAUTHENTICATED', async () => {

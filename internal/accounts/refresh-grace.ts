@@ -2,8 +2,8 @@
  * The reuse grace of refresh tokens. Rotation makes every refresh token single-use, and a reused
  * one revokes its whole login (RFC 9700 §4.14.2, refresh token rotation). But two tabs of one
  * browser that refresh the same token at the same moment are not a thief: the loser of the race
- * gets, for GRACE_MS after the first use and from the same client address, exactly the pair the
- * winner got. After that, or from another address, a reuse is a replay and ends the login.
+ * gets, for GRACE_MS after the first use and from the same (known) client address, exactly the
+ * pair the winner got. After that, or from another address, a reuse is a replay and ends the login.
  *
  * The pair is kept in the KV store under the SHA-256 of the old token, encrypted (AES-256-GCM)
  * with a key derived from the old token itself: whoever reads the KV store learns nothing usable.
@@ -56,8 +56,9 @@ export class RefreshGrace<T> {
       const decipher = createDecipheriv('aes-256-gcm', cipherKey(oldToken), raw.subarray(0, 12));
       decipher.setAuthTag(raw.subarray(12, 28));
       const { ip, payload } = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString()) as { ip: string | null; payload: T };
-      // The same client: a stolen token replayed from elsewhere inside the window is still a replay.
-      if (ip !== null && clientIp !== undefined && ip !== clientIp) return null;
+      // The same client: a stolen token replayed from elsewhere inside the window is still a
+      // replay, and so is one from a caller whose address is unknown.
+      if (ip === null || clientIp === undefined || ip !== clientIp) return null;
       return payload;
     } catch {
       return null;
