@@ -70,14 +70,19 @@ describe('query analysis is linear in the document size', () => {
   });
 
   it('keeps /healthz responsive while fan-out queries are being answered', async () => {
-    const baseline: number[] = [];
-    for (let i = 0; i < 5; i++) baseline.push(await healthz());
-    const attacks = Array.from({ length: 4 }, () => gql(t.url, fanOut(21)));
-    const during: number[] = [];
-    for (let i = 0; i < 3; i++) during.push(await healthz());
-    for (const r of await Promise.all(attacks)) expect(errorCode(r)).toBe('BAD_INPUT');
-    // A ratio to the idle /healthz, with a floor for a busy machine; before the fix: seconds.
-    expect(Math.max(...during)).toBeLessThan(Math.max(25 * median(baseline), 250));
+    // /healthz latency while four queries are in flight: small ones first (the baseline under the
+    // same load), then the attack; before the fix each fan-out blocked the process for seconds.
+    const during = async (query: string) => {
+      const queries = Array.from({ length: 4 }, () => gql(t.url, query));
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) samples.push(await healthz());
+      return { answers: await Promise.all(queries), worst: Math.max(...samples) };
+    };
+    const baseline = await during(fanOut(2));
+    const attack = await during(fanOut(21));
+    for (const r of attack.answers) expect(errorCode(r)).toBe('BAD_INPUT');
+    // A ratio to the same load with small queries, with a floor for a busy machine.
+    expect(attack.worst, `healthz ${attack.worst.toFixed(1)} ms vs ${baseline.worst.toFixed(1)} ms`).toBeLessThan(Math.max(10 * baseline.worst, 1_000));
   });
 
   it('refuses a document with too many tokens before parsing it to the end (too_many_tokens)', async () => {
@@ -88,7 +93,7 @@ describe('query analysis is linear in the document size', () => {
   });
 
   it('refuses a document that selects too many fields, written out or through fragments (too_many_fields)', async () => {
-    const wide = `{ ${Array.from({ length: 1_100 }, () => '__typename').join(' ')} }`;
+    const wide = `{ ${Array.from({ length: 300 }, () => '__typename').join(' ')} }`;
     expect(reason(await gql(t.url, wide))).toBe('too_many_fields');
     // Fragment cycles are graphql-js's to report; the analysis must not loop on them meanwhile.
     const cyclic = await timed(() => gql(t.url, 'query { ...A } fragment A on Query { ...B __typename } fragment B on Query { ...A }'));
