@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch, PatchError } from './kube-patch.ts';
-import { authorize, verbOf, type Rbac, type RequestAttributes } from './kube-rbac.ts';
+import { admit, verbOf, type Rbac, type RequestAttributes } from './kube-rbac.ts';
 import { KubeError, KubeStore, resourceKey, type KubeObject, type ResourceDef, type StoredEvent } from './kube-store.ts';
 
 export type { KubeObject, ResourceDef } from './kube-store.ts';
@@ -165,10 +165,6 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
   }
 
   function checkAccess(rbac: Rbac, req: IncomingMessage, route: Route, isWatch: boolean): void {
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const user = rbac.tokens[token];
-    if (!user) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
     const attributes: RequestAttributes = {
       verb: verbOf(req.method ?? 'GET', route.name !== undefined, isWatch),
       apiGroup: route.group,
@@ -177,10 +173,9 @@ export async function startKubeApiServer(options: FakeKubeOptions = {}): Promise
       subresource: route.subresource,
       name: route.name,
     };
-    if (authorize(rbac, user, attributes)) return;
-    denied.push({ user, ...attributes });
-    const resource = attributes.subresource ? `${attributes.resource}/${attributes.subresource}` : attributes.resource;
-    throw new KubeError(403, 'Forbidden', `${resource}${attributes.name ? ` "${attributes.name}"` : ''} is forbidden: User "${user}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" in the namespace "${attributes.namespace}"`);
+    const refusal = admit(rbac, req.headers.authorization, attributes);
+    if (refusal?.code === 403) denied.push({ user: refusal.user, ...attributes });
+    if (refusal) throw new KubeError(refusal.code, refusal.reason, refusal.message);
   }
 
   function watch(def: ResourceDef, namespace: string, params: URLSearchParams, res: ServerResponse): void {

@@ -95,3 +95,22 @@ export function rulesFor(objects: unknown[], user: string, namespace: string): P
 export function authorize(rbac: Rbac, user: string, a: RequestAttributes): boolean {
   return rulesFor(rbac.objects, user, a.namespace).some((rule) => ruleAllows(rule, a));
 }
+
+export interface Refusal {
+  code: 401 | 403;
+  reason: 'Unauthorized' | 'Forbidden';
+  message: string;
+  user: string;
+}
+
+/** Authentication by bearer token, then authorization; null when the request may proceed. */
+export function admit(rbac: Rbac, authorization: string | undefined, a: RequestAttributes): Refusal | null {
+  const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
+  const user = rbac.tokens[token];
+  if (!user) return { code: 401, reason: 'Unauthorized', message: 'Unauthorized', user: '' };
+  if (authorize(rbac, user, a)) return null;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  // kube-apiserver's wording, so client-node and logs show what a real cluster would.
+  const message = `${resource}${a.name ? ` "${a.name}"` : ''} is forbidden: User "${user}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" in the namespace "${a.namespace}"`;
+  return { code: 403, reason: 'Forbidden', message, user };
+}
