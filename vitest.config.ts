@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 const require = createRequire(import.meta.url);
 
 /** Tests that stop shared services: run by vitest.faults.config.ts on their own, after the rest. */
-export const FAULT_FILES = ['test/faults/**/*.test.ts', 'test/e2e/transfer.e2e.test.ts', 'test/e2e/replica.e2e.test.ts'];
+export const FAULT_FILES = ['test/faults/**/*.test.ts', 'test/e2e/transfer.e2e.test.ts', 'test/e2e/replica.e2e.test.ts', 'test/deploy/pods.test.ts'];
 
 export const shared = {
   resolve: {
