@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../internal/platform/config.ts';
+import { loadOperatorConfig } from '../../operator/config.ts';
 import { serviceUrl, type ServiceName } from '../../internal/platform/rpc/client.ts';
 import {
   arr, byKind, CHART, CHART_CRD, containerOf, envOf, get, helm, helmFails, NAMESPACE, obj, one, parseDocuments, roleOf, ROOT,
@@ -130,6 +131,21 @@ describe('chart: releases, network policies, internal auth, metrics port, HTTPRo
     expect(loadConfig(env).metricsPort).toBe(9090);
     const given = await renderRelease('stratus', ['--set', `secrets.internalToken=${'t'.repeat(40)}`]);
     expect(get(one(given, 'Secret', 'stratus-secrets'), 'stringData', 'INTERNAL_TOKEN')).toBe('t'.repeat(40));
+  });
+
+  it('lets the operator serve its probes on the port they ask and /metrics on the metrics port', async () => {
+    const objects = await renderRelease('stratus');
+    const operator = byKind(objects, 'Deployment').find((d) => roleOf(d) === 'operator') as K8sObject;
+    const c = containerOf(operator);
+    const env: Record<string, string> = { ...configOf(objects), K8S_NAMESPACE: NAMESPACE };
+    for (const e of envOf(c)) if (typeof e.value === 'string') env[String(e.name)] = e.value;
+    const http = loadOperatorConfig(env).http;
+    const portNamed = (name: string) => arr(c.ports).find((p) => p.name === name)?.containerPort;
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+      expect(portNamed(String(get(c, probe, 'httpGet', 'port'))), probe).toBe(http.port);
+    }
+    expect(get(c, 'readinessProbe', 'httpGet', 'path')).toBe('/readyz');
+    expect(portNamed('metrics')).toBe(http.metricsPort);
   });
 
   it('renders an optional Gateway API HTTPRoute to the api Service, beside or instead of the Ingress', async () => {
