@@ -373,10 +373,12 @@ describe('the web app in Chromium', { timeout: 180_000 }, () => {
     // Sort by size, largest first: big.bin (50 MB) before second.bin (40 MB); folders first.
     await page.getByLabel('Sort by').selectOption('SIZE');
     await page.getByRole('button', { name: /switch to descending/ }).click();
-    await page.waitForFunction(`(() => {
-      const names = [...document.querySelectorAll('table.files tbody .fname')].map((el) => el.textContent);
+    // Read from Playwright's isolated world: waitForFunction evals in the page, which the app's
+    // Content-Security-Policy (no 'unsafe-eval') refuses.
+    await expect.poll(async () => {
+      const names = await page.locator('table.files tbody .fname').allTextContents();
       return names.indexOf('big.bin') >= 0 && names.indexOf('big.bin') < names.indexOf('second.bin');
-    })()`);
+    }).toBe(true);
 
     await fileRow(page, 'second.bin').getByLabel('Actions for second.bin').click();
     await page.getByRole('button', { name: 'Rename' }).click();
