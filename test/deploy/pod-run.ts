@@ -147,7 +147,8 @@ export function podRun(deployment: K8sObject, ctx: PodContext): PodRun {
   const gid = typeof pick('runAsGroup') === 'number' ? (pick('runAsGroup') as number) : undefined;
   if (pick('runAsNonRoot') === true && (uid === undefined || uid === 0)) throw new Error(`${deployment.metadata.name}: runAsNonRoot without a non-zero runAsUser (the kubelet refuses to start it)`);
   if (uid === undefined) throw new Error(`${deployment.metadata.name}: no runAsUser (the image's USER would be used)`);
-  const options = ['--name', `${ctx.podName}`, '--hostname', ctx.podName, '--network', 'host', '--user', `${uid}:${gid ?? uid}`];
+  // The kubelet ignores the image's HEALTHCHECK (only the declared probes count).
+  const options = ['--name', `${ctx.podName}`, '--hostname', ctx.podName, '--network', 'host', '--no-healthcheck', '--user', `${uid}:${gid ?? uid}`];
   if (typeof podSc.fsGroup === 'number') options.push('--group-add', String(podSc.fsGroup));
   for (const g of Array.isArray(podSc.supplementalGroups) ? podSc.supplementalGroups : []) options.push('--group-add', String(g));
   // The root file system read-only and nothing else writable: podman's default tmpfs on /tmp,
