@@ -1,7 +1,7 @@
 /**
  * Paths like `/docs/2026/report.pdf` on the server, resolved name by name through GraphQL from
  * the root folder (the API addresses items by id). Names are matched as the server compares them
- * for uniqueness — NFC, lower-cased (internal/files/names.ts) — so at most one child matches, and
+ * for uniqueness — full Unicode case folding (internal/files/names.ts) — so at most one child matches, and
  * `.` / `..` are resolved lexically first, as a shell would (the server allows no such names).
  */
 import path from 'node:path';
