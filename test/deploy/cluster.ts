@@ -25,6 +25,8 @@ export interface StandInCluster {
   objects: K8sObject[];
   deployments: K8sObject[];
   kubelet: Kubelet;
+  /** Another kubelet on the same stand-in node (its own probes and problems). */
+  newKubelet(): Kubelet;
   /** Service name → pod IP. */
   services: Record<string, string>;
   startPods(): Promise<Pod[]>;
@@ -58,7 +60,7 @@ export async function startCluster(options: { workDir: string; values: Record<st
     const name = svc.metadata.name;
     for (const h of [name, `${name}.${NS}`, `${name}.${NS}.svc`, `${name}.${NS}.svc.cluster.local`]) hosts[h] = ip;
   }
-  const kubelet = new Kubelet({
+  const kubeletOptions = {
     namespace: NS,
     objects,
     kube,
@@ -67,13 +69,15 @@ export async function startCluster(options: { workDir: string; values: Record<st
     kubeletEnv: { KUBERNETES_SERVICE_HOST: front.host, KUBERNETES_SERVICE_PORT: String(front.port), KUBERNETES_SERVICE_PORT_HTTPS: String(front.port) },
     hosts,
     serviceAccountDir: front.serviceAccountDir,
-  });
+  };
+  const kubelet = new Kubelet(kubeletOptions);
 
   return {
     kube,
     objects,
     deployments,
     kubelet,
+    newKubelet: () => new Kubelet(kubeletOptions),
     services,
     async startPods() {
       // All at once, as a Deployment rollout does; the pods that mount the routing ConfigMap wait

@@ -30,7 +30,7 @@ import { gql } from '../support/graphql.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 import { NS, startCluster, type StandInCluster } from './cluster.ts';
 import type { Pod } from './kubelet.ts';
-import { setUpHelm, tearDownHelm } from './manifests.ts';
+import { setUpHelm, tearDownHelm, type K8sObject } from './manifests.ts';
 import { buildImage, ensureBases, podman, runOnce } from './podman.ts';
 
 const MiB = 1024 * 1024;
@@ -137,6 +137,24 @@ describe('every Deployment of the chart, run as its pod', () => {
       expect(pod.ready, `${pod.name} ready`).toBe(true);
     }
   });
+});
+
+describe('the kubelet stand-in', () => {
+  it('fails a pod whose process answers no probe (as the operator did before it served /healthz)', async () => {
+    const operator = cluster.deployments.find((d) => d.metadata.name.endsWith('-operator')) as K8sObject;
+    const silent = structuredClone(operator);
+    const container = (silent.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!;
+    container.command = ['sleep', '600'];
+    container.startupProbe = { ...(container.startupProbe as object), periodSeconds: 1, failureThreshold: 3 };
+    const kubelet = cluster.newKubelet();
+    try {
+      const pod = await kubelet.start(silent, 'operator', `stratus-silent-${randomBytes(3).toString('hex')}`, '127.0.24.99');
+      await expect(kubelet.waitReady([pod], 30_000)).rejects.toThrow(/startup probe failed 3 times/);
+      expect(pod.probes.filter((r) => r.kind === 'startup').map((r) => r.ok)).toEqual([false, false, false]);
+    } finally {
+      await kubelet.stop();
+    }
+  }, 60_000);
 });
 
 describe('the full path through the containers', () => {
