@@ -20,11 +20,23 @@ export const PRIVATE_UMASK = 0o077;
  */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  chmodSync(dir, PRIVATE_DIR_MODE);
+  tighten(dir, PRIVATE_DIR_MODE);
 }
 
 /** Creates `file` empty and 0600 when missing, and makes an existing one 0600 (e.g. SQLite's). */
 export function ensurePrivateFile(file: string): void {
   closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
-  chmodSync(file, PRIVATE_FILE_MODE);
+  tighten(file, PRIVATE_FILE_MODE);
+}
+
+/**
+ * chmod, except on what another user owns (a volume's root owned by root, EPERM): that is the
+ * operator's to set, and what Stratus creates inside it is owner-only anyway.
+ */
+function tighten(target: string, mode: number): void {
+  try {
+    chmodSync(target, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+  }
 }
