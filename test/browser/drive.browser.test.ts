@@ -167,7 +167,8 @@ describe('the web app in Chromium', { timeout: 180_000 }, () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/graphiql`, { headers: { accept: 'text/html' } })).headers.get('content-type')).toMatch(/html/);
     const anonymous = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
-    expect(await anonymous.json()).toEqual({ data: { __typename: 'Query' } });
+    // Every answer also reports its price (extensions.cost, issue 17).
+    expect(await anonymous.json()).toMatchObject({ data: { __typename: 'Query' }, extensions: { cost: { limit: expect.any(Number) } } });
     expect((await fetch(`${server.url}/s/nope`, { headers: { accept: 'text/html' } })).headers.get('content-type')).toMatch(/json/);
   });
 

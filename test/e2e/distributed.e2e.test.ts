@@ -166,9 +166,9 @@ describe('distributed roles', () => {
         let last: { data?: unknown; errors?: unknown } = {};
         client.subscribe({ query }, { next: (v) => (last = v), error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(new Error('socket failed'))), complete: () => resolve(last) });
       });
-    expect(await run('{ me { username } }')).toEqual({ data: { me: { username: 'dist' } } });
+    expect(await run('{ me { username } }')).toMatchObject({ data: { me: { username: 'dist' } } });
     const created = await run('mutation { createFolder(name: "over ws") { name } }');
-    expect(created).toEqual({ data: { createFolder: { name: 'over ws' } } });
+    expect(created).toMatchObject({ data: { createFolder: { name: 'over ws' } } });
     await client.dispose();
   });
 
