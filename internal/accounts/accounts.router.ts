@@ -45,7 +45,10 @@ export function accountsRouter(service: AccountsService, sessions: AccountSessio
       .mutation(({ input, ctx }) => sessions.changePassword(ctx.viewer, input.oldPassword, input.newPassword)),
     requestPasswordReset: publicProcedure
       .input(z.object({ email: Email }))
-      .mutation(({ input }) => sessions.requestPasswordReset(input.email)),
+      .mutation(async ({ input, ctx }) => {
+        await service.codeRequested(ctx.ip);
+        return sessions.requestPasswordReset(input.email);
+      }),
     resetPassword: publicProcedure
       .input(z.object({ email: Email, code: z.string().trim().max(16), newPassword: NewPassword }))
       .mutation(({ input }) => sessions.resetPassword(input.email, input.code, input.newPassword)),

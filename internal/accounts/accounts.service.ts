@@ -79,9 +79,17 @@ export class AccountsService {
     this.grace = new RefreshGrace(kv, now);
   }
 
+  /**
+   * One e-mailed code asked for from `clientIp` (a sign-up code or a password reset code: both
+   * send mail, so they share the per-client budget of sign-in-guard.ts).
+   */
+  async codeRequested(clientIp?: string): Promise<void> {
+    await this.guard.emailCodeRequested(clientIp);
+  }
+
   /** `clientIp`: the caller's address, for the per-client limit (sign-in-guard.ts). */
   async requestEmailCode(email: string, clientIp?: string): Promise<void> {
-    await this.guard.emailCodeRequested(clientIp);
+    await this.codeRequested(clientIp);
     const code = await this.codes.issue(email);
     await this.mailer.send({
       to: email,

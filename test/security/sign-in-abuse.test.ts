@@ -150,4 +150,14 @@ describe('sign-in abuse', () => {
     // Another client is not limited by this one.
     expect(errorCode(await gqlFrom(freshIp(), REQUEST, { e: `${name('m')}@example.com` }))).toBeUndefined();
   });
+
+  it('requestPasswordReset sends codes too: it shares the per-client budget of requestEmailCode', async () => {
+    const client = freshIp();
+    const RESET = 'mutation($e: String!) { requestPasswordReset(email: $e) }';
+    for (let i = 0; i < 10; i++) expect(errorCode(await gqlFrom(client, REQUEST, { e: `${name('m')}@example.com` }))).toBeUndefined();
+    for (let i = 0; i < 10; i++) expect(errorCode(await gqlFrom(client, RESET, { e: `${name('r')}@example.com` }))).toBeUndefined();
+    const limited = await gqlFrom(client, RESET, { e: `${name('r')}@example.com` });
+    expect([errorCode(limited), reason(limited)]).toEqual(['RATE_LIMITED', 'code_send_client']);
+    expect(errorCode(await gqlFrom(freshIp(), RESET, { e: `${name('r')}@example.com` }))).toBeUndefined();
+  });
 });
