@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StratusApi } from '../../cli/lib/api.ts';
@@ -69,18 +70,25 @@ const routing = () => {
   return text ? (JSON.parse(text) as { default: string; backends: { name: string; state: string }[] }) : null;
 };
 
+const REDIS_URL = `${testEnv.redisUrl}/6`;
+
 beforeAll(async () => {
   await setUpHelm();
   const bases = await ensureBases();
   built = await buildImage(`${IMAGE_REPO}:${IMAGE_TAG}`, bases);
   workDir = tempDir('stratus-pods-');
   db = await createMysqlDatabase('pods');
+  // A Redis database of its own, emptied first: the pods run with the chart's default per-client
+  // limits, and other suites' sign-ups from the same address must not have spent them.
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  redis.disconnect();
   inbox = await startInbox();
   cluster = await startCluster({
     workDir,
     values: {
       image: { repository: IMAGE_REPO, tag: IMAGE_TAG, pullPolicy: 'Never' },
-      secrets: { databaseUrl: db.url, redisUrl: `${testEnv.redisUrl}/12`, amqpUrl: testEnv.amqpUrl, smtpUrl: inbox.url, jwtSecret: randomBytes(32).toString('hex') },
+      secrets: { databaseUrl: db.url, redisUrl: REDIS_URL, amqpUrl: testEnv.amqpUrl, smtpUrl: inbox.url, jwtSecret: randomBytes(32).toString('hex') },
       // Its own RabbitMQ names, so the shared broker's other tests never see these jobs.
       config: { extraEnv: { TRANSFER_AMQP_PREFIX: `stratus.pods.${randomBytes(4).toString('hex')}`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
       operator: { extraEnv: [{ name: 'OPERATOR_DELETION_POLL_SECONDS', value: '2' }] },
