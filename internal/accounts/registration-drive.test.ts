@@ -16,20 +16,11 @@ import { createCallerFactory } from '../platform/rpc/trpc.ts';
 import { STACKS, createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
 import { UserRow } from './accounts.entities.ts';
 import { createAccounts, filesDriveProvisioner, type DriveProvisioner } from './index.ts';
-import type { Mailer } from './mailer.ts';
+import { CodeBox } from '../../test/support/mail.ts';
 
 const log = createLogger({ level: 'silent' });
 const uniq = () => randomBytes(4).toString('hex');
 const QUOTA = 123_456_789;
-
-class CodeBox implements Mailer {
-  readonly codes = new Map<string, string>();
-  async send(mail: { to: string; text: string }): Promise<void> {
-    const code = /code is (\d{6})/.exec(mail.text)?.[1];
-    if (code) this.codes.set(mail.to, code);
-  }
-  close(): void {}
-}
 
 describe.each(STACKS)('registration makes the drive on the %s stack', (stack) => {
   let t: TestRuntime;

@@ -6,10 +6,11 @@
  * protected ones answer UNAUTHENTICATED); a credential that does not verify closes the socket
  * with 4403. Real stack: the all-in-one app on MariaDB, Redis and Ceph.
  */
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { runOverWs, type WsResult } from '../support/ws.ts';
 import { gql } from '../support/graphql.ts';
 
 let t: TestApp;
@@ -38,19 +39,8 @@ function socket(connectionParams: Record<string, unknown>, closes: number[] = []
   return client;
 }
 
-type Result<T> = FormattedExecutionResult<T, unknown>;
-
-/** One operation; resolves with its result (errors included), rejects when the socket fails. */
-function run<T>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Result<T>> {
-  return new Promise((resolve, reject) => {
-    let last: Result<T> | undefined;
-    client.subscribe<T, unknown>({ query, variables }, {
-      next: (value) => (last = value),
-      error: (error) => (Array.isArray(error) ? resolve({ errors: error } as Result<T>) : reject(error instanceof Error ? error : new Error(`socket closed: ${(error as { code?: number }).code}`))),
-      complete: () => (last ? resolve(last) : reject(new Error('completed without a result'))),
-    });
-  });
-}
+type Result<T> = WsResult<T>;
+const run = runOverWs;
 
 const codeOf = (r: Result<unknown>) => r.errors?.[0]?.extensions?.code;
 

@@ -6,12 +6,13 @@
  * without `exp` is refused, an unlock token dies with the share password it proved.
  */
 import { SignJWT } from 'jose';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TokenSigner } from '../../internal/platform/auth/access-token.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
+import { runOverWs } from '../support/ws.ts';
 import { errorCode, gql, type GraphQLResponse } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 
@@ -53,18 +54,7 @@ function socket(token: string, closes: number[] = []): Client {
   clients.push(client);
   return client;
 }
-type Result<T> = FormattedExecutionResult<T, unknown>;
-/** One operation; resolves with its result (errors included), rejects when the socket fails. */
-function run<T>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<Result<T>> {
-  return new Promise((resolve, reject) => {
-    let last: Result<T> | undefined;
-    client.subscribe<T, unknown>({ query, variables }, {
-      next: (value) => (last = value),
-      error: (error) => (Array.isArray(error) ? resolve({ errors: error } as Result<T>) : reject(new Error(`socket closed: ${(error as { code?: number }).code}`))),
-      complete: () => (last ? resolve(last) : reject(new Error('completed without a result'))),
-    });
-  });
-}
+const run = runOverWs;
 /** A heartbeat subscription; the returned promise settles when it ends (with the close code, if any). */
 function heartbeat(client: Client): Promise<string> {
   return new Promise((resolve) => {

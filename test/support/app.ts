@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAllInOne, type RunningApp } from '../../api/all-in-one.ts';
-import type { Mailer } from '../../internal/accounts/mailer.ts';
+import { CodeBox } from './mail.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
 import { createLogger, type Logger } from '../../internal/platform/logger.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from './db.ts';
@@ -26,16 +26,6 @@ export interface TestApp {
   /** Registers a new person and returns their access token and id. */
   signUp(name?: string): Promise<{ token: string; userId: string; refreshToken: string }>;
   close(): Promise<void>;
-}
-
-/** A mailer that keeps the last code per address in memory: the SMTP path has its own tests. */
-class CodeBox implements Mailer {
-  readonly codes = new Map<string, string>();
-  async send(mail: { to: string; text: string }): Promise<void> {
-    const code = /code is (\d{6})/.exec(mail.text)?.[1];
-    if (code) this.codes.set(mail.to, code);
-  }
-  close(): void {}
 }
 
 export function cephBackend(name = 'ceph', bucket = testEnv.s3.bucket, state = 'active') {
