@@ -1,10 +1,9 @@
 /** The all-in-one process: gateway + every service in one process, services reached in process. */
-import { createAccounts, filesDriveProvisioner } from '../internal/accounts/index.ts';
+import { createAccounts, filesDriveProvisioner, type Mailer } from '../internal/accounts/index.ts';
 import { createFiles } from '../internal/files/index.ts';
 import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads } from '../internal/uploads/index.ts';
 import { serviceClient } from '../internal/platform/rpc/client.ts';
-import type { Mailer } from '../internal/accounts/mailer.ts';
 import { allEntities } from '../internal/entities.ts';
 import type { Config } from '../internal/platform/config.ts';
 import type { OrmHooks } from '../internal/platform/db/orm.ts';

@@ -16,7 +16,7 @@ import type { Metrics } from '../internal/platform/metrics.ts';
 import type { Clients } from './clients.ts';
 import { bindResolvers, httpContext, type ContextDeps, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
 import { graphqlWsServer } from './graphql/ws-server.ts';
-import { BlobWriter, SPOOL_MAX_AGE_MS } from '../internal/files/blob-writer.ts';
+import { BlobWriter, SPOOL_MAX_AGE_MS } from '../internal/files/index.ts';
 import type { StorageRouter } from '../internal/storage/index.ts';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';

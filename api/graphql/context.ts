@@ -11,7 +11,7 @@ import { GraphQLError, isObjectType, type GraphQLFieldResolver, type GraphQLSche
 import { bearerToken, type TokenSigner } from '../../internal/platform/auth/access-token.ts';
 import { AppError } from '../../internal/platform/errors.ts';
 import { currentContext, newRequestId, runWithContext, type RequestContext, type Viewer } from '../../internal/platform/request-context.ts';
-import type { BlobWriter } from '../../internal/files/blob-writer.ts';
+import type { BlobWriter } from '../../internal/files/index.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { PubSub } from '../../internal/platform/kv/kv.ts';
 import type { Clients } from '../clients.ts';

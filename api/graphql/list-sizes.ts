@@ -6,7 +6,7 @@
  * next to where it comes from; `query-cost.test.ts` fails when a list field of the schema is
  * neither paged nor listed here, so a new list cannot silently be priced at a guess.
  */
-import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/files.service.ts';
+import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
 import { PROOF_RANGES } from '../../internal/uploads/upload-plan.ts';
 
 export { MAX_PAGE };

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
-import { contentDisposition } from '../../internal/storage/support/content-disposition.ts';
+import { contentDisposition } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectTarget } from './download-redirect.ts';

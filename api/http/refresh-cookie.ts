@@ -15,7 +15,7 @@
  * Other clients (the CLI) keep using the GraphQL `refreshToken` and `logout` mutations.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import { REFRESH_TOKEN_TTL_MS } from '../../internal/accounts/accounts.service.ts';
+import { REFRESH_TOKEN_TTL_MS } from '../../internal/accounts/index.ts';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Clients } from '../clients.ts';
 

@@ -24,7 +24,7 @@ export const fsck: Command = {
       import('../../internal/platform/runtime.ts'),
       import('../../internal/platform/logger.ts'),
       import('../../internal/entities.ts'),
-      import('../../internal/fsck/fsck.ts'),
+      import('../../internal/fsck/index.ts'),
       import('pino'),
     ]);
     const config = loadConfig(process.env);

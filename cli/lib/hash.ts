@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { BLOCK_SIZE, combineBlockDigests } from '../../internal/files/content-hash.ts';
+import { BLOCK_SIZE, combineBlockDigests } from '../../internal/files/shared.ts';
 
 export async function blockDigests(file: string, size: number, parallel = 2): Promise<Buffer[]> {
   const blocks = Math.ceil(size / BLOCK_SIZE);

@@ -5,7 +5,7 @@
  * `.` / `..` are resolved lexically first, as a shell would (the server allows no such names).
  */
 import path from 'node:path';
-import { nameKey } from '../../internal/files/names.ts';
+import { nameKey } from '../../internal/files/shared.ts';
 import { ApiError, type StratusApi } from './api.ts';
 
 export const ITEM_FIELDS = 'id name isFolder size mimeType contentHash parentId createdAt updatedAt';

@@ -21,5 +21,7 @@ export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer
   return { service, sessions, router: accountsRouter(service, sessions) };
 }
 
+export { REFRESH_TOKEN_TTL_MS } from './accounts.service.ts';
+export type { Mailer } from './mailer.ts';
 export type { AccountsRouter } from './accounts.router.ts';
 export { filesDriveProvisioner, type DriveProvisioner } from './drive-provisioner.ts';

@@ -15,6 +15,9 @@ export function createFiles(runtime: Runtime) {
   return { service, shares, router: filesRouter(service, shares, links) };
 }
 
+export * from './shared.ts';
+export { BlobWriter, SPOOL_MAX_AGE_MS } from './blob-writer.ts';
+export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
 export type { FilesRouter } from './files.router.ts';
 export type { FileDto, Connection } from './files.service.ts';
 export type { ShareDto } from './shares.service.ts';

@@ -39,3 +39,4 @@ export {
   type RoutingChangeListener,
   type StorageRouterOptions,
 } from './routing/storage-router.ts';
+export { contentDisposition } from './support/content-disposition.ts';
