@@ -19,6 +19,7 @@ echo "== podman (image tests)"; bash scripts/lib/podman.sh >/dev/null || failed_
 echo "== build web app"; npm run --silent build:web || failed_checks=$((failed_checks + 1))
 echo "== typecheck"; npm run --silent typecheck || failed_checks=$((failed_checks + 1))
 echo "== lint"; npm run --silent lint || failed_checks=$((failed_checks + 1))
+echo "== contract"; { npm run --silent codegen:check && npm run --silent schema:check; } || failed_checks=$((failed_checks + 1))
 
 echo "== tests"
 rm -f .vitest-report.json .vitest-faults-report.json

@@ -1,42 +1,40 @@
 /** Accounts in GraphQL: thin calls to the accounts service. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GraphQLContext } from '../context.ts';
 import { requireViewer } from '../context.ts';
+import type { Resolvers } from '../resolvers.generated.ts';
 import { AppError } from '../../../internal/platform/errors.ts';
 
-type Args<T> = T;
-
-export const accountsResolvers = {
+export const accountsResolvers: Resolvers = {
   Query: {
-    me: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+    me: (_, __, ctx) => {
       requireViewer(ctx);
       return ctx.clients.accounts.me.query();
     },
   },
   Mutation: {
-    requestEmailCode: (_: unknown, args: Args<{ email: string }>, ctx: GraphQLContext) =>
+    requestEmailCode: (_, args, ctx) =>
       ctx.clients.accounts.requestEmailCode.mutate(args),
-    register: (_: unknown, args: Args<{ input: { username: string; email: string; password: string; code: string } }>, ctx: GraphQLContext) =>
+    register: (_, args, ctx) =>
       ctx.clients.accounts.register.mutate(args.input),
-    login: (_: unknown, args: Args<{ username: string; password: string }>, ctx: GraphQLContext) =>
+    login: (_, args, ctx) =>
       ctx.clients.accounts.login.mutate(args),
-    refreshToken: (_: unknown, args: Args<{ refreshToken: string }>, ctx: GraphQLContext) =>
+    refreshToken: (_, args, ctx) =>
       ctx.clients.accounts.refreshToken.mutate(args),
-    logout: (_: unknown, args: Args<{ refreshToken: string }>, ctx: GraphQLContext) =>
+    logout: (_, args, ctx) =>
       ctx.clients.accounts.logout.mutate(args),
-    logoutAll: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+    logoutAll: (_, __, ctx) => {
       requireViewer(ctx);
       return ctx.clients.accounts.logoutAll.mutate();
     },
-    changePassword: (_: unknown, args: Args<{ oldPassword: string; newPassword: string }>, ctx: GraphQLContext) => {
+    changePassword: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.accounts.changePassword.mutate(args);
     },
-    requestPasswordReset: (_: unknown, args: Args<{ email: string }>, ctx: GraphQLContext) =>
+    requestPasswordReset: (_, args, ctx) =>
       ctx.clients.accounts.requestPasswordReset.mutate(args),
-    resetPassword: (_: unknown, args: Args<{ email: string; code: string; newPassword: string }>, ctx: GraphQLContext) =>
+    resetPassword: (_, args, ctx) =>
       ctx.clients.accounts.resetPassword.mutate(args),
-    refreshConnection: (_: unknown, args: Args<{ accessToken: string }>, ctx: GraphQLContext) => {
+    refreshConnection: (_, args, ctx) => {
       requireViewer(ctx);
       if (!ctx.connection) {
         throw new AppError('BAD_INPUT', 'refreshConnection works over a graphql-ws connection only', { details: { reason: 'not_a_websocket' } });
@@ -46,7 +44,7 @@ export const accountsResolvers = {
   },
   Subscription: {
     heartbeat: {
-      subscribe: async function* (_: unknown, args: { intervalMs: number }, ctx: GraphQLContext) {
+      subscribe: async function* (_, args, ctx) {
         const viewer = requireViewer(ctx);
         const interval = Math.min(60_000, Math.max(100, args.intervalMs));
         for (;;) {

@@ -1,40 +1,35 @@
 /** Files and folders in GraphQL: thin calls to the files service; bytes through the BlobWriter. */
-import type { FileUpload } from 'graphql-upload-minimal';
-import type { FileDto } from '../../../internal/files/index.ts';
 import { AppError } from '../../../internal/platform/errors.ts';
-import type { GraphQLContext } from '../context.ts';
 import { requireViewer } from '../context.ts';
+import type { FileOrder, Resolvers } from '../resolvers.generated.ts';
 
 /** Largest file `uploadFile` takes in one request; larger files use upload sessions (createUpload). */
 export const SIMPLE_UPLOAD_MAX = 256 * 1024 * 1024;
 const PRESIGN_SECONDS = 300;
 const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
 
-type Ctx = GraphQLContext;
-interface OrderArg {
-  field: 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
-  direction: 'ASC' | 'DESC';
-}
+/** schema.graphql's default of `children(orderBy:)`, for callers that pass no order at all. */
+export const DEFAULT_ORDER: FileOrder = { field: 'NAME', direction: 'ASC' };
 
 const emptyConnection = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
 
-export const filesResolvers = {
+export const filesResolvers: Resolvers = {
   Query: {
-    folder: async (_: unknown, args: { id?: string | null }, ctx: Ctx) => {
+    folder: async (_, args, ctx) => {
       requireViewer(ctx);
       const node = await ctx.clients.files.node.query({ id: args.id ?? null });
       if (!node.isFolder) throw new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
       return node;
     },
-    file: (_: unknown, args: { id: string }, ctx: Ctx) => {
+    file: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.get.query({ id: args.id });
     },
-    trash: (_: unknown, __: unknown, ctx: Ctx) => {
+    trash: (_, __, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.listTrash.query();
     },
-    downloadUrl: async (_: unknown, args: { id: string }, ctx: Ctx) => {
+    downloadUrl: async (_, args, ctx) => {
       requireViewer(ctx);
       const { file, blob } = await ctx.clients.files.content.query({ id: args.id });
       const url = await ctx.bytes.storage.store(blob.backend).presignGet(blob.storageKey, {
@@ -46,52 +41,52 @@ export const filesResolvers = {
     },
   },
   User: {
-    quota: (_user: unknown, _: unknown, ctx: Ctx) => ctx.clients.files.quota.query(),
+    quota: (_user, _, ctx) => ctx.clients.files.quota.query(),
   },
   File: {
-    parent: (file: FileDto, _: unknown, ctx: Ctx) => (file.parentId ? ctx.loaders.file.load(file.parentId) : null),
-    ancestors: (file: FileDto, _: unknown, ctx: Ctx) => ctx.clients.files.ancestors.query({ id: file.id }),
-    children: (file: FileDto, args: { first?: number; after?: string | null; orderBy?: OrderArg }, ctx: Ctx) => {
+    parent: (file, _, ctx) => (file.parentId ? ctx.loaders.file.load(file.parentId) : null),
+    ancestors: (file, _, ctx) => ctx.clients.files.ancestors.query({ id: file.id }),
+    children: (file, args, ctx) => {
       if (!file.isFolder) return emptyConnection;
       return ctx.clients.files.children.query({
         folderId: file.id,
         first: args.first ?? 50,
         after: args.after ?? undefined,
-        orderBy: args.orderBy ?? { field: 'NAME', direction: 'ASC' },
+        orderBy: args.orderBy ?? DEFAULT_ORDER,
       });
     },
   },
   Mutation: {
-    createFolder: (_: unknown, args: { parentId?: string | null; name: string }, ctx: Ctx) => {
+    createFolder: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.createFolder.mutate({ parentId: args.parentId ?? null, name: args.name });
     },
-    renameFile: (_: unknown, args: { id: string; name: string }, ctx: Ctx) => {
+    renameFile: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.rename.mutate(args);
     },
-    moveFile: (_: unknown, args: { id: string; parentId?: string | null }, ctx: Ctx) => {
+    moveFile: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.move.mutate({ id: args.id, parentId: args.parentId ?? null });
     },
-    deleteFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+    deleteFile: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.trash.mutate(args);
     },
-    restoreFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+    restoreFile: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.restore.mutate(args);
     },
-    purgeFile: (_: unknown, args: { id: string }, ctx: Ctx) => {
+    purgeFile: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.purge.mutate(args);
     },
-    createDownloadLink: async (_: unknown, args: { id: string }, ctx: Ctx) => {
+    createDownloadLink: async (_, args, ctx) => {
       requireViewer(ctx);
       const { sig, expiresAt } = await ctx.clients.files.downloadLinks.create.mutate({ id: args.id });
       return { url: `${ctx.origin}/files/${encodeURIComponent(args.id)}/content?sig=${encodeURIComponent(sig)}`, expiresAt };
     },
-    uploadFile: async (_: unknown, args: { parentId?: string | null; file: Promise<FileUpload> }, ctx: Ctx) => {
+    uploadFile: async (_, args, ctx) => {
       requireViewer(ctx);
       const upload = await args.file;
       const stream = upload.createReadStream();

@@ -1,25 +1,13 @@
 /** Share links in GraphQL: the owner's mutations and the visitor's public view. */
-import type { FileDto, ShareDto } from '../../../internal/files/index.ts';
-import type { GraphQLContext } from '../context.ts';
 import { requireViewer } from '../context.ts';
+import type { FileParent, ShareKey, SharedFileParent } from '../mappers.ts';
+import type { Resolvers, UpdateShareInput } from '../resolvers.generated.ts';
+import { DEFAULT_ORDER } from './files.resolvers.ts';
 
-type Ctx = GraphQLContext;
-interface Key {
-  token: string;
-  password?: string | null;
-  unlockToken?: string | null;
-}
-/** A file seen through a share: carries the key so nested fields can ask again. */
-type Shared = FileDto & { key: Key; rootId: string };
-interface OrderArg {
-  field: 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
-  direction: 'ASC' | 'DESC';
-}
-
-const shared = (file: FileDto, key: Key, rootId: string): Shared => ({ ...file, key, rootId });
+const shared = (file: FileParent, key: ShareKey, rootId: string): SharedFileParent => ({ ...file, key, rootId });
 const present = <T extends object>(input: T, field: keyof T) => Object.prototype.hasOwnProperty.call(input, field);
 
-function settings(input: { password?: string | null; expiresAt?: Date | null; maxDownloads?: number | null }) {
+function settings(input: UpdateShareInput) {
   return {
     ...(present(input, 'password') ? { password: input.password ?? null } : {}),
     ...(present(input, 'expiresAt') ? { expiresAt: input.expiresAt ? input.expiresAt.toISOString() : null } : {}),
@@ -27,50 +15,50 @@ function settings(input: { password?: string | null; expiresAt?: Date | null; ma
   };
 }
 
-export const sharesResolvers = {
+export const sharesResolvers: Resolvers = {
   Query: {
-    shares: (_: unknown, __: unknown, ctx: Ctx) => {
+    shares: (_, __, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.shares.list.query();
     },
-    share: async (_: unknown, args: Key, ctx: Ctx) => {
+    share: async (_, args, ctx) => {
       const opened = await ctx.clients.files.shares.open.query(args);
       return { ...opened, key: args };
     },
   },
   Share: {
-    url: (share: ShareDto, _: unknown, ctx: Ctx) => `${ctx.origin}/share/${share.token}`,
-    file: (share: ShareDto, _: unknown, ctx: Ctx) => ctx.loaders.file.load(share.fileId),
+    url: (share, _, ctx) => `${ctx.origin}/share/${share.token}`,
+    file: (share, _, ctx) => ctx.loaders.file.load(share.fileId),
   },
   PublicShare: {
-    root: (s: { root: FileDto; key: Key }) => shared(s.root, s.key, s.root.id),
-    item: async (s: { root: FileDto; key: Key }, args: { id?: string | null }, ctx: Ctx) =>
+    root: (s) => shared(s.root, s.key, s.root.id),
+    item: async (s, args, ctx) =>
       shared(await ctx.clients.files.shares.node.query({ ...s.key, id: args.id ?? null }), s.key, s.root.id),
   },
   SharedFile: {
-    downloadPath: (f: Shared) => (f.id === f.rootId ? `/s/${f.key.token}` : `/s/${f.key.token}/${f.id}`),
-    children: async (f: Shared, args: { first?: number; after?: string | null; orderBy?: OrderArg }, ctx: Ctx) => {
+    downloadPath: (f) => (f.id === f.rootId ? `/s/${f.key.token}` : `/s/${f.key.token}/${f.id}`),
+    children: async (f, args, ctx) => {
       const page = await ctx.clients.files.shares.children.query({
-        ...f.key, folderId: f.id, first: args.first ?? 50, after: args.after ?? undefined, orderBy: args.orderBy ?? { field: 'NAME', direction: 'ASC' },
+        ...f.key, folderId: f.id, first: args.first ?? 50, after: args.after ?? undefined, orderBy: args.orderBy ?? DEFAULT_ORDER,
       });
       return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: shared(e.node, f.key, f.rootId) })) };
     },
   },
   Mutation: {
-    createShare: (_: unknown, args: { input: { fileId: string; password?: string | null; expiresAt?: Date | null; maxDownloads?: number | null } }, ctx: Ctx) => {
+    createShare: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.shares.create.mutate({ fileId: args.input.fileId, ...settings(args.input) });
     },
-    updateShare: (_: unknown, args: { id: string; input: { password?: string | null; expiresAt?: Date | null; maxDownloads?: number | null } }, ctx: Ctx) => {
+    updateShare: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.shares.update.mutate({ id: args.id, ...settings(args.input) });
     },
-    revokeShare: (_: unknown, args: { id: string }, ctx: Ctx) => {
+    revokeShare: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.shares.revoke.mutate(args);
     },
-    unlockShare: (_: unknown, args: { token: string; password: string }, ctx: Ctx) => ctx.clients.files.shares.unlock.mutate(args),
-    saveShare: (_: unknown, args: { token: string; password?: string | null; targetFolderId?: string | null }, ctx: Ctx) => {
+    unlockShare: (_, args, ctx) => ctx.clients.files.shares.unlock.mutate(args),
+    saveShare: (_, args, ctx) => {
       requireViewer(ctx);
       return ctx.clients.files.shares.save.mutate({ token: args.token, password: args.password ?? null, targetFolderId: args.targetFolderId ?? null });
     },
