@@ -1,59 +1,20 @@
-/** The only code of the files service that touches the database. */
-import { DeadlockException, LockWaitTimeoutException, UniqueConstraintViolationException, raw, type FilterQuery } from '@mikro-orm/core';
+/**
+ * The only code of the files service that touches the database. Every statement and every
+ * transaction is here (the dialect differences too); the services decide, this carries it out.
+ * The statements that run inside a caller's transaction are in files.statements.ts.
+ */
+import { DeadlockException, LockWaitTimeoutException, type FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
-import { randomUUID } from 'node:crypto';
-import { AppError } from '../platform/errors.ts';
 import type { Orm } from '../platform/db/orm.ts';
+import { AppError } from '../platform/errors.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
+import { columnOf, decodeCursor, type Page } from './files.paging.ts';
+import {
+  chargeOrThrow, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
+  type NewBlob, type NewNode,
+} from './files.statements.ts';
 
-export type OrderField = 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
-export type Direction = 'ASC' | 'DESC';
-
-export interface Page {
-  first: number;
-  after?: string;
-  orderBy: { field: OrderField; direction: Direction };
-}
-
-interface Cursor {
-  f: boolean;
-  v: string | number;
-  id: string;
-}
-
-const columnOf = (field: OrderField) => {
-  switch (field) {
-    case 'NAME':
-      return 'nameKey' as const;
-    case 'SIZE':
-      return 'size' as const;
-    case 'CREATED_AT':
-      return 'createdAt' as const;
-    case 'UPDATED_AT':
-      return 'updatedAt' as const;
-  }
-};
-
-export function encodeCursor(row: FileRow, field: OrderField): string {
-  const value = row[columnOf(field)];
-  const cursor: Cursor = { f: row.isFolder, v: value instanceof Date ? value.toISOString() : value, id: row.id };
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(after: string, field: OrderField): { f: boolean; v: string | number | Date; id: string } {
-  try {
-    const c = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.f !== 'boolean' || typeof c.id !== 'string' || (typeof c.v !== 'string' && typeof c.v !== 'number')) throw new Error('shape');
-    const v = field === 'CREATED_AT' || field === 'UPDATED_AT' ? new Date(String(c.v)) : c.v;
-    return { f: c.f, v, id: c.id };
-  } catch (error) {
-    throw new AppError('BAD_INPUT', 'Invalid cursor', { cause: error, details: { field: 'after', reason: 'invalid_cursor' } });
-  }
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof UniqueConstraintViolationException;
-}
+export { nameTaken, type NewBlob, type NewNode } from './files.statements.ts';
 
 export class FilesRepository {
   constructor(
@@ -62,7 +23,7 @@ export class FilesRepository {
     private readonly defaultQuotaBytes: number,
   ) {}
 
-  em(): EntityManager {
+  private em(): EntityManager {
     return this.orm.em.fork() as EntityManager;
   }
 
@@ -71,7 +32,7 @@ export class FilesRepository {
    * commits of one person meet on the quota row and the blob rows, and InnoDB breaks such cycles
    * by aborting one side ("try restarting transaction").
    */
-  async transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+  private async transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.em().transactional((em) => fn(em));
@@ -85,26 +46,13 @@ export class FilesRepository {
 
   /**
    * THE one place a person's drive rows are created: the root folder and the quota row.
-   * Registration calls it (accounts → files `provisionDrive`); `root`, `quota` and `charge` below
+   * Registration calls it (accounts → files `provisionDrive`); `root`, `quota` and a charge
    * call it only to repair an account that somehow lacks them, and the migration
    * `*_drive_rows` backfilled the accounts made before. Idempotent, so a retried registration or
-   * two racing callers leave exactly one of each: the root's id is the person's id and the quota's
-   * key is the person's id, both primary keys, and the inserts do nothing on a conflict.
-   * Runs in the caller's transaction when given one, else in its own (both rows or neither).
+   * two racing callers leave exactly one of each (files.statements.ts `provisionRows`).
    */
-  async provisionDrive(userId: string, em?: EntityManager): Promise<void> {
-    if (!em) return this.transactional((tx) => this.provisionDrive(userId, tx));
-    const now = new Date();
-    await em
-      .createQueryBuilder(FileRow)
-      .insert({
-        id: userId, ownerId: userId, parentId: null, name: '', nameKey: '', path: `/${userId}/`, isFolder: true, size: 0,
-        blobId: null, contentHash: null, mimeType: null, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
-      })
-      .onConflict('id')
-      .ignore()
-      .execute('run');
-    await em.createQueryBuilder(QuotaRow).insert({ userId, limitBytes: this.defaultQuotaBytes, usedBytes: 0 }).onConflict('userId').ignore().execute('run');
+  async provisionDrive(userId: string): Promise<void> {
+    await this.transactional((tx) => provisionRows(tx, userId, this.defaultQuotaBytes));
   }
 
   /** The person's root folder (id = user id). */
@@ -168,19 +116,135 @@ export class FilesRepository {
       .getResultList();
   }
 
-  async insertNode(em: EntityManager, row: Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'> & { id?: string }, parentPath: string): Promise<FileRow> {
-    const id = row.id ?? randomUUID();
-    const now = new Date();
-    const full: FileRow = Object.assign(new FileRow(), {
-      ...row, id, path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
-    });
+  /** The paths of the folders in a subtree (the node's own included), for the depth check. */
+  async folderPaths(ownerId: string, path: string): Promise<string[]> {
+    const rows = await this.em().find(FileRow, { ownerId, path: { $like: `${path}%` }, isFolder: true }, { fields: ['path'] });
+    return rows.map((r) => r.path);
+  }
+
+  /** The live rows of a subtree, at most `limit` (a tree copy refuses more than it can take). */
+  liveSubtree(ownerId: string, path: string, limit: number): Promise<FileRow[]> {
+    return this.em().find(FileRow, { ownerId, path: { $like: `${path}%` }, trashedAt: null }, { limit });
+  }
+
+  /** A new folder (or file without bytes) below `parentPath`; CONFLICT name_taken on a clash. */
+  createNode(row: NewNode, parentPath: string): Promise<FileRow> {
+    return this.transactional((tx) => insertNode(tx, row, parentPath));
+  }
+
+  /** Renames a node; CONFLICT name_taken when its folder has a live item of that name. */
+  async rename(node: FileRow, name: string, nameKey: string): Promise<void> {
     try {
-      await em.insert(FileRow, full);
+      await this.em().nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { name, nameKey, updatedAt: new Date() });
     } catch (error) {
-      if (isUniqueViolation(error)) throw nameTaken(row.name, error);
+      if (isUniqueViolation(error)) throw nameTaken(name, error);
       throw error;
     }
-    return full;
+  }
+
+  /** Moves a node under `target` with its subtree (paths re-rooted in the same transaction). */
+  async move(node: FileRow, target: { id: string; path: string }): Promise<string> {
+    const newPath = `${target.path}${node.id}/`;
+    await this.transactional(async (tx) => {
+      try {
+        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { parentId: target.id, updatedAt: new Date() });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw nameTaken(node.name, error);
+        throw error;
+      }
+      await rerootSubtree(tx, node.ownerId, node.path, newPath);
+    });
+    return newPath;
+  }
+
+  /** Trashes a node and everything below, marked as trashed by it so restore brings back exactly that. */
+  async trash(node: FileRow, now: Date): Promise<void> {
+    await this.transactional(async (tx) => {
+      await tx.execute(
+        'update files set trashed_at = ?, trashed_by = ?, trash_key = id where owner_id = ? and path like ? and trashed_at is null',
+        [now, node.id, node.ownerId, `${node.path}%`],
+        'run',
+      );
+    });
+  }
+
+  /**
+   * Brings back what the deletion of `node` trashed, the node itself named `name` in `parent`.
+   * False when that name is taken there (nothing changed): the caller tries another name.
+   */
+  async restore(node: FileRow, parent: { id: string; path: string }, name: string, nameKey: string): Promise<boolean> {
+    const newPath = `${parent.path}${node.id}/`;
+    try {
+      await this.transactional(async (tx) => {
+        await tx.execute(
+          'update files set trashed_at = null, trashed_by = null, trash_key = \'\' where owner_id = ? and trashed_by = ? and id <> ?',
+          [node.ownerId, node.id, node.id],
+          'run',
+        );
+        await tx.nativeUpdate(FileRow, { id: node.id }, { trashedAt: null, trashedBy: null, trashKey: '', parentId: parent.id, name, nameKey, updatedAt: new Date() });
+        if (newPath !== node.path) await rerootSubtree(tx, node.ownerId, node.path, newPath);
+      });
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes a subtree's rows for good and gives back its bytes of quota, in one transaction.
+   * Returns the blobs whose last reference went (their rows are deleted; their bytes are the caller's).
+   */
+  purge(node: FileRow): Promise<BlobRow[]> {
+    const subtree = { ownerId: node.ownerId, path: { $like: `${node.path}%` } };
+    return this.transactional(async (tx) => {
+      const rows = await tx.find(FileRow, subtree);
+      const freed: BlobRow[] = [];
+      let bytes = 0;
+      for (const r of rows) {
+        if (!r.blobId) continue;
+        bytes += Number(r.size);
+        const orphan = await unrefBlob(tx, r.blobId);
+        if (orphan) freed.push(orphan);
+      }
+      await tx.nativeDelete(FileRow, subtree);
+      await release(tx, node.ownerId, bytes);
+      return freed;
+    });
+  }
+
+  /**
+   * Records stored bytes as a file in one transaction: charges the quota (QUOTA_EXCEEDED when it
+   * does not fit), references the live blob of the same content or records `blob` as a new one,
+   * and inserts the file row (CONFLICT name_taken on a clash). Returns the row and the blob used.
+   */
+  commitFile(file: Omit<NewNode, 'isFolder' | 'blobId' | 'contentHash'> & { contentHash: string }, parentPath: string, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow }> {
+    return this.transactional(async (tx) => {
+      await chargeOrThrow(tx, file.ownerId, file.size, this.defaultQuotaBytes);
+      const blob = (await refExistingBlob(tx, file.contentHash, file.size)) ?? (await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size }));
+      return { row: await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath), blob };
+    });
+  }
+
+  /**
+   * Inserts a copy of a tree (parents first) for `ownerId` in one transaction: charges `bytes`
+   * (QUOTA_EXCEEDED), adds a reference to every blob (CONFLICT blob_gone when one was purged
+   * meanwhile). False when the top item's name is taken (nothing changed).
+   */
+  async insertTree(ownerId: string, bytes: number, rows: FileRow[]): Promise<boolean> {
+    try {
+      await this.transactional(async (tx) => {
+        await chargeOrThrow(tx, ownerId, bytes, this.defaultQuotaBytes);
+        for (const row of rows) {
+          if (row.blobId && !(await refBlobById(tx, row.blobId))) throw blobGone();
+          await tx.insert(FileRow, Object.assign(new FileRow(), row));
+        }
+      });
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
   }
 
   /** The person's quota row. */
@@ -191,46 +255,6 @@ export class FilesRepository {
     return this.em().findOneOrFail(QuotaRow, { userId });
   }
 
-  /**
-   * Charges `bytes` if it fits under the limit: one conditional UPDATE, so concurrent charges
-   * cannot overshoot. No row is not "over quota" (a fresh account's first saveShare was refused
-   * with 0 bytes used): the row is made in the one place and the charge tried again.
-   */
-  async charge(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
-    if (bytes === 0) return true;
-    if (await this.chargeRow(em, userId, bytes)) return true;
-    if ((await em.count(QuotaRow, { userId })) > 0) return false;
-    await this.provisionDrive(userId, em);
-    return this.chargeRow(em, userId, bytes);
-  }
-
-  private async chargeRow(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
-    const result = await em.execute<{ affectedRows: number }>(
-      'update quotas set used_bytes = used_bytes + ? where user_id = ? and used_bytes + ? <= limit_bytes',
-      [bytes, userId, bytes],
-      'run',
-    );
-    return result.affectedRows === 1;
-  }
-
-  async release(em: EntityManager, userId: string, bytes: number): Promise<void> {
-    if (bytes === 0) return;
-    await em.execute('update quotas set used_bytes = case when used_bytes >= ? then used_bytes - ? else 0 end where user_id = ?', [bytes, bytes, userId], 'run');
-  }
-
-  /** Adds a reference to the blob of that content if one is alive; null when there is none. */
-  async refExistingBlob(em: EntityManager, contentHash: string, size: number): Promise<BlobRow | null> {
-    const blob = await em.findOne(BlobRow, { contentHash, size });
-    if (!blob) return null;
-    const changed = await em.nativeUpdate(BlobRow, { id: blob.id, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never });
-    return changed === 1 ? blob : null;
-  }
-
-  /** One more reference to a live blob; false when it is gone (its last file was purged). */
-  async refBlobById(em: EntityManager, blobId: string): Promise<boolean> {
-    return (await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never })) === 1;
-  }
-
   findBlob(contentHash: string, size: number): Promise<BlobRow | null> {
     return this.em().findOne(BlobRow, { contentHash, size, refCount: { $gt: 0 } });
   }
@@ -238,26 +262,8 @@ export class FilesRepository {
   findBlobById(id: string): Promise<BlobRow | null> {
     return this.em().findOne(BlobRow, { id });
   }
-
-  async insertBlob(em: EntityManager, blob: Omit<BlobRow, 'id' | 'createdAt' | 'refCount'>): Promise<BlobRow> {
-    const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
-    await em.insert(BlobRow, row);
-    return row;
-  }
-
-  /** Drops one reference; returns the blob when that was the last one (its row is then deleted). */
-  async unrefBlob(em: EntityManager, blobId: string): Promise<BlobRow | null> {
-    await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count - 1') as never });
-    const blob = await em.findOne(BlobRow, { id: blobId, refCount: 0 });
-    if (!blob) return null;
-    const deleted = await em.nativeDelete(BlobRow, { id: blobId, refCount: 0 });
-    return deleted === 1 ? blob : null;
-  }
 }
 
-export function nameTaken(name: string, cause?: unknown): AppError {
-  return new AppError('CONFLICT', `An item named "${name}" already exists in this folder`, {
-    cause,
-    details: { field: 'name', reason: 'name_taken' },
-  });
+function blobGone() {
+  return new AppError('CONFLICT', 'A shared file was deleted meanwhile; try again', { details: { reason: 'blob_gone' } });
 }

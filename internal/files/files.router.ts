@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { authedProcedure, router } from '../platform/rpc/trpc.ts';
 import { CONTENT_HASH_RE } from './content-hash.ts';
 import { downloadLinksRouter } from './download-links.router.ts';
-import type { DownloadLinks } from './download-links.ts';
-import { toDto, type FilesService } from './files.service.ts';
+import type { DownloadLinks } from './download-links.service.ts';
+import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
 import type { SharesService } from './shares.service.ts';
 
@@ -23,7 +23,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
   return router({
     shares: sharesRouter(shares),
     downloadLinks: downloadLinksRouter(links),
-    node: authedProcedure.input(z.object({ id: Id.nullable() })).query(async ({ ctx, input }) => toDto(await service.node(ctx.viewer, input.id))),
+    node: authedProcedure.input(z.object({ id: Id.nullable() })).query(({ ctx, input }) => service.node(ctx.viewer, input.id)),
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.get(ctx.viewer, input.id)),
     getMany: authedProcedure.input(z.object({ ids: z.array(Id).max(1000) })).query(({ ctx, input }) => service.getMany(ctx.viewer, input.ids)),
     ancestors: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.ancestors(ctx.viewer, input.id)),
@@ -51,10 +51,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
       .query(({ ctx, input }) => service.childByName(ctx.viewer, input.parentId, input.name)),
     blobFor: authedProcedure
       .input(z.object({ contentHash: z.string().regex(CONTENT_HASH_RE), size: z.number().int().min(0) }))
-      .query(async ({ input }) => {
-        const blob = await service.findBlob(input.contentHash, input.size);
-        return blob ? { backend: blob.backend, storageKey: blob.storageKey } : null;
-      }),
+      .query(({ input }) => service.blobFor(input.contentHash, input.size)),
     commitFile: authedProcedure
       .input(
         z.object({
@@ -69,10 +66,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
         }),
       )
       .mutation(({ ctx, input }) => service.commitFile(ctx.viewer, input)),
-    content: authedProcedure.input(z.object({ id: Id })).query(async ({ ctx, input }) => {
-      const { file, blob } = await service.content(ctx.viewer, input.id);
-      return { file, blob: { id: blob.id, backend: blob.backend, storageKey: blob.storageKey, contentHash: blob.contentHash, size: Number(blob.size) } };
-    }),
+    content: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.content(ctx.viewer, input.id)),
   });
 }
 

@@ -1,6 +1,6 @@
 /** Builds the files service and its router from the shared runtime. */
 import type { Runtime } from '../platform/runtime.ts';
-import { DownloadLinks } from './download-links.ts';
+import { DownloadLinks } from './download-links.service.ts';
 import { filesRouter } from './files.router.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
@@ -19,5 +19,5 @@ export * from './shared.ts';
 export { BlobWriter, SPOOL_MAX_AGE_MS } from './blob-writer.ts';
 export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
 export type { FilesRouter } from './files.router.ts';
-export type { FileDto, Connection } from './files.service.ts';
-export type { ShareDto } from './shares.service.ts';
+export type { BlobDto, BlobLocation, Connection, ContentDto, FileDto, QuotaDto } from './files.dto.ts';
+export type { OpenedShareDto, ShareDto } from './shares.dto.ts';

@@ -10,8 +10,11 @@ export class SharesRepository {
     return this.orm.em.fork() as SqlEntityManager;
   }
 
-  async insert(row: ShareRow): Promise<void> {
+  /** A new share link: no downloads or views yet, created and updated `now`. */
+  async insert(share: Omit<ShareRow, 'downloads' | 'views' | 'revokedAt' | 'createdAt' | 'updatedAt'>, now: Date): Promise<ShareRow> {
+    const row = Object.assign(new ShareRow(), { ...share, downloads: 0, views: 0, revokedAt: null, createdAt: now, updatedAt: now });
     await this.em().insert(ShareRow, row);
+    return row;
   }
 
   findOwned(ownerId: string, id: string): Promise<ShareRow | null> {

@@ -1,13 +1,12 @@
 /** Share links as tRPC procedures: the owner's (authed) and the visitor's (public, by token). */
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
-import { toDto } from './files.service.ts';
 import type { SharesService } from './shares.service.ts';
 
 const Id = z.string().min(1).max(64);
 const Token = z.string().max(128);
 const Key = { token: Token, password: z.string().max(1024).nullish(), unlockToken: z.string().max(2048).nullish() };
-/** A download request: the file (null: the shared file itself) and who asks (share-slots.ts). */
+/** A download request: the file (null: the shared file itself) and who asks (share-slots.service.ts). */
 const Download = { fileId: Id.nullable(), userAgent: z.string().max(512).optional() };
 const Settings = z.object({
   password: z.string().max(1024).nullish(),
@@ -31,24 +30,19 @@ export function sharesRouter(shares: SharesService) {
     save: authedProcedure
       .input(z.object({ ...Key, targetFolderId: Id.nullable() }))
       .mutation(({ ctx, input }) => shares.save(ctx.viewer, input.token, { ...input, ip: ctx.ip }, input.targetFolderId)),
-    open: publicProcedure.input(z.object(Key)).query(async ({ ctx, input }) => {
-      const { share, root } = await shares.open(input.token, { ...input, ip: ctx.ip }, { countView: true });
-      return { token: share.token, expiresAt: share.expiresAt?.toISOString() ?? null, hasPassword: share.passwordHash !== null, root: toDto(root) };
-    }),
+    open: publicProcedure.input(z.object(Key)).query(({ ctx, input }) => shares.open(input.token, { ...input, ip: ctx.ip })),
     unlock: publicProcedure
       .input(z.object({ token: Token, password: z.string().max(1024) }))
       .mutation(({ ctx, input }) => shares.unlock(input.token, input.password, ctx.ip)),
     node: publicProcedure
       .input(z.object({ ...Key, id: Id.nullable() }))
-      .query(async ({ ctx, input }) => toDto((await shares.node(input.token, { ...input, ip: ctx.ip }, input.id)).node)),
+      .query(({ ctx, input }) => shares.node(input.token, { ...input, ip: ctx.ip }, input.id)),
     children: publicProcedure
       .input(z.object({ ...Key, folderId: Id.nullable(), ...Page }))
       .query(({ ctx, input }) => shares.children(input.token, { ...input, ip: ctx.ip }, input.folderId, input)),
-    content: publicProcedure.input(z.object({ ...Key, ...Download })).query(async ({ ctx, input }) => {
-      const client = { ip: ctx.ip, userAgent: input.userAgent };
-      const { shareId, file, blob } = await shares.content(input.token, { ...input, ip: ctx.ip }, input.fileId, client);
-      return { shareId, file, blob: { backend: blob.backend, storageKey: blob.storageKey } };
-    }),
+    content: publicProcedure
+      .input(z.object({ ...Key, ...Download }))
+      .query(({ ctx, input }) => shares.content(input.token, { ...input, ip: ctx.ip }, input.fileId, { ip: ctx.ip, userAgent: input.userAgent })),
     takeDownloadSlot: publicProcedure
       .input(z.object({ ...Key, ...Download, resume: z.boolean() }))
       .mutation(({ ctx, input }) =>

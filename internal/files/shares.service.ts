@@ -5,7 +5,7 @@
  * answer NOT_FOUND until it is restored. Expiry and revocation are checked on every request, so
  * they take effect at once, also for downloads under way that ask for more ranges.
  *
- * Download counting rule (share-slots.ts): a download takes its slot atomically before its first
+ * Download counting rule (share-slots.service.ts): a download takes its slot atomically before its first
  * byte goes, so `maxDownloads` is never exceeded, whatever runs in parallel; a resume of that
  * download (If-Range) by the same client continues it without a new slot. saveShare copies the
  * whole item, so it takes a slot too.
@@ -16,31 +16,21 @@ import { hashPassword, verifyPassword } from '../platform/auth/password-hash.ts'
 import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
-import type { BlobRow, FileRow } from './files.entities.ts';
-import type { FilesRepository, Page } from './files.repository.ts';
-import { toDto, type Connection, type FileDto, type FilesService } from './files.service.ts';
-import { ShareSlots, type DownloadClient } from './share-slots.ts';
-import { ShareRow } from './shares.entities.ts';
+import { locationOf, toFileDto, type BlobLocation, type Connection, type FileDto } from './files.dto.ts';
+import type { FileRow } from './files.entities.ts';
+import type { Page } from './files.paging.ts';
+import type { FilesRepository } from './files.repository.ts';
+import type { FilesService } from './files.service.ts';
+import { ShareSlots, type DownloadClient } from './share-slots.service.ts';
+import { toShareDto, type OpenedShareDto, type ShareDto } from './shares.dto.ts';
+import type { ShareRow } from './shares.entities.ts';
 import type { SharesRepository } from './shares.repository.ts';
-import { copyTree } from './tree-copy.ts';
 import { passwordBinding } from './share-unlock.ts';
 
 export const UNLOCK_TTL_S = 3600;
 const WRONG_PASSWORDS_PER_TOKEN = 10;
 const WRONG_PASSWORDS_PER_IP = 30;
 const WINDOW_MS = 15 * 60_000;
-
-export interface ShareDto {
-  id: string;
-  token: string;
-  fileId: string;
-  expiresAt: string | null;
-  maxDownloads: number | null;
-  downloads: number;
-  views: number;
-  createdAt: string;
-  hasPassword: boolean;
-}
 
 export interface ShareSettings {
   password?: string | null;
@@ -59,12 +49,8 @@ const gone = (reason: string) => new AppError('NOT_FOUND', 'This share link does
 
 const exhausted = (share: ShareRow) => share.maxDownloads !== null && share.downloads >= share.maxDownloads;
 
-function dto(row: ShareRow): ShareDto {
-  return {
-    id: row.id, token: row.token, fileId: row.fileId, expiresAt: row.expiresAt?.toISOString() ?? null, maxDownloads: row.maxDownloads,
-    downloads: row.downloads, views: row.views, createdAt: row.createdAt.toISOString(), hasPassword: row.passwordHash !== null,
-  };
-}
+/** Who the owner's files are read as when a visitor opens them through a share. */
+const ownerOf = (share: ShareRow) => ({ userId: share.ownerId, username: '', isAdmin: false });
 
 export class SharesService {
   private readonly slots: ShareSlots;
@@ -83,19 +69,15 @@ export class SharesService {
   async create(viewer: Viewer, fileId: string, settings: ShareSettings): Promise<ShareDto> {
     const node = await this.files.node(viewer, fileId);
     if (node.parentId === null) throw new AppError('BAD_INPUT', 'The root folder cannot be shared', { details: { reason: 'root' } });
-    const now = this.now();
-    const row = Object.assign(new ShareRow(), {
+    const row = await this.repo.insert({
       id: randomUUID(), ownerId: viewer.userId, fileId: node.id, token: randomBytes(32).toString('base64url'),
-      passwordHash: null as string | null, expiresAt: null as Date | null, maxDownloads: null as number | null,
-      downloads: 0, views: 0, revokedAt: null, createdAt: now, updatedAt: now,
-    });
-    Object.assign(row, await this.settings(settings));
-    await this.repo.insert(row);
-    return dto(row);
+      passwordHash: null, expiresAt: null, maxDownloads: null, ...(await this.settings(settings)),
+    }, this.now());
+    return toShareDto(row);
   }
 
   async list(viewer: Viewer): Promise<ShareDto[]> {
-    return (await this.repo.listOwned(viewer.userId)).map(dto);
+    return (await this.repo.listOwned(viewer.userId)).map(toShareDto);
   }
 
   async update(viewer: Viewer, id: string, settings: ShareSettings): Promise<ShareDto> {
@@ -103,7 +85,7 @@ export class SharesService {
     if (!row) throw new AppError('NOT_FOUND', 'No such share');
     const changes = await this.settings(settings);
     await this.repo.update(row.id, changes);
-    return dto(Object.assign(row, changes));
+    return toShareDto(Object.assign(row, changes));
   }
 
   async revoke(viewer: Viewer, id: string): Promise<boolean> {
@@ -113,8 +95,14 @@ export class SharesService {
     return true;
   }
 
+  /** A visitor opens a link (counted as a view): its limits and the shared item. */
+  async open(token: string, key: ShareKey): Promise<OpenedShareDto> {
+    const { share, root } = await this.opened(token, key, { countView: true });
+    return { token: share.token, expiresAt: share.expiresAt?.toISOString() ?? null, hasPassword: share.passwordHash !== null, root: toFileDto(root) };
+  }
+
   /** The share behind a token, checked: live, within its limits, unlocked, its item not trashed. */
-  async open(token: string, key: ShareKey, options: { countView?: boolean; exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; root: FileRow }> {
+  private async opened(token: string, key: ShareKey, options: { countView?: boolean; exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; root: FileRow }> {
     const share = await this.live(token, options.exhaustedOk === true);
     await this.checkKey(share, key);
     const root = await this.filesRepo.findLive(share.ownerId, share.fileId);
@@ -125,13 +113,17 @@ export class SharesService {
 
   /** A short-lived token proving the visitor knew the password (sent as Bearer to /s/...). */
   async unlock(token: string, password: string, ip: string | undefined): Promise<string> {
-    const { share } = await this.open(token, { password, ip });
+    const { share } = await this.opened(token, { password, ip });
     return this.tokens.sign('share', share.id, { pw: passwordBinding(share.passwordHash) }, UNLOCK_TTL_S);
   }
 
   /** A node inside the shared item: the root itself, or anything below a shared folder. */
-  async node(token: string, key: ShareKey, id: string | null, options: { exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; node: FileRow }> {
-    const { share, root } = await this.open(token, key, options);
+  async node(token: string, key: ShareKey, id: string | null): Promise<FileDto> {
+    return toFileDto((await this.nodeOf(token, key, id)).node);
+  }
+
+  private async nodeOf(token: string, key: ShareKey, id: string | null, options: { exhaustedOk?: boolean } = {}): Promise<{ share: ShareRow; node: FileRow }> {
+    const { share, root } = await this.opened(token, key, options);
     if (id === null || id === root.id) return { share, node: root };
     const node = await this.filesRepo.findLive(share.ownerId, id);
     // The path of a node lists its ancestors: outside the shared folder means not found.
@@ -140,17 +132,17 @@ export class SharesService {
   }
 
   async children(token: string, key: ShareKey, folderId: string | null, page: Page): Promise<Connection> {
-    const { share, node } = await this.node(token, key, folderId);
+    const { share, node } = await this.nodeOf(token, key, folderId);
     if (!node.isFolder) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-    return this.files.children({ userId: share.ownerId, username: '', isAdmin: false }, node.id, page);
+    return this.files.children(ownerOf(share), node.id, page);
   }
 
   /** What a download would send. An exhausted share still answers the clients holding a slot. */
-  async content(token: string, key: ShareKey, fileId: string | null, client: DownloadClient): Promise<{ shareId: string; file: FileDto; blob: BlobRow }> {
-    const { share, node } = await this.node(token, key, fileId, { exhaustedOk: true });
+  async content(token: string, key: ShareKey, fileId: string | null, client: DownloadClient): Promise<{ shareId: string; file: FileDto; blob: BlobLocation }> {
+    const { share, node } = await this.nodeOf(token, key, fileId, { exhaustedOk: true });
     if (exhausted(share) && !(await this.slots.holds(share.id, node.id, client))) throw gone('share_exhausted');
-    const { file, blob } = await this.files.content({ userId: share.ownerId, username: '', isAdmin: false }, node.id);
-    return { shareId: share.id, file, blob };
+    const { file, blob } = await this.files.content(ownerOf(share), node.id);
+    return { shareId: share.id, file, blob: locationOf(blob) };
   }
 
   /**
@@ -158,7 +150,7 @@ export class SharesService {
    * takes a slot (NOT_FOUND share_exhausted when none is left). The ticket gives it back.
    */
   async takeDownloadSlot(token: string, key: ShareKey, fileId: string | null, client: DownloadClient, resume: boolean): Promise<{ ticket: string | null }> {
-    const { share, node } = await this.node(token, key, fileId, { exhaustedOk: true });
+    const { share, node } = await this.nodeOf(token, key, fileId, { exhaustedOk: true });
     const slot = await this.slots.take(share.id, node.id, client, resume);
     if (slot.kind === 'exhausted') throw gone('share_exhausted');
     return { ticket: slot.kind === 'taken' ? slot.ticket : null };
@@ -171,13 +163,14 @@ export class SharesService {
 
   /** Puts the shared item into the viewer's drive by reference to the same blobs: no bytes copied. */
   async save(viewer: Viewer, token: string, key: ShareKey, targetFolderId: string | null): Promise<FileDto> {
-    const { share, root } = await this.open(token, key);
-    const target = await this.files.folder(viewer, targetFolderId);
+    const { share, root } = await this.opened(token, key);
+    // The target is checked before a slot is taken (the copy checks it again).
+    await this.files.folder(viewer, targetFolderId);
     // A saved copy is a whole download: its slot is taken atomically before the copy, and given
     // back when the copy fails (quota, name), so the counter equals the copies made.
     if (!(await this.slots.takeOnce(share.id))) throw gone('share_exhausted');
     try {
-      return toDto(await copyTree(this.filesRepo, { ownerId: share.ownerId, root }, { ownerId: viewer.userId, folder: target }));
+      return await this.files.copyInto(viewer, targetFolderId, { ownerId: share.ownerId, rootId: root.id });
     } catch (error) {
       await this.slots.giveBack(share.id);
       throw error;
@@ -215,8 +208,8 @@ export class SharesService {
     }
   }
 
-  private async settings(input: ShareSettings): Promise<Partial<ShareRow>> {
-    const out: Partial<ShareRow> = {};
+  private async settings(input: ShareSettings): Promise<Partial<Pick<ShareRow, 'passwordHash' | 'expiresAt' | 'maxDownloads'>>> {
+    const out: Partial<Pick<ShareRow, 'passwordHash' | 'expiresAt' | 'maxDownloads'>> = {};
     if (input.password !== undefined) {
       if (input.password !== null && (input.password.length < 4 || input.password.length > 128)) {
         throw new AppError('BAD_INPUT', 'A share password has 4 to 128 characters', { details: { field: 'password', reason: 'share_password_length' } });

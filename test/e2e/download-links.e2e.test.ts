@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOWNLOAD_LINK_SECONDS, DownloadLinks } from '../../internal/files/download-links.ts';
+import { DOWNLOAD_LINK_SECONDS, DownloadLinks } from '../../internal/files/download-links.service.ts';
 import type { FilesService } from '../../internal/files/files.service.ts';
 import { cephBackend, startTestApp, uploadSmall, writeRouting, type TestApp } from '../support/app.ts';
 import { testEnv } from '../support/env.ts';

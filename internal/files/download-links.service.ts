@@ -13,8 +13,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
-import type { BlobRow } from './files.entities.ts';
-import type { FileDto, FilesService } from './files.service.ts';
+import { locationOf, type BlobLocation, type ContentDto } from './files.dto.ts';
+import type { FilesService } from './files.service.ts';
 
 /** Long enough to start a download after a slow click, short enough that a leaked link soon dies. */
 export const DOWNLOAD_LINK_SECONDS = 300;
@@ -36,16 +36,17 @@ export class DownloadLinks {
   }
 
   /** A signature for one of the viewer's live files (NOT_FOUND otherwise), valid five minutes. */
-  async create(viewer: Viewer, fileId: string): Promise<{ sig: string; expiresAt: Date }> {
+  async create(viewer: Viewer, fileId: string): Promise<{ sig: string; expiresAt: string }> {
     await this.files.content(viewer, fileId);
     const expires = Math.floor(this.now() / 1000) + DOWNLOAD_LINK_SECONDS;
-    return { sig: `${viewer.userId}.${expires}.${this.mac(fileId, viewer.userId, expires)}`, expiresAt: new Date(expires * 1000) };
+    return { sig: `${viewer.userId}.${expires}.${this.mac(fileId, viewer.userId, expires)}`, expiresAt: new Date(expires * 1000).toISOString() };
   }
 
   /** The file and blob a signature opens, checked as its signer would be. */
-  async open(fileId: string, sig: string): Promise<{ file: FileDto; blob: BlobRow }> {
+  async open(fileId: string, sig: string): Promise<ContentDto<BlobLocation>> {
     const userId = this.verify(fileId, sig);
-    return this.files.content({ userId, username: '', isAdmin: false }, fileId);
+    const { file, blob } = await this.files.content({ userId, username: '', isAdmin: false }, fileId);
+    return { file, blob: locationOf(blob) };
   }
 
   /** The signer's id, or NOT_FOUND for a forged, altered, foreign or expired signature. */

@@ -1,0 +1,134 @@
+/**
+ * The statements FilesRepository runs inside its transactions (each takes the transaction's
+ * EntityManager): node inserts, subtree re-rooting, quota charges, blob reference counts.
+ * Only files.repository.ts imports this file.
+ */
+import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../platform/errors.ts';
+import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
+
+/** A node to insert: what the caller decides; path, trash state and times are set here. */
+export type NewNode = Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'> & { id?: string };
+export type NewBlob = Omit<BlobRow, 'id' | 'createdAt' | 'refCount'>;
+
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof UniqueConstraintViolationException;
+}
+
+export function nameTaken(name: string, cause?: unknown): AppError {
+  return new AppError('CONFLICT', `An item named "${name}" already exists in this folder`, {
+    cause,
+    details: { field: 'name', reason: 'name_taken' },
+  });
+}
+
+/**
+ * The root folder and the quota row of a person, both or neither (the caller's transaction).
+ * The root's id is the person's id and the quota's key is the person's id, both primary keys,
+ * and the inserts do nothing on a conflict: racing or repeated calls leave exactly one of each.
+ */
+export async function provisionRows(em: EntityManager, userId: string, limitBytes: number): Promise<void> {
+  const now = new Date();
+  await em
+    .createQueryBuilder(FileRow)
+    .insert({
+      id: userId, ownerId: userId, parentId: null, name: '', nameKey: '', path: `/${userId}/`, isFolder: true, size: 0,
+      blobId: null, contentHash: null, mimeType: null, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
+    })
+    .onConflict('id')
+    .ignore()
+    .execute('run');
+  await em.createQueryBuilder(QuotaRow).insert({ userId, limitBytes, usedBytes: 0 }).onConflict('userId').ignore().execute('run');
+}
+
+export async function insertNode(em: EntityManager, row: NewNode, parentPath: string): Promise<FileRow> {
+  const id = row.id ?? randomUUID();
+  const now = new Date();
+  const full: FileRow = Object.assign(new FileRow(), {
+    ...row, id, path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
+  });
+  try {
+    await em.insert(FileRow, full);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken(row.name, error);
+    throw error;
+  }
+  return full;
+}
+
+/** Re-roots a subtree's materialised paths from `oldPath` to `newPath` in one statement. */
+export async function rerootSubtree(em: EntityManager, ownerId: string, oldPath: string, newPath: string): Promise<void> {
+  await em.execute(
+    `update files set path = ${concat(em, '?', 'substr(path, ?)')} where owner_id = ? and path like ?`,
+    [newPath, oldPath.length + 1, ownerId, `${oldPath}%`],
+    'run',
+  );
+}
+
+/** String concatenation differs: MySQL has concat(), SQLite the || operator. */
+function concat(em: EntityManager, a: string, b: string): string {
+  return /sqlite/i.test(em.getPlatform().constructor.name) ? `(${a} || ${b})` : `concat(${a}, ${b})`;
+}
+
+/** Charges `bytes` to the person's quota, or QUOTA_EXCEEDED (the transaction then rolls back). */
+export async function chargeOrThrow(em: EntityManager, userId: string, bytes: number, defaultLimit: number): Promise<void> {
+  if (!(await charge(em, userId, bytes, defaultLimit))) {
+    throw new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { needed: bytes } });
+  }
+}
+
+/**
+ * Charges `bytes` if it fits under the limit: one conditional UPDATE, so concurrent charges
+ * cannot overshoot. No row is not "over quota" (a fresh account's first saveShare was refused
+ * with 0 bytes used): the row is made in the one place and the charge tried again.
+ */
+async function charge(em: EntityManager, userId: string, bytes: number, defaultLimit: number): Promise<boolean> {
+  if (bytes === 0) return true;
+  if (await chargeRow(em, userId, bytes)) return true;
+  if ((await em.count(QuotaRow, { userId })) > 0) return false;
+  await provisionRows(em, userId, defaultLimit);
+  return chargeRow(em, userId, bytes);
+}
+
+async function chargeRow(em: EntityManager, userId: string, bytes: number): Promise<boolean> {
+  const result = await em.execute<{ affectedRows: number }>(
+    'update quotas set used_bytes = used_bytes + ? where user_id = ? and used_bytes + ? <= limit_bytes',
+    [bytes, userId, bytes],
+    'run',
+  );
+  return result.affectedRows === 1;
+}
+
+export async function release(em: EntityManager, userId: string, bytes: number): Promise<void> {
+  if (bytes === 0) return;
+  await em.execute('update quotas set used_bytes = case when used_bytes >= ? then used_bytes - ? else 0 end where user_id = ?', [bytes, bytes, userId], 'run');
+}
+
+/** Adds a reference to the blob of that content if one is alive; null when there is none. */
+export async function refExistingBlob(em: EntityManager, contentHash: string, size: number): Promise<BlobRow | null> {
+  const blob = await em.findOne(BlobRow, { contentHash, size });
+  if (!blob) return null;
+  return (await refBlobById(em, blob.id)) ? blob : null;
+}
+
+/** One more reference to a live blob; false when it is gone (its last file was purged). */
+export async function refBlobById(em: EntityManager, blobId: string): Promise<boolean> {
+  return (await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never })) === 1;
+}
+
+export async function insertBlob(em: EntityManager, blob: NewBlob): Promise<BlobRow> {
+  const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
+  await em.insert(BlobRow, row);
+  return row;
+}
+
+/** Drops one reference; returns the blob when that was the last one (its row is then deleted). */
+export async function unrefBlob(em: EntityManager, blobId: string): Promise<BlobRow | null> {
+  await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count - 1') as never });
+  const blob = await em.findOne(BlobRow, { id: blobId, refCount: 0 });
+  if (!blob) return null;
+  const deleted = await em.nativeDelete(BlobRow, { id: blobId, refCount: 0 });
+  return deleted === 1 ? blob : null;
+}
