@@ -24,7 +24,7 @@ import { uploadRouter } from './http/upload.handler.ts';
 import { webAppRouter } from './http/web-app.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { PubSub } from '../internal/platform/kv/kv.ts';
-import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.ts';
+import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.rules.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/errors.ts';
 import { BoundedApolloServer } from './graphql/bounded-apollo.ts';

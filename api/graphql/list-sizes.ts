@@ -7,7 +7,7 @@
  * neither paged nor listed here, so a new list cannot silently be priced at a guess.
  */
 import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
-import { PROOF_RANGES } from '../../internal/uploads/upload-plan.ts';
+import { PROOF_RANGES } from '../../internal/uploads/upload-plan.rules.ts';
 
 export { MAX_PAGE };
 
@@ -21,7 +21,7 @@ export const LIST_MAXIMUM: ReadonlyMap<string, number> = new Map([
   ['Query.uploads', 200],
   // Folders nest at most MAX_DEPTH deep (files.service.ts).
   ['File.ancestors', MAX_DEPTH],
-  // upload-plan.ts: a challenge asks for PROOF_RANGES ranges.
+  // upload-plan.rules.ts: a challenge asks for PROOF_RANGES ranges.
   ['Challenge.ranges', PROOF_RANGES],
   // The routing file names the backends; no deployment has hundreds.
   ['Query.storageBackends', 100],

@@ -7,7 +7,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
-import { writeChunk } from './chunk-writer.ts';
+import { writeChunk } from '../../internal/uploads/index.ts';
 import { parseContentDigest } from './content-digest.ts';
 
 export function uploadRouter(clients: Clients, storage: StorageRouter, auth: RequestHandler): Router {

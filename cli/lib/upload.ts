@@ -15,7 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, SESSION_FIELDS, type SessionView, type StratusApi } from './api.ts';
 import { combineBlockDigests } from '../../internal/files/content-hash.ts';
-import { MAX_BLOCK_HASHES } from '../../internal/uploads/upload-plan.ts';
+import { MAX_BLOCK_HASHES } from '../../internal/uploads/upload-plan.rules.ts';
 import { blockDigests, challengeProofs, rangeSha256 } from './hash.ts';
 import { mimeTypeOf } from './mime.ts';
 

@@ -17,7 +17,7 @@
  *   sweeper does.
  * - `session_completion_interrupted`: a session left in COMPLETING by a completion that died (no
  *   completion lease in the key-value store, untouched for longer than the grace). Repair: the
- *   recovery the server runs on its next read of it (uploads/completion-recovery.ts): back to
+ *   recovery the server runs on its next read of it (uploads/completion-recovery.service.ts): back to
  *   UPLOADING with its parts or its assembled bytes, or FAILED when nothing is left.
  * - `multipart_orphaned`: a backend multipart upload under `blobs/` that no unfinished session
  *   and no running transfer owns. Repair: aborted. Uploads younger than `multipartGraceMs` are
@@ -35,11 +35,11 @@ import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import { BlobRow } from '../files/files.entities.ts';
 import { TransferJobRow } from '../transfer/transfer.entities.ts';
-import { ChunkReceipts } from '../uploads/chunk-receipts.ts';
+import { ChunkReceipts } from '../uploads/chunk-receipts.repository.ts';
 import { MemoryKeyValueStore } from '../platform/kv/memory.kv.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
-import { recoverCompletion } from '../uploads/completion-recovery.ts';
-import { IDLE_TTL_MS, SessionCore } from '../uploads/session-core.ts';
+import { recoverCompletion } from '../uploads/completion-recovery.service.ts';
+import { IDLE_TTL_MS, SessionCore } from '../uploads/session.core.ts';
 import { UploadsRepository } from '../uploads/uploads.repository.ts';
 import { UNFINISHED, UploadSessionRow } from '../uploads/uploads.entities.ts';
 

@@ -15,9 +15,9 @@
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { BLOCK_SIZE } from '../files/content-hash.ts';
-import { publishProgress, type UploadProgress } from './progress.ts';
-import type { SessionCore } from './session-core.ts';
-import { chunkLength } from './upload-plan.ts';
+import { publishProgress, type UploadProgress } from './progress.channel.ts';
+import type { SessionCore } from './session.core.ts';
+import { chunkLength } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
 /** How far the idle expiry must have fallen behind before a recorded chunk writes it again. */

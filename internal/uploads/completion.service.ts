@@ -4,7 +4,7 @@
  *   server computed itself, the backend multipart completed into one verified object (assembled),
  *   the file committed (quota charged, blob recorded or shared). A backend failure puts the
  *   session back to UPLOADING: resumable; a file that cannot be placed (name taken, folder
- *   trashed, quota) keeps its assembled bytes. A crash mid-way: completion-recovery.ts.
+ *   trashed, quota) keeps its assembled bytes. A crash mid-way: completion-recovery.service.ts.
  * - proveOwnership (instant upload, 秒传): the client proves it holds the bytes of a blob the
  *   store already has by hashing the challenge's ranges with the nonce; the file links to that
  *   blob and no byte is sent. A wrong proof and an unknown hash give the same answer.
@@ -16,11 +16,11 @@ import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { combineBlockDigests } from '../files/content-hash.ts';
-import { hashStored, restartUpload } from './completion-recovery.ts';
-import type { FilesPort } from './files-port.ts';
-import { ProofPacer } from './proof-pacer.ts';
-import type { SessionCore, UploadSessionDto } from './session-core.ts';
-import type { ChallengeRange } from './upload-plan.ts';
+import { hashStored, restartUpload } from './completion-recovery.service.ts';
+import type { FilesPort } from './files.port.ts';
+import { ProofPacer } from './proof.pacer.ts';
+import type { SessionCore, UploadSessionDto } from './session.core.ts';
+import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
 export const PROOFS_PER_SESSION = 5;
@@ -32,7 +32,7 @@ export class CompletionService {
    * service queues the move off a staging backend here). Its failure never fails the upload.
    */
   afterComplete: ((stored: { backend: string; contentHash: string; size: number }) => Promise<void>) | undefined;
-  /** Refused proofs take as long for unknown content as for stored content (proof-pacer.ts). */
+  /** Refused proofs take as long for unknown content as for stored content (proof.pacer.ts). */
   private readonly pacer = new ProofPacer();
 
   constructor(

@@ -4,7 +4,7 @@ import { authedProcedure, router } from '../platform/rpc/trpc.ts';
 import { CONTENT_HASH_RE } from '../files/content-hash.ts';
 import type { ChunksService } from './chunks.service.ts';
 import type { CompletionService } from './completion.service.ts';
-import { MAX_BLOCK_HASHES } from './upload-plan.ts';
+import { MAX_BLOCK_HASHES } from './upload-plan.rules.ts';
 import type { UploadsService } from './uploads.service.ts';
 
 const Id = z.string().min(1).max(64);

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { newBlobKey } from '../files/blob-writer.ts';
-import { recoverCompletion } from './completion-recovery.ts';
-import type { FilesPort } from './files-port.ts';
-import type { SessionCore, UploadSessionDto } from './session-core.ts';
-import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.ts';
+import { recoverCompletion } from './completion-recovery.service.ts';
+import type { FilesPort } from './files.port.ts';
+import type { SessionCore, UploadSessionDto } from './session.core.ts';
+import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.rules.ts';
 import { UploadSessionRow } from './uploads.entities.ts';
 
 export interface CreateUploadInput {

@@ -1,6 +1,6 @@
 /** Upload sessions in GraphQL: thin calls to the uploads service; chunk bytes through writeChunk. */
 import { progressEvents } from '../../../internal/uploads/index.ts';
-import { writeChunk } from '../../http/chunk-writer.ts';
+import { writeChunk } from '../../../internal/uploads/index.ts';
 import { asViewer, requireViewer } from '../context.ts';
 import type { Resolvers } from '../resolvers.generated.ts';
 

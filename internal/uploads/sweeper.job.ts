@@ -2,11 +2,11 @@
  * Expires idle upload sessions (default 24 h without activity): aborts their backend multipart
  * uploads (or deletes their assembled object) so no partial bytes stay stored, drops their
  * receipts, and tells subscribers. Recovers completions that died with their process
- * (completion-recovery.ts). Finished rows are deleted after a week.
+ * (completion-recovery.service.ts). Finished rows are deleted after a week.
  */
 import type { Logger } from '../platform/logger.ts';
-import { recoverCompletion } from './completion-recovery.ts';
-import type { SessionCore } from './session-core.ts';
+import { recoverCompletion } from './completion-recovery.service.ts';
+import type { SessionCore } from './session.core.ts';
 
 export const FINISHED_RETENTION_MS = 7 * 24 * 3_600_000;
 /** Temporary files untouched this long were left by a crash (a live body is written every second). */

@@ -8,10 +8,10 @@ import type { PubSub } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import type { PartInfo } from '../storage/object-store.ts';
-import type { ChunkReceipts } from './chunk-receipts.ts';
-import { recoverCompletion } from './completion-recovery.ts';
-import { publishProgress, type UploadProgress } from './progress.ts';
-import type { ChallengeRange } from './upload-plan.ts';
+import type { ChunkReceipts } from './chunk-receipts.repository.ts';
+import { recoverCompletion } from './completion-recovery.service.ts';
+import { publishProgress, type UploadProgress } from './progress.channel.ts';
+import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow, UploadStatus } from './uploads.entities.ts';
 import type { UploadsRepository } from './uploads.repository.ts';
 
@@ -48,7 +48,7 @@ export class SessionCore {
 
   /**
    * The viewer's session; another person's id is NOT_FOUND. A session past its expiry is EXPIRED.
-   * A completion that died with its process is recovered first (completion-recovery.ts).
+   * A completion that died with its process is recovered first (completion-recovery.service.ts).
    */
   async load(viewer: Viewer, id: string): Promise<UploadSessionRow> {
     const row = await this.repo.findOwned(viewer.userId, id);

@@ -19,7 +19,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
 import { BlockHasher } from '../files/content-hash.ts';
-import type { SessionCore } from './session-core.ts';
+import type { SessionCore } from './session.core.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
 export async function recoverCompletion(core: SessionCore, row: UploadSessionRow): Promise<void> {

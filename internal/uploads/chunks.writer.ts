@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlockHasher } from '../../internal/files/content-hash.ts';
-import { AppError } from '../../internal/platform/errors.ts';
-import type { StorageRouter } from '../../internal/storage/index.ts';
-import type { UploadProgress } from '../../internal/uploads/index.ts';
-import type { Clients } from '../clients.ts';
+import type { TRPCClient } from '@trpc/client';
+import { BlockHasher } from '../files/content-hash.ts';
+import { AppError } from '../platform/errors.ts';
+import type { StorageRouter } from '../storage/index.ts';
+import type { UploadProgress } from './progress.channel.ts';
+import type { UploadsRouter } from './uploads.router.ts';
 
 export const PROGRESS_INTERVAL_MS = 250;
 
@@ -28,7 +29,12 @@ export interface ChunkWrite {
 
 export type ChunkResult = UploadProgress & { index: number; alreadyRecorded: boolean };
 
-export async function writeChunk(clients: Clients, storage: StorageRouter, chunk: ChunkWrite): Promise<ChunkResult> {
+/** The uploads service as the gateway reaches it (in process or over HTTP). */
+export interface UploadsClients {
+  uploads: TRPCClient<UploadsRouter>;
+}
+
+export async function writeChunk(clients: UploadsClients, storage: StorageRouter, chunk: ChunkWrite): Promise<ChunkResult> {
   const { sessionId, index } = chunk;
   const slot = await clients.uploads.beginChunk.mutate({ sessionId, index, length: chunk.length });
   if (slot.alreadyRecorded) {
