@@ -12,7 +12,7 @@ import { createCallerFactory } from '../platform/rpc/trpc.ts';
 import { STACKS, createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
 import { BlobRow, FileRow } from './files.entities.ts';
 import { createFiles } from './index.ts';
-import { newBlobKey } from './blob-writer.ts';
+import { newBlobKey } from './blobs.writer.ts';
 
 const log = createLogger({ level: 'silent' });
 const HASH_A = 'a'.repeat(64);

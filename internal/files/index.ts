@@ -16,7 +16,7 @@ export function createFiles(runtime: Runtime) {
 }
 
 export * from './shared.ts';
-export { BlobWriter, SPOOL_MAX_AGE_MS } from './blob-writer.ts';
+export { BlobWriter, SPOOL_MAX_AGE_MS } from './blobs.writer.ts';
 export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
 export type { FilesRouter } from './files.router.ts';
 export type { BlobDto, BlobLocation, Connection, ContentDto, FileDto, QuotaDto } from './files.dto.ts';

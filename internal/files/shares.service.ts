@@ -25,7 +25,7 @@ import { ShareSlots, type DownloadClient } from './share-slots.service.ts';
 import { toShareDto, type OpenedShareDto, type ShareDto } from './shares.dto.ts';
 import type { ShareRow } from './shares.entities.ts';
 import type { SharesRepository } from './shares.repository.ts';
-import { passwordBinding } from './share-unlock.ts';
+import { passwordBinding } from './share-unlock.rules.ts';
 
 export const UNLOCK_TTL_S = 3600;
 const WRONG_PASSWORDS_PER_TOKEN = 10;
@@ -192,7 +192,7 @@ export class SharesService {
     if (!share.passwordHash) return;
     if (key.unlockToken) {
       const claims = await this.tokens.verify('share', key.unlockToken).catch(() => null);
-      // Bound to the password it proved: a changed or removed password ends it (share-unlock.ts).
+      // Bound to the password it proved: a changed or removed password ends it (share-unlock.rules.ts).
       if (claims?.sub === share.id && claims.claims.pw === passwordBinding(share.passwordHash)) return;
     }
     if (!key.password) throw new AppError('UNAUTHENTICATED', 'This share needs a password', { details: { reason: 'share_password_required' } });

@@ -6,7 +6,7 @@ import type { Runtime } from '../platform/runtime.ts';
 import { MemoryJobQueue } from '../platform/mq/memory.queue.ts';
 import type { JobQueue } from '../platform/mq/queue.ts';
 import { RabbitJobQueue } from '../platform/mq/rabbitmq.queue.ts';
-import { TransferDrainer } from './drainer.ts';
+import { TransferDrainer } from './drainer.job.ts';
 import { createTransferMetrics } from './transfer.metrics.ts';
 import { TransferRepository } from './transfer.repository.ts';
 import { transferRouter } from './transfer.router.ts';

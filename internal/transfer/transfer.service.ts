@@ -4,7 +4,7 @@
  *
  * 1. The blob is read: gone → nothing to do; already at `to` → an earlier run switched it (and maybe
  *    died before deleting the source: that is finished now); elsewhere → someone else moved it.
- * 2. The object is streamed to `to` under the same key, hashed on the way (blob-copier.ts).
+ * 2. The object is streamed to `to` under the same key, hashed on the way (blobs.copier.ts).
  * 3. The location switches in ONE transaction guarded by the old location (compare-and-set); a
  *    blob deleted or moved meanwhile is left alone and the copy just made is removed.
  * 4. `move` only: after `sourceGraceMs`, the source object is deleted. Downloads read the location
@@ -21,8 +21,8 @@ import type { PubSub } from '../platform/kv/kv.ts';
 import type { Logger } from '../platform/logger.ts';
 import { errorText, type JobQueue } from '../platform/mq/queue.ts';
 import type { StorageRouter } from '../storage/index.ts';
-import { copyObject } from './blob-copier.ts';
-import { sameLocation } from './destinations.ts';
+import { copyObject } from './blobs.copier.ts';
+import { sameLocation } from './destinations.rules.ts';
 import { TransferJobRow, type TransferMode, type TransferStatus } from './transfer.entities.ts';
 import { publishTransferEvent } from './transfer.events.ts';
 import type { TransferMetrics } from './transfer.metrics.ts';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
-import { newBlobKey } from '../files/blob-writer.ts';
+import { newBlobKey } from '../files/blobs.writer.ts';
 import { recoverCompletion } from './completion-recovery.service.ts';
 import type { FilesPort } from './files.port.ts';
 import type { SessionCore, UploadSessionDto } from './session.core.ts';

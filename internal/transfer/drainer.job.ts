@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import type { StorageRouter } from '../storage/index.ts';
-import { destinationOf } from './destinations.ts';
+import { destinationOf } from './destinations.rules.ts';
 import type { TransferRepository } from './transfer.repository.ts';
 import type { TransferService } from './transfer.service.ts';
 
