@@ -8,6 +8,7 @@ import { AppError } from '../platform/errors.ts';
 import { MAX_ACCESS_TTL_S } from '../platform/auth/session-revocations.ts';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
+import { RateLimiter, type Budget } from '../platform/rate-limit.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
 import { EmailCodeStore } from './email-codes.ts';
@@ -15,15 +16,23 @@ import type { Mailer } from './mailer.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 
 const CHANGE_FAILURES_PER_15_MIN = 5;
+const changeFailures = (userId: string): Budget => ({
+  key: `acct:pwchange-fail:${userId}`,
+  limit: CHANGE_FAILURES_PER_15_MIN,
+  windowMs: 15 * 60_000,
+  reason: 'password_change_failures',
+  message: 'Too many wrong passwords; try again later',
+});
 /** Reset codes live beside sign-up codes under their own name: one cannot stand for the other. */
 const resetKey = (email: string) => `reset:${email}`;
 
 export class AccountSessions {
   private readonly codes: EmailCodeStore;
+  private readonly limiter: RateLimiter;
 
   constructor(
     private readonly repo: AccountsRepository,
-    private readonly kv: KeyValueStore,
+    kv: KeyValueStore,
     private readonly mailer: Mailer,
     private readonly tokens: TokenSigner,
     /** Where a mail that could not be sent is reported (the answer never waits for the mail). */
@@ -31,6 +40,7 @@ export class AccountSessions {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.codes = new EmailCodeStore(kv);
+    this.limiter = new RateLimiter(kv);
   }
 
   async logoutAll(viewer: Viewer): Promise<boolean> {
@@ -43,20 +53,15 @@ export class AccountSessions {
     const user = await this.repo.findUserById(viewer.userId);
     if (!user) throw new AppError('UNAUTHENTICATED', 'This account no longer exists');
     // A stolen access token must not become a password oracle: few wrong tries per window.
-    const limitKey = `acct:pwchange-fail:${user.id}`;
-    if (Number((await this.kv.get(limitKey)) ?? 0) >= CHANGE_FAILURES_PER_15_MIN) {
-      throw new AppError('RATE_LIMITED', 'Too many wrong passwords; try again later', {
-        retryAfter: Math.max(1, Math.ceil((await this.kv.ttl(limitKey)) / 1000)),
-        details: { reason: 'password_change_failures' },
-      });
-    }
+    const failures = changeFailures(user.id);
+    await this.limiter.assertUnspent(failures);
     if (!(await verifyPassword(oldPassword, user.passwordHash))) {
-      await this.kv.incr(limitKey, 15 * 60_000);
+      await this.limiter.record(failures.key, failures.windowMs);
       throw new AppError('UNAUTHENTICATED', 'The current password is not right', { details: { reason: 'bad_credentials' } });
     }
     assertStrongPassword(newPassword, user.username, user.email);
     await this.repo.updatePasswordHash(user.id, await hashPassword(newPassword));
-    await this.kv.del(limitKey);
+    await this.limiter.forget(failures.key);
     await this.endLogins(user.id, viewer.sessionId);
     return true;
   }

@@ -25,14 +25,13 @@ export class EmailCodeStore {
   /** A fresh code for the address; RATE_LIMITED when one was sent less than a minute ago. */
   async issue(email: string): Promise<string> {
     const key = `acct:code:${email}`;
-    const recent = await this.kv.set(`${key}:sent`, '1', { ttlMs: SEND_INTERVAL_MS, ifAbsent: true });
-    if (!recent) {
-      const ttl = await this.kv.ttl(`${key}:sent`);
-      throw new AppError('RATE_LIMITED', 'A code was sent to this address less than a minute ago', {
-        retryAfter: Math.max(1, Math.ceil(ttl / 1000)),
-        details: { reason: 'code_send_interval' },
-      });
-    }
+    await this.limiter.take({
+      key: `${key}:sent`,
+      limit: 1,
+      windowMs: SEND_INTERVAL_MS,
+      reason: 'code_send_interval',
+      message: 'A code was sent to this address less than a minute ago',
+    });
     await this.limiter.take({
       key: `${key}:hour`,
       limit: SENDS_PER_HOUR,

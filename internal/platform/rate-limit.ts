@@ -1,14 +1,19 @@
 /**
- * Rate limits over the key-value store, written once for every service. Two shapes:
+ * Rate limits over the key-value store, written once for every service (sign-in, e-mail codes,
+ * password changes, share passwords, ownership proofs). Every count is a fixed window that starts
+ * at its first event: one atomic INCR with PEXPIRE NX, so parallel requests cannot all slip under
+ * the limit. Three shapes:
  *
- * - `take`: a budget of `limit` events per window (fixed window that starts at its first event:
- *   one atomic INCR with PEXPIRE NX, so parallel requests cannot all slip under the limit).
+ * - `take`: a budget of `limit` events per window; the event is counted, then refused past it.
+ * - `assertUnspent` + `record`: a budget of failures; checked before the attempt (refused once
+ *   `limit` failures are in the window) and counted only when the attempt fails (`forget` on
+ *   success where the caller wants that).
  * - `record` + `backOff` + `assertNotWaiting`: failures counted in a window; past the free ones,
  *   each further failure sets a wait that doubles (1 s, 2 s, 4 s … up to a cap). A back-off delays
  *   the one who keeps failing instead of locking a key out for a fixed time.
  *
- * Refusals are `RATE_LIMITED` with `retryAfter` (seconds, RFC 9110 §10.2.3 Retry-After) and a
- * stable `details.reason`.
+ * Refusals are `RATE_LIMITED` with `retryAfter` (seconds, RFC 9110 §10.2.3 Retry-After): the time
+ * left in the window, or the budget's fixed `retryAfterMs`; and the budget's stable `details.reason`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { AppError } from './errors.ts';
@@ -20,6 +25,8 @@ export interface Budget {
   windowMs: number;
   reason: string;
   message: string;
+  /** A fixed Retry-After for refusals instead of the time left in the window. */
+  retryAfterMs?: number;
 }
 
 export interface BackOff {
@@ -37,8 +44,21 @@ export class RateLimiter {
   async take(budget: Budget): Promise<void> {
     const used = await this.kv.incr(budget.key, budget.windowMs);
     if (used <= budget.limit) return;
+    throw await this.refusal(budget);
+  }
+
+  /** RATE_LIMITED when any of the budgets already has `limit` events in its window (counts none). */
+  async assertUnspent(...budgets: Budget[]): Promise<void> {
+    const used = await Promise.all(budgets.map(async (budget) => Number((await this.kv.get(budget.key)) ?? 0)));
+    const spent = budgets.find((budget, i) => (used[i] ?? 0) >= budget.limit);
+    if (spent) throw await this.refusal(spent);
+  }
+
+  /** The RATE_LIMITED error of `budget` (for a caller that refuses on a condition of its own too). */
+  async refusal(budget: Budget): Promise<AppError> {
+    if (budget.retryAfterMs !== undefined) return limited(budget.message, budget.reason, budget.retryAfterMs);
     const left = await this.kv.ttl(budget.key);
-    throw limited(budget.message, budget.reason, left > 0 ? left : budget.windowMs);
+    return limited(budget.message, budget.reason, left > 0 ? left : budget.windowMs);
   }
 
   /** Counts one failure under `key` in a window that starts at the first; returns the count. */
