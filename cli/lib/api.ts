@@ -1,4 +1,6 @@
 /** A small client of the Stratus API for the command line and the tests: GraphQL over fetch. */
+import { UploadSessionFields, type Operation, type UploadSessionFragment } from './graphql.generated.ts';
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -20,11 +22,15 @@ export class StratusApi {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...extra };
   }
 
-  async gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  /**
+   * One operation: a generated one (cli/lib/operations.graphql, `npm run codegen`) types its
+   * variables and answer; a plain string needs the answer's type given.
+   */
+  async gql<T, V = Record<string, unknown>>(query: Operation<T, V> | string, variables?: V): Promise<T> {
     const res = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/json' }),
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ query, variables: variables ?? {} }),
     });
     const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
     const error = body.errors?.[0];
@@ -34,21 +40,8 @@ export class StratusApi {
   }
 }
 
-export const SESSION_FIELDS = 'id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason';
+/** The upload-session fields (fragment UploadSession, schema/fragments/upload-session.graphql). */
+export const SESSION_FIELDS = UploadSessionFields;
 
-export interface SessionView {
-  id: string;
-  status: string;
-  name: string;
-  parentId: string;
-  size: number;
-  chunkSize: number;
-  chunkCount: number;
-  contentHash: string | null;
-  uploadedChunks: number[];
-  missingChunks: number[];
-  uploadedBytes: number;
-  challenge: { nonce: string; ranges: { offset: number; length: number }[] } | null;
-  file: { id: string; name: string; size: number; contentHash: string; mimeType: string | null } | null;
-  failureReason: string | null;
-}
+/** An upload session as the CLI reads it: the shared UploadSession fragment's generated type. */
+export type SessionView = UploadSessionFragment;

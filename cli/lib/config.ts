@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { ApiError, StratusApi } from './api.ts';
+import type { Operation } from './graphql.generated.ts';
 import { configFile, readJson, uploadsFile, writeJson } from './local-files.ts';
 import { settings } from './settings.ts';
 
@@ -74,14 +75,14 @@ export class CliApi extends StratusApi {
     this.schedule();
   }
 
-  override async gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  override async gql<T, V = Record<string, unknown>>(query: Operation<T, V> | string, variables?: V): Promise<T> {
     const sent = this.token;
     try {
-      return await super.gql<T>(query, variables);
+      return await super.gql<T, V>(query, variables);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== 'UNAUTHENTICATED' || !this.credentials) throw error;
       await this.refresh(sent);
-      return super.gql<T>(query, variables);
+      return super.gql<T, V>(query, variables);
     }
   }
 

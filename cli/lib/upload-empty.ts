@@ -6,14 +6,10 @@
  * `apollo-require-preflight` header on multipart requests.
  */
 import { ApiError, type StratusApi } from './api.ts';
+import type { UploadSessionFragment } from './graphql.generated.ts';
 
-export interface UploadedFile {
-  id: string;
-  name: string;
-  size: number;
-  contentHash: string;
-  mimeType: string | null;
-}
+/** The file an upload made: the same fields as the UploadSession fragment's `file`. */
+export type UploadedFile = NonNullable<UploadSessionFragment['file']>;
 
 export async function uploadEmptyFile(api: StratusApi, name: string, parentId: string | null, mimeType: string | null): Promise<UploadedFile> {
   const form = new FormData();

@@ -13,7 +13,8 @@ import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, SESSION_FIELDS, type SessionView, type StratusApi } from './api.ts';
+import { ApiError, type SessionView, type StratusApi } from './api.ts';
+import { CompleteUploadDocument, CreateUploadDocument, OpenUploadsDocument, ProveOwnershipDocument, ResumeUploadDocument } from './graphql.generated.ts';
 import { combineBlockDigests } from '../../internal/files/content-hash.ts';
 import { MAX_BLOCK_HASHES } from '../../internal/uploads/upload-plan.rules.ts';
 import { blockDigests, challengeProofs, rangeSha256 } from './hash.ts';
@@ -65,7 +66,7 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   // completion. The API takes at most 32768 (a 128 GiB file); larger files send none.
   const blockHashes = digests.length <= MAX_BLOCK_HASHES ? digests.map((d) => d.toString('hex')) : null;
 
-  const open = await api.gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`);
+  const open = await api.gql(OpenUploadsDocument);
   let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
   if (options.sessionId !== undefined) {
     const wanted = open.uploads.find((s) => s.id === options.sessionId);
@@ -75,12 +76,12 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   }
   const resumed = session !== undefined;
   if (session?.status === 'PAUSED') {
-    session = (await api.gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).resumeUpload;
+    session = (await api.gql(ResumeUploadDocument, { id: session.id })).resumeUpload;
   }
   if (!session) {
     session = (
-      await api.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
-        i: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes },
+      await api.gql(CreateUploadDocument, {
+        input: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes },
       })
     ).createUpload;
   }
@@ -89,7 +90,7 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
 
   if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
     const proofs = await challengeProofs(file, session.challenge.nonce, session.challenge.ranges);
-    session = (await api.gql<{ proveOwnership: SessionView }>(`mutation($id: ID!, $p: [String!]!) { proveOwnership(sessionId: $id, proofs: $p) { ${SESSION_FIELDS} } }`, { id: session.id, p: proofs })).proveOwnership;
+    session = (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
     if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
   }
 
@@ -109,7 +110,7 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 4) }, worker));
-  session = (await api.gql<{ completeUpload: SessionView }>(`mutation($id: ID!) { completeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: current.id })).completeUpload;
+  session = (await api.gql(CompleteUploadDocument, { id: current.id })).completeUpload;
   return { session, instant: false, resumed, chunksSent };
 }
 

@@ -81,13 +81,13 @@ export const OUTPUTS: OutputConfig[] = [
   {
     file: 'web/src/graphql.generated.ts',
     documents: [...SHARED_FRAGMENTS, 'web/src/operations.graphql'],
-    plugins: ['typescript', 'typescript-operations', 'document-strings'],
+    plugins: ['typescript-operations', 'document-strings'],
     config: clientConfig('File'),
   },
   {
     file: 'cli/lib/graphql.generated.ts',
     documents: [...SHARED_FRAGMENTS, 'cli/lib/operations.graphql'],
-    plugins: ['typescript', 'typescript-operations', 'document-strings'],
+    plugins: ['typescript-operations', 'document-strings'],
     config: clientConfig('unknown'),
   },
 ];

@@ -35,6 +35,11 @@ export function documentStringsPlugin(_schema: unknown, documents: { document?: 
   const definitions = documents.flatMap((d) => d.document?.definitions ?? []);
   const fragments = new Map(definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f] as const));
   const lines = [HEADER];
+  // A fragment's fields on one line, for callers that build a selection around them.
+  for (const fragment of fragments.values()) {
+    const fields = print(fragment.selectionSet).replace(/\s+/g, ' ').slice(2, -2);
+    lines.push(`export const ${fragment.name.value}Fields = ${JSON.stringify(fields)};`);
+  }
   for (const op of definitions) {
     if (op.kind !== Kind.OPERATION_DEFINITION) continue;
     if (!op.name) throw new Error('every client operation needs a name (its generated types are named after it)');

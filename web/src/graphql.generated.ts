@@ -3,119 +3,6 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
-export type Maybe<T> = T | null;
-export type InputMaybe<T> = Maybe<T>;
-/** All built-in and custom scalars, mapped to their actual values */
-export type Scalars = {
-  ID: { input: string; output: string; }
-  String: { input: string; output: string; }
-  Boolean: { input: boolean; output: boolean; }
-  Int: { input: number; output: number; }
-  Float: { input: number; output: number; }
-  /** An ISO-8601 timestamp in UTC. */
-  DateTime: { input: string; output: string; }
-  /** A byte count, serialised as a JSON number (exact up to 2^53, so files above 2 GiB are fine). */
-  Size: { input: number; output: number; }
-  /** A file in a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec). */
-  Upload: { input: File; output: File; }
-};
-
-export const FileOrderField = {
-  Name: 'NAME',
-  Size: 'SIZE',
-  CreatedAt: 'CREATED_AT',
-  UpdatedAt: 'UPDATED_AT'
-} as const;
-
-export type FileOrderField = typeof FileOrderField[keyof typeof FileOrderField];
-export const OrderDirection = {
-  Asc: 'ASC',
-  Desc: 'DESC'
-} as const;
-
-export type OrderDirection = typeof OrderDirection[keyof typeof OrderDirection];
-export type FileOrder = {
-  field: FileOrderField;
-  direction: OrderDirection;
-};
-
-export const UploadStatus = {
-  Pending: 'PENDING',
-  Uploading: 'UPLOADING',
-  Paused: 'PAUSED',
-  Completing: 'COMPLETING',
-  Completed: 'COMPLETED',
-  Cancelled: 'CANCELLED',
-  Failed: 'FAILED',
-  Expired: 'EXPIRED'
-} as const;
-
-export type UploadStatus = typeof UploadStatus[keyof typeof UploadStatus];
-export type CreateUploadInput = {
-  /** null: the root folder. */
-  parentId?: InputMaybe<Scalars['ID']['input']>;
-  name: Scalars['String']['input'];
-  size: Scalars['Size']['input'];
-  /** Lowercase hex content hash (see File.contentHash); enables instant upload. */
-  contentHash?: InputMaybe<Scalars['String']['input']>;
-  /** A multiple of 4 MiB (default 8 MiB); raised when the backend needs larger parts. */
-  chunkSize?: InputMaybe<Scalars['Int']['input']>;
-  mimeType?: InputMaybe<Scalars['String']['input']>;
-  /**
-   * Lowercase hex SHA-256 of each 4 MiB block of the file, in order (only with contentHash, which
-   * must be their combination; at most 32768 blocks). Each chunk is then checked on arrival: a chunk
-   * whose bytes differ is refused (BAD_INPUT, reason digest_mismatch, details.chunk) and completion
-   * cannot fail on content.
-   */
-  blockHashes?: InputMaybe<Array<Scalars['String']['input']>>;
-};
-
-export type CreateShareInput = {
-  fileId: Scalars['ID']['input'];
-  /** 4 to 128 characters; visitors must give it (or an unlock token). */
-  password?: InputMaybe<Scalars['String']['input']>;
-  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
-  maxDownloads?: InputMaybe<Scalars['Int']['input']>;
-};
-
-/** Fields left out stay as they are; an explicit null removes the password, expiry or limit. */
-export type UpdateShareInput = {
-  password?: InputMaybe<Scalars['String']['input']>;
-  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
-  maxDownloads?: InputMaybe<Scalars['Int']['input']>;
-};
-
-export type RegisterInput = {
-  username: Scalars['String']['input'];
-  email: Scalars['String']['input'];
-  password: Scalars['String']['input'];
-  /** The 6-digit code sent by requestEmailCode. */
-  code: Scalars['String']['input'];
-};
-
-export const BackendState = {
-  Active: 'ACTIVE',
-  /** Every blob on it is being moved to the default backend. */
-  Draining: 'DRAINING',
-  Readonly: 'READONLY'
-} as const;
-
-export type BackendState = typeof BackendState[keyof typeof BackendState];
-export const TransferStatus = {
-  Queued: 'QUEUED',
-  Running: 'RUNNING',
-  Done: 'DONE',
-  /** Out of retries: the job sits in the dead-letter queue; retryTransfer queues it again. */
-  Failed: 'FAILED'
-} as const;
-
-export type TransferStatus = typeof TransferStatus[keyof typeof TransferStatus];
-export const TransferMode = {
-  Move: 'MOVE',
-  Copy: 'COPY'
-} as const;
-
-export type TransferMode = typeof TransferMode[keyof typeof TransferMode];
 export type FileOrderField =
   | 'NAME'
   | 'SIZE'
@@ -231,6 +118,8 @@ export type UploadProgressSubscription = { uploadProgress: { status: UploadStatu
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
+export const UploadSessionFields = "id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason createdAt expiresAt";
+export const FileNodeFields = "id name size contentHash mimeType isFolder parentId createdAt updatedAt";
 export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
