@@ -94,17 +94,17 @@ export class LeaderElector {
     const now = new V1MicroTime(Date.now());
     const lease = await client.readLease(namespace, name);
     if (!lease) {
-      try {
-        await client.createLease(namespace, {
-          metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
-        });
-        return true;
-      } catch (error) {
-        if (isConflict(error)) return false;
-        throw error;
-      }
+      return conflictAsFalse(() => client.createLease(namespace, {
+        metadata: { name, namespace },
+        spec: { holderIdentity: identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+      }));
     }
+    if (this.heldByAnother(lease)) return 'lost';
+    return conflictAsFalse(() => client.replaceLease(namespace, this.claimed(lease, now)));
+  }
+
+  /** Another holder whose record (holder, renewTime) changed within the lease duration, by OUR clock. */
+  private heldByAnother(lease: V1Lease): boolean {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const record = `${holder}|${String(spec.renewTime)}`;
@@ -113,25 +113,23 @@ export class LeaderElector {
       this.observedAt = Date.now();
     }
     const durationMs = (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
-    if (holder !== '' && holder !== identity && Date.now() < this.observedAt + durationMs) return 'lost';
-    const ours = holder === identity;
-    const body: V1Lease = {
+    return holder !== '' && holder !== this.o.identity && Date.now() < this.observedAt + durationMs;
+  }
+
+  /** The lease renewed by us (ours already) or taken over (one more transition). */
+  private claimed(lease: V1Lease, now: V1MicroTime): V1Lease {
+    const spec = lease.spec ?? {};
+    const ours = spec.holderIdentity === this.o.identity;
+    return {
       ...lease,
       spec: {
-        holderIdentity: identity,
+        holderIdentity: this.o.identity,
         leaseDurationSeconds: this.o.leaseDurationSeconds,
         acquireTime: ours && spec.acquireTime ? spec.acquireTime : now,
         renewTime: now,
         leaseTransitions: ours ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
-    try {
-      await client.replaceLease(namespace, body);
-      return true;
-    } catch (error) {
-      if (isConflict(error)) return false;
-      throw error;
-    }
   }
 
   private async stepDown(): Promise<void> {
@@ -165,5 +163,16 @@ export class LeaderElector {
         resolve();
       };
     });
+  }
+}
+
+/** true once the write went through; false when another writer got there first (409). */
+async function conflictAsFalse(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConflict(error)) return false;
+    throw error;
   }
 }

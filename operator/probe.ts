@@ -26,39 +26,53 @@ export const CREDENTIAL_FIELDS: Record<BackendType, string[]> = {
   local: [],
 };
 
+type Failure = { ok: false; reason: ProbeReason; message: string };
+
 /**
  * `secret` is the decoded Secret data, or null when the Secret does not exist (undefined when the
  * spec names none). The entry is validated with the routing file's own schema.
  */
 export function backendConfigOf(backend: StorageBackend, secret: Record<string, string> | null | undefined): ConfigResult {
-  const { spec, metadata } = backend;
+  const credentials = credentialsOf(backend.spec, secret);
+  if (!credentials.ok) return credentials;
+  return validated(backend.metadata.name, routingEntry(backend, credentials.values));
+}
+
+/** The driver's credential fields from the Secret (none for types that need none). */
+function credentialsOf(spec: StorageBackend['spec'], secret: Record<string, string> | null | undefined): { ok: true; values: Record<string, string> } | Failure {
   const fields = CREDENTIAL_FIELDS[spec.type] ?? [];
-  const credentials: Record<string, string> = {};
-  if (fields.length > 0) {
-    const ref = spec.credentialsSecretRef;
-    if (!ref) return { ok: false, reason: 'InvalidSpec', message: `spec.credentialsSecretRef is required for type ${spec.type}` };
-    if (secret === null || secret === undefined) return { ok: false, reason: 'SecretNotFound', message: `Secret "${ref.name}" not found` };
-    const missing: string[] = [];
-    for (const field of fields) {
-      const key = ref.keys?.[field] ?? field;
-      const value = secret[key];
-      if (value === undefined || value === '') missing.push(key);
-      else credentials[field] = value;
-    }
-    if (missing.length > 0) return { ok: false, reason: 'SecretKeyMissing', message: `Secret "${ref.name}" has no ${missing.join(', ')}` };
+  const values: Record<string, string> = {};
+  if (fields.length === 0) return { ok: true, values };
+  const ref = spec.credentialsSecretRef;
+  if (!ref) return { ok: false, reason: 'InvalidSpec', message: `spec.credentialsSecretRef is required for type ${spec.type}` };
+  if (secret === null || secret === undefined) return { ok: false, reason: 'SecretNotFound', message: `Secret "${ref.name}" not found` };
+  const missing: string[] = [];
+  for (const field of fields) {
+    const key = ref.keys?.[field] ?? field;
+    const value = secret[key];
+    if (value === undefined || value === '') missing.push(key);
+    else values[field] = value;
   }
+  if (missing.length > 0) return { ok: false, reason: 'SecretKeyMissing', message: `Secret "${ref.name}" has no ${missing.join(', ')}` };
+  return { ok: true, values };
+}
+
+function routingEntry({ spec, metadata }: StorageBackend, credentials: Record<string, string>): Record<string, unknown> {
   // Optional fields go in only when set, so the routing schema (strict) judges them: a
   // publicEndpoint on a type without one is InvalidSpec rather than silently dropped.
   const optional = {
     ...(spec.downloads === undefined ? {} : { downloads: spec.downloads }),
     ...(spec.publicEndpoint === undefined ? {} : { publicEndpoint: spec.publicEndpoint }),
   };
-  const entry: Record<string, unknown> =
-    spec.type === 'local'
-      ? { name: metadata.name, type: 'local', path: spec.path, state: 'active', ...optional }
-      : { name: metadata.name, type: spec.type, endpoint: spec.endpoint, region: spec.region, bucket: spec.bucket, credentials, state: 'active', ...optional };
+  return spec.type === 'local'
+    ? { name: metadata.name, type: 'local', path: spec.path, state: 'active', ...optional }
+    : { name: metadata.name, type: spec.type, endpoint: spec.endpoint, region: spec.region, bucket: spec.bucket, credentials, state: 'active', ...optional };
+}
+
+/** The entry judged by the routing file's own schema; its issues named by spec field. */
+function validated(name: string, entry: Record<string, unknown>): ConfigResult {
   try {
-    const parsed = parseRoutingConfig({ default: metadata.name, backends: [entry] });
+    const parsed = parseRoutingConfig({ default: name, backends: [entry] });
     const config = parsed.backends[0];
     if (!config) throw new Error('unreachable: one backend in, none out');
     return { ok: true, config };

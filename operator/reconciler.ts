@@ -108,12 +108,7 @@ export class Reconciler {
   }
 
   private async reconcileRouting(): Promise<ReconcileResult | void> {
-    if (!this.previousLoaded) {
-      const published = await this.publisher.current();
-      this.currentDefault = published?.default ?? null;
-      this.publishedStates = new Map(published?.backends.map((b) => [b.name, b.state]) ?? []);
-      this.previousLoaded = true;
-    }
+    await this.loadPublished();
     const { items } = await this.o.client.listBackends(this.o.namespace);
     const ours = items.filter((b) => !b.metadata.deletionTimestamp || hasFinalizer(b));
     // Publish only once every backend has been probed at its current generation: a partial file
@@ -123,35 +118,8 @@ export class Reconciler {
       this.o.logger.debug({ pending: pending.map((b) => b.metadata.name) }, 'routing waits for probes');
       return;
     }
-    const candidates: Candidate[] = ours.map((b) => ({
-      name: b.metadata.name,
-      createdAt: Date.parse(String(b.metadata.creationTimestamp ?? '')) || 0,
-      claimsDefault: b.spec.default === true,
-      ready: this.probes.get(b.metadata.name)?.result.ok ?? false,
-      deleting: Boolean(b.metadata.deletionTimestamp),
-      state: b.spec.state ?? 'active',
-    }));
-    const election = electDefault(candidates, this.currentDefault);
-    let states = this.publishedStates;
-    if (election.winner !== null) {
-      const entries = ours.flatMap((b) => {
-        const config = this.probes.get(b.metadata.name)?.config;
-        if (!config || !this.probes.get(b.metadata.name)?.result.ok) return [];
-        // A backend being deleted keeps serving reads: draining when its blobs are moving, else read-only.
-        const state: BackendState = b.metadata.deletionTimestamp ? (b.spec.migrate ? 'draining' : 'readonly') : (b.spec.state ?? 'active');
-        return [{ ...config, state, ...(b.spec.stagingFor ? { stagingFor: b.spec.stagingFor } : {}) }];
-      });
-      const routing = buildRouting(election.winner, entries);
-      await this.publisher.publish(routing);
-      states = new Map(routing.backends.map((b) => [b.name, b.state]));
-      const previous = this.currentDefault;
-      this.currentDefault = election.winner;
-      if (previous !== election.winner) {
-        const winner = ours.find((b) => b.metadata.name === election.winner);
-        const message = previous === null ? `"${election.winner}" is the default backend.` : `Default backend switched from "${previous}" to "${election.winner}".`;
-        if (winner) await this.event({ backend: winner, type: 'Normal', reason: 'DefaultSwitched', message });
-      }
-    }
+    const election = electDefault(ours.map((b) => this.candidateOf(b)), this.currentDefault);
+    const states = election.winner !== null ? await this.publishRouting(ours, election.winner) : this.publishedStates;
     for (const b of ours) {
       const name = b.metadata.name;
       const decision = election.conditions.get(name);
@@ -163,6 +131,47 @@ export class Reconciler {
     this.publishedStates = states;
   }
 
+  /** Once per leadership: the default and states of the routing file as published before. */
+  private async loadPublished(): Promise<void> {
+    if (this.previousLoaded) return;
+    const published = await this.publisher.current();
+    this.currentDefault = published?.default ?? null;
+    this.publishedStates = new Map(published?.backends.map((b) => [b.name, b.state]) ?? []);
+    this.previousLoaded = true;
+  }
+
+  private candidateOf(b: StorageBackend): Candidate {
+    return {
+      name: b.metadata.name,
+      createdAt: Date.parse(String(b.metadata.creationTimestamp ?? '')) || 0,
+      claimsDefault: b.spec.default === true,
+      ready: this.probes.get(b.metadata.name)?.result.ok ?? false,
+      deleting: Boolean(b.metadata.deletionTimestamp),
+      state: b.spec.state ?? 'active',
+    };
+  }
+
+  /** Publishes the routing file with `winner` as default; returns the published states. */
+  private async publishRouting(ours: StorageBackend[], winner: string): Promise<Map<string, BackendState>> {
+    const entries = ours.flatMap((b) => {
+      const config = this.probes.get(b.metadata.name)?.config;
+      if (!config || !this.probes.get(b.metadata.name)?.result.ok) return [];
+      // A backend being deleted keeps serving reads: draining when its blobs are moving, else read-only.
+      const state: BackendState = b.metadata.deletionTimestamp ? (b.spec.migrate ? 'draining' : 'readonly') : (b.spec.state ?? 'active');
+      return [{ ...config, state, ...(b.spec.stagingFor ? { stagingFor: b.spec.stagingFor } : {}) }];
+    });
+    const routing = buildRouting(winner, entries);
+    await this.publisher.publish(routing);
+    const previous = this.currentDefault;
+    this.currentDefault = winner;
+    if (previous !== winner) {
+      const backend = ours.find((b) => b.metadata.name === winner);
+      const message = previous === null ? `"${winner}" is the default backend.` : `Default backend switched from "${previous}" to "${winner}".`;
+      if (backend) await this.event({ backend, type: 'Normal', reason: 'DefaultSwitched', message });
+    }
+    return new Map(routing.backends.map((b) => [b.name, b.state]));
+  }
+
   /** Cached per generation and Secret version; re-run when older than the probe interval. */
   private async probe(backend: StorageBackend): Promise<ProbeRecord> {
     const name = backend.metadata.name;
@@ -171,21 +180,31 @@ export class Reconciler {
     const secret = ref ? await this.o.client.readSecret(this.o.namespace, ref.name) : undefined;
     const secretVersion = secret === undefined ? '' : (secret?.resourceVersion ?? 'absent');
     const previous = this.probes.get(name);
-    const fresh = previous && Date.now() - previous.at < this.intervalOf(previous);
-    if (previous && fresh && previous.generation === generation && previous.secretVersion === secretVersion) return previous;
+    if (previous && this.stillValid(previous, generation, secretVersion)) return previous;
     const built = backendConfigOf(backend, secret === undefined ? undefined : (secret?.data ?? null));
     const result = built.ok ? await probeBackend(built.config, this.o.probeTimeoutMs) : { ok: false as const, reason: built.reason, message: built.message };
     const record: ProbeRecord = { generation, secretVersion, at: Date.now(), result, ...(built.ok ? { config: built.config } : {}) };
     this.probes.set(name, record);
+    await this.probeChanged(backend, previous, record);
+    return record;
+  }
+
+  /** Routing re-run when a probe's outcome or the generation changed; an event when the outcome did. */
+  private async probeChanged(backend: StorageBackend, previous: ProbeRecord | undefined, record: ProbeRecord): Promise<void> {
     const before = previous?.result;
+    const result = record.result;
     const changed = !before || before.ok !== result.ok || (!before.ok && !result.ok && before.reason !== result.reason);
-    if (changed || previous?.generation !== generation) this.o.enqueue(ROUTING_WORK);
+    if (changed || previous?.generation !== record.generation) this.o.enqueue(ROUTING_WORK);
     if (changed && !result.ok) {
       await this.event({ backend, type: 'Warning', reason: 'ProbeFailed', message: `${result.reason}: ${result.message}` });
     } else if (changed && before && result.ok) {
       await this.event({ backend, type: 'Normal', reason: 'ProbeSucceeded', message: 'The backend answers probes again.' });
     }
-    return record;
+  }
+
+  private stillValid(previous: ProbeRecord, generation: number, secretVersion: string): boolean {
+    const fresh = Date.now() - previous.at < this.intervalOf(previous);
+    return fresh && previous.generation === generation && previous.secretVersion === secretVersion;
   }
 
   private intervalOf(probe: ProbeRecord): number {
