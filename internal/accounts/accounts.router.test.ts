@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../platform/logger.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { createCallerFactory } from '../platform/rpc/trpc.ts';
-import { SmtpMailer } from './mailer.ts';
+import { SmtpMailer } from './mailer.driver.ts';
 import { STACKS, createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
 import { startInbox, type Inbox } from '../../test/support/smtp.ts';
 import { UserRow, RefreshTokenRow } from './accounts.entities.ts';

@@ -1,7 +1,7 @@
 /** The accounts service as tRPC procedures: parse input with zod, call the service, nothing else. */
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
-import type { AccountSessions } from './account-sessions.ts';
+import type { AccountSessions } from './account-sessions.service.ts';
 import type { AccountsService } from './accounts.service.ts';
 
 /** Usernames: 3–32 of letters, digits, `_`, `.`, `-`; unique regardless of case. */
@@ -23,10 +23,7 @@ export function accountsRouter(service: AccountsService, sessions: AccountSessio
   return router({
     requestEmailCode: publicProcedure
       .input(z.object({ email: Email }))
-      .mutation(async ({ input, ctx }) => {
-        await service.requestEmailCode(input.email, ctx.ip);
-        return true;
-      }),
+      .mutation(({ input, ctx }) => service.requestEmailCode(input.email, ctx.ip)),
     register: publicProcedure
       .input(z.object({ username: Username, email: Email, password: z.string().max(1024), code: z.string().trim().max(16) }))
       .mutation(({ input }) => service.register(input)),

@@ -12,12 +12,12 @@ import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { UserRow } from './accounts.entities.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
-import type { DriveProvisioner } from './drive-provisioner.ts';
-import { EmailCodeStore } from './email-codes.ts';
-import type { Mailer } from './mailer.ts';
+import type { DriveProvisioner } from './drive-provisioner.port.ts';
+import { EmailCodeStore } from './email-codes.repository.ts';
+import type { Mailer } from './mailer.driver.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 import { accountKey, SignInGuard, type ClientLimits } from './sign-in-guard.ts';
-import { RefreshGrace } from './refresh-grace.ts';
+import { RefreshGrace } from './refresh-grace.repository.ts';
 
 export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3_600_000;
@@ -88,7 +88,7 @@ export class AccountsService {
   }
 
   /** `clientIp`: the caller's address, for the per-client limit (sign-in-guard.ts). */
-  async requestEmailCode(email: string, clientIp?: string): Promise<void> {
+  async requestEmailCode(email: string, clientIp?: string): Promise<boolean> {
     await this.codeRequested(clientIp);
     const code = await this.codes.issue(email);
     await this.mailer.send({
@@ -96,6 +96,7 @@ export class AccountsService {
       subject: `Your Stratus code: ${code}`,
       text: `Your Stratus verification code is ${code}. It is valid for 10 minutes.\nIf you did not ask for it, ignore this e-mail.`,
     });
+    return true;
   }
 
   async register(input: RegisterInput): Promise<AuthPayload> {
@@ -150,7 +151,7 @@ export class AccountsService {
 
   /**
    * Rotates a refresh token. A token used before is a replay that ends its login, except for the
-   * reuse grace (refresh-grace.ts): the same client presenting it again within seconds (two tabs)
+   * reuse grace (refresh-grace.repository.ts): the same client presenting it again within seconds (two tabs)
    * gets the very pair the first call got.
    */
   async refresh(refreshToken: string, clientIp?: string): Promise<AuthPayload> {

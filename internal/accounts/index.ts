@@ -1,11 +1,11 @@
 /** Builds the accounts service and its router from the shared runtime. */
 import type { Runtime } from '../platform/runtime.ts';
-import { AccountSessions } from './account-sessions.ts';
+import { AccountSessions } from './account-sessions.service.ts';
 import { accountsRouter } from './accounts.router.ts';
 import { AccountsRepository } from './accounts.repository.ts';
 import { AccountsService } from './accounts.service.ts';
-import type { DriveProvisioner } from './drive-provisioner.ts';
-import { LogMailer, SmtpMailer, type Mailer } from './mailer.ts';
+import type { DriveProvisioner } from './drive-provisioner.port.ts';
+import { LogMailer, SmtpMailer, type Mailer } from './mailer.driver.ts';
 
 /** `drive` makes each new person's root folder and quota (filesDriveProvisioner over a files client). */
 export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer?: Mailer) {
@@ -22,6 +22,6 @@ export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer
 }
 
 export { REFRESH_TOKEN_TTL_MS } from './accounts.service.ts';
-export type { Mailer } from './mailer.ts';
+export type { Mailer } from './mailer.driver.ts';
 export type { AccountsRouter } from './accounts.router.ts';
-export { filesDriveProvisioner, type DriveProvisioner } from './drive-provisioner.ts';
+export { filesDriveProvisioner, type DriveProvisioner } from './drive-provisioner.port.ts';

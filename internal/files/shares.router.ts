@@ -49,9 +49,6 @@ export function sharesRouter(shares: SharesService) {
         shares.takeDownloadSlot(input.token, { ...input, ip: ctx.ip }, input.fileId, { ip: ctx.ip, userAgent: input.userAgent }, input.resume)),
     releaseDownloadSlot: publicProcedure
       .input(z.object({ ticket: z.string().max(64) }))
-      .mutation(async ({ input }) => {
-        await shares.releaseDownloadSlot(input.ticket);
-        return true;
-      }),
+      .mutation(({ input }) => shares.releaseDownloadSlot(input.ticket)),
   });
 }

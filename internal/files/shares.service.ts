@@ -157,8 +157,9 @@ export class SharesService {
   }
 
   /** Gives back the slot of a download that failed before its first byte. */
-  releaseDownloadSlot(ticket: string): Promise<void> {
-    return this.slots.release(ticket);
+  async releaseDownloadSlot(ticket: string): Promise<boolean> {
+    await this.slots.release(ticket);
+    return true;
   }
 
   /** Puts the shared item into the viewer's drive by reference to the same blobs: no bytes copied. */

@@ -15,7 +15,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAllInOne } from '../../api/all-in-one.ts';
-import type { Mailer } from '../../internal/accounts/mailer.ts';
+import type { Mailer } from '../../internal/accounts/mailer.driver.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';

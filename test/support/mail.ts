@@ -1,5 +1,5 @@
 /** Mailers for tests. */
-import type { Mailer } from '../../internal/accounts/mailer.ts';
+import type { Mailer } from '../../internal/accounts/mailer.driver.ts';
 
 /** A mailer that keeps the last code per address in memory: the SMTP path has its own tests. */
 export class CodeBox implements Mailer {

@@ -11,8 +11,8 @@ import type { KeyValueStore } from '../platform/kv/kv.ts';
 import { RateLimiter, type Budget } from '../platform/rate-limit.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
-import { EmailCodeStore } from './email-codes.ts';
-import type { Mailer } from './mailer.ts';
+import { EmailCodeStore } from './email-codes.repository.ts';
+import type { Mailer } from './mailer.driver.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 
 const CHANGE_FAILURES_PER_15_MIN = 5;
