@@ -11,6 +11,7 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import { ApiError } from './errors.ts';
+import type { Operation } from './graphql.generated.ts';
 
 const ACCESS = 'stratus.accessToken';
 const USER = 'stratus.user';
@@ -181,7 +182,9 @@ interface GraphQLBody<T> {
   errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown>; retryAfter?: number } }[];
 }
 
-async function request<T>(query: string, variables: Record<string, unknown>, token: string | null): Promise<T> {
+type Variables = Record<string, unknown>;
+
+async function request<T>(query: string, variables: unknown, token: string | null): Promise<T> {
   let res: Response;
   try {
     res = await fetch('/graphql', {
@@ -204,22 +207,25 @@ async function request<T>(query: string, variables: Record<string, unknown>, tok
   return body.data;
 }
 
-/** A GraphQL operation as the signed-in person (or anonymously when nobody is). */
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/**
+ * A GraphQL operation as the signed-in person (or anonymously when nobody is). A generated
+ * operation (web/src/operations.graphql, `npm run codegen`) types its variables and answer.
+ */
+export async function gql<T, V = Variables>(query: Operation<T, V> | string, variables?: V): Promise<T> {
   const token = await freshToken();
   try {
-    return await request<T>(query, variables, token);
+    return await request<T>(query, variables ?? {}, token);
   } catch (error) {
     if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) {
-      return request<T>(query, variables, auth.accessToken);
+      return request<T>(query, variables ?? {}, auth.accessToken);
     }
     throw error;
   }
 }
 
 /** Anonymous GraphQL (public share pages), whoever is signed in. */
-export function publicGql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  return request<T>(query, variables, null);
+export function publicGql<T, V = Variables>(query: Operation<T, V> | string, variables?: V): Promise<T> {
+  return request<T>(query, variables ?? {}, null);
 }
 
 let wsClient: Client | null = null;
@@ -254,7 +260,7 @@ function resetSubscriptions(): void {
 }
 
 /** Subscribes; returns the unsubscribe function. Errors end the subscription quietly. */
-export function subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void, onEnd?: (error?: unknown) => void): () => void {
+export function subscribe<T, V extends Variables = Variables>(query: Operation<T, V> | string, variables: V, onData: (data: T) => void, onEnd?: (error?: unknown) => void): () => void {
   activeSubscriptions += 1;
   let ended = false;
   const end = () => {

@@ -1,57 +1,49 @@
 /** Files and folders: the queries and mutations the drive pages use, and downloads. */
 import { gql } from './api.ts';
+import {
+  CreateDownloadLinkDocument,
+  CreateFolderDocument,
+  DeleteFileDocument,
+  FileNodeFields,
+  FolderDocument,
+  MoveFileDocument,
+  PurgeFileDocument,
+  RenameFileDocument,
+  RestoreFileDocument,
+  TrashDocument,
+  type FileNodeFragment,
+  type FileOrderField,
+  type FolderQuery,
+  type OrderDirection,
+} from './graphql.generated.ts';
 
-export interface FileNode {
-  id: string;
-  name: string;
-  size: number;
-  contentHash: string | null;
-  mimeType: string | null;
-  isFolder: boolean;
-  parentId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  trashedAt?: string | null;
-}
+/** A file or folder as the drive pages read it (fragment FileNode, web/src/operations.graphql). */
+export type FileNode = FileNodeFragment & { trashedAt?: string | null };
 
-export interface Folder extends FileNode {
-  ancestors: { id: string; name: string }[];
-  children: { edges: { node: FileNode }[]; totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
-}
+export type Folder = FolderQuery['folder'];
 
-export type SortField = 'NAME' | 'SIZE' | 'UPDATED_AT';
-export type SortDirection = 'ASC' | 'DESC';
+/** The sort orders: schema.graphql's FileOrderField and OrderDirection. */
+export type SortField = FileOrderField;
+export type SortDirection = OrderDirection;
 
-export const FILE_FIELDS = 'id name size contentHash mimeType isFolder parentId createdAt updatedAt';
+export const FILE_FIELDS = FileNodeFields;
 
 export async function loadFolder(id: string | null, field: SortField, direction: SortDirection, first = 200): Promise<Folder> {
-  const data = await gql<{ folder: Folder }>(
-    `query($id: ID, $first: Int, $order: FileOrder) { folder(id: $id) { ${FILE_FIELDS} ancestors { id name }
-      children(first: $first, orderBy: $order) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${FILE_FIELDS} } } } } }`,
-    { id, first, order: { field, direction } },
-  );
-  return data.folder;
+  return (await gql(FolderDocument, { id, first, order: { field, direction } })).folder;
 }
 
 export async function subfolders(id: string | null): Promise<Folder> {
-  const data = await gql<{ folder: Folder }>(
-    `query($id: ID) { folder(id: $id) { ${FILE_FIELDS} ancestors { id name }
-      children(first: 500, orderBy: { field: NAME, direction: ASC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${FILE_FIELDS} } } } } }`,
-    { id },
-  );
-  return { ...data.folder, children: { ...data.folder.children, edges: data.folder.children.edges.filter((e) => e.node.isFolder) } };
+  const { folder } = await gql(FolderDocument, { id, first: 500, order: { field: 'NAME', direction: 'ASC' } });
+  return { ...folder, children: { ...folder.children, edges: folder.children.edges.filter((e) => e.node.isFolder) } };
 }
 
-export const createFolder = (parentId: string | null, name: string) =>
-  gql<{ createFolder: FileNode }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { ${FILE_FIELDS} } }`, { p: parentId, n: name });
-export const renameFile = (id: string, name: string) =>
-  gql<{ renameFile: FileNode }>(`mutation($id: ID!, $n: String!) { renameFile(id: $id, name: $n) { ${FILE_FIELDS} } }`, { id, n: name });
-export const moveFile = (id: string, parentId: string | null) =>
-  gql<{ moveFile: FileNode }>(`mutation($id: ID!, $p: ID) { moveFile(id: $id, parentId: $p) { ${FILE_FIELDS} } }`, { id, p: parentId });
-export const deleteFile = (id: string) => gql<{ deleteFile: FileNode }>(`mutation($id: ID!) { deleteFile(id: $id) { id } }`, { id });
-export const restoreFile = (id: string) => gql<{ restoreFile: FileNode }>(`mutation($id: ID!) { restoreFile(id: $id) { ${FILE_FIELDS} } }`, { id });
-export const purgeFile = (id: string) => gql<{ purgeFile: boolean }>(`mutation($id: ID!) { purgeFile(id: $id) }`, { id });
-export const loadTrash = async () => (await gql<{ trash: FileNode[] }>(`{ trash { ${FILE_FIELDS} trashedAt } }`)).trash;
+export const createFolder = (parentId: string | null, name: string) => gql(CreateFolderDocument, { parentId, name });
+export const renameFile = (id: string, name: string) => gql(RenameFileDocument, { id, name });
+export const moveFile = (id: string, parentId: string | null) => gql(MoveFileDocument, { id, parentId });
+export const deleteFile = (id: string) => gql(DeleteFileDocument, { id });
+export const restoreFile = (id: string) => gql(RestoreFileDocument, { id });
+export const purgeFile = (id: string) => gql(PurgeFileDocument, { id });
+export const loadTrash = async (): Promise<FileNode[]> => (await gql(TrashDocument)).trash;
 
 /**
  * Hands a URL to the browser's own download manager with a temporary `<a download>`: the browser
@@ -74,7 +66,7 @@ function saveUrl(url: string, name: string): void {
  * to the storage backend when it is set to.
  */
 export async function downloadFile(file: { id: string; name: string }): Promise<void> {
-  const data = await gql<{ createDownloadLink: { url: string } }>(`mutation($id: ID!) { createDownloadLink(id: $id) { url } }`, { id: file.id });
+  const data = await gql(CreateDownloadLinkDocument, { id: file.id });
   saveUrl(data.createDownloadLink.url, file.name);
 }
 

@@ -115,6 +115,63 @@ export type UploadProgressSubscriptionVariables = Exact<{
 
 export type UploadProgressSubscription = { uploadProgress: { status: UploadStatus, uploadedBytes: number, size: number } };
 
+export type CreateFolderMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  name: string;
+}>;
+
+
+export type CreateFolderMutation = { createFolder: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type RenameFileMutationVariables = Exact<{
+  id: string;
+  name: string;
+}>;
+
+
+export type RenameFileMutation = { renameFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type MoveFileMutationVariables = Exact<{
+  id: string;
+  parentId?: string | null | undefined;
+}>;
+
+
+export type MoveFileMutation = { moveFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type DeleteFileMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type DeleteFileMutation = { deleteFile: { id: string } };
+
+export type RestoreFileMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RestoreFileMutation = { restoreFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type PurgeFileMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type PurgeFileMutation = { purgeFile: boolean };
+
+export type TrashQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TrashQuery = { trash: Array<{ trashedAt: string | null, id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string }> };
+
+export type CreateDownloadLinkMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CreateDownloadLinkMutation = { createDownloadLink: { url: string } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -129,3 +186,11 @@ export const PauseUploadDocument = "mutation PauseUpload($id: ID!) {\n  pauseUpl
 export const ProveOwnershipDocument = "mutation ProveOwnership($id: ID!, $proofs: [String!]!) {\n  proveOwnership(sessionId: $id, proofs: $proofs) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<ProveOwnershipMutation, ProveOwnershipMutationVariables>;
 export const CompleteUploadDocument = "mutation CompleteUpload($id: ID!) {\n  completeUpload(sessionId: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<CompleteUploadMutation, CompleteUploadMutationVariables>;
 export const UploadProgressDocument = "subscription UploadProgress($id: ID!) {\n  uploadProgress(sessionId: $id) {\n    status\n    uploadedBytes\n    size\n  }\n}" as Operation<UploadProgressSubscription, UploadProgressSubscriptionVariables>;
+export const CreateFolderDocument = "mutation CreateFolder($parentId: ID, $name: String!) {\n  createFolder(parentId: $parentId, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<CreateFolderMutation, CreateFolderMutationVariables>;
+export const RenameFileDocument = "mutation RenameFile($id: ID!, $name: String!) {\n  renameFile(id: $id, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RenameFileMutation, RenameFileMutationVariables>;
+export const MoveFileDocument = "mutation MoveFile($id: ID!, $parentId: ID) {\n  moveFile(id: $id, parentId: $parentId) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<MoveFileMutation, MoveFileMutationVariables>;
+export const DeleteFileDocument = "mutation DeleteFile($id: ID!) {\n  deleteFile(id: $id) {\n    id\n  }\n}" as Operation<DeleteFileMutation, DeleteFileMutationVariables>;
+export const RestoreFileDocument = "mutation RestoreFile($id: ID!) {\n  restoreFile(id: $id) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RestoreFileMutation, RestoreFileMutationVariables>;
+export const PurgeFileDocument = "mutation PurgeFile($id: ID!) {\n  purgeFile(id: $id)\n}" as Operation<PurgeFileMutation, PurgeFileMutationVariables>;
+export const TrashDocument = "query Trash {\n  trash {\n    ...FileNode\n    trashedAt\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<TrashQuery, TrashQueryVariables>;
+export const CreateDownloadLinkDocument = "mutation CreateDownloadLink($id: ID!) {\n  createDownloadLink(id: $id) {\n    url\n  }\n}" as Operation<CreateDownloadLinkMutation, CreateDownloadLinkMutationVariables>;

@@ -9,6 +9,17 @@
 import { freshToken, gql, subscribe } from './api.ts';
 import { ApiError, humanError } from './errors.ts';
 import type { FromWorker, ToWorker } from './upload-protocol.ts';
+import {
+  CompleteUploadDocument,
+  CreateUploadDocument,
+  OpenUploadsDocument,
+  PauseUploadDocument,
+  ProveOwnershipDocument,
+  ResumeUploadDocument,
+  UploadDocument,
+  UploadProgressDocument,
+  type UploadSessionFragment,
+} from './graphql.generated.ts';
 
 export type Phase = 'queued' | 'hashing' | 'checking' | 'uploading' | 'pausing' | 'paused' | 'completing' | 'done' | 'failed' | 'cancelled';
 
@@ -36,25 +47,8 @@ export interface UploadItem {
   resumeSessionId: string | null;
 }
 
-export interface SessionView {
-  id: string;
-  status: string;
-  name: string;
-  parentId: string;
-  size: number;
-  chunkSize: number;
-  chunkCount: number;
-  contentHash: string | null;
-  uploadedChunks: number[];
-  missingChunks: number[];
-  uploadedBytes: number;
-  challenge: { nonce: string; ranges: { offset: number; length: number }[] } | null;
-  createdAt: string;
-  expiresAt: string;
-}
-
-export const SESSION_FIELDS =
-  'id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } createdAt expiresAt';
+/** An upload session as the app reads it: the UploadSession fragment shared with the CLI. */
+export type SessionView = UploadSessionFragment;
 
 const MAX_ACTIVE = 3;
 const PARALLEL_CHUNKS = 4;
@@ -215,9 +209,9 @@ export class UploadManager {
         const proofs = await this.ask(key, { type: 'prove', file: current.file, nonce: session.challenge.nonce, ranges: session.challenge.ranges }, 'proofs');
         try {
           session = (
-            await gql<{ proveOwnership: SessionView }>(`mutation($id: ID!, $p: [String!]!) { proveOwnership(sessionId: $id, proofs: $p) { ${SESSION_FIELDS} } }`, {
+            await gql(ProveOwnershipDocument, {
               id: session.id,
-              p: proofs.proofs,
+              proofs: proofs.proofs,
             })
           ).proveOwnership;
         } catch (error) {
@@ -236,7 +230,7 @@ export class UploadManager {
   private async findOrCreate(key: string, parentId: string, hash: string, blockHashes: string[] | undefined): Promise<SessionView> {
     const item = this.get(key);
     if (!item) throw new ApiError('gone', 'NOT_FOUND');
-    const open = (await gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`)).uploads;
+    const open = (await gql(OpenUploadsDocument)).uploads;
     let session = item.resumeSessionId
       ? open.find((s) => s.id === item.resumeSessionId)
       : open.find((s) => s.name === item.name && s.size === item.size && s.contentHash === hash && s.parentId === parentId && s.status !== 'COMPLETING');
@@ -249,13 +243,13 @@ export class UploadManager {
     if (session) {
       this.update(key, { resumed: true });
       if (session.status === 'PAUSED') {
-        session = (await gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).resumeUpload;
+        session = (await gql(ResumeUploadDocument, { id: session.id })).resumeUpload;
       }
       return session;
     }
     return (
-      await gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, {
-        i: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null, ...(blockHashes ? { blockHashes } : {}) },
+      await gql(CreateUploadDocument, {
+        input: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null, ...(blockHashes ? { blockHashes } : {}) },
       })
     ).createUpload;
   }
@@ -277,8 +271,8 @@ export class UploadManager {
     });
     const running = this.running.get(key);
     if (running) {
-      running.unsubscribe = subscribe<{ uploadProgress: { status: string; uploadedBytes: number } }>(
-        'subscription($id: ID!) { uploadProgress(sessionId: $id) { status uploadedBytes size } }',
+      running.unsubscribe = subscribe(
+        UploadProgressDocument,
         { id: session.id },
         ({ uploadProgress }) => {
           const current = this.get(key);
@@ -289,7 +283,7 @@ export class UploadManager {
     await done;
     if (this.get(key)?.phase !== 'uploading') return;
     this.update(key, { phase: 'completing', inflightBytes: 0 });
-    const completed = (await gql<{ completeUpload: SessionView }>(`mutation($id: ID!) { completeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: session.id })).completeUpload;
+    const completed = (await gql(CompleteUploadDocument, { id: session.id })).completeUpload;
     if (completed.status !== 'COMPLETED') throw new ApiError(`The upload ended as ${completed.status.toLowerCase()}`, 'INTERNAL');
     this.finish(key, false);
   }
@@ -320,7 +314,7 @@ export class UploadManager {
     this.update(key, { phase: 'pausing', inflightBytes: 0 });
     this.stopWorker(key);
     try {
-      const session = (await gql<{ pauseUpload: SessionView }>(`mutation($id: ID!) { pauseUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).pauseUpload;
+      const session = (await gql(PauseUploadDocument, { id: item.sessionId })).pauseUpload;
       this.update(key, { phase: 'paused', confirmedBytes: session.uploadedBytes, serverBytes: session.uploadedBytes });
     } catch (error) {
       this.update(key, { phase: 'paused', error: humanError(error) });
@@ -338,10 +332,10 @@ export class UploadManager {
     }
     this.update(key, { phase: 'checking', error: null });
     try {
-      const current = (await gql<{ upload: SessionView }>(`query($id: ID!) { upload(id: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).upload;
+      const current = (await gql(UploadDocument, { id: item.sessionId })).upload;
       const session =
         current.status === 'PAUSED'
-          ? (await gql<{ resumeUpload: SessionView }>(`mutation($id: ID!) { resumeUpload(sessionId: $id) { ${SESSION_FIELDS} } }`, { id: item.sessionId })).resumeUpload
+          ? (await gql(ResumeUploadDocument, { id: item.sessionId })).resumeUpload
           : current;
       if (session.status === 'COMPLETED') return this.finish(key, false);
       await this.send(key, session);

@@ -6,7 +6,8 @@ import { useEffect, useState } from 'react';
 import { gql } from '../api.ts';
 import { humanError } from '../errors.ts';
 import { formatBytes } from '../format.ts';
-import { percentOf, SESSION_FIELDS, uploads, type SessionView } from '../uploads.ts';
+import { OpenUploadsDocument } from '../graphql.generated.ts';
+import { percentOf, uploads, type SessionView } from '../uploads.ts';
 import { ErrorText } from './Dialog.tsx';
 
 const ACTIVE = new Set(['queued', 'hashing', 'checking', 'uploading', 'pausing', 'paused', 'completing', 'done']);
@@ -18,7 +19,7 @@ export function UnfinishedUploads({ parentId }: { parentId: string | null }) {
 
   const load = async () => {
     try {
-      setSessions((await gql<{ uploads: SessionView[] }>(`{ uploads { ${SESSION_FIELDS} } }`)).uploads);
+      setSessions((await gql(OpenUploadsDocument)).uploads);
     } catch (err) {
       setError(humanError(err));
     }
