@@ -6,6 +6,39 @@ const require = createRequire(import.meta.url);
 /** Tests that stop shared services: run by vitest.faults.config.ts on their own, after the rest. */
 export const FAULT_FILES = ['test/faults/**/*.test.ts', 'test/e2e/transfer.e2e.test.ts', 'test/e2e/replica.e2e.test.ts', 'test/deploy/pods.test.ts'];
 
+/**
+ * The fast tier (npm test, vitest.fast.config.ts): files that need no service at all — pure logic,
+ * the embedded stack (SQLite, in-memory KV and queue, local disk), servers and fakes the test starts
+ * on 127.0.0.1 — and finish in seconds. scripts/test.sh runs them in a network namespace holding
+ * only loopback, which proves the first part. A new file belongs here when it passes there too.
+ */
+export const FAST_FILES = [
+  'api/gateway.test.ts',
+  'api/http/*.test.ts',
+  'internal/files/content-hash.test.ts',
+  'internal/files/shares.router.test.ts',
+  'internal/files/download-links.router.test.ts',
+  'internal/uploads/*.test.ts',
+  'internal/transfer/*.test.ts',
+  'internal/platform/auth/*.test.ts',
+  'internal/platform/config.test.ts',
+  'internal/platform/db/read-routing.test.ts',
+  'internal/platform/rate-limit.test.ts',
+  'internal/platform/rpc/*.test.ts',
+  // Against the in-process fake API server; reconcile.test.ts talks to Ceph and is not here.
+  'operator/{blob-inventory,crd,default-election,deletion,fake-kube-api,health.server,leader,rbac,watch,work-queue}.test.ts',
+  'test/deploy/chart.test.ts',
+  'test/deploy/chart-release.test.ts',
+  'test/deploy/crd.test.ts',
+  'test/deploy/dockerfile.test.ts',
+];
+
+/**
+ * Files of `describe.each(STACKS)` (test/support/runtime.ts): their embedded half is in the fast
+ * tier, their real half (MariaDB + Redis) in the services tier; STRATUS_TEST_TIER picks the half.
+ */
+export const SPLIT_FILES = ['internal/accounts/accounts.router.test.ts', 'internal/accounts/registration-drive.test.ts', 'internal/files/files.router.test.ts'];
+
 export const shared = {
   resolve: {
     // graphql ships CJS (main) and ESM (module) builds; Node-loaded dependencies (graphql-ws,
@@ -20,11 +53,19 @@ export const shared = {
   },
 };
 
+export const EXCLUDED = ['node_modules/**', 'data/**', 'web/**/node_modules/**'];
+
+/**
+ * Every test once (`npx vitest run`). STRATUS_TEST_TIER=services (scripts/test.sh, after the fast
+ * tier ran) leaves the fast files out and runs the real half of the split ones.
+ */
+const servicesTier = process.env.STRATUS_TEST_TIER === 'services';
+
 export default defineConfig({
   ...shared,
   test: {
     ...shared.test,
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'data/**', 'web/**/node_modules/**', ...FAULT_FILES],
+    exclude: [...EXCLUDED, ...FAULT_FILES, ...(servicesTier ? FAST_FILES : [])],
   },
 });

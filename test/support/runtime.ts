@@ -8,7 +8,20 @@ import { createMysqlDatabase, createSqliteDatabase, tempDir, type TestDatabase }
 import { ROOMY_CLIENT_LIMITS, testEnv } from './env.ts';
 
 export type Stack = 'real' | 'embedded';
-export const STACKS: Stack[] = ['real', 'embedded'];
+
+/**
+ * The stacks a `describe.each(STACKS)` file runs on. STRATUS_TEST_TIER splits such a file between
+ * the two tiers of scripts/test.sh so each case runs once: `fast` (vitest.fast.config.ts, no
+ * services) takes the embedded stack, `services` (the main run) the real one; unset runs both.
+ */
+export const STACKS: Stack[] = stacksOfTier(process.env.STRATUS_TEST_TIER);
+
+function stacksOfTier(tier: string | undefined): Stack[] {
+  if (tier === 'fast') return ['embedded'];
+  if (tier === 'services') return ['real'];
+  if (tier === undefined || tier === '') return ['real', 'embedded'];
+  throw new Error(`STRATUS_TEST_TIER must be fast, services or unset, not ${tier}`);
+}
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-0123456789';
 
 export interface TestRuntime {
