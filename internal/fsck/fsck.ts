@@ -38,10 +38,10 @@ import { TransferJobRow } from '../transfer/transfer.entities.ts';
 import { ChunkReceipts } from '../uploads/chunk-receipts.repository.ts';
 import { MemoryKeyValueStore } from '../platform/kv/memory.kv.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
-import { recoverCompletion } from '../uploads/completion-recovery.service.ts';
 import { IDLE_TTL_MS, SessionCore } from '../uploads/session.core.ts';
 import { UploadsRepository } from '../uploads/uploads.repository.ts';
-import { UNFINISHED, UploadSessionRow } from '../uploads/uploads.entities.ts';
+import { UNFINISHED } from '../uploads/session-status.machine.ts';
+import { UploadSessionRow } from '../uploads/uploads.entities.ts';
 
 /** fsck tells no subscriber: the server announces the recovered state on its next read. */
 const silentPubSub: PubSub = { publish: async () => undefined, subscribe: async () => async () => undefined, close: async () => undefined };
@@ -227,12 +227,10 @@ export async function runFsck(deps: FsckDeps, options: FsckOptions): Promise<Fsc
   const core = new SessionCore(new UploadsRepository(deps.orm), new ChunkReceipts(deps.kv ?? new MemoryKeyValueStore(), IDLE_TTL_MS), silentPubSub, deps.storage, now);
   for (const row of await em().find(UploadSessionRow, { status: 'COMPLETING' })) {
     if (now().getTime() - row.updatedAt.getTime() < grace) continue;
-    const lease = await core.receipts.leaseCompletion(row.id);
-    if (!lease) continue; // a completion is at work
-    await core.receipts.releaseCompletion(row.id, lease);
+    if (await core.completionRunning(row.id)) continue; // a completion is at work
     const finding = add('session_completion_interrupted', row.id, `COMPLETING since ${row.updatedAt.toISOString()} with no completion running; ${row.backend}:${row.storageKey}`);
     await repair(finding, async () => {
-      await recoverCompletion(core, row);
+      await core.recover(row);
       return row.status !== 'COMPLETING';
     });
   }

@@ -15,8 +15,9 @@
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { BLOCK_SIZE } from '../files/content-hash.ts';
-import { publishProgress, type UploadProgress } from './progress.channel.ts';
-import type { SessionCore } from './session.core.ts';
+import type { UploadProgress } from './progress.channel.ts';
+import type { SessionCore, UploadsDeps } from './session.core.ts';
+import { isActive } from './session-status.machine.ts';
 import { chunkLength } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
@@ -28,7 +29,16 @@ export type ChunkSlot =
   | { alreadyRecorded: false; lockToken: string; backend: string; storageKey: string; multipartId: string; partNumber: number; size: number };
 
 export class ChunksService {
-  constructor(private readonly core: SessionCore) {}
+  private readonly sessions: UploadsDeps['sessions'];
+  private readonly receipts: UploadsDeps['receipts'];
+
+  constructor(
+    private readonly core: SessionCore,
+    deps: Pick<UploadsDeps, 'sessions' | 'receipts'>,
+  ) {
+    this.sessions = deps.sessions;
+    this.receipts = deps.receipts;
+  }
 
   private assertIndex(row: UploadSessionRow, index: number): number {
     if (!Number.isInteger(index) || index < 0 || index >= row.chunkCount) {
@@ -39,7 +49,7 @@ export class ChunksService {
 
   async begin(viewer: Viewer, sessionId: string, index: number, declaredLength: number | null): Promise<ChunkSlot> {
     const row = await this.core.load(viewer, sessionId);
-    if (row.status !== 'PENDING' && row.status !== 'UPLOADING') throw this.core.refuse(row, 'send a chunk');
+    if (!isActive(row.status)) throw this.core.refuse(row, 'send a chunk');
     const size = this.assertIndex(row, index);
     if (declaredLength !== null && declaredLength !== size) {
       throw new AppError('BAD_INPUT', `Chunk ${index} must have exactly ${size} bytes, not ${declaredLength}`, { details: { field: 'chunk', reason: 'chunk_length', expected: size, received: declaredLength } });
@@ -47,7 +57,7 @@ export class ChunksService {
     // Every chunk is already in the one assembled object: nothing left to replace.
     if (row.assembledHash) return { alreadyRecorded: true };
     await this.core.ensureReceipts(row);
-    const lockToken = await this.core.receipts.lock(row.id, index);
+    const lockToken = await this.receipts.lock(row.id, index);
     if (!lockToken) {
       throw new AppError('CONFLICT', `Chunk ${index} is being uploaded by another request`, { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
     }
@@ -55,11 +65,11 @@ export class ChunksService {
     try {
       // A completion may have moved on between the load above and the lock: it checks the locks
       // only after leaving UPLOADING, so the status read after locking decides.
-      const now = await this.core.repo.findOwned(row.ownerId, row.id);
-      if (!now || (now.status !== 'PENDING' && now.status !== 'UPLOADING') || now.assembledHash) throw this.core.refuse(now ?? row, 'send a chunk');
+      const now = await this.core.reload(row);
+      if (!now || !isActive(now.status) || now.assembledHash) throw this.core.refuse(now ?? row, 'send a chunk');
       multipartId = await this.core.ensureMultipart(row);
     } catch (error) {
-      await this.core.receipts.unlock(row.id, index, lockToken);
+      await this.receipts.unlock(row.id, index, lockToken);
       throw error;
     }
     if (row.status === 'PENDING') await this.core.transition(row, ['PENDING'], 'UPLOADING');
@@ -81,30 +91,29 @@ export class ChunksService {
       if (row.status !== 'UPLOADING') throw this.core.refuse(row, 'record a chunk');
       // A lock that expired (the stream stalled) may now belong to another upload of this chunk,
       // whose bytes are the part the backend keeps: this receipt must not be recorded.
-      if (!(await this.core.receipts.renewLock(row.id, input.index, input.lockToken))) {
+      if (!(await this.receipts.renewLock(row.id, input.index, input.lockToken))) {
         throw new AppError('CONFLICT', `Chunk ${input.index} was taken over by another upload`, { details: { reason: 'chunk_lock_lost' }, retryAfter: 1 });
       }
       const firstBlock = (input.index * row.chunkSize) / BLOCK_SIZE;
-      const declared = await this.core.repo.declaredDigests(row.id, firstBlock, input.digests.length);
+      const declared = await this.sessions.declaredDigests(row.id, firstBlock, input.digests.length);
       const differs = declared ? input.digests.findIndex((d, i) => d !== declared[i]) : -1;
       if (differs >= 0) {
         // The part now holds these wrong bytes: an earlier receipt of this chunk no longer
         // describes the backend's part, so the chunk is missing again until resent.
-        await this.core.receipts.forget(row.id, input.index, size);
+        await this.receipts.forget(row.id, input.index, size);
         throw new AppError('BAD_INPUT', `Chunk ${input.index} does not match the block hashes declared for it; send its bytes again`, {
           details: { field: 'chunk', reason: 'digest_mismatch', chunk: input.index, block: firstBlock + differs },
         });
       }
-      outcome = await this.core.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
+      outcome = await this.receipts.record(row.id, input.index, { etag: input.etag, size, digests: input.digests });
       // Activity pushes the idle expiry back. Once a minute is precise enough for a 24 h TTL and
       // spares a database commit on every chunk (one chunk in flight waits for each).
       const expiresAt = this.core.expiry();
-      if (expiresAt.getTime() - row.expiresAt.getTime() >= EXPIRY_REFRESH_MS) await this.core.repo.update(row.id, { expiresAt });
+      if (expiresAt.getTime() - row.expiresAt.getTime() >= EXPIRY_REFRESH_MS) await this.sessions.update(row.id, { expiresAt });
     } finally {
-      await Promise.all([this.core.receipts.addInflight(row.id, -input.streamed), this.core.receipts.unlock(row.id, input.index, input.lockToken)]);
+      await Promise.all([this.receipts.addInflight(row.id, -input.streamed), this.receipts.unlock(row.id, input.index, input.lockToken)]);
     }
-    const progress = await this.core.progress(row);
-    await publishProgress(this.core.pubsub, progress);
+    const progress = await this.core.publish(row);
     return { ...progress, outcome };
   }
 
@@ -115,19 +124,19 @@ export class ChunksService {
    */
   async abort(viewer: Viewer, input: { sessionId: string; index: number; lockToken: string; streamed: number; partWritten?: boolean }): Promise<void> {
     const row = await this.core.load(viewer, input.sessionId);
-    if (input.partWritten && (await this.core.receipts.renewLock(row.id, input.index, input.lockToken))) {
-      await this.core.receipts.forget(row.id, input.index, this.assertIndex(row, input.index));
+    if (input.partWritten && (await this.receipts.renewLock(row.id, input.index, input.lockToken))) {
+      await this.receipts.forget(row.id, input.index, this.assertIndex(row, input.index));
     }
-    await this.core.receipts.addInflight(row.id, -input.streamed);
-    await this.core.receipts.unlock(row.id, input.index, input.lockToken);
+    await this.receipts.addInflight(row.id, -input.streamed);
+    await this.receipts.unlock(row.id, input.index, input.lockToken);
     await this.core.publish(row);
   }
 
   /** Bytes of a chunk still streaming, reported by the gateway a few times a second; renews its lock. */
   async progress(viewer: Viewer, sessionId: string, index: number, lockToken: string, delta: number): Promise<void> {
     const row = await this.core.load(viewer, sessionId);
-    await this.core.receipts.renewLock(row.id, index, lockToken);
-    await this.core.receipts.addInflight(row.id, delta);
-    await publishProgress(this.core.pubsub, await this.core.progress(row));
+    await this.receipts.renewLock(row.id, index, lockToken);
+    await this.receipts.addInflight(row.id, delta);
+    await this.core.publish(row);
   }
 }

@@ -19,67 +19,78 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
 import { BlockHasher } from '../files/content-hash.ts';
-import type { SessionCore } from './session.core.ts';
+import type { SessionCore, UploadsDeps } from './session.core.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
-export async function recoverCompletion(core: SessionCore, row: UploadSessionRow): Promise<void> {
+type Deps = Pick<UploadsDeps, 'sessions' | 'receipts' | 'storage'>;
+
+export async function recoverCompletion(core: SessionCore, deps: Deps, row: UploadSessionRow): Promise<void> {
   if (row.status !== 'COMPLETING') return;
-  const lease = await core.receipts.leaseCompletion(row.id);
+  const lease = await deps.receipts.leaseCompletion(row.id);
   if (!lease) return; // a completion (or another recovery) is at work
   try {
-    const fresh = await core.repo.findOwned(row.ownerId, row.id);
+    const fresh = await deps.sessions.findOwned(row.ownerId, row.id);
     if (!fresh || fresh.status !== 'COMPLETING') {
       if (fresh) Object.assign(row, fresh);
       return;
     }
-    if (row.assembledHash) {
-      await core.transition(row, ['COMPLETING'], 'UPLOADING');
-      return;
-    }
-    const store = core.storage.store(row.backend);
-    if (row.multipartId) {
-      const open = await store.listParts(row.storageKey, row.multipartId).then(
-        () => true,
-        (error: unknown) => {
-          if (AppError.is(error, 'NOT_FOUND')) return false;
-          throw error;
-        },
-      );
-      if (open) {
-        await core.transition(row, ['COMPLETING'], 'UPLOADING');
-        return;
-      }
-    }
-    if (await store.head(row.storageKey)) {
-      const contentHash = await hashStored(core, row);
-      if (!row.contentHash || contentHash === row.contentHash) {
-        await core.transition(row, ['COMPLETING'], 'UPLOADING', { assembledHash: contentHash, multipartId: '' });
-        return;
-      }
-      await restartUpload(core, row, 'COMPLETING');
-      return;
-    }
-    await core.transition(row, ['COMPLETING'], 'FAILED', { failureReason: 'upload_bytes_missing: the completion was interrupted and the bytes are gone' });
-    await core.receipts.clear(row.id);
+    await recoverFrom(core, deps, row);
   } finally {
-    await core.receipts.releaseCompletion(row.id, lease);
+    await deps.receipts.releaseCompletion(row.id, lease);
   }
 }
 
+/** Decides by what the backend holds (the list in the comment above), under the lease. */
+async function recoverFrom(core: SessionCore, deps: Deps, row: UploadSessionRow): Promise<void> {
+  if (row.assembledHash) {
+    await core.transition(row, ['COMPLETING'], 'UPLOADING');
+    return;
+  }
+  const store = deps.storage.store(row.backend);
+  if (row.multipartId && (await multipartOpen(deps, row))) {
+    await core.transition(row, ['COMPLETING'], 'UPLOADING');
+    return;
+  }
+  if (await store.head(row.storageKey)) {
+    const contentHash = await hashStored(deps, row);
+    if (!row.contentHash || contentHash === row.contentHash) {
+      await core.transition(row, ['COMPLETING'], 'UPLOADING', { assembledHash: contentHash, multipartId: '' });
+      return;
+    }
+    await restartUpload(core, deps, row, 'COMPLETING');
+    return;
+  }
+  await core.transition(row, ['COMPLETING'], 'FAILED', { failureReason: 'upload_bytes_missing: the completion was interrupted and the bytes are gone' });
+  await deps.receipts.clear(row.id);
+}
+
+async function multipartOpen(deps: Deps, row: UploadSessionRow): Promise<boolean> {
+  return deps.storage
+    .store(row.backend)
+    .listParts(row.storageKey, row.multipartId)
+    .then(
+      () => true,
+      (error: unknown) => {
+        if (AppError.is(error, 'NOT_FOUND')) return false;
+        throw error;
+      },
+    );
+}
+
 /** The content hash of the session's assembled object, read back from the backend. */
-export async function hashStored(core: SessionCore, row: UploadSessionRow): Promise<string> {
-  const { body } = await core.storage.store(row.backend).get(row.storageKey);
+export async function hashStored(deps: Pick<Deps, 'storage'>, row: UploadSessionRow): Promise<string> {
+  const { body } = await deps.storage.store(row.backend).get(row.storageKey);
   const hasher = new BlockHasher();
   await pipeline(body, hasher, new Writable({ write: (_c, _e, cb) => cb() }));
   return hasher.contentHash();
 }
 
 /** Drops assembled bytes that did not give the declared hash: a new multipart upload, no chunk in. */
-export async function restartUpload(core: SessionCore, row: UploadSessionRow, from: 'COMPLETING'): Promise<void> {
-  const store = core.storage.store(row.backend);
+export async function restartUpload(core: SessionCore, deps: Deps, row: UploadSessionRow, from: 'COMPLETING'): Promise<void> {
+  const store = deps.storage.store(row.backend);
   await store.delete(row.storageKey).catch(() => undefined);
   const multipartId = await store.createMultipart(row.storageKey, row.mimeType ? { contentType: row.mimeType } : {});
-  await core.receipts.clear(row.id);
-  await core.receipts.init(row.id);
+  await deps.receipts.clear(row.id);
+  await deps.receipts.init(row.id);
   await core.transition(row, [from], 'UPLOADING', { multipartId, assembledHash: null });
 }

@@ -2,7 +2,7 @@
  * Finishing an upload session, two ways:
  * - completeUpload: every chunk present, the content hash verified from the block digests the
  *   server computed itself, the backend multipart completed into one verified object (assembled),
- *   the file committed (quota charged, blob recorded or shared). A backend failure puts the
+ *   the file committed (upload-commit.service.ts: quota charged, blob recorded or shared). A backend failure puts the
  *   session back to UPLOADING: resumable; a file that cannot be placed (name taken, folder
  *   trashed, quota) keeps its assembled bytes. A crash mid-way: completion-recovery.service.ts.
  * - proveOwnership (instant upload, 秒传): the client proves it holds the bytes of a blob the
@@ -17,9 +17,11 @@ import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { combineBlockDigests } from '../files/content-hash.ts';
 import { hashStored, restartUpload } from './completion-recovery.service.ts';
-import type { FilesPort } from './files.port.ts';
+import type { FilesPort, StoredBlob } from './files.port.ts';
 import { ProofPacer } from './proof.pacer.ts';
-import type { SessionCore, UploadSessionDto } from './session.core.ts';
+import type { SessionCore, UploadSessionDto, UploadsDeps } from './session.core.ts';
+import { isActive } from './session-status.machine.ts';
+import { commitUpload } from './upload-commit.service.ts';
 import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
@@ -37,6 +39,7 @@ export class CompletionService {
 
   constructor(
     private readonly core: SessionCore,
+    private readonly deps: UploadsDeps,
     private readonly files: FilesPort,
     private readonly kv: KeyValueStore,
   ) {}
@@ -48,11 +51,12 @@ export class CompletionService {
   async complete(viewer: Viewer, sessionId: string, place: Placement = {}): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, sessionId);
     if (row.status === 'COMPLETED') return this.core.dto(row);
-    if (row.status !== 'UPLOADING' && row.status !== 'PENDING') throw this.core.refuse(row, 'complete');
+    if (!isActive(row.status)) throw this.core.refuse(row, 'complete');
     if (place.name !== undefined || place.parentId !== undefined) await this.place(row, place);
-    const lease = await this.core.receipts.leaseCompletion(row.id);
+    const { receipts } = this.deps;
+    const lease = await receipts.leaseCompletion(row.id);
     if (!lease) throw new AppError('CONFLICT', 'This upload is being completed by another request', { details: { reason: 'session_completing' }, retryAfter: 1 });
-    const renew = setInterval(() => void this.core.receipts.renewCompletion(row.id, lease).catch(() => undefined), 10_000);
+    const renew = setInterval(() => void receipts.renewCompletion(row.id, lease).catch(() => undefined), 10_000);
     try {
       if (row.assembledHash) {
         if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
@@ -62,7 +66,7 @@ export class CompletionService {
       await this.commit(row);
     } finally {
       clearInterval(renew);
-      await this.core.receipts.releaseCompletion(row.id, lease);
+      await receipts.releaseCompletion(row.id, lease);
     }
     await this.afterComplete?.({ backend: row.backend, contentHash: row.assembledHash ?? '', size: Number(row.size) }).catch(() => undefined);
     return this.core.dto(row);
@@ -71,7 +75,7 @@ export class CompletionService {
   private async place(row: UploadSessionRow, place: Placement): Promise<void> {
     const target = await this.files.childByName(place.parentId !== undefined ? place.parentId : row.parentId, place.name ?? row.name);
     if (target.existing) throw new AppError('CONFLICT', `An item named "${target.name}" already exists in this folder`, { details: { field: 'name', reason: 'name_taken' } });
-    await this.core.repo.update(row.id, { parentId: target.parentId, name: target.name });
+    await this.deps.sessions.update(row.id, { parentId: target.parentId, name: target.name });
     Object.assign(row, { parentId: target.parentId, name: target.name });
   }
 
@@ -81,8 +85,39 @@ export class CompletionService {
    * and the session UPLOADING: resumable.
    */
   private async assemble(row: UploadSessionRow): Promise<void> {
+    const { ordered, computed } = await this.checkedParts(row);
+    if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
+    // A resend that took its chunk's lock before the move to COMPLETING may still be writing its
+    // part: assembling now could take a part its receipt does not describe.
+    if ((await this.deps.receipts.locksHeld(row.id, row.chunkCount)) > 0) {
+      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
+      throw new AppError('CONFLICT', 'A chunk of this upload is being sent; complete once it is in', { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
+    }
+    const store = this.deps.storage.store(row.backend);
+    try {
+      await store.completeMultipart(row.storageKey, row.multipartId, ordered.map((r, i) => ({ partNumber: i + 1, etag: r.etag })));
+    } catch (error) {
+      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
+      throw error;
+    }
+    // Chunks rebuilt from listParts carry no digests: read the stored object back to hash it.
+    const contentHash = computed ?? (await hashStored(this.deps, row));
+    if (row.contentHash && contentHash !== row.contentHash) {
+      await restartUpload(this.core, this.deps, row, 'COMPLETING');
+      throw hashMismatch(contentHash);
+    }
+    await this.deps.sessions.update(row.id, { assembledHash: contentHash, multipartId: '' });
+    Object.assign(row, { assembledHash: contentHash, multipartId: '' });
+  }
+
+  /**
+   * The receipts of every chunk in order, and the content hash their block digests combine to
+   * (null when some were rebuilt from listParts, without digests): chunks missing or a hash that
+   * differs from the declared one refuse the completion before anything changes.
+   */
+  private async checkedParts(row: UploadSessionRow) {
     await this.core.ensureReceipts(row);
-    const receipts = await this.core.receipts.all(row.id);
+    const receipts = await this.deps.receipts.all(row.id);
     const missing = Array.from({ length: row.chunkCount }, (_, i) => i).filter((i) => !receipts.has(i));
     if (missing.length > 0) {
       throw new AppError('BAD_INPUT', `${missing.length} chunk(s) missing`, { details: { reason: 'chunks_missing', missing: missing.slice(0, 1000) } });
@@ -91,91 +126,76 @@ export class CompletionService {
     const digests = ordered.every((r) => r.digests) ? ordered.flatMap((r) => r.digests ?? []).map((d) => Buffer.from(d, 'hex')) : null;
     const computed = digests ? combineBlockDigests(digests) : null;
     if (computed && row.contentHash && computed !== row.contentHash) throw hashMismatch(computed);
-    if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
-    // A resend that took its chunk's lock before the move to COMPLETING may still be writing its
-    // part: assembling now could take a part its receipt does not describe.
-    if ((await this.core.receipts.locksHeld(row.id, row.chunkCount)) > 0) {
-      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
-      throw new AppError('CONFLICT', 'A chunk of this upload is being sent; complete once it is in', { details: { reason: 'chunk_in_progress' }, retryAfter: 1 });
-    }
-    const store = this.core.storage.store(row.backend);
-    try {
-      await store.completeMultipart(row.storageKey, row.multipartId, ordered.map((r, i) => ({ partNumber: i + 1, etag: r.etag })));
-    } catch (error) {
-      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
-      throw error;
-    }
-    // Chunks rebuilt from listParts carry no digests: read the stored object back to hash it.
-    const contentHash = computed ?? (await hashStored(this.core, row));
-    if (row.contentHash && contentHash !== row.contentHash) {
-      await restartUpload(this.core, row, 'COMPLETING');
-      throw hashMismatch(contentHash);
-    }
-    await this.core.repo.update(row.id, { assembledHash: contentHash, multipartId: '' });
-    Object.assign(row, { assembledHash: contentHash, multipartId: '' });
+    return { ordered, computed };
   }
 
   /**
-   * Places the assembled bytes as the file. Whatever goes wrong here, the bytes stay: the session
-   * returns to UPLOADING with every chunk in, and completing again (under another name or folder
-   * when the name was taken or the folder trashed) only places it.
+   * Places the assembled bytes as the file (the one commit path). Whatever goes wrong here, the
+   * bytes stay: the session returns to UPLOADING with every chunk in, and completing again (under
+   * another name or folder when the name was taken or the folder trashed) only places it.
    */
   private async commit(row: UploadSessionRow): Promise<void> {
     const contentHash = row.assembledHash ?? '';
-    let committed: Awaited<ReturnType<FilesPort['commitFile']>>;
-    try {
-      committed = await this.files.commitFile({
-        id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey,
-      });
-    } catch (error) {
-      await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
-      throw placementError(error);
-    }
-    // COMPLETED before the duplicate bytes go: a crash between the two leaves an orphaned object
-    // (fsck finds it), never a file whose bytes were deleted.
-    await this.finish(row, committed.file.id, { contentHash });
-    if (committed.duplicate) await this.core.storage.store(committed.duplicate.backend).delete(committed.duplicate.storageKey).catch(() => undefined);
+    await commitUpload(
+      { files: this.files, storage: this.deps.storage },
+      { id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey },
+      {
+        bytes: 'session',
+        refused: async () => {
+          await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
+        },
+        committed: (file) => this.finish(row, file.id, { contentHash }),
+      },
+    );
   }
 
   async prove(viewer: Viewer, sessionId: string, proofs: string[]): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, sessionId);
     if (row.status === 'COMPLETED') return this.core.dto(row);
-    if (row.status !== 'PENDING' && row.status !== 'UPLOADING') throw this.core.refuse(row, 'prove ownership');
-    if (!row.contentHash || !row.challengeNonce || !row.challengeRanges) {
-      throw new AppError('BAD_INPUT', 'This session has no challenge: create it with a contentHash', { details: { reason: 'no_challenge' } });
-    }
+    if (!isActive(row.status)) throw this.core.refuse(row, 'prove ownership');
+    const challenge = challengeOf(row);
     // Every byte is already here and assembled: completeUpload places it, nothing to prove.
     if (row.assembledHash) return this.core.dto(row);
-    const perMinute = await this.kv.incr(`up:proofs:${viewer.userId}`, 60_000);
-    if (perMinute > PROOFS_PER_MINUTE || row.proofAttempts >= PROOFS_PER_SESSION) {
-      throw new AppError('RATE_LIMITED', 'Too many ownership proofs; upload the file instead', { retryAfter: 60, details: { reason: 'proof_attempts' } });
-    }
-    await this.core.repo.update(row.id, { proofAttempts: row.proofAttempts + 1 });
-    const ranges = JSON.parse(row.challengeRanges) as ChallengeRange[];
+    await this.countProof(viewer, row);
     const startedAt = performance.now();
-    const blob = await this.files.blobFor(row.contentHash, Number(row.size));
-    const proven = blob !== null && proofs.length === ranges.length && (await this.verify(blob, row.challengeNonce, ranges, proofs));
+    const blob = await this.files.blobFor(challenge.contentHash, Number(row.size));
+    const proven = blob !== null && proofs.length === challenge.ranges.length && (await this.verify(blob, challenge.nonce, challenge.ranges, proofs));
     if (blob) this.pacer.record(performance.now() - startedAt);
     if (!blob || !proven) {
       // Unknown content and a wrong proof look the same, in the answer and in its timing: go on uploading.
       await this.pacer.pad(startedAt);
       return this.core.dto(row);
     }
-    const { file } = await this.files.commitFile({
-      id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash: row.contentHash, mimeType: row.mimeType, backend: blob.backend, storageKey: blob.storageKey,
-    });
-    if (row.multipartId) await this.core.storage.store(row.backend).abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
-    await this.finish(row, file.id, { backend: blob.backend, storageKey: blob.storageKey });
+    await commitUpload(
+      { files: this.files, storage: this.deps.storage },
+      { id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash: challenge.contentHash, mimeType: row.mimeType, backend: blob.backend, storageKey: blob.storageKey },
+      {
+        bytes: 'stored',
+        committed: async (file) => {
+          if (row.multipartId) await this.deps.storage.store(row.backend).abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
+          await this.finish(row, file.id, { backend: blob.backend, storageKey: blob.storageKey });
+        },
+      },
+    );
     return this.core.dto(row);
+  }
+
+  /** A person has PROOFS_PER_MINUTE proofs a minute, and a session PROOFS_PER_SESSION in all. */
+  private async countProof(viewer: Viewer, row: UploadSessionRow): Promise<void> {
+    const perMinute = await this.kv.incr(`up:proofs:${viewer.userId}`, 60_000);
+    if (perMinute > PROOFS_PER_MINUTE || row.proofAttempts >= PROOFS_PER_SESSION) {
+      throw new AppError('RATE_LIMITED', 'Too many ownership proofs; upload the file instead', { retryAfter: 60, details: { reason: 'proof_attempts' } });
+    }
+    await this.deps.sessions.update(row.id, { proofAttempts: row.proofAttempts + 1 });
   }
 
   private async finish(row: UploadSessionRow, fileId: string, changes: Partial<UploadSessionRow>): Promise<void> {
     await this.core.transition(row, ['COMPLETING', 'PENDING', 'UPLOADING'], 'COMPLETED', { ...changes, fileId });
-    await this.core.receipts.clear(row.id);
+    await this.deps.receipts.clear(row.id);
   }
 
-  private async verify(blob: { backend: string; storageKey: string }, nonce: string, ranges: ChallengeRange[], proofs: string[]): Promise<boolean> {
-    const store = this.core.storage.store(blob.backend);
+  private async verify(blob: StoredBlob, nonce: string, ranges: ChallengeRange[], proofs: string[]): Promise<boolean> {
+    const store = this.deps.storage.store(blob.backend);
     // The ranges are read in parallel: this sits on the instant-upload path.
     const results = await Promise.all(
       ranges.map(async (range, i) => {
@@ -188,7 +208,6 @@ export class CompletionService {
     );
     return results.every(Boolean);
   }
-
 }
 
 export interface Placement {
@@ -197,15 +216,12 @@ export interface Placement {
   parentId?: string | null;
 }
 
-/** A file that could not be placed: the same code, and the words that the bytes are kept. */
-function placementError(error: unknown): unknown {
-  if (AppError.is(error, 'NOT_FOUND')) {
-    return new AppError('CONFLICT', 'The folder of this upload is gone (trashed or deleted); complete it into another folder. The uploaded bytes are kept.', { details: { field: 'parentId', reason: 'parent_gone' }, cause: error });
+/** The session's ownership challenge; a session created without a contentHash has none. */
+function challengeOf(row: UploadSessionRow): { contentHash: string; nonce: string; ranges: ChallengeRange[] } {
+  if (!row.contentHash || !row.challengeNonce || !row.challengeRanges) {
+    throw new AppError('BAD_INPUT', 'This session has no challenge: create it with a contentHash', { details: { reason: 'no_challenge' } });
   }
-  if (AppError.is(error, 'CONFLICT')) {
-    return new AppError('CONFLICT', `${error.message}; complete the upload with another name. The uploaded bytes are kept.`, { details: error.details, cause: error });
-  }
-  return error;
+  return { contentHash: row.contentHash, nonce: row.challengeNonce, ranges: JSON.parse(row.challengeRanges) as ChallengeRange[] };
 }
 
 function hashMismatch(computed: string): AppError {

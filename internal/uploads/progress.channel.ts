@@ -3,7 +3,7 @@
  * gateway sees chunks received by any other. Channel `upload-progress:<sessionId>`.
  */
 import type { PubSub } from '../platform/kv/kv.ts';
-import type { UploadStatus } from './uploads.entities.ts';
+import { FINISHED, type UploadStatus } from './session-status.machine.ts';
 
 export interface UploadProgress {
   sessionId: string;
@@ -19,8 +19,6 @@ const channel = (sessionId: string) => `upload-progress:${sessionId}`;
 export function publishProgress(pubsub: PubSub, event: UploadProgress): Promise<void> {
   return pubsub.publish(channel(event.sessionId), JSON.stringify(event));
 }
-
-const FINAL: UploadStatus[] = ['COMPLETED', 'CANCELLED', 'EXPIRED', 'FAILED'];
 
 /**
  * The session's events as an async iterator, ending after a final status. `initial` (the current
@@ -40,7 +38,7 @@ export async function* progressEvents(
   try {
     const first = await initial();
     yield first;
-    if (FINAL.includes(first.status)) return;
+    if (FINISHED.includes(first.status)) return;
     for (;;) {
       const event = queue.shift();
       if (!event) {
@@ -49,7 +47,7 @@ export async function* progressEvents(
         continue;
       }
       yield event;
-      if (FINAL.includes(event.status)) return;
+      if (FINISHED.includes(event.status)) return;
     }
   } finally {
     await off();

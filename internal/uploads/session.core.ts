@@ -1,7 +1,9 @@
 /**
  * What every upload operation shares: loading a session the viewer owns, making sure its chunk
  * receipts are present (rebuilt from the backend's listParts after a key-value store loss),
- * answering its current state, and announcing state changes to progress subscribers.
+ * changing its status (through the status table), answering its current state, and announcing
+ * state changes to progress subscribers. It keeps its repositories and stores to itself: the
+ * services get theirs from createUploads (UploadsDeps) and ask the core to do these things.
  */
 import { AppError } from '../platform/errors.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
@@ -11,9 +13,17 @@ import type { PartInfo } from '../storage/object-store.ts';
 import type { ChunkReceipts } from './chunk-receipts.repository.ts';
 import { recoverCompletion } from './completion-recovery.service.ts';
 import { publishProgress, type UploadProgress } from './progress.channel.ts';
+import { isUnfinished, type UploadStatus } from './session-status.machine.ts';
 import type { ChallengeRange } from './upload-plan.rules.ts';
-import type { UploadSessionRow, UploadStatus } from './uploads.entities.ts';
+import type { UploadSessionRow } from './uploads.entities.ts';
 import type { UploadsRepository } from './uploads.repository.ts';
+
+/** What the uploads services are built from; createUploads wires each service with its share. */
+export interface UploadsDeps {
+  sessions: UploadsRepository;
+  receipts: ChunkReceipts;
+  storage: StorageRouter;
+}
 
 export interface UploadSessionDto {
   id: string;
@@ -35,16 +45,19 @@ export interface UploadSessionDto {
 }
 
 export const IDLE_TTL_MS = 24 * 3_600_000;
-const LIVE: UploadStatus[] = ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING'];
 
 export class SessionCore {
   constructor(
-    readonly repo: UploadsRepository,
-    readonly receipts: ChunkReceipts,
-    readonly pubsub: PubSub,
-    readonly storage: StorageRouter,
-    readonly now: () => Date = () => new Date(),
+    private readonly repo: UploadsRepository,
+    private readonly receipts: ChunkReceipts,
+    private readonly pubsub: PubSub,
+    private readonly storage: StorageRouter,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  now(): Date {
+    return this.clock();
+  }
 
   /**
    * The viewer's session; another person's id is NOT_FOUND. A session past its expiry is EXPIRED.
@@ -53,9 +66,30 @@ export class SessionCore {
   async load(viewer: Viewer, id: string): Promise<UploadSessionRow> {
     const row = await this.repo.findOwned(viewer.userId, id);
     if (!row) throw new AppError('NOT_FOUND', 'No such upload session');
-    if (row.status === 'COMPLETING') await recoverCompletion(this, row);
-    if (LIVE.includes(row.status) && row.expiresAt.getTime() <= this.now().getTime()) row.status = 'EXPIRED';
+    if (row.status === 'COMPLETING') await this.recover(row);
+    if (isUnfinished(row.status) && row.expiresAt.getTime() <= this.now().getTime()) row.status = 'EXPIRED';
     return row;
+  }
+
+  /**
+   * The session as it is in the database now (another request may have moved it since `row` was
+   * read), or null when it is gone.
+   */
+  reload(row: UploadSessionRow): Promise<UploadSessionRow | null> {
+    return this.repo.findOwned(row.ownerId, row.id);
+  }
+
+  /** Recovers a completion that died with its process (completion-recovery.service.ts). */
+  recover(row: UploadSessionRow): Promise<void> {
+    return recoverCompletion(this, { sessions: this.repo, receipts: this.receipts, storage: this.storage }, row);
+  }
+
+  /** True while a completion (or a recovery) holds the session's completion lease. */
+  async completionRunning(id: string): Promise<boolean> {
+    const lease = await this.receipts.leaseCompletion(id);
+    if (!lease) return true;
+    await this.receipts.releaseCompletion(id, lease);
+    return false;
   }
 
   /** CONFLICT naming the status, for operations the session's state does not allow. */
@@ -66,7 +100,7 @@ export class SessionCore {
   }
 
   async ensureReceipts(row: UploadSessionRow): Promise<void> {
-    if (!LIVE.includes(row.status) || allIn(row) || (await this.receipts.present(row.id))) return;
+    if (!isUnfinished(row.status) || allIn(row) || (await this.receipts.present(row.id))) return;
     let parts: PartInfo[] = [];
     if (row.multipartId) {
       try {
@@ -75,7 +109,7 @@ export class SessionCore {
         if (!AppError.is(error, 'NOT_FOUND')) throw error;
         // The backend no longer has the multipart upload (aborted as orphaned, or by a lifecycle
         // rule): the session starts over on a new one, started by the next chunk.
-        if (await this.repo.transition(row.id, [row.status], row.status, { multipartId: '' })) row.multipartId = '';
+        if (await this.repo.updateWhile(row.id, row.status, { multipartId: '' })) row.multipartId = '';
       }
     }
     await this.receipts.rebuild(row.id, parts);
@@ -99,7 +133,7 @@ export class SessionCore {
   /** The session as clients see it; `receipts: false` answers without the key-value store. */
   async dto(row: UploadSessionRow, options: { receipts?: boolean } = {}): Promise<UploadSessionDto> {
     const whole = row.status === 'COMPLETED' || allIn(row);
-    const read = options.receipts !== false && LIVE.includes(row.status) && !whole;
+    const read = options.receipts !== false && isUnfinished(row.status) && !whole;
     if (read) await this.ensureReceipts(row);
     const recorded = read ? await this.receipts.all(row.id) : new Map<number, { size: number }>();
     const uploadedChunks = whole ? range(row.chunkCount) : [...recorded.keys()].sort((a, b) => a - b);
@@ -127,7 +161,7 @@ export class SessionCore {
 
   async progress(row: UploadSessionRow): Promise<UploadProgress> {
     const completed = row.status === 'COMPLETED' || allIn(row);
-    const counts = LIVE.includes(row.status) && !completed ? await this.receipts.counts(row.id) : { chunks: 0, bytes: 0, inflight: 0 };
+    const counts = isUnfinished(row.status) && !completed ? await this.receipts.counts(row.id) : { chunks: 0, bytes: 0, inflight: 0 };
     return {
       sessionId: row.id,
       status: row.status,
@@ -138,12 +172,18 @@ export class SessionCore {
     };
   }
 
-  async publish(row: UploadSessionRow): Promise<void> {
-    await publishProgress(this.pubsub, await this.progress(row));
+  /** Tells the session's progress subscribers where it stands; returns what they were told. */
+  async publish(row: UploadSessionRow): Promise<UploadProgress> {
+    const progress = await this.progress(row);
+    await publishProgress(this.pubsub, progress);
+    return progress;
   }
 
-  /** Compare-and-set of the status; on success the row object and subscribers follow. */
-  async transition(row: UploadSessionRow, from: UploadStatus[], to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
+  /**
+   * Compare-and-set of the status (each from → to checked against the status table); on success
+   * the row object and subscribers follow.
+   */
+  async transition(row: UploadSessionRow, from: readonly UploadStatus[], to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
     if (!(await this.repo.transition(row.id, from, to, changes))) return false;
     Object.assign(row, changes, { status: to });
     await this.publish(row);

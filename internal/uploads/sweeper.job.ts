@@ -5,8 +5,7 @@
  * (completion-recovery.service.ts). Finished rows are deleted after a week.
  */
 import type { Logger } from '../platform/logger.ts';
-import { recoverCompletion } from './completion-recovery.service.ts';
-import type { SessionCore } from './session.core.ts';
+import type { SessionCore, UploadsDeps } from './session.core.ts';
 
 export const FINISHED_RETENTION_MS = 7 * 24 * 3_600_000;
 /** Temporary files untouched this long were left by a crash (a live body is written every second). */
@@ -17,24 +16,25 @@ export class UploadSweeper {
 
   constructor(
     private readonly core: SessionCore,
+    private readonly deps: UploadsDeps,
     private readonly log: Logger,
   ) {}
 
   async sweep(): Promise<number> {
     const now = this.core.now();
     let expired = 0;
-    for (const row of await this.core.repo.findCompleting(200)) {
-      await recoverCompletion(this.core, row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'recovery of an interrupted completion failed'));
+    for (const row of await this.deps.sessions.findCompleting(200)) {
+      await this.core.recover(row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'recovery of an interrupted completion failed'));
     }
-    for (const row of await this.core.repo.findExpired(now, 200)) {
+    for (const row of await this.deps.sessions.findExpired(now, 200)) {
       // A completion at work holds its lease: it is not expired under it.
       if (row.status === 'COMPLETING') continue;
       if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED'], 'EXPIRED'))) continue;
       await this.core.dropBytes(row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'removing the bytes of an expired upload failed'));
-      await this.core.receipts.clear(row.id);
+      await this.deps.receipts.clear(row.id);
       expired++;
     }
-    await this.core.repo.deleteFinishedBefore(new Date(now.getTime() - FINISHED_RETENTION_MS));
+    await this.deps.sessions.deleteFinishedBefore(new Date(now.getTime() - FINISHED_RETENTION_MS));
     await this.sweepTemporary();
     return expired;
   }
@@ -42,9 +42,9 @@ export class UploadSweeper {
   /** Temporary files of the stores (local multipart parts of a dead completion, half-written bodies). */
   async sweepTemporary(): Promise<number> {
     let cleaned = 0;
-    for (const { name } of this.core.storage.backends()) {
+    for (const { name } of this.deps.storage.backends()) {
       try {
-        cleaned += (await this.core.storage.store(name).sweepTemporary?.(TEMPORARY_MAX_AGE_MS)) ?? 0;
+        cleaned += (await this.deps.storage.store(name).sweepTemporary?.(TEMPORARY_MAX_AGE_MS)) ?? 0;
       } catch (error) {
         this.log.warn({ err: error, backend: name }, 'cleaning temporary files failed');
       }

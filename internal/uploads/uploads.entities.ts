@@ -4,11 +4,7 @@
  * client needs to resume after a restart is here or rebuilt from the backend's listParts.
  */
 import { EntitySchema } from '@mikro-orm/core';
-
-export const UPLOAD_STATUSES = ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING', 'COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED'] as const;
-export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
-/** Statuses from which the session can still reach COMPLETED. */
-export const UNFINISHED: UploadStatus[] = ['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING'];
+import type { UploadStatus } from './session-status.machine.ts';
 
 export class UploadSessionRow {
   id!: string;

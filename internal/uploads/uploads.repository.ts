@@ -1,7 +1,8 @@
 /** The only code of the uploads service that touches the database. */
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
-import { UNFINISHED, UploadSessionRow, type UploadStatus } from './uploads.entities.ts';
+import { assertTransition, FINISHED, UNFINISHED, type UploadStatus } from './session-status.machine.ts';
+import { UploadSessionRow } from './uploads.entities.ts';
 
 export class UploadsRepository {
   constructor(private readonly orm: Orm) {}
@@ -19,28 +20,37 @@ export class UploadsRepository {
   }
 
   listUnfinished(ownerId: string): Promise<UploadSessionRow[]> {
-    return this.em().find(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
+    return this.em().find(UploadSessionRow, { ownerId, status: { $in: [...UNFINISHED] } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
   }
 
   /** Bytes the person's unfinished sessions reserve (each its whole size). */
   async reservedBytes(ownerId: string): Promise<number> {
     const rows = (await this.em()
       .getConnection('write')
-      .execute('select coalesce(sum(size), 0) as bytes from upload_sessions where owner_id = ? and status in (?, ?, ?, ?)', [ownerId, ...UNFINISHED], 'all')) as { bytes: number | string }[];
+      .execute(`select coalesce(sum(size), 0) as bytes from upload_sessions where owner_id = ? and status in (${UNFINISHED.map(() => '?').join(', ')})`, [ownerId, ...UNFINISHED], 'all')) as {
+      bytes: number | string;
+    }[];
     return Number(rows[0]?.bytes ?? 0);
   }
 
   countUnfinished(ownerId: string): Promise<number> {
-    return this.em().count(UploadSessionRow, { ownerId, status: { $in: UNFINISHED } });
+    return this.em().count(UploadSessionRow, { ownerId, status: { $in: [...UNFINISHED] } });
   }
 
   /**
    * Moves the session to `to` only if it is in one of `from` now: the compare-and-set that keeps
-   * two requests (a pause and a completion, say) from both winning.
+   * two requests (a pause and a completion, say) from both winning. Every from → to must be an edge
+   * of the status table (session-status.machine.ts).
    */
-  async transition(id: string, from: UploadStatus[], to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
-    const changed = await this.em().nativeUpdate(UploadSessionRow, { id, status: { $in: from } }, { ...changes, status: to, updatedAt: new Date() });
+  async transition(id: string, from: readonly UploadStatus[], to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
+    for (const status of from) assertTransition(status, to);
+    const changed = await this.em().nativeUpdate(UploadSessionRow, { id, status: { $in: [...from] } }, { ...changes, status: to, updatedAt: new Date() });
     return changed === 1;
+  }
+
+  /** Changes the session only while it is still in `status` (no status change): true when it was. */
+  async updateWhile(id: string, status: UploadStatus, changes: Partial<Omit<UploadSessionRow, 'status'>>): Promise<boolean> {
+    return (await this.em().nativeUpdate(UploadSessionRow, { id, status }, { ...changes, updatedAt: new Date() })) === 1;
   }
 
   /** Records the backend multipart id unless another request already did: true for the winner. */
@@ -76,10 +86,11 @@ export class UploadsRepository {
   }
 
   findExpired(now: Date, limit: number): Promise<UploadSessionRow[]> {
-    return this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now } }, { limit });
+    return this.em().find(UploadSessionRow, { status: { $in: [...UNFINISHED] }, expiresAt: { $lt: now } }, { limit });
   }
 
+  /** Finished sessions untouched since `before` (a CANCELLED row is normally deleted at once). */
   async deleteFinishedBefore(before: Date): Promise<number> {
-    return this.em().nativeDelete(UploadSessionRow, { status: { $in: ['COMPLETED', 'EXPIRED', 'FAILED'] }, updatedAt: { $lt: before } });
+    return this.em().nativeDelete(UploadSessionRow, { status: { $in: [...FINISHED] }, updatedAt: { $lt: before } });
   }
 }

@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { newBlobKey } from '../files/blobs.writer.ts';
-import { recoverCompletion } from './completion-recovery.service.ts';
+import type { FileDto } from '../files/index.ts';
 import type { FilesPort } from './files.port.ts';
-import type { SessionCore, UploadSessionDto } from './session.core.ts';
+import type { SessionCore, UploadSessionDto, UploadsDeps } from './session.core.ts';
 import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.rules.ts';
 import { UploadSessionRow } from './uploads.entities.ts';
 
@@ -26,41 +26,26 @@ export interface CreateUploadInput {
 /** Unfinished sessions one person may hold at once (each holds a backend multipart upload). */
 export const MAX_OPEN_SESSIONS = 1000;
 
+type Quota = Awaited<ReturnType<FilesPort['quota']>>;
+
 export class UploadsService {
   constructor(
     private readonly core: SessionCore,
+    private readonly deps: UploadsDeps,
     private readonly files: FilesPort,
   ) {}
 
   async create(viewer: Viewer, input: CreateUploadInput): Promise<UploadSessionDto> {
     const { name, parentId, existing } = await this.files.childByName(input.parentId, input.name);
-    const { name: backend, store } = this.core.storage.defaultBackend();
+    const { name: backend, store } = this.deps.storage.defaultBackend();
     const plan = planChunks(input.size, input.chunkSize ?? undefined, store.capabilities);
     const blockHashes = input.blockHashes ? declaredBlockHashes(input.size, input.contentHash, input.blockHashes) : null;
-    const now = this.core.now();
-    const row: UploadSessionRow = Object.assign(new UploadSessionRow(), {
-      id: randomUUID(), ownerId: viewer.userId, parentId, name, size: input.size, chunkSize: plan.chunkSize, chunkCount: plan.chunkCount,
-      contentHash: input.contentHash ?? null, mimeType: input.mimeType ?? null, status: 'PENDING' as UploadSessionRow['status'], backend, storageKey: '', multipartId: '',
-      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes, assembledHash: null as string | null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
-    });
-    if (existing) {
-      // The same person already keeps this very file here: nothing to upload, answer at once.
-      if (!existing.isFolder && input.contentHash && existing.contentHash === input.contentHash && existing.size === input.size) {
-        Object.assign(row, { status: 'COMPLETED', fileId: existing.id });
-        await this.core.repo.insert(row);
-        return this.core.dto(row);
-      }
-      throw new AppError('CONFLICT', `An item named "${name}" already exists in this folder`, { details: { field: 'name', reason: 'name_taken' } });
-    }
+    const row = this.newRow(viewer, input, { name, parentId, backend, blockHashes, ...plan });
+    if (existing) return this.alreadyThere(row, existing);
     // Unfinished sessions reserve their whole size: chunks must never be stored beyond the quota.
-    const [quota, reserved] = await Promise.all([this.files.quota(), this.core.repo.reservedBytes(viewer.userId)]);
-    const overQuota = (held: number) =>
-      new AppError('QUOTA_EXCEEDED', 'Not enough storage space left for this file (unfinished uploads hold part of it)', {
-        details: { used: quota.used, reserved: held, limit: quota.limit, needed: input.size },
-      });
-    if (quota.used + reserved + input.size > quota.limit) throw overQuota(reserved);
-    const tooMany = () => new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
-    if ((await this.core.repo.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
+    const [quota, reserved] = await Promise.all([this.files.quota(), this.deps.sessions.reservedBytes(viewer.userId)]);
+    if (quota.used + reserved + input.size > quota.limit) throw overQuota(quota, reserved, input.size);
+    if ((await this.deps.sessions.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
     row.storageKey = newBlobKey();
     // With a content hash the file may already be stored (instant upload): the backend multipart
     // is then started by the first chunk, which keeps createUpload → proveOwnership fast.
@@ -73,26 +58,54 @@ export class UploadsService {
       row.challengeRanges = JSON.stringify(challenge.ranges);
     }
     try {
-      await this.core.repo.insert(row);
-      // The count above and the insert are not atomic, so a burst of creations could all pass it.
-      // Counted again with this row in: over the limit, this one backs out (in a race several
-      // may, but never too many stay).
-      if ((await this.core.repo.countUnfinished(viewer.userId)) > MAX_OPEN_SESSIONS) {
-        await this.core.repo.delete(row.id);
-        throw tooMany();
-      }
-      // The same for the reservation: a burst of creations each saw room for itself.
-      const held = await this.core.repo.reservedBytes(viewer.userId);
-      if (quota.used + held > quota.limit) {
-        await this.core.repo.delete(row.id);
-        throw overQuota(held - input.size);
-      }
-      await this.core.receipts.init(row.id);
+      await this.insertWithinLimits(viewer, row, quota);
     } catch (error) {
       if (row.multipartId) await store.abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
       throw error;
     }
     return this.core.dto(row);
+  }
+
+  private newRow(
+    viewer: Viewer,
+    input: CreateUploadInput,
+    at: { name: string; parentId: string; backend: string; blockHashes: string | null; chunkSize: number; chunkCount: number },
+  ): UploadSessionRow {
+    const now = this.core.now();
+    return Object.assign(new UploadSessionRow(), {
+      id: randomUUID(), ownerId: viewer.userId, parentId: at.parentId, name: at.name, size: input.size, chunkSize: at.chunkSize, chunkCount: at.chunkCount,
+      contentHash: input.contentHash ?? null, mimeType: input.mimeType ?? null, status: 'PENDING' as UploadSessionRow['status'], backend: at.backend, storageKey: '', multipartId: '',
+      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes: at.blockHashes, assembledHash: null as string | null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
+    });
+  }
+
+  /** An item of that name is in the folder: the very file (answered at once, nothing to upload), or a clash. */
+  private async alreadyThere(row: UploadSessionRow, existing: FileDto): Promise<UploadSessionDto> {
+    if (!existing.isFolder && row.contentHash && existing.contentHash === row.contentHash && existing.size === Number(row.size)) {
+      Object.assign(row, { status: 'COMPLETED', fileId: existing.id });
+      await this.deps.sessions.insert(row);
+      return this.core.dto(row);
+    }
+    throw new AppError('CONFLICT', `An item named "${row.name}" already exists in this folder`, { details: { field: 'name', reason: 'name_taken' } });
+  }
+
+  /**
+   * The count and the reservation checked before the insert are not atomic with it, so a burst of
+   * creations could all pass them: both are checked again with this row in, and over a limit this
+   * one backs out (in a race several may, but never too many stay).
+   */
+  private async insertWithinLimits(viewer: Viewer, row: UploadSessionRow, quota: Quota): Promise<void> {
+    await this.deps.sessions.insert(row);
+    if ((await this.deps.sessions.countUnfinished(viewer.userId)) > MAX_OPEN_SESSIONS) {
+      await this.deps.sessions.delete(row.id);
+      throw tooMany();
+    }
+    const held = await this.deps.sessions.reservedBytes(viewer.userId);
+    if (quota.used + held > quota.limit) {
+      await this.deps.sessions.delete(row.id);
+      throw overQuota(quota, held - Number(row.size), Number(row.size));
+    }
+    await this.deps.receipts.init(row.id);
   }
 
   async get(viewer: Viewer, id: string): Promise<UploadSessionDto> {
@@ -104,11 +117,11 @@ export class UploadsService {
    * receipts unreadable) is listed from its row alone rather than failing the whole list.
    */
   async list(viewer: Viewer): Promise<UploadSessionDto[]> {
-    const rows = await this.core.repo.listUnfinished(viewer.userId);
+    const rows = await this.deps.sessions.listUnfinished(viewer.userId);
     return Promise.all(
       rows.map(async (row) => {
         try {
-          if (row.status === 'COMPLETING') await recoverCompletion(this.core, row);
+          if (row.status === 'COMPLETING') await this.core.recover(row);
           return await this.core.dto(row);
         } catch {
           return this.core.dto(row, { receipts: false });
@@ -119,7 +132,7 @@ export class UploadsService {
 
   /** What the viewer's unfinished sessions hold against the quota. */
   async reserved(viewer: Viewer): Promise<{ bytes: number }> {
-    return { bytes: await this.core.repo.reservedBytes(viewer.userId) };
+    return { bytes: await this.deps.sessions.reservedBytes(viewer.userId) };
   }
 
   /** The current progress snapshot (subscriptions start with it). */
@@ -138,11 +151,11 @@ export class UploadsService {
   async resume(viewer: Viewer, id: string): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, id);
     if (row.status === 'PENDING' || row.status === 'UPLOADING') {
-      await this.core.repo.update(row.id, { expiresAt: this.core.expiry() });
+      await this.deps.sessions.update(row.id, { expiresAt: this.core.expiry() });
       return this.core.dto(row);
     }
     if (!(await this.core.transition(row, ['PAUSED'], 'UPLOADING', { expiresAt: this.core.expiry() }))) throw this.core.refuse(row, 'resume');
-    await this.core.receipts.touch(row.id);
+    await this.deps.receipts.touch(row.id);
     return this.core.dto(row);
   }
 
@@ -152,8 +165,18 @@ export class UploadsService {
     if (row.status === 'COMPLETED' || row.status === 'COMPLETING') throw this.core.refuse(row, 'cancel');
     if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED', 'FAILED', 'EXPIRED'], 'CANCELLED'))) throw this.core.refuse(row, 'cancel');
     await this.core.dropBytes(row);
-    await this.core.receipts.clear(row.id);
-    await this.core.repo.delete(row.id);
+    await this.deps.receipts.clear(row.id);
+    await this.deps.sessions.delete(row.id);
     return true;
   }
+}
+
+function overQuota(quota: Quota, reserved: number, needed: number): AppError {
+  return new AppError('QUOTA_EXCEEDED', 'Not enough storage space left for this file (unfinished uploads hold part of it)', {
+    details: { used: quota.used, reserved, limit: quota.limit, needed },
+  });
+}
+
+function tooMany(): AppError {
+  return new AppError('RATE_LIMITED', `At most ${MAX_OPEN_SESSIONS} unfinished uploads at once; finish or cancel some`, { details: { reason: 'too_many_sessions' } });
 }

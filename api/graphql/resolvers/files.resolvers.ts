@@ -1,12 +1,12 @@
-/** Files and folders in GraphQL: thin calls to the files service; bytes through the BlobWriter. */
+/** Files and folders in GraphQL: thin calls to the files service; uploadFile's bytes through writeSimpleUpload. */
 import { AppError } from '../../../internal/platform/errors.ts';
+import { writeSimpleUpload } from '../../../internal/uploads/index.ts';
 import { requireViewer } from '../context.ts';
 import type { FileOrder, Resolvers } from '../resolvers.generated.ts';
 
 /** Largest file `uploadFile` takes in one request; larger files use upload sessions (createUpload). */
 export const SIMPLE_UPLOAD_MAX = 256 * 1024 * 1024;
 const PRESIGN_SECONDS = 300;
-const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
 
 /** schema.graphql's default of `children(orderBy:)`, for callers that pass no order at all. */
 export const DEFAULT_ORDER: FileOrder = { field: 'NAME', direction: 'ASC' };
@@ -89,32 +89,10 @@ export const filesResolvers: Resolvers = {
     uploadFile: async (_, args, ctx) => {
       requireViewer(ctx);
       const upload = await args.file;
-      const stream = upload.createReadStream();
-      try {
-        // Name and space are checked before a byte is stored.
-        const target = await ctx.clients.files.assertNameFree.query({ parentId: args.parentId ?? null, name: upload.filename });
-        // Unfinished upload sessions hold their whole size: the room left is what they do not.
-        const [quota, reserved] = await Promise.all([ctx.clients.files.quota.query(), ctx.clients.uploads.reserved.query()]);
-        const room = Math.max(0, quota.limit - quota.used - reserved.bytes);
-        const mimeType = MIME_RE.test(upload.mimetype) ? upload.mimetype.toLowerCase() : 'application/octet-stream';
-        const written = await ctx.bytes.blobWriter.write(stream, Math.min(room, SIMPLE_UPLOAD_MAX), () =>
-          room < SIMPLE_UPLOAD_MAX
-            ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
-            : new AppError('PAYLOAD_TOO_LARGE', `uploadFile takes at most ${SIMPLE_UPLOAD_MAX} bytes; use createUpload for larger files`, { details: { limit: SIMPLE_UPLOAD_MAX } }),
-        mimeType);
-        const store = ctx.bytes.storage.store(written.backend);
-        try {
-          const { file, duplicate } = await ctx.clients.files.commitFile.mutate({ ...target, ...written, mimeType });
-          // Same content already stored: the new file points at the old blob; these bytes go.
-          if (duplicate) await store.delete(duplicate.storageKey).catch(() => undefined);
-          return file;
-        } catch (error) {
-          await store.delete(written.storageKey).catch(() => undefined);
-          throw error;
-        }
-      } finally {
-        stream.destroy();
-      }
+      return writeSimpleUpload(
+        { clients: ctx.clients, storage: ctx.bytes.storage, blobWriter: ctx.bytes.blobWriter },
+        { parentId: args.parentId ?? null, name: upload.filename, mimeType: upload.mimetype, body: upload.createReadStream(), limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' } },
+      );
     },
   },
 };

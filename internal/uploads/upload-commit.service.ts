@@ -1,0 +1,86 @@
+/**
+ * The one way stored bytes become a file, whatever brought them: uploadFile and (coming) WebDAV
+ * PUT after one BlobWriter write (simple-upload.writer.ts), completeUpload and (coming) tus after a
+ * session's multipart upload was assembled (completion.service.ts), proveOwnership with a blob that
+ * is already stored. The files service records it in one transaction (files.commitFile): the
+ * quota charged, the blob recorded — or shared, when the same content is stored already, and then
+ * the bytes just written are a duplicate that goes — and the file row inserted.
+ *
+ * What a refusal (name taken, folder gone, quota) does with the bytes depends on whose they are:
+ * - 'request': written by this request alone: they go, and the files service's error is the answer;
+ * - 'session': an upload session's assembled object: they stay, so the client can complete again
+ *   under another name or folder, and the error says so (same code and details);
+ * - 'stored': a blob that other files use (instant upload): never touched.
+ */
+import type { FileDto } from '../files/index.ts';
+import { AppError } from '../platform/errors.ts';
+import type { StorageRouter } from '../storage/index.ts';
+import type { FilesPort } from './files.port.ts';
+
+export interface StoredUpload {
+  /** The file's id: a session's own id, so a repeated commit finds the file it made. */
+  id?: string;
+  parentId: string;
+  name: string;
+  size: number;
+  contentHash: string;
+  mimeType: string | null;
+  backend: string;
+  storageKey: string;
+}
+
+export interface CommitOptions {
+  bytes: 'request' | 'session' | 'stored';
+  /**
+   * Runs once the file is recorded, before a duplicate's bytes are deleted (a session is marked
+   * COMPLETED there: a crash in between leaves an orphaned object fsck finds, never a file whose
+   * bytes were deleted).
+   */
+  committed?: (file: FileDto) => Promise<void>;
+  /** Runs when the file could not be recorded, before the error is thrown (a session goes back to UPLOADING). */
+  refused?: () => Promise<void>;
+}
+
+export interface CommitPorts {
+  files: Pick<FilesPort, 'commitFile'>;
+  storage: StorageRouter;
+}
+
+export async function commitUpload(ports: CommitPorts, upload: StoredUpload, options: CommitOptions): Promise<FileDto> {
+  let committed: Awaited<ReturnType<FilesPort['commitFile']>>;
+  try {
+    committed = await ports.files.commitFile(upload);
+  } catch (error) {
+    await options.refused?.();
+    throw await refusal(ports, upload, options.bytes, error);
+  }
+  await options.committed?.(committed.file);
+  // Same content already stored: the new file points at the old blob; these bytes go.
+  if (committed.duplicate && options.bytes !== 'stored') {
+    await ports.storage.store(committed.duplicate.backend).delete(committed.duplicate.storageKey).catch(() => undefined);
+  }
+  return committed.file;
+}
+
+async function refusal(ports: CommitPorts, upload: StoredUpload, bytes: CommitOptions['bytes'], error: unknown): Promise<unknown> {
+  switch (bytes) {
+    case 'request':
+      await ports.storage.store(upload.backend).delete(upload.storageKey).catch(() => undefined);
+      return error;
+    case 'session':
+      return placementError(error);
+    case 'stored':
+      return error;
+  }
+}
+
+/** A file that could not be placed: the same code, and the words that the bytes are kept. */
+function placementError(error: unknown): unknown {
+  if (AppError.is(error, 'NOT_FOUND')) {
+    return new AppError('CONFLICT', 'The folder of this upload is gone (trashed or deleted); complete it into another folder. The uploaded bytes are kept.', { details: { field: 'parentId', reason: 'parent_gone' }, cause: error });
+  }
+  if (AppError.is(error, 'CONFLICT')) {
+    return new AppError('CONFLICT', `${error.message}; complete the upload with another name. The uploaded bytes are kept.`, { details: error.details, cause: error });
+  }
+  return error;
+}
