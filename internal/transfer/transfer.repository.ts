@@ -4,6 +4,7 @@
  */
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
+import { randomUUID } from 'node:crypto';
 import { BlobRow } from '../files/files.entities.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { TransferJobRow, type TransferStatus } from './transfer.entities.ts';
@@ -43,8 +44,13 @@ export class TransferRepository {
     return new Map(rows.map((r) => [r.backend, { objectCount: Number(r.object_count), bytes: Number(r.bytes) }]));
   }
 
-  /** Inserts the job; when the blob already has a live job, returns that one instead. */
-  async insertJob(row: TransferJobRow): Promise<{ job: TransferJobRow; created: boolean }> {
+  /** Inserts a QUEUED job; when the blob already has a live job, returns that one instead. */
+  async insertJob(job: Pick<TransferJobRow, 'blobId' | 'fromBackend' | 'toBackend' | 'mode'>): Promise<{ job: TransferJobRow; created: boolean }> {
+    const now = new Date();
+    const row: TransferJobRow = Object.assign(new TransferJobRow(), {
+      ...job, id: randomUUID(), status: 'QUEUED', activeKey: job.blobId, attempts: 0, lastError: null, sourceKey: null, bytes: 0,
+      startedAt: null, createdAt: now, updatedAt: now,
+    } satisfies TransferJobRow);
     try {
       await this.em().insert(TransferJobRow, row);
       return { job: row, created: true };

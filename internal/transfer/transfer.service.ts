@@ -13,7 +13,6 @@
  *    RGW, whose garbage collector keeps the data for hours; a local file stays readable while open.)
  *    `copy` switches the location the same way and keeps the source (a way back for the operator).
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { AppError } from '../platform/errors.ts';
@@ -23,7 +22,7 @@ import { errorText, type JobQueue } from '../platform/mq/queue.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import { copyObject } from './blobs.copier.ts';
 import { sameLocation } from './destinations.rules.ts';
-import { TransferJobRow, type TransferMode, type TransferStatus } from './transfer.entities.ts';
+import type { TransferJobRow, TransferMode, TransferStatus } from './transfer.entities.ts';
 import { publishTransferEvent } from './transfer.events.ts';
 import type { TransferMetrics } from './transfer.metrics.ts';
 import type { TransferRepository } from './transfer.repository.ts';
@@ -73,12 +72,7 @@ export class TransferService {
   /** Records the job and queues it; a blob with a live job gets that one back, not a second. */
   async enqueue(input: Omit<TransferJob, 'jobId'>): Promise<TransferJobDto> {
     if (input.from === input.to) throw new AppError('BAD_INPUT', 'A transfer needs two different backends');
-    const now = new Date();
-    const row: TransferJobRow = Object.assign(new TransferJobRow(), {
-      id: randomUUID(), blobId: input.blobId, fromBackend: input.from, toBackend: input.to, mode: input.mode, status: 'QUEUED',
-      activeKey: input.blobId, attempts: 0, lastError: null, sourceKey: null, bytes: 0, startedAt: null, createdAt: now, updatedAt: now,
-    } satisfies TransferJobRow);
-    const { job, created } = await this.repo.insertJob(row);
+    const { job, created } = await this.repo.insertJob({ blobId: input.blobId, fromBackend: input.from, toBackend: input.to, mode: input.mode });
     // A row without its message (the broker refused) stays QUEUED; `republishStale` sends it later.
     if (created) await this.publish(job);
     return toDto(job);
