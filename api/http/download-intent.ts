@@ -1,6 +1,6 @@
 /**
  * What a GET for stored bytes will do, decided before anything is sent, so that a share
- * download can take its slot before its first byte (internal/files/share-slots.ts):
+ * download can take its slot before its first byte (internal/files/share-slots.service.ts):
  * - null: no byte of the file goes (HEAD, 304, 412, 416) — such a request takes no slot;
  * - `resume: true`: it continues a download the client began — a single range that does not
  *   start at 0, applied because `If-Range` carries exactly the file's strong ETag (RFC 9110

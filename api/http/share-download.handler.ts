@@ -6,7 +6,7 @@
  * never travels in a URL, and the unlock token is bound to this one share and lives an hour.
  * The share is checked on every request, so revocation and expiry stop a download under way at
  * its next range request. A download takes its slot of the share's limit before the first byte
- * goes (download-intent.ts says whether a request starts or resumes one, share-slots.ts counts),
+ * goes (download-intent.ts says whether a request starts or resumes one, share-slots.service.ts counts),
  * and gives it back when the object cannot be opened; once bytes went, the slot stays taken and
  * the client can resume with If-Range.
  */
