@@ -1,7 +1,7 @@
 /**
  * GET|HEAD /files/{id}/content: the file's bytes, streamed from its backend.
  * - Who: the Bearer token's person, or — without a token — `?sig=` from `createDownloadLink`
- *   (internal/files/download-links.ts), so a browser's download manager can fetch and resume it.
+ *   (internal/files/download-links.service.ts), so a browser's download manager can fetch and resume it.
  * - `Accept-Ranges: bytes`; `Range` → 206 with `Content-Range`; unsatisfiable → 416 with
  *   `Content-Range: bytes * /size` (RFC 9110 §15.5.17); range.ts parses.
  * - Validators: the strong, content-derived `ETag: "<contentHash>"` and `Last-Modified`;
