@@ -3,10 +3,12 @@
  * DATABASE_URL, REDIS_URL or AMQP_URL — SQLite, the in-memory key-value store, queue and pub/sub,
  * and the local disk under DATA_DIR — so a test here needs no service at all.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { startAllInOne, type RunningApp } from '../../api/all-in-one.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
 import { AppError } from '../../internal/platform/errors.ts';
+import type { Runtime } from '../../internal/platform/runtime.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { runWithContext, type Viewer } from '../../internal/platform/request-context.ts';
 import { normalizeError } from '../../internal/platform/rpc/errors.ts';
@@ -55,6 +57,23 @@ export async function failureOf(promise: Promise<unknown>): Promise<string> {
       return typeof reason === 'string' ? `${app.code}:${reason}` : app.code;
     },
   );
+}
+
+/** A new person's viewer (not an admin). */
+export const newViewer = (name = 'someone'): Viewer => ({ userId: randomUUID(), username: name, isAdmin: false });
+
+/**
+ * The bytes (under 4 MiB) as a blob on the runtime's default backend, ready for the files router's commitFile
+ * (which records the blob and charges the quota), with the content hash computed here.
+ */
+export async function storedBlob(runtime: Runtime, content: string) {
+  const { name: backend, store } = runtime.storage.defaultBackend();
+  const bytes = Buffer.from(content);
+  const storageKey = `test/${randomUUID()}`;
+  await store.put(storageKey, Readable.from([bytes]), bytes.length);
+  // One block (under 4 MiB): SHA-256 of its SHA-256; the empty file hashes the empty string.
+  const blocks = bytes.length ? createHash('sha256').update(bytes).digest() : Buffer.alloc(0);
+  return { backend, storageKey, size: bytes.length, contentHash: createHash('sha256').update(blocks).digest('hex') };
 }
 
 export interface EmbeddedApp {

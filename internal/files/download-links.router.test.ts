@@ -1,0 +1,55 @@
+/**
+ * Signed download links through the files router's tRPC caller on the embedded stack (no service
+ * needed): the owner signs a link for a live file; anyone holding it opens that file only; a link
+ * altered, moved to another file, or of a trashed file opens nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Viewer } from '../platform/request-context.ts';
+import { createCallerFactory } from '../platform/rpc/trpc.ts';
+import { callerAs, failureOf, newViewer, storedBlob } from '../../test/support/embedded.ts';
+import { createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
+import { createFiles } from './index.ts';
+
+let t: TestRuntime;
+let files: ReturnType<typeof createFiles>;
+const as = (viewer: Viewer | undefined) => callerAs(createCallerFactory(files.router), viewer);
+
+beforeAll(async () => {
+  t = await createTestRuntime('embedded');
+  files = createFiles(t.runtime);
+});
+afterAll(() => t?.close());
+
+describe('download links router on the embedded stack', () => {
+  it('signs a link for the owner that opens the file for anyone, for five minutes', async () => {
+    const me = as(newViewer());
+    await me.provisionDrive();
+    const file = (await me.commitFile({ parentId: null, name: 'a.txt', mimeType: null, ...(await storedBlob(t.runtime, 'alpha')) })).file;
+    const before = Date.now();
+    const link = await me.downloadLinks.create({ id: file.id });
+    // Whole seconds: five minutes from the call, rounded down.
+    expect(new Date(link.expiresAt).getTime()).toBeGreaterThan(before + 299_000);
+    expect(new Date(link.expiresAt).getTime()).toBeLessThanOrEqual(Date.now() + 300_000);
+    const opened = await as(undefined).downloadLinks.content({ id: file.id, sig: link.sig });
+    expect(opened.file).toMatchObject({ id: file.id, name: 'a.txt', size: 5 });
+    expect(opened.blob).toMatchObject({ backend: t.runtime.storage.defaultBackend().name });
+  });
+
+  it('opens nothing with an altered or moved signature, for a trashed file, or for a stranger signing', async () => {
+    const owner = newViewer();
+    const me = as(owner);
+    await me.provisionDrive();
+    const a = (await me.commitFile({ parentId: null, name: 'a.txt', mimeType: null, ...(await storedBlob(t.runtime, 'alpha')) })).file;
+    const b = (await me.commitFile({ parentId: null, name: 'b.txt', mimeType: null, ...(await storedBlob(t.runtime, 'bravo')) })).file;
+    const { sig } = await me.downloadLinks.create({ id: a.id });
+    const anyone = as(undefined);
+    const altered = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+    expect(await failureOf(anyone.downloadLinks.content({ id: a.id, sig: altered }))).toBe('NOT_FOUND:download_link_invalid');
+    expect(await failureOf(anyone.downloadLinks.content({ id: b.id, sig }))).toBe('NOT_FOUND:download_link_invalid');
+    expect(await failureOf(anyone.downloadLinks.content({ id: a.id, sig: 'not-a-signature' }))).toBe('NOT_FOUND:download_link_invalid');
+    expect(await failureOf(as(newViewer()).downloadLinks.create({ id: a.id }))).toBe('NOT_FOUND');
+    expect(await failureOf(anyone.downloadLinks.create({ id: a.id }))).toBe('UNAUTHENTICATED');
+    await me.trash({ id: a.id });
+    expect(await failureOf(anyone.downloadLinks.content({ id: a.id, sig }))).toBe('NOT_FOUND');
+  });
+});
