@@ -6,7 +6,7 @@
  * token descended from the same login) is revoked, so neither the thief nor the owner can refresh.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AppError } from '../platform/errors.ts';
+import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
@@ -155,7 +155,7 @@ export class AccountsService {
    * gets the very pair the first call got.
    */
   async refresh(refreshToken: string, clientIp?: string): Promise<AuthPayload> {
-    const invalid = (reason: string) =>
+    const invalid = (reason: ErrorReason) =>
       new AppError('UNAUTHENTICATED', 'The session has ended; sign in again', { details: { reason } });
     const row = await this.repo.findRefreshToken(sha256(refreshToken));
     if (!row) throw invalid('refresh_invalid');

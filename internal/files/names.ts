@@ -13,14 +13,14 @@
  *   are significant ("é" ≠ "e") and the Turkic T mappings are not used ("I" ~ "i", not "ı").
  */
 import { caseFold } from 'unicode-case-folding';
-import { AppError } from '../platform/errors.ts';
+import { AppError, type ErrorReason } from '../platform/errors.ts';
 
 export const MAX_NAME_BYTES = 255;
 /** The `name_key` column holds 255 characters (code points). */
 const MAX_KEY_CODE_POINTS = 255;
 
 export function normalizeName(raw: string): string {
-  const bad = (reason: string, message: string) =>
+  const bad = (reason: ErrorReason, message: string) =>
     new AppError('BAD_INPUT', message, { details: { field: 'name', reason } });
   // With the u flag a surrogate pair is one code point: \p{Cs} matches only unpaired halves.
   if (/\p{Cs}/u.test(raw)) throw bad('name_unpaired_surrogate', 'A name must be valid Unicode text (it has an unpaired surrogate)');

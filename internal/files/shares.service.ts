@@ -13,7 +13,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import { hashPassword, verifyPassword } from '../platform/auth/password-hash.ts';
-import { AppError } from '../platform/errors.ts';
+import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, toFileDto, type BlobLocation, type Connection, type FileDto } from './files.dto.ts';
@@ -45,7 +45,7 @@ export interface ShareKey {
   ip?: string | undefined;
 }
 
-const gone = (reason: string) => new AppError('NOT_FOUND', 'This share link does not exist or has ended', { details: { reason } });
+const gone = (reason: ErrorReason) => new AppError('NOT_FOUND', 'This share link does not exist or has ended', { details: { reason } });
 
 const exhausted = (share: ShareRow) => share.maxDownloads !== null && share.downloads >= share.maxDownloads;
 

@@ -4,6 +4,8 @@
  * itself as `extensions.code`). A switch over `ErrorCode` is exhaustive, so adding a code fails to
  * compile until every boundary says what it means.
  */
+import type { ErrorReason } from './error-reasons.ts';
+
 export const ERROR_CODES = [
   'NOT_FOUND',
   'FORBIDDEN',
@@ -18,10 +20,24 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * The stable `details.reason` of an error: clients branch on it (README lists the public ones), so
+ * the set is closed and lives here; a new reason is added to ERROR_REASONS (error-reasons.ts)
+ * before any code can throw it. `grep -rn "reason:"` finds every use.
+ */
+export type { ErrorReason } from './error-reasons.ts';
+
+/** What an AppError tells a client beyond its code: the reason, the field, and facts such as limits. */
+export interface ErrorDetails {
+  reason?: ErrorReason;
+  field?: string;
+  [key: string]: unknown;
+}
+
 export interface AppErrorOptions {
   cause?: unknown;
   /** Machine-readable detail a client may act on, e.g. `{ field: 'email' }`. Never secrets. */
-  details?: Record<string, unknown>;
+  details?: ErrorDetails;
   /** Seconds after which a RATE_LIMITED request may be retried. */
   retryAfter?: number;
 }
@@ -29,7 +45,7 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly code: ErrorCode;
-  readonly details: Record<string, unknown> | undefined;
+  readonly details: ErrorDetails | undefined;
   readonly retryAfter: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {

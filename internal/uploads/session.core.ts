@@ -95,7 +95,7 @@ export class SessionCore {
   /** CONFLICT naming the status, for operations the session's state does not allow. */
   refuse(row: UploadSessionRow, action: string): AppError {
     return new AppError('CONFLICT', `Cannot ${action}: the upload is ${row.status.toLowerCase()}`, {
-      details: { reason: `session_${row.status.toLowerCase()}`, status: row.status },
+      details: { reason: `session_${row.status.toLowerCase() as Lowercase<typeof row.status>}`, status: row.status },
     });
   }
 

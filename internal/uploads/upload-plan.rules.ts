@@ -8,7 +8,7 @@
  * (S3, OSS, COS: 10 000).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { AppError } from '../platform/errors.ts';
+import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { StoreCapabilities } from '../storage/object-store.ts';
 import { BLOCK_SIZE, CONTENT_HASH_RE, combineBlockDigests } from '../files/content-hash.ts';
 
@@ -49,7 +49,7 @@ export const MAX_BLOCK_HASHES = 32_768;
  * completion fail on content). Returns them concatenated, as the row keeps them.
  */
 export function declaredBlockHashes(size: number, contentHash: string | null | undefined, blockHashes: readonly string[]): string {
-  const bad = (reason: string, message: string) => new AppError('BAD_INPUT', message, { details: { field: 'blockHashes', reason } });
+  const bad = (reason: ErrorReason, message: string) => new AppError('BAD_INPUT', message, { details: { field: 'blockHashes', reason } });
   if (!contentHash) throw bad('block_hashes_without_content_hash', 'blockHashes need the contentHash they combine to');
   const expected = Math.ceil(size / BLOCK_SIZE);
   if (blockHashes.length > MAX_BLOCK_HASHES) throw bad('block_hashes_count', `At most ${MAX_BLOCK_HASHES} block hashes; omit them for larger files`);

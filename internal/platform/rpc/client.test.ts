@@ -22,7 +22,7 @@ const testRouter = router({
   echo: publicProcedure.input(z.object({ text: z.string().max(10) })).query(({ input, ctx }) => ({ text: input.text, requestId: ctx.requestId })),
   whoami: authedProcedure.query(({ ctx }) => ctx.viewer.username),
   fail: publicProcedure.input(z.object({ code: z.enum(['NOT_FOUND', 'RATE_LIMITED']) })).mutation(({ input }) => {
-    throw new AppError(input.code, `failing with ${input.code}`, { details: { reason: 'test' }, retryAfter: 7 });
+    throw new AppError(input.code, `failing with ${input.code}`, { details: { reason: 'proof_attempts' }, retryAfter: 7 });
   }),
   crash: publicProcedure.mutation(() => {
     throw new Error('secret internal detail');
@@ -54,7 +54,7 @@ function suite(name: string, makeClient: () => ReturnType<typeof serviceClient<t
     it('keeps AppError codes, details and retryAfter across the call', async () => {
       const client = makeClient();
       const error = await expectAppError(client.fail.mutate({ code: 'RATE_LIMITED' }));
-      expect(error).toMatchObject({ code: 'RATE_LIMITED', message: 'failing with RATE_LIMITED', retryAfter: 7, details: { reason: 'test' } });
+      expect(error).toMatchObject({ code: 'RATE_LIMITED', message: 'failing with RATE_LIMITED', retryAfter: 7, details: { reason: 'proof_attempts' } });
       expect((await expectAppError(client.fail.mutate({ code: 'NOT_FOUND' }))).code).toBe('NOT_FOUND');
     });
 

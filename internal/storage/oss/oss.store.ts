@@ -26,7 +26,7 @@ import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type OSS from 'ali-oss';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, type ErrorReason } from '../../platform/errors.ts';
 import { lazyModule } from '../../platform/lazy-module.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
@@ -265,7 +265,7 @@ function ossHeader(res: OssResponse, name: string): string | undefined {
 }
 
 /** OSS error code -> contract reason, for requests OSS refuses as invalid. */
-const BAD_INPUT_REASONS: Readonly<Record<string, string>> = { ...VENDOR_BAD_INPUT_REASONS, InvalidDigest: 'digest-mismatch' };
+const BAD_INPUT_REASONS: Readonly<Record<string, ErrorReason>> = { ...VENDOR_BAD_INPUT_REASONS, InvalidDigest: 'digest-mismatch' };
 
 /**
  * ali-oss errors carry `status` (-1 network, -2 timeout, else HTTP) and the OSS `code`. A 403 means

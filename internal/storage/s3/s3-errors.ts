@@ -1,10 +1,10 @@
 /** S3 SDK failures (any S3 API; tested against Ceph RGW 16) as the ObjectStore contract's AppErrors. */
-import { AppError } from '../../platform/errors.ts';
+import { AppError, type ErrorReason } from '../../platform/errors.ts';
 import { VENDOR_BAD_INPUT_REASONS } from '../support/vendor-errors.ts';
 
 const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket']);
 /** S3 error code -> contract reason, for the requests the backend refuses as invalid. */
-const BAD_INPUT_REASONS: Readonly<Record<string, string>> = { ...VENDOR_BAD_INPUT_REASONS, KeyTooLongError: 'key-too-long' };
+const BAD_INPUT_REASONS: Readonly<Record<string, ErrorReason>> = { ...VENDOR_BAD_INPUT_REASONS, KeyTooLongError: 'key-too-long' };
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
 /**

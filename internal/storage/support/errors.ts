@@ -2,10 +2,10 @@
  * Builders for the AppErrors every ObjectStore driver throws, so a reason reads the same from each
  * driver. `details.reason` strings are part of the contract (object-store.contract.ts): never rename.
  */
-import { AppError } from '../../platform/errors.ts';
+import { AppError, type ErrorReason } from '../../platform/errors.ts';
 
 /** BAD_INPUT with the contract's machine-readable `details.reason`. */
-export function badInput(reason: string, message: string, cause?: unknown): AppError {
+export function badInput(reason: ErrorReason, message: string, cause?: unknown): AppError {
   return new AppError('BAD_INPUT', message, { details: { reason }, ...(cause === undefined ? {} : { cause }) });
 }
 

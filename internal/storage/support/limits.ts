@@ -6,17 +6,18 @@
  */
 import type { Readable } from 'node:stream';
 import type { PartInfo } from '../object-store.ts';
+import type { ErrorReason } from '../../platform/errors.ts';
 import { badInput } from './errors.ts';
 import { unquote } from './etag.ts';
 
 /** "Part numbers can be any number from 1 to 10,000, inclusive" (S3 UploadPart). */
-export function checkPartNumber(partNumber: number, maxParts: number, reason = 'invalid-part-number'): void {
+export function checkPartNumber(partNumber: number, maxParts: number, reason: ErrorReason = 'invalid-part-number'): void {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > maxParts) {
     throw badInput(reason, `part number ${partNumber} is outside 1..${maxParts}`);
   }
 }
 
-export function checkSize(size: number, max: number, reason = 'invalid-size'): void {
+export function checkSize(size: number, max: number, reason: ErrorReason = 'invalid-size'): void {
   if (!Number.isSafeInteger(size) || size < 0 || size > max) throw badInput(reason, `size ${size} is outside 0..${max}`);
 }
 

@@ -2,10 +2,10 @@
  * The S3 error vocabulary that S3/RGW, OSS and COS share, mapped to the contract's codes and
  * reasons. Each driver still reads its own SDK's error shape and adds its own details.
  */
-import type { ErrorCode } from '../../platform/errors.ts';
+import type { ErrorCode, ErrorReason } from '../../platform/errors.ts';
 
 /** Vendor error code -> contract reason, for the requests all three backends refuse as invalid. */
-export const VENDOR_BAD_INPUT_REASONS: Readonly<Record<string, string>> = {
+export const VENDOR_BAD_INPUT_REASONS: Readonly<Record<string, ErrorReason>> = {
   EntityTooSmall: 'part-too-small',
   EntityTooLarge: 'too-large',
   InvalidPart: 'invalid-part',
@@ -26,8 +26,8 @@ export const VENDOR_BAD_INPUT_REASONS: Readonly<Record<string, string>> = {
 export function classifyHttpFailure(
   status: number | undefined,
   vendorCode: string,
-  badInputReasons: Readonly<Record<string, string>> = VENDOR_BAD_INPUT_REASONS,
-): { code: ErrorCode; reason: string } {
+  badInputReasons: Readonly<Record<string, ErrorReason>> = VENDOR_BAD_INPUT_REASONS,
+): { code: ErrorCode; reason: ErrorReason } {
   if (status === undefined) return { code: 'UNAVAILABLE', reason: 'backend_unreachable' };
   if (status >= 500 || status === 429) return { code: 'UNAVAILABLE', reason: 'backend_error' };
   if (status === 401 || status === 403) return { code: 'UNAVAILABLE', reason: vendorCode === 'RequestTimeTooSkewed' ? 'clock_skew' : 'backend_auth' };
