@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command runs this (npm run test:ci): start the real services, then type-check,
-# lint and run every test against them: the main suite (files in parallel), then the fault suite
-# (npm run test:faults: one file at a time, since it stops and restarts real services). Ends with
-# the plain line "N passed, N failed" counting both.
+# lint and run every test: the fast tier without network, then the main suite against the services
+# (files in parallel), then the fault suite (npm run test:faults: one file at a time, since it
+# stops and restarts real services). Ends with the plain line "N passed, N failed" counting all.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
@@ -21,9 +21,15 @@ echo "== typecheck"; npm run --silent typecheck || failed_checks=$((failed_check
 echo "== lint"; npm run --silent lint || failed_checks=$((failed_checks + 1))
 echo "== contract"; { npm run --silent codegen:check && npm run --silent schema:check; } || failed_checks=$((failed_checks + 1))
 
+# The fast tier (npm test) in a network namespace holding only loopback: proof that it needs no
+# service. The main run then leaves its files out (STRATUS_TEST_TIER=services), so each test runs
+# and is counted once.
+echo "== fast tests (no network, no services)"
+rm -f .vitest-fast-report.json .vitest-report.json .vitest-faults-report.json
+unshare --net sh -c 'ip link set lo up && exec npx vitest run --config vitest.fast.config.ts --reporter=default --reporter=json --outputFile.json=.vitest-fast-report.json'
+fast_rc=$?
 echo "== tests"
-rm -f .vitest-report.json .vitest-faults-report.json
-npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
+STRATUS_TEST_TIER=services npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
 main_rc=$?
 echo "== fault tests"
 npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json=.vitest-faults-report.json
@@ -32,7 +38,7 @@ faults_rc=$?
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0;
-for (const file of [".vitest-report.json", ".vitest-faults-report.json"]) {
+for (const file of [".vitest-fast-report.json", ".vitest-report.json", ".vitest-faults-report.json"]) {
   try {
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests;
@@ -46,5 +52,5 @@ console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
 ' "$failed_checks" "$started"
 rc=$?
-[ $rc -eq 0 ] && { [ $main_rc -ne 0 ] || [ $faults_rc -ne 0 ]; } && rc=1
+[ $rc -eq 0 ] && { [ $fast_rc -ne 0 ] || [ $main_rc -ne 0 ] || [ $faults_rc -ne 0 ]; } && rc=1
 exit $rc
