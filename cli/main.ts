@@ -43,16 +43,9 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const json = argv.includes('--json');
-  if (name === '--version' || name === '-V' || name === 'version') {
-    if (json) outJson({ version: version() });
-    else process.stdout.write(`stratus ${version()}\n`);
-    return 0;
-  }
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    (name === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
-    return name === undefined ? 2 : 0;
-  }
-  const command = commands[name];
+  const early = builtIn(name, json);
+  if (early !== undefined) return early;
+  const command = commands[name!];
   if (!command) {
     note(`stratus: unknown command "${name}"\n${USAGE}`);
     return 2;
@@ -77,20 +70,39 @@ async function main(argv: string[]): Promise<number> {
     await command.run(rest, { signal: controller.signal });
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      if (json) process.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message, usage: command.usage } })}\n`);
-      else note(`stratus ${name}: ${error.message}\nusage: ${command.usage}`);
-      return 2;
-    }
-    if (error instanceof Interrupted) {
-      note(error.message);
-      return 130;
-    }
-    const view = errorView(error);
-    if (json) process.stderr.write(`${JSON.stringify({ error: view })}\n`);
-    else note(formatError(view));
-    return 1;
+    return reportFailure(error, name!, command.usage, json);
   }
+}
+
+/** `version` and `help` (no command): the exit status, or undefined for a command to run. */
+function builtIn(name: string | undefined, json: boolean): number | undefined {
+  if (name === '--version' || name === '-V' || name === 'version') {
+    if (json) outJson({ version: version() });
+    else process.stdout.write(`stratus ${version()}\n`);
+    return 0;
+  }
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  return undefined;
+}
+
+/** Says why a command failed (stderr, JSON with --json) and returns the exit status. */
+function reportFailure(error: unknown, name: string, usage: string, json: boolean): number {
+  if (error instanceof UsageError) {
+    if (json) process.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: error.message, usage } })}\n`);
+    else note(`stratus ${name}: ${error.message}\nusage: ${usage}`);
+    return 2;
+  }
+  if (error instanceof Interrupted) {
+    note(error.message);
+    return 130;
+  }
+  const view = errorView(error);
+  if (json) process.stderr.write(`${JSON.stringify({ error: view })}\n`);
+  else note(formatError(view));
+  return 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -25,28 +25,7 @@ export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
     const unwrapped = unwrapResolverError(error);
     // Outside Apollo (graphql-ws) a resolver's error arrives as a GraphQLError wrapping it.
     const original = unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
-    const apolloCode = formatted.extensions?.code;
-    let app: AppError;
-    if (typeof apolloCode === 'string' && CLIENT_ERRORS.has(apolloCode)) {
-      const details = formatted.extensions?.details as Record<string, unknown> | undefined;
-      app = new AppError('BAD_INPUT', formatted.message, { details: details ?? { reason: apolloCode.toLowerCase() } });
-    } else if (isErrorCode(apolloCode)) {
-      // Raised by the gateway itself with a code of the union (e.g. a bad token in the context).
-      // Over graphql-ws a query-limit refusal arrives this way too: keep its details.reason.
-      const details = formatted.extensions?.details as Record<string, unknown> | undefined;
-      app = new AppError(apolloCode, formatted.message.replace(/^Context creation failed: /, ''), details ? { details } : {});
-    } else if (original instanceof AppError || (original && typeof original === 'object' && 'shape' in original)) {
-      app = normalizeError(original);
-    } else if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {
-      // Errors from graphql-js itself (e.g. a scalar that could not parse a variable).
-      app = new AppError('BAD_INPUT', formatted.message);
-    } else if (!formatted.path && !(original instanceof Error && original.name !== 'GraphQLError')) {
-      // No path: the request failed before any field ran (parsing, validation, variable
-      // coercion): the request was bad, whatever graphql-js wrapped.
-      app = new AppError('BAD_INPUT', formatted.message);
-    } else {
-      app = normalizeError(original);
-    }
+    const app = appErrorOf(formatted, original);
     if (app.code === 'INTERNAL') log.error({ err: original }, 'graphql resolver failed');
     metrics.graphqlErrors.inc({ code: app.code });
     const extensions: Record<string, unknown> = { code: app.code };
@@ -59,4 +38,34 @@ export function graphqlErrorFormatter(log: Logger, metrics: Metrics) {
       extensions,
     };
   };
+}
+
+/** The AppError a formatted GraphQL error stands for (`original`: the error the resolver threw). */
+function appErrorOf(formatted: GraphQLFormattedError, original: unknown): AppError {
+  const apolloCode = formatted.extensions?.code;
+  const details = formatted.extensions?.details as Record<string, unknown> | undefined;
+  if (typeof apolloCode === 'string' && CLIENT_ERRORS.has(apolloCode)) {
+    return new AppError('BAD_INPUT', formatted.message, { details: details ?? { reason: apolloCode.toLowerCase() } });
+  }
+  if (isErrorCode(apolloCode)) {
+    // Raised by the gateway itself with a code of the union (e.g. a bad token in the context).
+    // Over graphql-ws a query-limit refusal arrives this way too: keep its details.reason.
+    return new AppError(apolloCode, formatted.message.replace(/^Context creation failed: /, ''), details ? { details } : {});
+  }
+  return fromResolverError(formatted, original, apolloCode);
+}
+
+/** An error without a code of ours: the resolver's AppError / tRPC error, or graphql-js's own. */
+function fromResolverError(formatted: GraphQLFormattedError, original: unknown, apolloCode: unknown): AppError {
+  if (original instanceof AppError || (original && typeof original === 'object' && 'shape' in original)) return normalizeError(original);
+  if (original instanceof Error && original.name === 'GraphQLError' && apolloCode === undefined) {
+    // Errors from graphql-js itself (e.g. a scalar that could not parse a variable).
+    return new AppError('BAD_INPUT', formatted.message);
+  }
+  if (!formatted.path && !(original instanceof Error && original.name !== 'GraphQLError')) {
+    // No path: the request failed before any field ran (parsing, validation, variable
+    // coercion): the request was bad, whatever graphql-js wrapped.
+    return new AppError('BAD_INPUT', formatted.message);
+  }
+  return normalizeError(original);
 }

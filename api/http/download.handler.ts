@@ -17,8 +17,7 @@ import express from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
-import type { StorageRouter } from '../../internal/storage/index.ts';
-import { contentDisposition } from '../../internal/storage/index.ts';
+import { contentDisposition, type StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectTarget } from './download-redirect.ts';
@@ -48,31 +47,9 @@ export async function sendContent(
   onSent?: (endedFile: boolean) => Promise<void>,
 ): Promise<void> {
   const etag = `"${content.etag}"`;
-  res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('ETag', etag);
-  res.setHeader('Cache-Control', 'private, no-cache');
-  // Inline only for types a browser cannot run as our origin's script (no HTML, SVG, XML).
-  const inline = req.query.inline === '1' && INLINE_SAFE.test(content.mimeType ?? '');
-  res.setHeader('Content-Disposition', contentDisposition(content.name, inline ? 'inline' : 'attachment'));
-  res.setHeader('Content-Type', content.mimeType ?? 'application/octet-stream');
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  if (content.lastModified) res.setHeader('Last-Modified', formatHttpDate(content.lastModified));
-  const conditions = evaluateConditions(req.method, req.headers, { etag, lastModified: content.lastModified });
-  if (conditions.outcome === 'not-modified') {
-    res.status(304).end();
-    return;
-  }
-  if (conditions.outcome === 'precondition-failed') {
-    res.status(412).json({ error: { code: 'CONFLICT', message: 'Precondition failed', details: { reason: 'precondition_failed' } } });
-    return;
-  }
-  const range = parseRange(conditions.range, content.size);
-  if (range.kind === 'unsatisfiable') {
-    res.setHeader('Content-Range', `bytes */${content.size}`);
-    res.status(416).json({ error: { code: 'BAD_INPUT', message: 'Range not satisfiable', details: { reason: 'range_not_satisfiable', size: content.size } } });
-    return;
-  }
-  const slice = range.kind === 'single' ? range.range : undefined;
+  setContentHeaders(req, res, content, etag);
+  const slice = answerConditions(req, res, content, etag);
+  if (slice === 'answered') return;
   const length = slice ? slice.end - slice.start + 1 : content.size;
   res.status(slice ? 206 : 200);
   if (slice) res.setHeader('Content-Range', `bytes ${slice.start}-${slice.end}/${content.size}`);
@@ -92,6 +69,41 @@ export async function sendContent(
     // under way, so all we can do is stop and say so in the log.
     if (!res.writableEnded) log.debug({ err: error }, 'download interrupted');
   }
+}
+
+function setContentHeaders(req: Request, res: Response, content: Content, etag: string): void {
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  // Inline only for types a browser cannot run as our origin's script (no HTML, SVG, XML).
+  const inline = req.query.inline === '1' && INLINE_SAFE.test(content.mimeType ?? '');
+  res.setHeader('Content-Disposition', contentDisposition(content.name, inline ? 'inline' : 'attachment'));
+  res.setHeader('Content-Type', content.mimeType ?? 'application/octet-stream');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  if (content.lastModified) res.setHeader('Last-Modified', formatHttpDate(content.lastModified));
+}
+
+/**
+ * Decides the conditional and range headers: 'answered' when a 304, 412 or 416 went out; else the
+ * byte range to send (undefined: the whole file).
+ */
+function answerConditions(req: Request, res: Response, content: Content, etag: string): { start: number; end: number } | undefined | 'answered' {
+  const conditions = evaluateConditions(req.method, req.headers, { etag, lastModified: content.lastModified });
+  if (conditions.outcome === 'not-modified') {
+    res.status(304).end();
+    return 'answered';
+  }
+  if (conditions.outcome === 'precondition-failed') {
+    res.status(412).json({ error: { code: 'CONFLICT', message: 'Precondition failed', details: { reason: 'precondition_failed' } } });
+    return 'answered';
+  }
+  const range = parseRange(conditions.range, content.size);
+  if (range.kind === 'unsatisfiable') {
+    res.setHeader('Content-Range', `bytes */${content.size}`);
+    res.status(416).json({ error: { code: 'BAD_INPUT', message: 'Range not satisfiable', details: { reason: 'range_not_satisfiable', size: content.size } } });
+    return 'answered';
+  }
+  return range.kind === 'single' ? range.range : undefined;
 }
 
 export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {

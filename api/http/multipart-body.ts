@@ -67,99 +67,98 @@ interface Entry {
 }
 
 export function readMultipart(req: IncomingMessage, limits: MultipartLimits): MultipartBody {
-  let resolveOperations!: (value: Record<string, unknown>) => void;
-  let rejectOperations!: (error: AppError) => void;
-  const operations = new Promise<Record<string, unknown>>((resolve, reject) => ((resolveOperations = resolve), (rejectOperations = reject)));
-  operations.catch(() => undefined);
-  let settle!: (verdict: AppError | null) => void;
-  const done = new Promise<AppError | null>((resolve) => (settle = resolve));
-  const entries = new Map<string, Entry>();
-  let stage: 'operations' | 'map' | 'files' = 'operations';
-  let parsed: Record<string, unknown> | undefined;
-  let sawPart = false;
-  let discarding = false;
-  let verdict: AppError | null | undefined;
-  let parser: busboy.Busboy | undefined;
+  return new MultipartReader(req, limits).start();
+}
 
-  const fail = (error: AppError) => {
-    if (verdict !== undefined) return;
-    verdict = error;
-    rejectOperations(error);
-    for (const entry of entries.values()) {
-      if (entry.body) entry.body.destroy(error);
-      else entry.upload.reject(error);
-    }
-    if (parser) {
-      req.unpipe(parser);
-      parser.destroy();
-    }
-    // Read and drop the rest. Again on the next turn: a pipe whose last write returned false
-    // pauses the request after this frame, even though it was unpiped here.
-    req.resume();
-    setImmediate(() => req.resume());
-    settle(error);
-  };
-  const refuse = (reason: MultipartReason, details?: Record<string, unknown>) => fail(multipartError(reason, { details }));
+/** One request's multipart body: the parser's events drive `stage` from operations to map to files. */
+class MultipartReader {
+  readonly operations: Promise<Record<string, unknown>>;
+  readonly done: Promise<AppError | null>;
+  private resolveOperations!: (value: Record<string, unknown>) => void;
+  private rejectOperations!: (error: AppError) => void;
+  private settle!: (verdict: AppError | null) => void;
+  private readonly entries = new Map<string, Entry>();
+  private stage: 'operations' | 'map' | 'files' = 'operations';
+  private parsed: Record<string, unknown> | undefined;
+  private sawPart = false;
+  private discarding = false;
+  private verdict: AppError | null | undefined;
+  private parser: busboy.Busboy | undefined;
 
-  const succeed = () => {
-    if (verdict !== undefined) return;
-    if (stage !== 'files') return refuse(stage === 'operations' ? 'operations_missing' : 'map_missing');
-    const missing = [...entries].filter(([, entry]) => !entry.body).map(([name]) => name);
-    if (missing.length > 0) return refuse('file_missing', { files: missing });
-    verdict = null;
-    for (const entry of entries.values()) entry.body?.push(null);
-    settle(null);
-  };
-
-  try {
-    parser = busboy({
-      headers: req.headers,
-      defParamCharset: 'utf8',
-      // One byte over the limit makes busboy emit 'limit' (it also does at exactly the limit).
-      limits: { fieldSize: limits.maxFieldBytes, fileSize: limits.maxFileBytes + 1 },
-    });
-  } catch (error) {
-    fail(fromParserError(error, false));
-    return { operations, done, discard: () => undefined };
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly limits: MultipartLimits,
+  ) {
+    this.operations = new Promise<Record<string, unknown>>((resolve, reject) => ((this.resolveOperations = resolve), (this.rejectOperations = reject)));
+    this.operations.catch(() => undefined);
+    this.done = new Promise<AppError | null>((resolve) => (this.settle = resolve));
   }
 
-  parser.on('field', (name, value, info) => {
-    sawPart = true;
-    if (info.valueTruncated || info.nameTruncated) return refuse('field_too_large', { field: name, limit: limits.maxFieldBytes });
-    if (stage === 'operations') {
-      if (name !== 'operations') return refuse('operations_missing');
-      const ops = parseJson(value);
-      if (!isRecord(ops)) return refuse('operations_invalid');
-      parsed = ops;
-      stage = 'map';
-    } else if (stage === 'map') {
-      if (name !== 'map') return refuse('map_missing');
-      const problem = applyMap(parsed!, parseJson(value), limits.maxFiles, entries);
-      if (problem) return refuse(problem.reason, problem.details);
-      stage = 'files';
-      resolveOperations(parsed!);
-    } else {
-      refuse('field_unexpected', { field: name });
+  start(): MultipartBody {
+    const { req, limits } = this;
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        // One byte over the limit makes busboy emit 'limit' (it also does at exactly the limit).
+        limits: { fieldSize: limits.maxFieldBytes, fileSize: limits.maxFileBytes + 1 },
+      });
+    } catch (error) {
+      this.fail(fromParserError(error, false));
+      return { operations: this.operations, done: this.done, discard: () => undefined };
     }
-  });
+    this.parser = parser;
+    parser.on('field', (name, value, info) => this.onField(name, value, info));
+    parser.on('file', (name, stream, info) => this.onFile(name, stream, info));
+    parser.on('error', (error) => this.fail(fromParserError(error, this.sawPart)));
+    // 'finish': the parser took the whole body, closing delimiter included, and every file part ended.
+    parser.on('finish', () => this.succeed());
+    req.on('error', (error) => this.fail(fromParserError(error, true)));
+    req.on('close', () => {
+      if (!req.complete) this.refuse('body_incomplete');
+    });
+    req.pipe(parser);
+    return { operations: this.operations, done: this.done, discard: () => this.discard() };
+  }
 
-  parser.on('file', (name, stream, info) => {
-    sawPart = true;
+  private onField(name: string, value: string, info: busboy.FieldInfo): void {
+    this.sawPart = true;
+    if (info.valueTruncated || info.nameTruncated) return this.refuse('field_too_large', { field: name, limit: this.limits.maxFieldBytes });
+    if (this.stage === 'operations') {
+      if (name !== 'operations') return this.refuse('operations_missing');
+      const ops = parseJson(value);
+      if (!isRecord(ops)) return this.refuse('operations_invalid');
+      this.parsed = ops;
+      this.stage = 'map';
+    } else if (this.stage === 'map') {
+      if (name !== 'map') return this.refuse('map_missing');
+      const problem = applyMap(this.parsed!, parseJson(value), this.limits.maxFiles, this.entries);
+      if (problem) return this.refuse(problem.reason, problem.details);
+      this.stage = 'files';
+      this.resolveOperations(this.parsed!);
+    } else {
+      this.refuse('field_unexpected', { field: name });
+    }
+  }
+
+  private onFile(name: string, stream: busboy.FileStream, info: busboy.FileInfo): void {
+    this.sawPart = true;
     // The parser destroys a part it could not finish with an error; the body reports it.
     stream.on('error', () => undefined);
-    if (stage !== 'files' || verdict !== undefined) {
+    if (this.stage !== 'files' || this.verdict !== undefined) {
       stream.resume();
-      return refuse(stage === 'operations' ? 'operations_missing' : 'map_missing');
+      return this.refuse(this.stage === 'operations' ? 'operations_missing' : 'map_missing');
     }
-    const entry = entries.get(name);
+    const entry = this.entries.get(name);
     if (!entry || entry.body) {
       stream.resume();
-      return refuse(entry ? 'file_duplicate' : 'file_unexpected', { file: name });
+      return this.refuse(entry ? 'file_duplicate' : 'file_unexpected', { file: name });
     }
     const body = new FileBody(stream);
     entry.body = body;
-    stream.on('limit', () => refuse('file_too_large', { file: name, limit: limits.maxFileBytes }));
-    if (discarding) body.resume();
+    stream.on('limit', () => this.refuse('file_too_large', { file: name, limit: this.limits.maxFileBytes }));
+    if (this.discarding) body.resume();
     const file: FileUpload = {
       fieldName: name,
       filename: info.filename ?? '',
@@ -168,25 +167,45 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Mu
       createReadStream: () => body as never,
     };
     entry.upload.resolve(file);
-  });
+  }
 
-  parser.on('error', (error) => fail(fromParserError(error, sawPart)));
-  // 'finish': the parser took the whole body, closing delimiter included, and every file part ended.
-  parser.on('finish', succeed);
-  req.on('error', (error) => fail(fromParserError(error, true)));
-  req.on('close', () => {
-    if (!req.complete) refuse('body_incomplete');
-  });
-  req.pipe(parser);
+  private fail(error: AppError): void {
+    if (this.verdict !== undefined) return;
+    this.verdict = error;
+    this.rejectOperations(error);
+    for (const entry of this.entries.values()) {
+      if (entry.body) entry.body.destroy(error);
+      else entry.upload.reject(error);
+    }
+    if (this.parser) {
+      this.req.unpipe(this.parser);
+      this.parser.destroy();
+    }
+    // Read and drop the rest. Again on the next turn: a pipe whose last write returned false
+    // pauses the request after this frame, even though it was unpiped here.
+    this.req.resume();
+    setImmediate(() => this.req.resume());
+    this.settle(error);
+  }
 
-  return {
-    operations,
-    done,
-    discard() {
-      discarding = true;
-      for (const entry of entries.values()) entry.body?.resume();
-    },
-  };
+  private refuse(reason: MultipartReason, details?: Record<string, unknown>): void {
+    this.fail(multipartError(reason, { details }));
+  }
+
+  private succeed(): void {
+    if (this.verdict !== undefined) return;
+    if (this.stage !== 'files') return this.refuse(this.stage === 'operations' ? 'operations_missing' : 'map_missing');
+    const missing = [...this.entries].filter(([, entry]) => !entry.body).map(([name]) => name);
+    if (missing.length > 0) return this.refuse('file_missing', { files: missing });
+    this.verdict = null;
+    for (const entry of this.entries.values()) entry.body?.push(null);
+    this.settle(null);
+  }
+
+  private discard(): void {
+    this.discarding = true;
+    for (const entry of this.entries.values()) entry.body?.resume();
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -57,20 +57,18 @@ async function readSidecar(file: string): Promise<Sidecar | undefined> {
   }
 }
 
+interface RemoteFile {
+  name: string;
+  size: number;
+  contentHash: string;
+}
+
 export async function downloadFile(api: StratusApi, id: string, out: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const { file } = await api.gql<{ file: { name: string; size: number; contentHash: string | null; isFolder: boolean } }>(
-    'query($id: ID!) { file(id: $id) { name size contentHash isFolder } }',
-    { id },
-  );
-  if (file.isFolder || !file.contentHash) throw new ApiError(`${id} is a folder`, 'BAD_INPUT');
+  const file = await remoteFile(api, id);
   const expected = file.contentHash;
   const sidecarPath = `${out}.stratus-download.json`;
   let sidecar = await readSidecar(sidecarPath);
-  const existing = await sizeOf(out);
-  if (existing !== undefined && sidecar?.id !== id && !options.force) {
-    throw localError('EXISTS', `${out} exists and is not a partial download of ${id} (use --force to overwrite)`);
-  }
-  let offset = existing !== undefined && sidecar?.id === id && existing <= file.size ? existing : 0;
+  let offset = await startingOffset(out, id, file.size, sidecar, options.force);
   let restarted = false;
   for (;;) {
     const resumedAt = offset;
@@ -85,10 +83,7 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
       }
       offset = result.offset;
     }
-    const got = await sizeOf(out);
-    if (got !== file.size) throw localError('SIZE_MISMATCH', `${out} has ${got} bytes, expected ${file.size}`);
-    options.onStatus?.('verifying content hash');
-    const actual = await fileContentHash(out, file.size);
+    const actual = await localContentHash(out, file.size, options);
     if (actual === expected) {
       await unlink(sidecarPath).catch(() => undefined);
       return { name: file.name, bytes: file.size, contentHash: actual, resumedAt, restarted };
@@ -105,6 +100,31 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
   }
 }
 
+async function remoteFile(api: StratusApi, id: string): Promise<RemoteFile> {
+  const { file } = await api.gql<{ file: { name: string; size: number; contentHash: string | null; isFolder: boolean } }>(
+    'query($id: ID!) { file(id: $id) { name size contentHash isFolder } }',
+    { id },
+  );
+  if (file.isFolder || !file.contentHash) throw new ApiError(`${id} is a folder`, 'BAD_INPUT');
+  return { name: file.name, size: file.size, contentHash: file.contentHash };
+}
+
+/** Where to continue: the length of a partial download of this file at `out`, else 0. */
+async function startingOffset(out: string, id: string, size: number, sidecar: Sidecar | undefined, force: boolean | undefined): Promise<number> {
+  const existing = await sizeOf(out);
+  if (existing !== undefined && sidecar?.id !== id && !force) {
+    throw localError('EXISTS', `${out} exists and is not a partial download of ${id} (use --force to overwrite)`);
+  }
+  return existing !== undefined && sidecar?.id === id && existing <= size ? existing : 0;
+}
+
+async function localContentHash(out: string, size: number, options: DownloadOptions): Promise<string> {
+  const got = await sizeOf(out);
+  if (got !== size) throw localError('SIZE_MISMATCH', `${out} has ${got} bytes, expected ${size}`);
+  options.onStatus?.('verifying content hash');
+  return fileContentHash(out, size);
+}
+
 /**
  * One GET from `offset`; returns where the written bytes begin (0 when the server sent all of it).
  * `file.etag` is the validator Stratus sends (`"<contentHash>"`); it is the one to keep when the
@@ -112,17 +132,8 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
  */
 async function fetchRange(api: StratusApi, id: string, out: string, file: { size: number; etag: string }, offset: number, sidecar: Sidecar | undefined, options: DownloadOptions) {
   const { size } = file;
-  const ranged = offset > 0 && sidecar !== undefined;
-  const headers = api.headers(ranged ? { range: `bytes=${offset}-`, 'if-range': sidecar.etag } : {});
-  const res = await fetch(`${api.url}/files/${encodeURIComponent(id)}/content`, { headers, signal: options.signal });
-  if (res.status !== 200 && res.status !== 206) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new ApiError(body.error?.message ?? `HTTP ${res.status}`, body.error?.code ?? 'INTERNAL', undefined, res.status);
-  }
+  const res = await requestFrom(api, id, offset, sidecar, options.signal);
   const start = res.status === 206 ? offset : 0;
-  if (res.status === 206 && !res.headers.get('content-range')?.startsWith(`bytes ${offset}-`)) {
-    throw localError('BAD_RESPONSE', `asked for bytes from ${offset}, got ${res.headers.get('content-range')}`);
-  }
   if (start > 0) options.onStatus?.(`resumed at ${start}`);
   // fetch follows the 302 and, the backend being another origin, drops our Authorization header.
   const etag = res.redirected ? file.etag : res.headers.get('etag');
@@ -131,10 +142,32 @@ async function fetchRange(api: StratusApi, id: string, out: string, file: { size
   // Written before the first byte: from here on `out` is a partial download a rerun may continue.
   await writeFile(`${out}.stratus-download.json`, `${JSON.stringify(next)}\n`);
   if (start === 0) await truncate(out, 0).catch(() => undefined);
+  options.onProgress?.(start, size);
+  const meter = rateMeter(start, size, options);
+  await pipeline(Readable.fromWeb(res.body as ReadableStream<Uint8Array>), meter, createWriteStream(out, { flags: start === 0 ? 'w' : 'a' }), { signal: options.signal });
+  return { offset: start, sidecar: next };
+}
+
+/** GET the content, from `offset` with If-Range when resuming; a 200 or a 206 that starts there. */
+async function requestFrom(api: StratusApi, id: string, offset: number, sidecar: Sidecar | undefined, signal: AbortSignal | undefined): Promise<Response> {
+  const ranged = offset > 0 && sidecar !== undefined;
+  const headers = api.headers(ranged ? { range: `bytes=${offset}-`, 'if-range': sidecar.etag } : {});
+  const res = await fetch(`${api.url}/files/${encodeURIComponent(id)}/content`, { headers, signal });
+  if (res.status !== 200 && res.status !== 206) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new ApiError(body.error?.message ?? `HTTP ${res.status}`, body.error?.code ?? 'INTERNAL', undefined, res.status);
+  }
+  if (res.status === 206 && !res.headers.get('content-range')?.startsWith(`bytes ${offset}-`)) {
+    throw localError('BAD_RESPONSE', `asked for bytes from ${offset}, got ${res.headers.get('content-range')}`);
+  }
+  return res;
+}
+
+/** Reports progress and holds chunks back to keep to `limitRate` bytes a second. */
+function rateMeter(start: number, size: number, options: DownloadOptions): Transform {
   let done = start;
-  options.onProgress?.(done, size);
   const began = Date.now();
-  const meter = new Transform({
+  return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       done += chunk.length;
       options.onProgress?.(done, size);
@@ -144,6 +177,4 @@ async function fetchRange(api: StratusApi, id: string, out: string, file: { size
       sleep(due).then(() => callback(null, chunk), callback);
     },
   });
-  await pipeline(Readable.fromWeb(res.body as ReadableStream<Uint8Array>), meter, createWriteStream(out, { flags: start === 0 ? 'w' : 'a' }), { signal: options.signal });
-  return { offset: start, sidecar: next };
 }

@@ -68,49 +68,53 @@ async function isInside(api: StratusApi, folder: RemoteItem, item: RemoteItem): 
 export async function moveItem(api: StratusApi, from: string, to: string): Promise<RemoteItem> {
   const src = await resolve(api, from);
   if (src.parentId === null) throw new ApiError('The root folder cannot be moved', 'BAD_INPUT', { reason: 'root' });
-  const { found, rest } = await walk(api, to);
-  let target: RemoteItem;
-  let name: string;
-  if (rest.length === 0 && found.id === src.id) {
-    // A change of case only: `mv /a/x /a/X` finds x itself under the new spelling.
-    target = await resolveFolder(api, splitLast(to).parent);
-    name = splitLast(to).name ?? src.name;
-  } else if (rest.length === 0 && found.isFolder) {
-    target = found;
-    name = src.name;
-    if (src.parentId === target.id) return src;
-    if (await findChild(api, target, name)) throw nameTaken(joinPath(target.path, name));
-  } else if (rest.length === 0) {
-    throw nameTaken(found.path);
-  } else if (rest.length === 1 && found.isFolder) {
-    target = found;
-    name = rest[0] ?? src.name;
-  } else {
-    throw new ApiError(`no such folder: ${joinPath(found.path, rest[0] ?? '')}`, 'NOT_FOUND', { reason: found.isFolder ? 'no_such_path' : 'not_a_folder' });
-  }
+  const destination = await destinationOf(api, src, to);
+  if (destination === 'here') return src;
+  const { target, name } = destination;
   const moving = src.parentId !== target.id;
-  const renaming = src.name !== name;
   if (moving && src.isFolder && (await isInside(api, target, src))) {
     throw new ApiError('A folder cannot be moved into itself', 'BAD_INPUT', { reason: 'move_cycle' });
   }
-  let result: Item = src;
-  if (moving && renaming) {
-    const parent = await resolveFolder(api, splitLast(src.path).parent);
-    const sibling = await findChild(api, parent, name);
-    const renameFirst = !sibling || sibling.id === src.id;
-    result = renameFirst ? await rename(api, src.id, name) : await move(api, src.id, target.id);
-    try {
-      result = renameFirst ? await move(api, src.id, target.id) : await rename(api, src.id, name);
-    } catch (error) {
-      await (renameFirst ? rename(api, src.id, src.name) : move(api, src.id, src.parentId ?? '')).catch(() => undefined);
-      throw error;
-    }
-  } else if (renaming) {
-    result = await rename(api, src.id, name);
-  } else if (moving) {
-    result = await move(api, src.id, target.id);
-  }
+  const result = await moveAndRename(api, src, target, name);
   return { ...result, path: joinPath(target.path, result.name) };
+}
+
+/** The folder SRC goes into and its name there ('here': DST is the folder SRC is already in). */
+async function destinationOf(api: StratusApi, src: RemoteItem, to: string): Promise<{ target: RemoteItem; name: string } | 'here'> {
+  const { found, rest } = await walk(api, to);
+  if (rest.length === 0 && found.id === src.id) {
+    // A change of case only: `mv /a/x /a/X` finds x itself under the new spelling.
+    return { target: await resolveFolder(api, splitLast(to).parent), name: splitLast(to).name ?? src.name };
+  }
+  if (rest.length === 0 && found.isFolder) {
+    if (src.parentId === found.id) return 'here';
+    if (await findChild(api, found, src.name)) throw nameTaken(joinPath(found.path, src.name));
+    return { target: found, name: src.name };
+  }
+  if (rest.length === 0) throw nameTaken(found.path);
+  if (rest.length === 1 && found.isFolder) return { target: found, name: rest[0] ?? src.name };
+  throw new ApiError(`no such folder: ${joinPath(found.path, rest[0] ?? '')}`, 'NOT_FOUND', { reason: found.isFolder ? 'no_such_path' : 'not_a_folder' });
+}
+
+/**
+ * The one or two mutations; for both, in the order whose intermediate name is free, and a failed
+ * second step undoes the first.
+ */
+async function moveAndRename(api: StratusApi, src: RemoteItem, target: RemoteItem, name: string): Promise<Item> {
+  const moving = src.parentId !== target.id;
+  const renaming = src.name !== name;
+  if (!moving) return renaming ? rename(api, src.id, name) : src;
+  if (!renaming) return move(api, src.id, target.id);
+  const parent = await resolveFolder(api, splitLast(src.path).parent);
+  const sibling = await findChild(api, parent, name);
+  const renameFirst = !sibling || sibling.id === src.id;
+  await (renameFirst ? rename(api, src.id, name) : move(api, src.id, target.id));
+  try {
+    return renameFirst ? await move(api, src.id, target.id) : await rename(api, src.id, name);
+  } catch (error) {
+    await (renameFirst ? rename(api, src.id, src.name) : move(api, src.id, src.parentId ?? '')).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** `rm`: to the trash (restorable from the trash); the server refuses the root (`root`). */

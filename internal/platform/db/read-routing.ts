@@ -80,14 +80,17 @@ export function judgeReplica(
   }
   // Stopped (or the IO thread reconnecting): no Seconds_Behind_Master. What it holds is at most as
   // old as when it was last seen within the bound, plus the time since.
-  const why = ioError
-    ? `replication IO error ${ioError}: ${text(row.Last_IO_Error)}`
-    : `replication not running (IO ${text(row.Slave_IO_Running) || '?'}, SQL ${text(row.Slave_SQL_Running) || '?'})`;
+  const why = notRunning(row, ioError);
   if (!previous) return { inRotation: false, lagSeconds: null, reason: why };
   const lagSeconds = previous.lagSeconds + (now - previous.at) / 1000;
   const inRotation = lagSeconds <= maxLagSeconds;
   return { inRotation, lagSeconds, reason: inRotation ? `${why}; stale by at most ${lagSeconds.toFixed(1)} s` : `${why} for too long` };
 }
+
+const notRunning = (row: SlaveStatus, ioError: number): string =>
+  ioError
+    ? `replication IO error ${ioError}: ${text(row.Last_IO_Error)}`
+    : `replication not running (IO ${text(row.Slave_IO_Running) || '?'}, SQL ${text(row.Slave_SQL_Running) || '?'})`;
 
 /** Errors that say the server is unreachable (not that the query was wrong): retry on the primary. */
 export function isConnectionError(error: unknown): boolean {

@@ -22,14 +22,19 @@ export function mapS3Error(error: unknown, where: { store: string; op: string; k
   if (NOT_FOUND_NAMES.has(name) || status === 404) {
     return new AppError('NOT_FOUND', `${where.op}: ${where.key} not found`, { cause: error, details });
   }
-  if (status !== undefined && status >= 400 && status < 500 && status !== 403 && status !== 429) {
+  if (isRefusal(status)) {
     return new AppError('BAD_INPUT', `${where.op}: ${name || status}`, { cause: error, details: { ...details, reason: 'refused' } });
   }
   // 5xx, 429 SlowDown, 403 (this store's credentials are refused: an operator must act, the
   // request itself is fine), timeouts and socket errors: the store cannot serve us now.
-  const network = NETWORK_CODES.has(e.code ?? '') || name === 'TimeoutError' || name === 'AbortError';
-  if (status !== undefined || network) {
+  if (status !== undefined || isNetworkFailure(e)) {
     return new AppError('UNAVAILABLE', `${where.op}: object store ${where.store} is unavailable`, { cause: error, details });
   }
   return new AppError('INTERNAL', `${where.op} failed`, { cause: error, details });
 }
+
+/** A 4xx other than 403 (credentials) and 429 (slow down): the backend refuses the request itself. */
+const isRefusal = (status: number | undefined): boolean => status !== undefined && status >= 400 && status < 500 && status !== 403 && status !== 429;
+
+const isNetworkFailure = (e: { name?: string; code?: string }): boolean =>
+  NETWORK_CODES.has(e.code ?? '') || e.name === 'TimeoutError' || e.name === 'AbortError';
