@@ -67,6 +67,7 @@ export class SessionCore {
     const row = await this.repo.findOwned(viewer.userId, id);
     if (!row) throw new AppError('NOT_FOUND', 'No such upload session');
     if (row.status === 'COMPLETING') await this.recover(row);
+    // Read as EXPIRED at once; the sweeper makes it so in the database (through the status table).
     if (isUnfinished(row.status) && row.expiresAt.getTime() <= this.now().getTime()) row.status = 'EXPIRED';
     return row;
   }
