@@ -31,6 +31,8 @@ export const FAST_FILES = [
   'test/deploy/chart-release.test.ts',
   'test/deploy/crd.test.ts',
   'test/deploy/dockerfile.test.ts',
+  // The GraphQL contract checks (codegen staleness, breaking schema changes, the README table).
+  'scripts/codegen/*.test.ts',
 ];
 
 /**

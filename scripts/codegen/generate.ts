@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildSchema, parse } from 'graphql';
 import { OUTPUTS, PLUGINS, SCHEMA, type OutputConfig } from './codegen.config.ts';
+import { operationTable, withTable } from './operation-table.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -31,11 +32,15 @@ async function generateOne(output: OutputConfig, root: string, sdl: string): Pro
   return (output.plugins.includes('typescript-resolvers') ? LINT_OFF : '') + HEADER + text.trimEnd() + '\n';
 }
 
-/** Every generated file, keyed by its repository-relative path. */
+/**
+ * Every generated file, keyed by its repository-relative path; with the repository's own outputs
+ * also README.md with its operation table (scripts/codegen/operation-table.ts) brought up to date.
+ */
 export async function generateAll(root = ROOT, outputs = OUTPUTS): Promise<Map<string, string>> {
   const sdl = await readFile(path.join(root, SCHEMA), 'utf8');
   const files = new Map<string, string>();
   for (const output of outputs) files.set(output.file, await generateOne(output, root, sdl));
+  if (outputs === OUTPUTS) files.set('README.md', withTable(await readFile(path.join(root, 'README.md'), 'utf8'), await operationTable(root)));
   return files;
 }
 
