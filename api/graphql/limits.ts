@@ -13,6 +13,7 @@
  */
 import { GraphQLError, type ASTVisitor, type ValidationContext } from 'graphql';
 import { DocumentShapes, type Shape } from './document-shape.ts';
+import type { ErrorReason } from '../../internal/platform/errors.ts';
 
 export interface QueryLimits {
   maxDepth: number;
@@ -30,7 +31,7 @@ export interface QueryLimits {
  */
 export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 12, maxCost: 20_000, maxAliases: 30, maxTokens: 1_000, maxFields: 200 };
 
-export function limitError(message: string, reason: string, extensions: Record<string, unknown> = {}): GraphQLError {
+export function limitError(message: string, reason: ErrorReason, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_INPUT', details: { reason }, ...extensions } });
 }
 

@@ -5,12 +5,13 @@
  * resolver against them and against schema.graphql. A type not named here is resolved from its
  * generated GraphQL shape.
  */
-import type { inferRouterOutputs } from '@trpc/server';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { FileUpload } from 'graphql-upload-minimal';
 import type { AccountsRouter } from '../../internal/accounts/index.ts';
 import type { FilesRouter } from '../../internal/files/index.ts';
 import type { TransferRouter } from '../../internal/transfer/index.ts';
 import type { UploadsRouter } from '../../internal/uploads/index.ts';
+import type { FileOrder } from './resolvers.generated.ts';
 
 type Accounts = inferRouterOutputs<AccountsRouter>;
 type Files = inferRouterOutputs<FilesRouter>;
@@ -39,3 +40,11 @@ export type SharedFileParent = FileParent & { key: ShareKey; rootId: string };
 
 /** A file of a GraphQL multipart request, as graphql-upload-minimal hands it to a resolver. */
 export type UploadScalar = Promise<FileUpload>;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/**
+ * The files service sorts by exactly schema.graphql's FileOrder (field and direction): a value
+ * added on either side fails to compile here, so the order is defined once, in the schema.
+ */
+export type FileOrderIsTheSchemas = Assert<Same<NonNullable<inferRouterInputs<FilesRouter>['children']['orderBy']>, FileOrder>>;
