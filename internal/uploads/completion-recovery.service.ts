@@ -60,7 +60,7 @@ async function recoverFrom(core: SessionCore, deps: Deps, row: UploadSessionRow)
     await restartUpload(core, deps, row, 'COMPLETING');
     return;
   }
-  await core.transition(row, ['COMPLETING'], 'FAILED', { failureReason: 'upload_bytes_missing: the completion was interrupted and the bytes are gone' });
+  await core.moveTo(row, 'FAILED', { failureReason: 'upload_bytes_missing: the completion was interrupted and the bytes are gone' });
   await deps.receipts.clear(row.id);
 }
 

@@ -59,7 +59,7 @@ export class CompletionService {
     const renew = setInterval(() => void receipts.renewCompletion(row.id, lease).catch(() => undefined), 10_000);
     try {
       if (row.assembledHash) {
-        if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
+        if (!(await this.core.moveTo(row, 'COMPLETING'))) throw this.core.refuse(row, 'complete');
       } else {
         await this.assemble(row);
       }
@@ -86,7 +86,7 @@ export class CompletionService {
    */
   private async assemble(row: UploadSessionRow): Promise<void> {
     const { ordered, computed } = await this.checkedParts(row);
-    if (!(await this.core.transition(row, ['UPLOADING', 'PENDING'], 'COMPLETING'))) throw this.core.refuse(row, 'complete');
+    if (!(await this.core.moveTo(row, 'COMPLETING'))) throw this.core.refuse(row, 'complete');
     // A resend that took its chunk's lock before the move to COMPLETING may still be writing its
     // part: assembling now could take a part its receipt does not describe.
     if ((await this.deps.receipts.locksHeld(row.id, row.chunkCount)) > 0) {
@@ -190,7 +190,7 @@ export class CompletionService {
   }
 
   private async finish(row: UploadSessionRow, fileId: string, changes: Partial<UploadSessionRow>): Promise<void> {
-    await this.core.transition(row, ['COMPLETING', 'PENDING', 'UPLOADING'], 'COMPLETED', { ...changes, fileId });
+    await this.core.moveTo(row, 'COMPLETED', { ...changes, fileId });
     await this.deps.receipts.clear(row.id);
   }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../platform/errors.ts';
-import { ACTIVE, assertTransition, canTransition, FINISHED, TRANSITIONS, UNFINISHED, UPLOAD_STATUSES, type UploadStatus } from './session-status.machine.ts';
+import { ACTIVE, assertTransition, canTransition, FINISHED, sourcesOf, TRANSITIONS, UNFINISHED, UPLOAD_STATUSES, type UploadStatus } from './session-status.machine.ts';
 import { UploadsRepository } from './uploads.repository.ts';
 
 /** Every status change the uploads code makes, and who makes it. */
@@ -68,6 +68,18 @@ describe('session status table', () => {
     expect([...UNFINISHED]).toEqual(['PENDING', 'UPLOADING', 'PAUSED', 'COMPLETING']);
     expect([...FINISHED]).toEqual(['COMPLETED', 'CANCELLED', 'FAILED', 'EXPIRED']);
     expect([...ACTIVE]).toEqual(['PENDING', 'UPLOADING']);
+  });
+
+  it('moves "to X from wherever allowed" from exactly the statuses the services name', () => {
+    // SessionCore.moveTo: cancel, pause, expire, complete, prove/finish, fail.
+    expect(sourcesOf('CANCELLED')).toEqual(['PENDING', 'UPLOADING', 'PAUSED', 'FAILED', 'EXPIRED']);
+    expect(sourcesOf('PAUSED')).toEqual(['PENDING', 'UPLOADING']);
+    expect(sourcesOf('EXPIRED')).toEqual(['PENDING', 'UPLOADING', 'PAUSED']);
+    expect(sourcesOf('COMPLETING')).toEqual(['PENDING', 'UPLOADING']);
+    expect(sourcesOf('COMPLETED')).toEqual(['PENDING', 'UPLOADING', 'COMPLETING']);
+    expect(sourcesOf('FAILED')).toEqual(['COMPLETING']);
+    // UPLOADING is reached from three places for three reasons: its callers name their one source.
+    expect(sourcesOf('UPLOADING')).toEqual(['PENDING', 'PAUSED', 'COMPLETING']);
   });
 
   it('the repository refuses an edge the table lacks before it touches the database', async () => {

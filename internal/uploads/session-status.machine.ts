@@ -38,6 +38,11 @@ export function assertTransition(from: UploadStatus, to: UploadStatus): void {
   if (!canTransition(from, to)) throw new AppError('INTERNAL', `Upload session status cannot change from ${from} to ${to}`);
 }
 
+/** Every status the table lets go to `to` in one step. */
+export function sourcesOf(to: UploadStatus): UploadStatus[] {
+  return UPLOAD_STATUSES.filter((from) => canTransition(from, to));
+}
+
 /** Statuses from which `to` can be reached through the table (not counting `to` itself). */
 function reaching(to: UploadStatus): UploadStatus[] {
   const found = new Set<UploadStatus>();

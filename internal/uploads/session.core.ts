@@ -13,7 +13,7 @@ import type { PartInfo } from '../storage/object-store.ts';
 import type { ChunkReceipts } from './chunk-receipts.repository.ts';
 import { recoverCompletion } from './completion-recovery.service.ts';
 import { publishProgress, type UploadProgress } from './progress.channel.ts';
-import { isUnfinished, type UploadStatus } from './session-status.machine.ts';
+import { isUnfinished, sourcesOf, type UploadStatus } from './session-status.machine.ts';
 import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 import type { UploadsRepository } from './uploads.repository.ts';
@@ -189,6 +189,14 @@ export class SessionCore {
     Object.assign(row, changes, { status: to });
     await this.publish(row);
     return true;
+  }
+
+  /**
+   * To `to` from whichever status the table allows to go there (cancel, pause, expire, complete,
+   * fail): the table alone says from where.
+   */
+  moveTo(row: UploadSessionRow, to: UploadStatus, changes: Partial<UploadSessionRow> = {}): Promise<boolean> {
+    return this.transition(row, sourcesOf(to), to, changes);
   }
 
   /** Removes what an unfinished session keeps in the backend: its multipart upload, or its assembled object. */

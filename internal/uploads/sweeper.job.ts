@@ -29,7 +29,7 @@ export class UploadSweeper {
     for (const row of await this.deps.sessions.findExpired(now, 200)) {
       // A completion at work holds its lease: it is not expired under it.
       if (row.status === 'COMPLETING') continue;
-      if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED'], 'EXPIRED'))) continue;
+      if (!(await this.core.moveTo(row, 'EXPIRED'))) continue;
       await this.core.dropBytes(row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'removing the bytes of an expired upload failed'));
       await this.deps.receipts.clear(row.id);
       expired++;

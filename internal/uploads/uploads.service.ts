@@ -143,7 +143,7 @@ export class UploadsService {
   async pause(viewer: Viewer, id: string): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, id);
     if (row.status === 'PAUSED') return this.core.dto(row);
-    if (!(await this.core.transition(row, ['PENDING', 'UPLOADING'], 'PAUSED'))) throw this.core.refuse(row, 'pause');
+    if (!(await this.core.moveTo(row, 'PAUSED'))) throw this.core.refuse(row, 'pause');
     return this.core.dto(row);
   }
 
@@ -163,7 +163,7 @@ export class UploadsService {
   async cancel(viewer: Viewer, id: string): Promise<boolean> {
     const row = await this.core.load(viewer, id);
     if (row.status === 'COMPLETED' || row.status === 'COMPLETING') throw this.core.refuse(row, 'cancel');
-    if (!(await this.core.transition(row, ['PENDING', 'UPLOADING', 'PAUSED', 'FAILED', 'EXPIRED'], 'CANCELLED'))) throw this.core.refuse(row, 'cancel');
+    if (!(await this.core.moveTo(row, 'CANCELLED'))) throw this.core.refuse(row, 'cancel');
     await this.core.dropBytes(row);
     await this.deps.receipts.clear(row.id);
     await this.deps.sessions.delete(row.id);
