@@ -24,7 +24,7 @@ import { uploadRouter } from './http/upload.handler.ts';
 import { webAppRouter } from './http/web-app.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { PubSub } from '../internal/platform/kv/kv.ts';
-import { MAX_CHUNK_SIZE } from '../internal/uploads/upload-plan.rules.ts';
+import { MAX_CHUNK_SIZE } from '../internal/uploads/index.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/errors.ts';
 import { BoundedApolloServer } from './graphql/bounded-apollo.ts';
@@ -96,16 +96,8 @@ export interface Gateway {
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const { clients, tokens, log, metrics, storage } = options;
-  const bytes: GatewayBytes = {
-    storage,
-    pubsub: options.pubsub,
-    blobWriter: new BlobWriter({ tmpDir: options.tmpDir, defaultBackend: () => storage.defaultBackend() }),
-  };
-  // Spooled uploadFile bodies a crashed process left: cleaned now, then hourly.
-  const sweepSpool = () => void bytes.blobWriter.sweep().catch((error: unknown) => log.warn({ err: error }, 'cleaning spooled bodies failed'));
-  sweepSpool();
-  setInterval(sweepSpool, SPOOL_MAX_AGE_MS).unref();
+  const { clients, tokens, log, metrics } = options;
+  const bytes = gatewayBytes(options);
   // Every resolver runs in its operation's request context, whichever transport carried it.
   const schema: GraphQLSchema = bindResolvers(buildSchema());
   const limits = options.limits ?? DEFAULT_LIMITS;
@@ -127,14 +119,62 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // graphql-ws on the same port and path: every operation, with the connection's identity.
   const contextDeps: ContextDeps = { clients, bytes, tokens, publicUrl: options.publicUrl };
   const wsCleanup = graphqlWsServer({ server, app, schema, rules: [limitsRule], limits, production: options.production, deps: contextDeps, formatErrors: formatAll });
+  const apollo = apolloServer({ schema, limits, limitsRule, server, formatError, production: options.production, drain: () => wsCleanup.dispose() });
+  await apollo.start();
+  mountRoutes(app, options, apollo, contextDeps, () => shuttingDown);
 
-  // Documents over the token/field/depth/alias bounds are refused before Apollo parses and
-  // validates them (graphql/bounded-apollo.ts); the cost is priced per request with its variables.
-  const apollo = new BoundedApolloServer<GraphQLContext>({
+  return {
+    app,
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      }),
+    close: async () => {
+      shuttingDown = true;
+      await apollo.stop();
+    },
+  };
+}
+
+/** Where uploaded bytes go; spooled uploadFile bodies a crashed process left are cleaned now, then hourly. */
+function gatewayBytes({ storage, pubsub, tmpDir, log }: GatewayOptions): GatewayBytes {
+  const bytes: GatewayBytes = {
+    storage,
+    pubsub,
+    blobWriter: new BlobWriter({ tmpDir, defaultBackend: () => storage.defaultBackend() }),
+  };
+  const sweepSpool = () => void bytes.blobWriter.sweep().catch((error: unknown) => log.warn({ err: error }, 'cleaning spooled bodies failed'));
+  sweepSpool();
+  setInterval(sweepSpool, SPOOL_MAX_AGE_MS).unref();
+  return bytes;
+}
+
+interface ApolloSetup {
+  schema: GraphQLSchema;
+  limits: QueryLimits;
+  limitsRule: ReturnType<typeof queryLimitsRule>;
+  server: Server;
+  formatError: ReturnType<typeof graphqlErrorFormatter>;
+  production: boolean;
+  /** Closes the graphql-ws server when Apollo drains. */
+  drain: () => Promise<void> | void;
+}
+
+/**
+ * Documents over the token/field/depth/alias bounds are refused before Apollo parses and
+ * validates them (graphql/bounded-apollo.ts); the cost is priced per request with its variables.
+ */
+function apolloServer({ schema, limits, limitsRule, server, formatError, production, drain }: ApolloSetup): BoundedApolloServer<GraphQLContext> {
+  return new BoundedApolloServer<GraphQLContext>({
     schema,
     parseOptions: { maxLexicalTokens: limits.maxTokens },
     stringifyResult: stringifyWithCost(limits),
-    introspection: !options.production,
+    introspection: !production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     // The process owns its shutdown (drain, then close dependencies); Apollo must not race it.
@@ -152,19 +192,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         async serverWillStart() {
           return {
             async drainServer() {
-              await wsCleanup.dispose();
+              await drain();
             },
           };
         },
       },
     ],
   }, { limits, formatError });
-  await apollo.start();
+}
 
+/** The HTTP routes, in order: the first that answers wins. */
+function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApolloServer<GraphQLContext>, contextDeps: ContextDeps, shuttingDown: () => boolean): void {
+  const { clients, tokens, log, metrics, storage } = options;
   app.use(requestContext(log, metrics));
   // nosniff, Referrer-Policy and a deny-all CSP on every answer; pages set their own CSP.
   app.use(securityHeaders());
-  app.use(healthRouter(options.readiness, () => shuttingDown));
+  app.use(healthRouter(options.readiness, shuttingDown));
   if (!options.metricsElsewhere) {
     app.get('/metrics', async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -192,21 +235,4 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // The web app last: its SPA fallback answers only the GETs no route above took.
   app.use(webAppRouter());
   app.use(httpErrorHandler(log));
-
-  return {
-    app,
-    server,
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      }),
-    close: async () => {
-      shuttingDown = true;
-      await apollo.stop();
-    },
-  };
 }

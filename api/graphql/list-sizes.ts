@@ -7,7 +7,7 @@
  * neither paged nor listed here, so a new list cannot silently be priced at a guess.
  */
 import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
-import { PROOF_RANGES } from '../../internal/uploads/upload-plan.rules.ts';
+import { PROOF_RANGES } from '../../internal/uploads/index.ts';
 
 export { MAX_PAGE };
 

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type SessionView, type StratusApi } from './api.ts';
 import { CompleteUploadDocument, CreateUploadDocument, OpenUploadsDocument, ProveOwnershipDocument, ResumeUploadDocument } from './graphql.generated.ts';
-import { combineBlockDigests } from '../../internal/files/content-hash.ts';
-import { MAX_BLOCK_HASHES } from '../../internal/uploads/upload-plan.rules.ts';
+import { combineBlockDigests } from '../../internal/files/shared.ts';
+import { MAX_BLOCK_HASHES } from '../../internal/uploads/shared.ts';
 import { blockDigests, challengeProofs, rangeSha256 } from './hash.ts';
 import { mimeTypeOf } from './mime.ts';
 

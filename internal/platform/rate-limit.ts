@@ -23,7 +23,7 @@ export interface Budget {
   key: string;
   limit: number;
   windowMs: number;
-  reason: string;
+  reason: ErrorReason;
   message: string;
   /** A fixed Retry-After for refusals instead of the time left in the window. */
   retryAfterMs?: number;
@@ -73,7 +73,7 @@ export class RateLimiter {
   }
 
   /** RATE_LIMITED while a back-off of `key` runs. */
-  async assertNotWaiting(key: string, reason: string, message: string): Promise<void> {
+  async assertNotWaiting(key: string, reason: ErrorReason, message: string): Promise<void> {
     const left = await this.kv.ttl(`${key}:wait`);
     if (left > 0) throw limited(message, reason, left);
   }
@@ -84,9 +84,8 @@ export class RateLimiter {
   }
 }
 
-function limited(message: string, reason: string, ms: number): AppError {
-  // Budgets name their reason as a string (the unit test uses placeholders); the callers' reasons are in ERROR_REASONS.
-  return new AppError('RATE_LIMITED', message, { retryAfter: seconds(ms), details: { reason: reason as ErrorReason } });
+function limited(message: string, reason: ErrorReason, ms: number): AppError {
+  return new AppError('RATE_LIMITED', message, { retryAfter: seconds(ms), details: { reason } });
 }
 
 /**
