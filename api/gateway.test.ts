@@ -4,8 +4,8 @@
  * links, shares) and errors mapped to their status and stable code once at the boundary.
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldPut, until } from '../test/support/chunks.ts';
 import { startEmbeddedApp, type EmbeddedApp } from '../test/support/embedded.ts';
 import { errorCode, gql } from '../test/support/graphql.ts';
 
@@ -35,32 +35,10 @@ async function put(token: string | null, sid: string, index: number | string, bo
   return { status: res.status, headers: res.headers, body: (await res.json()) as RestAnswer['body'] };
 }
 
-/** A PUT whose body is held after its first bytes, so its chunk's lock stays taken until `finish`. */
-function heldPut(token: string, sid: string, index: number, body: Buffer) {
-  const req = http.request(`${t.url}/upload/${sid}/${index}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-length': String(body.length) } });
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-  });
-  req.write(body.subarray(0, 1));
-  return { finish: () => (req.end(body.subarray(1)), answer) };
-}
-
 async function completeUpload(token: string, sid: string): Promise<Session> {
   const res = await gql<{ completeUpload: Session }>(t.url, `mutation($id: ID!) { completeUpload(sessionId: $id) { ${SESSION} } }`, { id: sid }, token);
   if (!res.data) throw new Error(JSON.stringify(res.errors));
   return res.data.completeUpload;
-}
-
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('GraphQL over HTTP', () => {
@@ -100,7 +78,7 @@ describe('chunk PUT', () => {
   it('lets one request at a time send a chunk: a second PUT of it is 409 chunk_in_progress with Retry-After', async () => {
     const bytes = Buffer.alloc(64 * 1024, 5);
     const s = await createUpload(alice.token, 'race.bin', bytes.length);
-    const first = heldPut(alice.token, s.id, 0, bytes);
+    const first = heldPut(t.url, alice.token, s.id, 0, bytes);
     // The session leaves PENDING only once the first request holds the chunk's lock.
     const status = async () => (await gql<{ upload: { status: string } }>(t.url, 'query($id: ID!) { upload(id: $id) { status } }', { id: s.id }, alice.token)).data?.upload.status;
     await until(async () => (await status()) === 'UPLOADING', 'the first PUT to take the lock');

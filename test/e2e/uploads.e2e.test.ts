@@ -14,6 +14,7 @@ import { fileContentHash } from '../../cli/lib/hash.ts';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { UploadSessionRow } from '../../internal/uploads/uploads.entities.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { heldPut, until } from '../support/chunks.ts';
 import { testEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 
@@ -235,13 +236,18 @@ describe('bad input to upload sessions', () => {
     expect((await session(alice, s.id)).status).toBe('UPLOADING');
   });
 
-  it('a second upload of the same chunk at once is refused or harmless, never corrupting', async () => {
+  it('a second upload of the same chunk while the first streams is refused (409 chunk_in_progress), never corrupting', async () => {
     const file2 = await makeFile('race.bin', 16 * MiB);
     const s2 = await create(alice, { name: 'race.bin', size: 16 * MiB, contentHash: await fileContentHash(file2, 16 * MiB) });
     const c = chunkOf(file2, 0, s2.chunkSize);
-    const results = await Promise.all([put(alice, s2.id, 0, c), put(alice, s2.id, 0, c), put(alice, s2.id, 0, c)]);
-    expect(results.every((r) => r.status === 200 || (r.status === 409 && r.body.error?.details?.reason === 'chunk_in_progress'))).toBe(true);
-    expect(results.some((r) => r.status === 200)).toBe(true);
+    // The first PUT holds its body after one byte: the session leaves PENDING once it has the lock.
+    const first = heldPut(t.url, alice.token!, s2.id, 0, c);
+    await until(async () => (await session(alice, s2.id)).status === 'UPLOADING', 'the first PUT to take the chunk lock');
+    const second = await put(alice, s2.id, 0, c);
+    expect([second.status, second.body.error?.details?.reason]).toEqual([409, 'chunk_in_progress']);
+    expect((await first.finish()).status).toBe(200);
+    // The lock went with the first request: the same bytes again are accepted and change nothing.
+    expect((await put(alice, s2.id, 0, c)).body.alreadyRecorded).toBe(true);
     await put(alice, s2.id, 1, chunkOf(file2, 1, s2.chunkSize));
     expect((await mutate(alice, 'completeUpload', s2.id)).status).toBe('COMPLETED');
     expect(await failure(mutate(alice, 'pauseUpload', s2.id))).toBe('CONFLICT:session_completed');
