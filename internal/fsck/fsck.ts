@@ -120,159 +120,212 @@ function message(error: unknown): string {
 }
 
 export async function runFsck(deps: FsckDeps, options: FsckOptions): Promise<FsckReport> {
-  const now = deps.now ?? (() => new Date());
-  const findings: Finding[] = [];
-  // Always the primary: a lagging replica would report repaired problems again, or miss new rows.
-  const em = () => deps.orm.em.fork() as EntityManager;
-  const sql = async <T>(query: string, params: unknown[] = []) => (await em().getConnection('write').execute(query, params, 'all')) as T[];
+  const run = new FsckRun(deps, options);
+  await run.checkBlobs();
+  await run.checkFilesWithoutBlob();
+  await run.checkExpiredSessions();
+  await run.checkInterruptedCompletions();
+  await run.checkOrphanedMultiparts();
+  return run.report();
+}
 
-  const add = (kind: FindingKind, subject: string, detail: string): Finding => {
+/** One fsck pass: its findings, and the repairs it made when asked to. */
+class FsckRun {
+  private readonly findings: Finding[] = [];
+  private readonly badBackends = new Set<string>();
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly deps: FsckDeps,
+    private readonly options: FsckOptions,
+  ) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  // Always the primary: a lagging replica would report repaired problems again, or miss new rows.
+  private em(): EntityManager {
+    return this.deps.orm.em.fork() as EntityManager;
+  }
+
+  private async sql<T>(query: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.em().getConnection('write').execute(query, params, 'all')) as T[];
+  }
+
+  private add(kind: FindingKind, subject: string, detail: string): Finding {
     const finding: Finding = { kind, subject, detail, repairable: REPAIRABLE.has(kind), repaired: false };
-    findings.push(finding);
+    this.findings.push(finding);
     return finding;
-  };
-  const repair = async (finding: Finding, fn: () => Promise<boolean>) => {
-    if (!options.repair || !finding.repairable) return;
+  }
+
+  private async repair(finding: Finding, fn: () => Promise<boolean>): Promise<void> {
+    if (!this.options.repair || !finding.repairable) return;
     try {
       finding.repaired = await fn();
       if (!finding.repaired) finding.repairError = 'changed while checking; run fsck again';
     } catch (error) {
       finding.repairError = message(error);
     }
-  };
-  const badBackends = new Set<string>();
-  const storeOf = (backend: string) => {
+  }
+
+  private storeOf(backend: string) {
     try {
-      return deps.storage.store(backend);
+      return this.deps.storage.store(backend);
     } catch (error) {
-      if (!badBackends.has(backend)) {
-        badBackends.add(backend);
-        add('backend_error', backend, message(error));
+      if (!this.badBackends.has(backend)) {
+        this.badBackends.add(backend);
+        this.add('backend_error', backend, message(error));
       }
       return null;
     }
-  };
+  }
 
-  // 1. Blobs: references counted from the file rows, compared with refCount and the backend.
-  const blobs = await sql<{ id: string; backend: string; storage_key: string; ref_count: number | string; files: number | string }>(
-    'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) as files from blobs b',
-  );
-  const scans: BlobScan[] = blobs.map((b) => ({ id: b.id, backend: b.backend, storageKey: b.storage_key, refCount: Number(b.ref_count), files: Number(b.files) }));
-  for (const blob of scans) {
-    if (blob.files === 0) {
-      const finding = add('blob_unreferenced', blob.id, `no file points at it (refCount ${blob.refCount}); object ${blob.backend}:${blob.storageKey}`);
-      await repair(finding, async () => {
-        // Deleted only while still unreferenced: a file committed meanwhile keeps it.
-        const result = (await em().getConnection('write').execute('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id)', [blob.id], 'run')) as { affectedRows?: number };
-        const deleted = Number(result.affectedRows ?? 0);
-        const gone = deleted === 1 || (await em().count(BlobRow, { id: blob.id })) === 0;
-        if (!gone) return false;
-        const store = storeOf(blob.backend);
-        if (!store) return false;
-        // Another blob row may share the key (a transfer that was half done): keep the object then.
-        if ((await em().count(BlobRow, { backend: blob.backend, storageKey: blob.storageKey })) === 0) await store.delete(blob.storageKey);
-        return true;
-      });
-      continue;
-    }
-    if (blob.refCount !== blob.files) {
-      const finding = add('refcount_mismatch', blob.id, `refCount ${blob.refCount}, file rows ${blob.files}`);
-      await repair(finding, async () => {
-        await em().getConnection('write').execute('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) where id = ?', [blob.id], 'run');
-        const row = await em().findOne(BlobRow, { id: blob.id });
-        return row !== null;
-      });
-    }
-    const store = storeOf(blob.backend);
-    if (!store) continue;
-    try {
-      if ((await store.head(blob.storageKey)) === null) {
-        const files = await sql<{ id: string }>('select id from files where blob_id = ? limit 20', [blob.id]);
-        add('blob_object_missing', blob.id, `${blob.backend}:${blob.storageKey} is gone; files ${files.map((f) => f.id).join(', ')}${blob.files > files.length ? ', …' : ''}`);
+  /** 1. Blobs: references counted from the file rows, compared with refCount and the backend. */
+  async checkBlobs(): Promise<void> {
+    const blobs = await this.sql<{ id: string; backend: string; storage_key: string; ref_count: number | string; files: number | string }>(
+      'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) as files from blobs b',
+    );
+    const scans: BlobScan[] = blobs.map((b) => ({ id: b.id, backend: b.backend, storageKey: b.storage_key, refCount: Number(b.ref_count), files: Number(b.files) }));
+    for (const blob of scans) {
+      if (blob.files === 0) {
+        await this.unreferencedBlob(blob);
+        continue;
       }
-    } catch (error) {
-      add('backend_error', `${blob.backend}:${blob.storageKey}`, `head failed: ${message(error)}`);
+      if (blob.refCount !== blob.files) {
+        const finding = this.add('refcount_mismatch', blob.id, `refCount ${blob.refCount}, file rows ${blob.files}`);
+        await this.repair(finding, async () => {
+          await this.em().getConnection('write').execute('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) where id = ?', [blob.id], 'run');
+          const row = await this.em().findOne(BlobRow, { id: blob.id });
+          return row !== null;
+        });
+      }
+      await this.checkBlobObject(blob);
     }
   }
 
-  // 2. Files whose blob row is gone (or that never had one).
-  const dangling = await sql<{ id: string; blob_id: string | null }>(
-    'select f.id, f.blob_id from files f left join blobs b on b.id = f.blob_id where f.is_folder = ? and (f.blob_id is null or b.id is null)',
-    [false],
-  );
-  for (const file of dangling) add('file_blob_missing', file.id, file.blob_id ? `blob ${file.blob_id} does not exist` : 'a file without a blob');
-
-  // 3. Sessions past their expiry that are still open.
-  const expired = await em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now() } });
-  const receipts = deps.kv ? new ChunkReceipts(deps.kv, 60_000) : undefined;
-  for (const row of expired) {
-    const finding = add('session_expired_open', row.id, `${row.status} since ${row.updatedAt.toISOString()}, expired ${row.expiresAt.toISOString()}`);
-    await repair(finding, async () => {
-      const changed = await em().nativeUpdate(UploadSessionRow, { id: row.id, status: row.status }, { status: 'EXPIRED', updatedAt: new Date() });
-      if (changed !== 1) return false;
-      if (row.multipartId) {
-        await storeOf(row.backend)
-          ?.abortMultipart(row.storageKey, row.multipartId)
-          .catch((error: unknown) => {
-            if (!AppError.is(error, 'NOT_FOUND')) throw error;
-          });
-      }
-      await receipts?.clear(row.id);
+  private async unreferencedBlob(blob: BlobScan): Promise<void> {
+    const finding = this.add('blob_unreferenced', blob.id, `no file points at it (refCount ${blob.refCount}); object ${blob.backend}:${blob.storageKey}`);
+    await this.repair(finding, async () => {
+      // Deleted only while still unreferenced: a file committed meanwhile keeps it.
+      const result = (await this.em().getConnection('write').execute('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id)', [blob.id], 'run')) as { affectedRows?: number };
+      const deleted = Number(result.affectedRows ?? 0);
+      const gone = deleted === 1 || (await this.em().count(BlobRow, { id: blob.id })) === 0;
+      if (!gone) return false;
+      const store = this.storeOf(blob.backend);
+      if (!store) return false;
+      // Another blob row may share the key (a transfer that was half done): keep the object then.
+      if ((await this.em().count(BlobRow, { backend: blob.backend, storageKey: blob.storageKey })) === 0) await store.delete(blob.storageKey);
       return true;
     });
   }
 
-  // 4. Completions that died: COMPLETING, no lease, untouched for longer than the grace.
-  const grace = options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS;
-  const core = new SessionCore(new UploadsRepository(deps.orm), new ChunkReceipts(deps.kv ?? new MemoryKeyValueStore(), IDLE_TTL_MS), silentPubSub, deps.storage, now);
-  for (const row of await em().find(UploadSessionRow, { status: 'COMPLETING' })) {
-    if (now().getTime() - row.updatedAt.getTime() < grace) continue;
-    if (await core.completionRunning(row.id)) continue; // a completion is at work
-    const finding = add('session_completion_interrupted', row.id, `COMPLETING since ${row.updatedAt.toISOString()} with no completion running; ${row.backend}:${row.storageKey}`);
-    await repair(finding, async () => {
-      await core.recover(row);
-      return row.status !== 'COMPLETING';
-    });
+  private async checkBlobObject(blob: BlobScan): Promise<void> {
+    const store = this.storeOf(blob.backend);
+    if (!store) return;
+    try {
+      if ((await store.head(blob.storageKey)) === null) {
+        const files = await this.sql<{ id: string }>('select id from files where blob_id = ? limit 20', [blob.id]);
+        this.add('blob_object_missing', blob.id, `${blob.backend}:${blob.storageKey} is gone; files ${files.map((f) => f.id).join(', ')}${blob.files > files.length ? ', …' : ''}`);
+      }
+    } catch (error) {
+      this.add('backend_error', `${blob.backend}:${blob.storageKey}`, `head failed: ${message(error)}`);
+    }
   }
 
-  // 5. Backend multipart uploads nobody owns.
-  const prefix = options.prefix ?? 'blobs/';
-  const open = await em().find(UploadSessionRow, { status: { $in: UNFINISHED } }, { fields: ['backend', 'storageKey', 'multipartId'] });
-  const owned = new Set(open.map((s) => `${s.backend}\n${s.storageKey}\n${s.multipartId}`));
-  const activeJobs = await em().find(TransferJobRow, { status: { $in: ['QUEUED', 'RUNNING'] } }, { fields: ['blobId'] });
-  const transferring = new Set<string>();
-  if (activeJobs.length > 0) {
-    for (const blob of await em().find(BlobRow, { id: { $in: activeJobs.map((j) => j.blobId) } }, { fields: ['storageKey'] })) transferring.add(blob.storageKey);
+  /** 2. Files whose blob row is gone (or that never had one). */
+  async checkFilesWithoutBlob(): Promise<void> {
+    const dangling = await this.sql<{ id: string; blob_id: string | null }>(
+      'select f.id, f.blob_id from files f left join blobs b on b.id = f.blob_id where f.is_folder = ? and (f.blob_id is null or b.id is null)',
+      [false],
+    );
+    for (const file of dangling) this.add('file_blob_missing', file.id, file.blob_id ? `blob ${file.blob_id} does not exist` : 'a file without a blob');
   }
-  for (const backend of deps.storage.backends()) {
-    const store = storeOf(backend.name);
-    if (!store) continue;
-    let uploads;
-    try {
-      uploads = await store.listMultipartUploads(prefix);
-    } catch (error) {
-      add('backend_error', backend.name, `listMultipartUploads failed: ${message(error)}`);
-      continue;
-    }
-    for (const upload of uploads) {
-      if (owned.has(`${backend.name}\n${upload.key}\n${upload.uploadId}`) || transferring.has(upload.key)) continue;
-      if (upload.initiated && now().getTime() - upload.initiated.getTime() < grace) continue;
-      const finding = add('multipart_orphaned', `${backend.name}:${upload.key}#${upload.uploadId}`, `started ${upload.initiated?.toISOString() ?? 'at an unknown time'}`);
-      await repair(finding, async () => {
-        await store.abortMultipart(upload.key, upload.uploadId).catch((error: unknown) => {
-          if (!AppError.is(error, 'NOT_FOUND')) throw error;
-        });
+
+  /** 3. Sessions past their expiry that are still open. */
+  async checkExpiredSessions(): Promise<void> {
+    const expired = await this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: this.now() } });
+    const receipts = this.deps.kv ? new ChunkReceipts(this.deps.kv, 60_000) : undefined;
+    for (const row of expired) {
+      const finding = this.add('session_expired_open', row.id, `${row.status} since ${row.updatedAt.toISOString()}, expired ${row.expiresAt.toISOString()}`);
+      await this.repair(finding, async () => {
+        const changed = await this.em().nativeUpdate(UploadSessionRow, { id: row.id, status: row.status }, { status: 'EXPIRED', updatedAt: new Date() });
+        if (changed !== 1) return false;
+        if (row.multipartId) {
+          await this.storeOf(row.backend)
+            ?.abortMultipart(row.storageKey, row.multipartId)
+            .catch((error: unknown) => {
+              if (!AppError.is(error, 'NOT_FOUND')) throw error;
+            });
+        }
+        await receipts?.clear(row.id);
         return true;
       });
     }
   }
 
-  const counts = Object.fromEntries(FINDING_KINDS.map((kind) => [kind, { found: 0, repaired: 0 }])) as FsckReport['counts'];
-  for (const f of findings) {
-    counts[f.kind].found++;
-    if (f.repaired) counts[f.kind].repaired++;
+  /** 4. Completions that died: COMPLETING, no lease, untouched for longer than the grace. */
+  async checkInterruptedCompletions(): Promise<void> {
+    const grace = this.options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS;
+    const { deps, now } = this;
+    const core = new SessionCore(new UploadsRepository(deps.orm), new ChunkReceipts(deps.kv ?? new MemoryKeyValueStore(), IDLE_TTL_MS), silentPubSub, deps.storage, now);
+    for (const row of await this.em().find(UploadSessionRow, { status: 'COMPLETING' })) {
+      if (now().getTime() - row.updatedAt.getTime() < grace) continue;
+      if (await core.completionRunning(row.id)) continue; // a completion is at work
+      const finding = this.add('session_completion_interrupted', row.id, `COMPLETING since ${row.updatedAt.toISOString()} with no completion running; ${row.backend}:${row.storageKey}`);
+      await this.repair(finding, async () => {
+        await core.recover(row);
+        return row.status !== 'COMPLETING';
+      });
+    }
   }
-  return { findings, counts, clean: findings.every((f) => f.repaired) };
+
+  /** 5. Backend multipart uploads nobody owns. */
+  async checkOrphanedMultiparts(): Promise<void> {
+    const owned = await this.ownedMultiparts();
+    for (const backend of this.deps.storage.backends()) {
+      const store = this.storeOf(backend.name);
+      if (!store) continue;
+      let uploads;
+      try {
+        uploads = await store.listMultipartUploads(this.options.prefix ?? 'blobs/');
+      } catch (error) {
+        this.add('backend_error', backend.name, `listMultipartUploads failed: ${message(error)}`);
+        continue;
+      }
+      for (const upload of uploads) {
+        if (owned.sessions.has(`${backend.name}\n${upload.key}\n${upload.uploadId}`) || owned.transferring.has(upload.key)) continue;
+        if (upload.initiated && this.now().getTime() - upload.initiated.getTime() < (this.options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS)) continue;
+        const finding = this.add('multipart_orphaned', `${backend.name}:${upload.key}#${upload.uploadId}`, `started ${upload.initiated?.toISOString() ?? 'at an unknown time'}`);
+        await this.repair(finding, async () => {
+          await store.abortMultipart(upload.key, upload.uploadId).catch((error: unknown) => {
+            if (!AppError.is(error, 'NOT_FOUND')) throw error;
+          });
+          return true;
+        });
+      }
+    }
+  }
+
+  /** The multipart uploads of unfinished sessions, and the keys of blobs a transfer is copying. */
+  private async ownedMultiparts(): Promise<{ sessions: Set<string>; transferring: Set<string> }> {
+    const open = await this.em().find(UploadSessionRow, { status: { $in: UNFINISHED } }, { fields: ['backend', 'storageKey', 'multipartId'] });
+    const sessions = new Set(open.map((s) => `${s.backend}\n${s.storageKey}\n${s.multipartId}`));
+    const activeJobs = await this.em().find(TransferJobRow, { status: { $in: ['QUEUED', 'RUNNING'] } }, { fields: ['blobId'] });
+    const transferring = new Set<string>();
+    if (activeJobs.length > 0) {
+      for (const blob of await this.em().find(BlobRow, { id: { $in: activeJobs.map((j) => j.blobId) } }, { fields: ['storageKey'] })) transferring.add(blob.storageKey);
+    }
+    return { sessions, transferring };
+  }
+
+  report(): FsckReport {
+    const { findings } = this;
+    const counts = Object.fromEntries(FINDING_KINDS.map((kind) => [kind, { found: 0, repaired: 0 }])) as FsckReport['counts'];
+    for (const f of findings) {
+      counts[f.kind].found++;
+      if (f.repaired) counts[f.kind].repaired++;
+    }
+    return { findings, counts, clean: findings.every((f) => f.repaired) };
+  }
 }
 
 /** One summary line per finding kind, then the unrepaired findings, for people and scripts. */
