@@ -28,20 +28,16 @@
  * Objects in a backend that no blob row names are not looked for: the ObjectStore contract has no
  * listing, and a fresh object whose commit is under way would look the same.
  */
-import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../platform/db/orm.ts';
 import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { StorageRouter } from '../storage/index.ts';
-import { BlobRow } from '../files/files.entities.ts';
-import { TransferJobRow } from '../transfer/transfer.entities.ts';
 import { ChunkReceipts } from '../uploads/chunk-receipts.repository.ts';
 import { MemoryKeyValueStore } from '../platform/kv/memory.kv.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
 import { IDLE_TTL_MS, SessionCore } from '../uploads/session.core.ts';
 import { UploadsRepository } from '../uploads/uploads.repository.ts';
-import { UNFINISHED } from '../uploads/session-status.machine.ts';
-import { UploadSessionRow } from '../uploads/uploads.entities.ts';
+import { FsckRepository, type BlobUse } from './fsck.repository.ts';
 
 /** fsck tells no subscriber: the server announces the recovered state on its next read. */
 const silentPubSub: PubSub = { publish: async () => undefined, subscribe: async () => async () => undefined, close: async () => undefined };
@@ -107,13 +103,7 @@ export interface FsckOptions {
 
 export const DEFAULT_MULTIPART_GRACE_MS = 3_600_000;
 
-interface BlobScan {
-  id: string;
-  backend: string;
-  storageKey: string;
-  refCount: number;
-  files: number;
-}
+type BlobScan = BlobUse;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -134,22 +124,17 @@ class FsckRun {
   private readonly findings: Finding[] = [];
   private readonly badBackends = new Set<string>();
   private readonly now: () => Date;
+  /** Every statement fsck runs (always on the primary). */
+  private readonly repo: FsckRepository;
 
   constructor(
     private readonly deps: FsckDeps,
     private readonly options: FsckOptions,
   ) {
     this.now = deps.now ?? (() => new Date());
+    this.repo = new FsckRepository(deps.orm);
   }
 
-  // Always the primary: a lagging replica would report repaired problems again, or miss new rows.
-  private em(): EntityManager {
-    return this.deps.orm.em.fork() as EntityManager;
-  }
-
-  private async sql<T>(query: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.em().getConnection('write').execute(query, params, 'all')) as T[];
-  }
 
   private add(kind: FindingKind, subject: string, detail: string): Finding {
     const finding: Finding = { kind, subject, detail, repairable: REPAIRABLE.has(kind), repaired: false };
@@ -181,10 +166,7 @@ class FsckRun {
 
   /** 1. Blobs: references counted from the file rows, compared with refCount and the backend. */
   async checkBlobs(): Promise<void> {
-    const blobs = await this.sql<{ id: string; backend: string; storage_key: string; ref_count: number | string; files: number | string }>(
-      'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) as files from blobs b',
-    );
-    const scans: BlobScan[] = blobs.map((b) => ({ id: b.id, backend: b.backend, storageKey: b.storage_key, refCount: Number(b.ref_count), files: Number(b.files) }));
+    const scans: BlobScan[] = await this.repo.blobUses();
     for (const blob of scans) {
       if (blob.files === 0) {
         await this.unreferencedBlob(blob);
@@ -192,11 +174,7 @@ class FsckRun {
       }
       if (blob.refCount !== blob.files) {
         const finding = this.add('refcount_mismatch', blob.id, `refCount ${blob.refCount}, file rows ${blob.files}`);
-        await this.repair(finding, async () => {
-          await this.em().getConnection('write').execute('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) where id = ?', [blob.id], 'run');
-          const row = await this.em().findOne(BlobRow, { id: blob.id });
-          return row !== null;
-        });
+        await this.repair(finding, () => this.repo.recountRefs(blob.id));
       }
       await this.checkBlobObject(blob);
     }
@@ -206,14 +184,11 @@ class FsckRun {
     const finding = this.add('blob_unreferenced', blob.id, `no file points at it (refCount ${blob.refCount}); object ${blob.backend}:${blob.storageKey}`);
     await this.repair(finding, async () => {
       // Deleted only while still unreferenced: a file committed meanwhile keeps it.
-      const result = (await this.em().getConnection('write').execute('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id)', [blob.id], 'run')) as { affectedRows?: number };
-      const deleted = Number(result.affectedRows ?? 0);
-      const gone = deleted === 1 || (await this.em().count(BlobRow, { id: blob.id })) === 0;
-      if (!gone) return false;
+      if (!(await this.repo.deleteUnreferencedBlob(blob.id))) return false;
       const store = this.storeOf(blob.backend);
       if (!store) return false;
       // Another blob row may share the key (a transfer that was half done): keep the object then.
-      if ((await this.em().count(BlobRow, { backend: blob.backend, storageKey: blob.storageKey })) === 0) await store.delete(blob.storageKey);
+      if (!(await this.repo.objectInUse(blob.backend, blob.storageKey))) await store.delete(blob.storageKey);
       return true;
     });
   }
@@ -223,8 +198,8 @@ class FsckRun {
     if (!store) return;
     try {
       if ((await store.head(blob.storageKey)) === null) {
-        const files = await this.sql<{ id: string }>('select id from files where blob_id = ? limit 20', [blob.id]);
-        this.add('blob_object_missing', blob.id, `${blob.backend}:${blob.storageKey} is gone; files ${files.map((f) => f.id).join(', ')}${blob.files > files.length ? ', …' : ''}`);
+        const files = await this.repo.filesOfBlob(blob.id);
+        this.add('blob_object_missing', blob.id, `${blob.backend}:${blob.storageKey} is gone; files ${files.join(', ')}${blob.files > files.length ? ', …' : ''}`);
       }
     } catch (error) {
       this.add('backend_error', `${blob.backend}:${blob.storageKey}`, `head failed: ${message(error)}`);
@@ -233,22 +208,18 @@ class FsckRun {
 
   /** 2. Files whose blob row is gone (or that never had one). */
   async checkFilesWithoutBlob(): Promise<void> {
-    const dangling = await this.sql<{ id: string; blob_id: string | null }>(
-      'select f.id, f.blob_id from files f left join blobs b on b.id = f.blob_id where f.is_folder = ? and (f.blob_id is null or b.id is null)',
-      [false],
-    );
-    for (const file of dangling) this.add('file_blob_missing', file.id, file.blob_id ? `blob ${file.blob_id} does not exist` : 'a file without a blob');
+    const dangling = await this.repo.filesWithoutBlob();
+    for (const file of dangling) this.add('file_blob_missing', file.id, file.blobId ? `blob ${file.blobId} does not exist` : 'a file without a blob');
   }
 
   /** 3. Sessions past their expiry that are still open. */
   async checkExpiredSessions(): Promise<void> {
-    const expired = await this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: this.now() } });
+    const expired = await this.repo.expiredOpenSessions(this.now());
     const receipts = this.deps.kv ? new ChunkReceipts(this.deps.kv, 60_000) : undefined;
     for (const row of expired) {
       const finding = this.add('session_expired_open', row.id, `${row.status} since ${row.updatedAt.toISOString()}, expired ${row.expiresAt.toISOString()}`);
       await this.repair(finding, async () => {
-        const changed = await this.em().nativeUpdate(UploadSessionRow, { id: row.id, status: row.status }, { status: 'EXPIRED', updatedAt: new Date() });
-        if (changed !== 1) return false;
+        if (!(await this.repo.expireSession(row))) return false;
         if (row.multipartId) {
           await this.storeOf(row.backend)
             ?.abortMultipart(row.storageKey, row.multipartId)
@@ -267,7 +238,7 @@ class FsckRun {
     const grace = this.options.multipartGraceMs ?? DEFAULT_MULTIPART_GRACE_MS;
     const { deps, now } = this;
     const core = new SessionCore(new UploadsRepository(deps.orm), new ChunkReceipts(deps.kv ?? new MemoryKeyValueStore(), IDLE_TTL_MS), silentPubSub, deps.storage, now);
-    for (const row of await this.em().find(UploadSessionRow, { status: 'COMPLETING' })) {
+    for (const row of await this.repo.completingSessions()) {
       if (now().getTime() - row.updatedAt.getTime() < grace) continue;
       if (await core.completionRunning(row.id)) continue; // a completion is at work
       const finding = this.add('session_completion_interrupted', row.id, `COMPLETING since ${row.updatedAt.toISOString()} with no completion running; ${row.backend}:${row.storageKey}`);
@@ -307,14 +278,9 @@ class FsckRun {
 
   /** The multipart uploads of unfinished sessions, and the keys of blobs a transfer is copying. */
   private async ownedMultiparts(): Promise<{ sessions: Set<string>; transferring: Set<string> }> {
-    const open = await this.em().find(UploadSessionRow, { status: { $in: UNFINISHED } }, { fields: ['backend', 'storageKey', 'multipartId'] });
+    const open = await this.repo.openMultiparts();
     const sessions = new Set(open.map((s) => `${s.backend}\n${s.storageKey}\n${s.multipartId}`));
-    const activeJobs = await this.em().find(TransferJobRow, { status: { $in: ['QUEUED', 'RUNNING'] } }, { fields: ['blobId'] });
-    const transferring = new Set<string>();
-    if (activeJobs.length > 0) {
-      for (const blob of await this.em().find(BlobRow, { id: { $in: activeJobs.map((j) => j.blobId) } }, { fields: ['storageKey'] })) transferring.add(blob.storageKey);
-    }
-    return { sessions, transferring };
+    return { sessions, transferring: new Set(await this.repo.transferringKeys()) };
   }
 
   report(): FsckReport {
