@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { ApiError, StratusApi } from './api.ts';
-import type { Operation } from './graphql.generated.ts';
+import { RefreshTokenDocument, type Operation } from './graphql.generated.ts';
 import { configFile, readJson, uploadsFile, writeJson } from './local-files.ts';
 import { settings } from './settings.ts';
 
@@ -103,10 +103,7 @@ export class CliApi extends StratusApi {
       return;
     }
     try {
-      const { refreshToken: pair } = await new StratusApi(this.url).gql<{ refreshToken: { accessToken: string; refreshToken: string } }>(
-        'mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }',
-        { r: saved.refreshToken },
-      );
+      const { refreshToken: pair } = await new StratusApi(this.url).gql(RefreshTokenDocument, { refreshToken: saved.refreshToken });
       const next = { url: saved.url, ...pair };
       saveCredentials(next);
       this.adopt(next);

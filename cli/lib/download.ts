@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type StratusApi } from './api.ts';
+import { RemoteFileDocument } from './graphql.generated.ts';
 import { fileContentHash } from './hash.ts';
 
 export interface DownloadOptions {
@@ -101,10 +102,7 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
 }
 
 async function remoteFile(api: StratusApi, id: string): Promise<RemoteFile> {
-  const { file } = await api.gql<{ file: { name: string; size: number; contentHash: string | null; isFolder: boolean } }>(
-    'query($id: ID!) { file(id: $id) { name size contentHash isFolder } }',
-    { id },
-  );
+  const { file } = await api.gql(RemoteFileDocument, { id });
   if (file.isFolder || !file.contentHash) throw new ApiError(`${id} is a folder`, 'BAD_INPUT');
   return { name: file.name, size: file.size, contentHash: file.contentHash };
 }

@@ -5,14 +5,15 @@
  * what would otherwise leave a two-step change half done.
  */
 import { ApiError, type StratusApi } from './api.ts';
-import { findChild, ITEM_FIELDS, joinPath, resolve, resolveFolder, splitLast, walk, type RemoteItem } from './remote-path.ts';
+import { AncestorsDocument, CreateFolderDocument, CreateShareDocument, DeleteFileDocument, MoveFileDocument, RenameFileDocument, type CreateShareMutation, type RemoteItemFragment } from './graphql.generated.ts';
+import { findChild, joinPath, resolve, resolveFolder, splitLast, walk, type RemoteItem } from './remote-path.ts';
 
-type Item = Omit<RemoteItem, 'path'>;
+type Item = RemoteItemFragment;
 
 const nameTaken = (remote: string) => new ApiError(`${remote} already exists`, 'CONFLICT', { reason: 'name_taken' });
 
 async function createFolder(api: StratusApi, parent: RemoteItem, name: string): Promise<RemoteItem> {
-  const { createFolder: made } = await api.gql<{ createFolder: Item }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { ${ITEM_FIELDS} } }`, { p: parent.id, n: name });
+  const { createFolder: made } = await api.gql(CreateFolderDocument, { parentId: parent.id, name });
   return { ...made, path: joinPath(parent.path, made.name) };
 }
 
@@ -46,16 +47,16 @@ export async function makeFolder(api: StratusApi, remote: string, parents: boole
 }
 
 async function rename(api: StratusApi, id: string, name: string): Promise<Item> {
-  return (await api.gql<{ renameFile: Item }>(`mutation($id: ID!, $n: String!) { renameFile(id: $id, name: $n) { ${ITEM_FIELDS} } }`, { id, n: name })).renameFile;
+  return (await api.gql(RenameFileDocument, { id, name })).renameFile;
 }
 
 async function move(api: StratusApi, id: string, parentId: string): Promise<Item> {
-  return (await api.gql<{ moveFile: Item }>(`mutation($id: ID!, $p: ID) { moveFile(id: $id, parentId: $p) { ${ITEM_FIELDS} } }`, { id, p: parentId })).moveFile;
+  return (await api.gql(MoveFileDocument, { id, parentId })).moveFile;
 }
 
 async function isInside(api: StratusApi, folder: RemoteItem, item: RemoteItem): Promise<boolean> {
   if (folder.id === item.id) return true;
-  const { file } = await api.gql<{ file: { ancestors: { id: string }[] } }>('query($id: ID!) { file(id: $id) { ancestors { id } } }', { id: folder.id });
+  const { file } = await api.gql(AncestorsDocument, { id: folder.id });
   return file.ancestors.some((a) => a.id === item.id);
 }
 
@@ -120,26 +121,16 @@ async function moveAndRename(api: StratusApi, src: RemoteItem, target: RemoteIte
 /** `rm`: to the trash (restorable from the trash); the server refuses the root (`root`). */
 export async function trashItem(api: StratusApi, remote: string): Promise<RemoteItem> {
   const item = await resolve(api, remote);
-  const { deleteFile } = await api.gql<{ deleteFile: Item }>(`mutation($id: ID!) { deleteFile(id: $id) { ${ITEM_FIELDS} } }`, { id: item.id });
+  const { deleteFile } = await api.gql(DeleteFileDocument, { id: item.id });
   return { ...deleteFile, path: item.path };
 }
 
-export interface ShareView {
-  id: string;
-  token: string;
-  url: string;
-  fileId: string;
-  expiresAt: string | null;
-  maxDownloads: number | null;
-  hasPassword: boolean;
-  createdAt: string;
-}
+export type ShareView = CreateShareMutation['createShare'];
 
 export async function shareItem(api: StratusApi, remote: string, options: { password?: string; expiresAt?: Date; maxDownloads?: number }): Promise<ShareView & { path: string }> {
   const item = await resolve(api, remote);
-  const { createShare } = await api.gql<{ createShare: ShareView }>(
-    'mutation($i: CreateShareInput!) { createShare(input: $i) { id token url fileId expiresAt maxDownloads hasPassword createdAt } }',
-    { i: { fileId: item.id, password: options.password ?? null, expiresAt: options.expiresAt?.toISOString() ?? null, maxDownloads: options.maxDownloads ?? null } },
+  const { createShare } = await api.gql(CreateShareDocument, {
+    input: { fileId: item.id, password: options.password ?? null, expiresAt: options.expiresAt?.toISOString() ?? null, maxDownloads: options.maxDownloads ?? null } },
   );
   return { ...createShare, path: item.path };
 }

@@ -32,6 +32,14 @@ export type CreateUploadInput = {
   blockHashes?: Array<string> | null | undefined;
 };
 
+export type CreateShareInput = {
+  fileId: string;
+  /** 4 to 128 characters; visitors must give it (or an unlock token). */
+  password?: string | null | undefined;
+  expiresAt?: string | null | undefined;
+  maxDownloads?: number | null | undefined;
+};
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
 export type OpenUploadsQueryVariables = Exact<{ [key: string]: never; }>;
@@ -68,12 +76,98 @@ export type CompleteUploadMutationVariables = Exact<{
 
 export type CompleteUploadMutation = { completeUpload: { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null } };
 
+export type RemoteItemFragment = { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string };
+
+export type RootFolderQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RootFolderQuery = { folder: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type FolderPageQueryVariables = Exact<{
+  id?: string | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type FolderPageQuery = { folder: { children: { edges: Array<{ node: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } };
+
+export type AncestorsQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type AncestorsQuery = { file: { ancestors: Array<{ id: string }> } };
+
+export type RemoteFileQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RemoteFileQuery = { file: { name: string, size: number, contentHash: string | null, isFolder: boolean } };
+
+export type CreateFolderMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  name: string;
+}>;
+
+
+export type CreateFolderMutation = { createFolder: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type RenameFileMutationVariables = Exact<{
+  id: string;
+  name: string;
+}>;
+
+
+export type RenameFileMutation = { renameFile: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type MoveFileMutationVariables = Exact<{
+  id: string;
+  parentId?: string | null | undefined;
+}>;
+
+
+export type MoveFileMutation = { moveFile: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type DeleteFileMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type DeleteFileMutation = { deleteFile: { id: string, name: string, isFolder: boolean, size: number, mimeType: string | null, contentHash: string | null, parentId: string | null, createdAt: string, updatedAt: string } };
+
+export type CreateShareMutationVariables = Exact<{
+  input: CreateShareInput;
+}>;
+
+
+export type CreateShareMutation = { createShare: { id: string, token: string, url: string, fileId: string, expiresAt: string | null, maxDownloads: number | null, hasPassword: boolean, createdAt: string } };
+
+export type RefreshTokenMutationVariables = Exact<{
+  refreshToken: string;
+}>;
+
+
+export type RefreshTokenMutation = { refreshToken: { accessToken: string, refreshToken: string } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
 export const UploadSessionFields = "id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason createdAt expiresAt";
+export const RemoteItemFields = "id name isFolder size mimeType contentHash parentId createdAt updatedAt";
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const CreateUploadDocument = "mutation CreateUpload($input: CreateUploadInput!) {\n  createUpload(input: $input) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<CreateUploadMutation, CreateUploadMutationVariables>;
 export const ResumeUploadDocument = "mutation ResumeUpload($id: ID!) {\n  resumeUpload(sessionId: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<ResumeUploadMutation, ResumeUploadMutationVariables>;
 export const ProveOwnershipDocument = "mutation ProveOwnership($id: ID!, $proofs: [String!]!) {\n  proveOwnership(sessionId: $id, proofs: $proofs) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<ProveOwnershipMutation, ProveOwnershipMutationVariables>;
 export const CompleteUploadDocument = "mutation CompleteUpload($id: ID!) {\n  completeUpload(sessionId: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<CompleteUploadMutation, CompleteUploadMutationVariables>;
+export const RootFolderDocument = "query RootFolder {\n  folder {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RootFolderQuery, RootFolderQueryVariables>;
+export const FolderPageDocument = "query FolderPage($id: ID, $first: Int!, $after: String) {\n  folder(id: $id) {\n    children(first: $first, after: $after) {\n      edges {\n        node {\n          ...RemoteItem\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderPageQuery, FolderPageQueryVariables>;
+export const AncestorsDocument = "query Ancestors($id: ID!) {\n  file(id: $id) {\n    ancestors {\n      id\n    }\n  }\n}" as Operation<AncestorsQuery, AncestorsQueryVariables>;
+export const RemoteFileDocument = "query RemoteFile($id: ID!) {\n  file(id: $id) {\n    name\n    size\n    contentHash\n    isFolder\n  }\n}" as Operation<RemoteFileQuery, RemoteFileQueryVariables>;
+export const CreateFolderDocument = "mutation CreateFolder($parentId: ID, $name: String!) {\n  createFolder(parentId: $parentId, name: $name) {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<CreateFolderMutation, CreateFolderMutationVariables>;
+export const RenameFileDocument = "mutation RenameFile($id: ID!, $name: String!) {\n  renameFile(id: $id, name: $name) {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RenameFileMutation, RenameFileMutationVariables>;
+export const MoveFileDocument = "mutation MoveFile($id: ID!, $parentId: ID) {\n  moveFile(id: $id, parentId: $parentId) {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<MoveFileMutation, MoveFileMutationVariables>;
+export const DeleteFileDocument = "mutation DeleteFile($id: ID!) {\n  deleteFile(id: $id) {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<DeleteFileMutation, DeleteFileMutationVariables>;
+export const CreateShareDocument = "mutation CreateShare($input: CreateShareInput!) {\n  createShare(input: $input) {\n    id\n    token\n    url\n    fileId\n    expiresAt\n    maxDownloads\n    hasPassword\n    createdAt\n  }\n}" as Operation<CreateShareMutation, CreateShareMutationVariables>;
+export const RefreshTokenDocument = "mutation RefreshToken($refreshToken: String!) {\n  refreshToken(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n  }\n}" as Operation<RefreshTokenMutation, RefreshTokenMutationVariables>;

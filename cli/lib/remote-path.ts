@@ -7,24 +7,15 @@
 import path from 'node:path';
 import { nameKey } from '../../internal/files/shared.ts';
 import { ApiError, type StratusApi } from './api.ts';
+import { FolderPageDocument, RemoteItemFields, RootFolderDocument, type FolderPageQuery, type RemoteItemFragment } from './graphql.generated.ts';
 
-export const ITEM_FIELDS = 'id name isFolder size mimeType contentHash parentId createdAt updatedAt';
+export const ITEM_FIELDS = RemoteItemFields;
 
-export interface RemoteItem {
-  id: string;
-  name: string;
-  isFolder: boolean;
-  size: number;
-  mimeType: string | null;
-  contentHash: string | null;
-  parentId: string | null;
-  createdAt: string;
-  updatedAt: string;
+/** An item (fragment RemoteItem, cli/lib/operations.graphql) and its path. */
+export type RemoteItem = RemoteItemFragment & {
   /** The item's path with the names as the server spells them ("/" for the root). */
   path: string;
-}
-
-type Item = Omit<RemoteItem, 'path'>;
+};
 
 /** The largest page the API serves (File.children: first 0..500). */
 const PAGE = 500;
@@ -40,7 +31,7 @@ const noSuchPath = (remote: string) => new ApiError(`no such file or folder: ${r
 const notAFolder = (remote: string) => new ApiError(`not a folder: ${remote}`, 'BAD_INPUT', { reason: 'not_a_folder' });
 
 export async function root(api: StratusApi): Promise<RemoteItem> {
-  const { folder } = await api.gql<{ folder: Item }>(`{ folder { ${ITEM_FIELDS} } }`);
+  const { folder } = await api.gql(RootFolderDocument);
   return { ...folder, path: '/' };
 }
 
@@ -48,10 +39,7 @@ export async function root(api: StratusApi): Promise<RemoteItem> {
 export async function listChildren(api: StratusApi, folder: RemoteItem): Promise<RemoteItem[]> {
   const items: RemoteItem[] = [];
   for (let after: string | null = null; ; ) {
-    const { folder: page }: { folder: { children: { edges: { node: Item }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } = await api.gql(
-      `query($id: ID, $first: Int!, $after: String) { folder(id: $id) { children(first: $first, after: $after) { edges { node { ${ITEM_FIELDS} } } pageInfo { hasNextPage endCursor } } } }`,
-      { id: folder.id, first: PAGE, after },
-    );
+    const { folder: page }: FolderPageQuery = await api.gql(FolderPageDocument, { id: folder.id, first: PAGE, after });
     items.push(...page.children.edges.map((e) => ({ ...e.node, path: joinPath(folder.path, e.node.name) })));
     if (!page.children.pageInfo.hasNextPage || !page.children.pageInfo.endCursor) return items;
     after = page.children.pageInfo.endCursor;
