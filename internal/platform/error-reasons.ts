@@ -44,6 +44,8 @@ export const ERROR_REASONS = [
   'size-mismatch', 'part-too-small', 'invalid-part', 'part-order', 'no-parts', 'too-large', 'invalid-key',
   'key-too-long', 'key-conflict', 'invalid-range', 'invalid-expiry', 'invalid-config', 'invalid-argument',
   'malformed-request', 'body-failed', 'invalid-part-number', 'invalid-size',
+  // WebDAV writes (api/dav: 423 locked, 412 if_failed; dead properties; locks)
+  'locked', 'if_failed', 'lock_token_unknown', 'lock_timeout_invalid', 'property_too_large', 'too_many_properties', 'property_protected',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];
