@@ -55,17 +55,46 @@ export interface UploadResult {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const RETRYABLE = new Set(['UNAVAILABLE', 'CONFLICT', 'RATE_LIMITED', 'INTERNAL', 'NETWORK']);
 
+/** The local file as the server knows it: where it goes, its size and its hashes. */
+interface LocalUpload {
+  file: string;
+  name: string;
+  parentId: string | null;
+  size: number;
+  contentHash: string;
+  blockHashes: string[] | null;
+}
+
 export async function uploadFile(api: StratusApi, file: string, options: UploadOptions = {}): Promise<UploadResult> {
   const { size } = await stat(file);
   const name = options.name ?? path.basename(file);
-  const parentId = options.parentId ?? null;
   const digests = await blockDigests(file, size);
-  const contentHash = combineBlockDigests(digests);
   // The block digests are computed for the content hash anyway; declared, they let the server
   // refuse a wrong chunk on arrival (digest_mismatch) instead of failing the whole file at
   // completion. The API takes at most 32768 (a 128 GiB file); larger files send none.
   const blockHashes = digests.length <= MAX_BLOCK_HASHES ? digests.map((d) => d.toString('hex')) : null;
+  const local: LocalUpload = { file, name, parentId: options.parentId ?? null, size, contentHash: combineBlockDigests(digests), blockHashes };
 
+  const opened = await openSession(api, local, options);
+  const { resumed } = opened;
+  let session = opened.session;
+  options.onSession?.(session);
+  if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
+
+  if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
+    const proofs = await challengeProofs(file, session.challenge.nonce, session.challenge.ranges);
+    session = (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
+    if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
+  }
+
+  const chunksSent = await sendMissingChunks(api, local, session, options);
+  session = (await api.gql(CompleteUploadDocument, { id: session.id })).completeUpload;
+  return { session, instant: false, resumed, chunksSent };
+}
+
+/** An unfinished session of the same file (resumed when paused), the one asked for, or a new one. */
+async function openSession(api: StratusApi, local: LocalUpload, options: UploadOptions): Promise<{ session: SessionView; resumed: boolean }> {
+  const { file, name, size, contentHash, parentId, blockHashes } = local;
   const open = await api.gql(OpenUploadsDocument);
   let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
   if (options.sessionId !== undefined) {
@@ -85,33 +114,27 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
       })
     ).createUpload;
   }
-  options.onSession?.(session);
-  if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
+  return { session, resumed };
+}
 
-  if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
-    const proofs = await challengeProofs(file, session.challenge.nonce, session.challenge.ranges);
-    session = (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
-    if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
-  }
-
+/** PUTs the chunks the server does not have, `parallel` at a time; returns how many were sent. */
+async function sendMissingChunks(api: StratusApi, { file, size }: LocalUpload, session: SessionView, options: UploadOptions): Promise<number> {
   const queue = [...session.missingChunks];
   let sent = session.uploadedBytes;
   options.onProgress?.(sent, size);
   let chunksSent = 0;
-  const current = session;
   const worker = async () => {
     for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-      const start = index * current.chunkSize;
-      const length = Math.min(current.chunkSize, size - start);
-      await withRetry(() => putChunk(api, file, current.id, index, start, length, options));
+      const start = index * session.chunkSize;
+      const length = Math.min(session.chunkSize, size - start);
+      await withRetry(() => putChunk(api, file, session.id, index, start, length, options));
       chunksSent++;
       sent += length;
       options.onProgress?.(sent, size);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 4) }, worker));
-  session = (await api.gql(CompleteUploadDocument, { id: current.id })).completeUpload;
-  return { session, instant: false, resumed, chunksSent };
+  return chunksSent;
 }
 
 /** Up to ~40 s of retries: enough to outlast a chunk lock left by a server that died (20 s). */

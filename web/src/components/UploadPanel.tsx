@@ -57,55 +57,7 @@ export function UploadPanel() {
       </p>
       {!collapsed && (
         <ul id="upload-list" className="upload-list">
-          {items.map((item) => {
-            const bytes = shownBytes(item);
-            const pct = item.phase === 'hashing' ? percentOf(item.hashedBytes, item.size) : percentOf(bytes, item.size);
-            return (
-              <li key={item.key} className={`upload-item phase-${item.phase}`} data-testid="upload-item">
-                <div className="u-name" title={[...item.folders, item.name].join('/')}>
-                  {item.folders.length > 0 && <span className="hint">{item.folders.join('/')}/</span>}
-                  {item.name}
-                </div>
-                <Bar value={item.phase === 'hashing' ? 0 : pct} label={`Upload progress of ${item.name}`} />
-                <div className="u-status">
-                  <span data-testid="upload-status">
-                    {LABEL[item.phase]}
-                    {item.phase === 'hashing' && ` ${pct} %`}
-                    {item.phase === 'done' && item.instant && ' · instant (already stored)'}
-                    {item.phase === 'done' && item.resumed && !item.instant && ' · resumed'}
-                  </span>
-                  {item.phase !== 'hashing' && item.phase !== 'done' && item.phase !== 'cancelled' && (
-                    <span>
-                      {' '}· {pct} % · {formatBytes(bytes)} of {formatBytes(item.size)}
-                    </span>
-                  )}
-                  {item.phase === 'done' && <span> · {formatBytes(item.size)}</span>}
-                </div>
-                {item.error && (
-                  <p className="error" role="alert">
-                    {item.error}
-                  </p>
-                )}
-                <div className="row">
-                  {(item.phase === 'uploading' || item.phase === 'queued') && (
-                    <button type="button" onClick={() => void uploads.pause(item.key)} aria-label={`Pause ${item.name}`}>
-                      Pause
-                    </button>
-                  )}
-                  {(item.phase === 'paused' || item.phase === 'failed') && (
-                    <button type="button" onClick={() => void uploads.resume(item.key)} aria-label={`Resume ${item.name}`}>
-                      {item.phase === 'failed' ? 'Retry' : 'Resume'}
-                    </button>
-                  )}
-                  {!['done', 'cancelled', 'completing'].includes(item.phase) && (
-                    <button type="button" className="danger" onClick={() => void uploads.cancel(item.key)} aria-label={`Cancel ${item.name}`}>
-                      Cancel
-                    </button>
-                  )}
-                </div>
-              </li>
-            );
-          })}
+          {items.map((item) => <UploadRow key={item.key} item={item} />)}
         </ul>
       )}
       {!working && (
@@ -114,5 +66,67 @@ export function UploadPanel() {
         </button>
       )}
     </section>
+  );
+}
+
+function UploadRow({ item }: { item: UploadItem }) {
+  const bytes = shownBytes(item);
+  const pct = item.phase === 'hashing' ? percentOf(item.hashedBytes, item.size) : percentOf(bytes, item.size);
+  return (
+    <li className={`upload-item phase-${item.phase}`} data-testid="upload-item">
+      <div className="u-name" title={[...item.folders, item.name].join('/')}>
+        {item.folders.length > 0 && <span className="hint">{item.folders.join('/')}/</span>}
+        {item.name}
+      </div>
+      <Bar value={item.phase === 'hashing' ? 0 : pct} label={`Upload progress of ${item.name}`} />
+      <UploadStatus item={item} pct={pct} bytes={bytes} />
+      {item.error && (
+        <p className="error" role="alert">
+          {item.error}
+        </p>
+      )}
+      <UploadActions item={item} />
+    </li>
+  );
+}
+
+function UploadStatus({ item, pct, bytes }: { item: UploadItem; pct: number; bytes: number }) {
+  return (
+    <div className="u-status">
+      <span data-testid="upload-status">
+        {LABEL[item.phase]}
+        {item.phase === 'hashing' && ` ${pct} %`}
+        {item.phase === 'done' && item.instant && ' · instant (already stored)'}
+        {item.phase === 'done' && item.resumed && !item.instant && ' · resumed'}
+      </span>
+      {item.phase !== 'hashing' && item.phase !== 'done' && item.phase !== 'cancelled' && (
+        <span>
+          {' '}· {pct} % · {formatBytes(bytes)} of {formatBytes(item.size)}
+        </span>
+      )}
+      {item.phase === 'done' && <span> · {formatBytes(item.size)}</span>}
+    </div>
+  );
+}
+
+function UploadActions({ item }: { item: UploadItem }) {
+  return (
+    <div className="row">
+      {(item.phase === 'uploading' || item.phase === 'queued') && (
+        <button type="button" onClick={() => void uploads.pause(item.key)} aria-label={`Pause ${item.name}`}>
+          Pause
+        </button>
+      )}
+      {(item.phase === 'paused' || item.phase === 'failed') && (
+        <button type="button" onClick={() => void uploads.resume(item.key)} aria-label={`Resume ${item.name}`}>
+          {item.phase === 'failed' ? 'Retry' : 'Resume'}
+        </button>
+      )}
+      {!['done', 'cancelled', 'completing'].includes(item.phase) && (
+        <button type="button" className="danger" onClick={() => void uploads.cancel(item.key)} aria-label={`Cancel ${item.name}`}>
+          Cancel
+        </button>
+      )}
+    </div>
   );
 }

@@ -25,8 +25,6 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
   const [open, setOpen] = useState<Open>(null);
   const [dragging, setDragging] = useState(false);
   const [unfinishedKey, setUnfinishedKey] = useState(0);
-  const fileInput = useRef<HTMLInputElement>(null);
-  const folderInput = useRef<HTMLInputElement>(null);
 
   const reload = useCallback(async () => {
     try {
@@ -51,10 +49,6 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
       }),
     [reload],
   );
-  useEffect(() => {
-    // webkitdirectory is not in React's attribute list: set it on the element.
-    folderInput.current?.setAttribute('webkitdirectory', '');
-  }, []);
 
   const act = async (fn: () => Promise<unknown>, done?: string) => {
     try {
@@ -112,50 +106,9 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
       }}
       onDrop={(e) => void onDrop(e)}
     >
-      <nav aria-label="Breadcrumbs" className="crumbs">
-        <ol>
-          {folder?.ancestors.map((a) => (
-            <li key={a.id}>
-              <a href={a.name === '' ? '/' : `/folder/${a.id}`} onClick={(e) => { e.preventDefault(); navigate(a.name === '' ? '/' : `/folder/${a.id}`); }}>
-                {a.name === '' ? 'My drive' : a.name}
-              </a>
-            </li>
-          ))}
-          <li aria-current="page">{title}</li>
-        </ol>
-      </nav>
+      <Breadcrumbs folder={folder} title={title} />
       <h1 className="folder-title">{title}</h1>
-
-      <div className="toolbar">
-        <button type="button" className="primary" onClick={() => fileInput.current?.click()}>
-          Upload files
-        </button>
-        <button type="button" onClick={() => folderInput.current?.click()}>
-          Upload folder
-        </button>
-        <button type="button" onClick={() => setOpen({ kind: 'newFolder' })}>
-          New folder
-        </button>
-        <input ref={fileInput} type="file" multiple hidden aria-label="Choose files to upload" data-testid="file-input" onChange={(e) => { addFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
-        <input ref={folderInput} type="file" multiple hidden aria-label="Choose a folder to upload" onChange={(e) => { addFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
-        <span className="spacer" />
-        <label className="sort">
-          Sort by
-          <select value={sort.field} onChange={(e) => setSort({ ...sort, field: e.target.value as SortField })}>
-            <option value="NAME">Name</option>
-            <option value="SIZE">Size</option>
-            <option value="UPDATED_AT">Date modified</option>
-          </select>
-        </label>
-        <button
-          type="button"
-          className="icon"
-          aria-label={sort.direction === 'ASC' ? 'Ascending order; switch to descending' : 'Descending order; switch to ascending'}
-          onClick={() => setSort({ ...sort, direction: sort.direction === 'ASC' ? 'DESC' : 'ASC' })}
-        >
-          {sort.direction === 'ASC' ? '↑' : '↓'}
-        </button>
-      </div>
+      <Toolbar sort={sort} onSort={setSort} onFiles={addFiles} onNewFolder={() => setOpen({ kind: 'newFolder' })} />
 
       <ErrorText error={error} />
       {notice && (
@@ -165,72 +118,7 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
       )}
       <UnfinishedUploads key={unfinishedKey} parentId={folder?.id ?? null} />
 
-      {!folder ? (
-        !error && (
-          <p className="hint" role="status">
-            Loading…
-          </p>
-        )
-      ) : items.length === 0 ? (
-        <div className="empty">
-          <p>This folder is empty.</p>
-          <p className="hint">Drop files or folders here, or use “Upload files”.</p>
-        </div>
-      ) : (
-        <table className="files" aria-label={`Contents of ${title}`}>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" className="num">Size</th>
-              <th scope="col" className="date">Modified</th>
-              <th scope="col"><span className="sr-only">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((file) => (
-              <tr key={file.id}>
-                <td className="name">
-                  {file.isFolder ? (
-                    <a href={`/folder/${file.id}`} onClick={(e) => { e.preventDefault(); navigate(`/folder/${file.id}`); }}>
-                      <Icon kind="folder" /> <span className="fname">{file.name}</span>
-                    </a>
-                  ) : (
-                    <button type="button" className="link" onClick={() => void act(() => downloadFile(file))} aria-label={`Download ${file.name}`}>
-                      <Icon kind="file" /> <span className="fname">{file.name}</span>
-                    </button>
-                  )}
-                </td>
-                <td className="num">{file.isFolder ? '—' : formatBytes(file.size)}</td>
-                <td className="date">{formatDate(file.updatedAt)}</td>
-                <td className="actions">
-                  <details className="menu">
-                    <summary aria-label={`Actions for ${file.name}`}>⋯</summary>
-                    <div className="menu-items" onClick={(e) => e.currentTarget.closest('details')?.removeAttribute('open')}>
-                      {!file.isFolder && (
-                        <button type="button" onClick={() => void act(() => downloadFile(file))}>
-                          Download
-                        </button>
-                      )}
-                      <button type="button" onClick={() => setOpen({ kind: 'share', file })}>
-                        Share
-                      </button>
-                      <button type="button" onClick={() => setOpen({ kind: 'rename', file })}>
-                        Rename
-                      </button>
-                      <button type="button" onClick={() => setOpen({ kind: 'move', file })}>
-                        Move
-                      </button>
-                      <button type="button" className="danger" onClick={() => void act(() => deleteFile(file.id), `“${file.name}” was moved to the trash.`)}>
-                        Delete
-                      </button>
-                    </div>
-                  </details>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <FolderContents loaded={folder !== null} failed={Boolean(error)} items={items} title={title} act={act} onOpen={setOpen} />
       {folder && folder.children.pageInfo.hasNextPage && <p className="hint">Showing the first {items.length} of {folder.children.totalCount} items.</p>}
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">
@@ -238,12 +126,165 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
         </div>
       )}
 
-      {open?.kind === 'newFolder' && folder && (
-        <FolderNameDialog parentId={folder.id} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />
-      )}
-      {open?.kind === 'rename' && <RenameDialog file={open.file} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />}
-      {open?.kind === 'move' && <MoveDialog file={open.file} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />}
-      {open?.kind === 'share' && <ShareDialog file={open.file} onClose={() => setOpen(null)} />}
+      <DriveDialogs open={open} folder={folder} onClose={() => setOpen(null)} onDone={() => { setOpen(null); void reload(); }} />
     </main>
+  );
+}
+
+type Sort = { field: SortField; direction: SortDirection };
+type Act = (fn: () => Promise<unknown>, done?: string) => Promise<void>;
+
+function Breadcrumbs({ folder, title }: { folder: Folder | null; title: string }) {
+  return (
+    <nav aria-label="Breadcrumbs" className="crumbs">
+      <ol>
+        {folder?.ancestors.map((a) => (
+          <li key={a.id}>
+            <a href={a.name === '' ? '/' : `/folder/${a.id}`} onClick={(e) => { e.preventDefault(); navigate(a.name === '' ? '/' : `/folder/${a.id}`); }}>
+              {a.name === '' ? 'My drive' : a.name}
+            </a>
+          </li>
+        ))}
+        <li aria-current="page">{title}</li>
+      </ol>
+    </nav>
+  );
+}
+
+function Toolbar({ sort, onSort, onFiles, onNewFolder }: {
+  sort: Sort;
+  onSort: (sort: Sort) => void;
+  onFiles: (picked: { file: File; folders: string[] }[]) => void;
+  onNewFolder: () => void;
+}) {
+  const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    // webkitdirectory is not in React's attribute list: set it on the element.
+    folderInput.current?.setAttribute('webkitdirectory', '');
+  }, []);
+  return (
+    <div className="toolbar">
+      <button type="button" className="primary" onClick={() => fileInput.current?.click()}>
+        Upload files
+      </button>
+      <button type="button" onClick={() => folderInput.current?.click()}>
+        Upload folder
+      </button>
+      <button type="button" onClick={onNewFolder}>
+        New folder
+      </button>
+      <input ref={fileInput} type="file" multiple hidden aria-label="Choose files to upload" data-testid="file-input" onChange={(e) => { onFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
+      <input ref={folderInput} type="file" multiple hidden aria-label="Choose a folder to upload" onChange={(e) => { onFiles(filesFromInput(e.target.files)); e.target.value = ''; }} />
+      <span className="spacer" />
+      <label className="sort">
+        Sort by
+        <select value={sort.field} onChange={(e) => onSort({ ...sort, field: e.target.value as SortField })}>
+          <option value="NAME">Name</option>
+          <option value="SIZE">Size</option>
+          <option value="UPDATED_AT">Date modified</option>
+        </select>
+      </label>
+      <button
+        type="button"
+        className="icon"
+        aria-label={sort.direction === 'ASC' ? 'Ascending order; switch to descending' : 'Descending order; switch to ascending'}
+        onClick={() => onSort({ ...sort, direction: sort.direction === 'ASC' ? 'DESC' : 'ASC' })}
+      >
+        {sort.direction === 'ASC' ? '↑' : '↓'}
+      </button>
+    </div>
+  );
+}
+
+function FolderContents({ loaded, failed, items, title, act, onOpen }: { loaded: boolean; failed: boolean; items: FileNode[]; title: string; act: Act; onOpen: (open: Open) => void }) {
+  if (!loaded) {
+    return failed ? null : (
+      <p className="hint" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (items.length === 0) {
+    return (
+      <div className="empty">
+        <p>This folder is empty.</p>
+        <p className="hint">Drop files or folders here, or use “Upload files”.</p>
+      </div>
+    );
+  }
+  return <FileTable items={items} title={title} act={act} onOpen={onOpen} />;
+}
+
+function FileTable({ items, title, act, onOpen }: { items: FileNode[]; title: string; act: Act; onOpen: (open: Open) => void }) {
+  return (
+    <table className="files" aria-label={`Contents of ${title}`}>
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col" className="num">Size</th>
+          <th scope="col" className="date">Modified</th>
+          <th scope="col"><span className="sr-only">Actions</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((file) => <FileRow key={file.id} file={file} act={act} onOpen={onOpen} />)}
+      </tbody>
+    </table>
+  );
+}
+
+function FileRow({ file, act, onOpen }: { file: FileNode; act: Act; onOpen: (open: Open) => void }) {
+  return (
+    <tr>
+      <td className="name">
+        {file.isFolder ? (
+          <a href={`/folder/${file.id}`} onClick={(e) => { e.preventDefault(); navigate(`/folder/${file.id}`); }}>
+            <Icon kind="folder" /> <span className="fname">{file.name}</span>
+          </a>
+        ) : (
+          <button type="button" className="link" onClick={() => void act(() => downloadFile(file))} aria-label={`Download ${file.name}`}>
+            <Icon kind="file" /> <span className="fname">{file.name}</span>
+          </button>
+        )}
+      </td>
+      <td className="num">{file.isFolder ? '—' : formatBytes(file.size)}</td>
+      <td className="date">{formatDate(file.updatedAt)}</td>
+      <td className="actions">
+        <details className="menu">
+          <summary aria-label={`Actions for ${file.name}`}>⋯</summary>
+          <div className="menu-items" onClick={(e) => e.currentTarget.closest('details')?.removeAttribute('open')}>
+            {!file.isFolder && (
+              <button type="button" onClick={() => void act(() => downloadFile(file))}>
+                Download
+              </button>
+            )}
+            <button type="button" onClick={() => onOpen({ kind: 'share', file })}>
+              Share
+            </button>
+            <button type="button" onClick={() => onOpen({ kind: 'rename', file })}>
+              Rename
+            </button>
+            <button type="button" onClick={() => onOpen({ kind: 'move', file })}>
+              Move
+            </button>
+            <button type="button" className="danger" onClick={() => void act(() => deleteFile(file.id), `“${file.name}” was moved to the trash.`)}>
+              Delete
+            </button>
+          </div>
+        </details>
+      </td>
+    </tr>
+  );
+}
+
+function DriveDialogs({ open, folder, onClose, onDone }: { open: Open; folder: Folder | null; onClose: () => void; onDone: () => void }) {
+  return (
+    <>
+      {open?.kind === 'newFolder' && folder && <FolderNameDialog parentId={folder.id} onClose={onClose} onDone={onDone} />}
+      {open?.kind === 'rename' && <RenameDialog file={open.file} onClose={onClose} onDone={onDone} />}
+      {open?.kind === 'move' && <MoveDialog file={open.file} onClose={onClose} onDone={onDone} />}
+      {open?.kind === 'share' && <ShareDialog file={open.file} onClose={onClose} />}
+    </>
   );
 }

@@ -94,82 +94,13 @@ export function SharePage({ token, itemId }: { token: string; itemId: string | n
         <span className="hint">Shared with you</span>
       </header>
       {needsPassword ? (
-        <form className="card" onSubmit={(e) => void submit(e)} aria-label="Unlock the shared item">
-          <h1>This link is protected</h1>
-          <label>
-            Password
-            <input type="password" autoFocus required value={password} onChange={(e) => setPassword(e.target.value)} />
-          </label>
-          <ErrorText error={error} />
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Checking…' : 'Open'}
-          </button>
-        </form>
+        <PasswordForm password={password} onPassword={setPassword} error={error} busy={busy} onSubmit={(e) => void submit(e)} />
       ) : share ? (
         <section className="card wide">
           {share.item.isFolder ? (
-            <>
-              <nav aria-label="Breadcrumbs" className="crumbs">
-                <ol>
-                  <li>
-                    <a href={base} onClick={(e) => { e.preventDefault(); navigate(base); }}>
-                      {share.root.name}
-                    </a>
-                  </li>
-                  {itemId && itemId !== share.root.id && <li aria-current="page">{share.item.name}</li>}
-                </ol>
-              </nav>
-              <h1><Icon kind="folder" /> {share.item.name}</h1>
-              <ErrorText error={error} />
-              {share.item.children.edges.length === 0 ? (
-                <p>This folder is empty.</p>
-              ) : (
-                <table className="files" aria-label={`Contents of ${share.item.name}`}>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col" className="num">Size</th>
-                      <th scope="col"><span className="sr-only">Actions</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {share.item.children.edges.map(({ node }) => (
-                      <tr key={node.id}>
-                        <td className="name">
-                          {node.isFolder ? (
-                            <a href={`${base}/${node.id}`} onClick={(e) => { e.preventDefault(); navigate(`${base}/${node.id}`); }}>
-                              <Icon kind="folder" /> <span className="fname">{node.name}</span>
-                            </a>
-                          ) : (
-                            <><Icon kind="file" /> <span className="fname">{node.name}</span></>
-                          )}
-                        </td>
-                        <td className="num">{node.isFolder ? '—' : formatBytes(node.size)}</td>
-                        <td className="actions">
-                          {!node.isFolder && (
-                            <button type="button" onClick={() => void download(node)} aria-label={`Download ${node.name}`}>
-                              Download
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
-            </>
+            <SharedFolder share={share} itemId={itemId} base={base} error={error} onDownload={(node) => void download(node)} />
           ) : (
-            <>
-              <h1 className="shared-name"><Icon kind="file" /> {share.item.name}</h1>
-              <p>
-                {formatBytes(share.item.size)} · updated {formatDate(share.item.updatedAt)}
-              </p>
-              {share.expiresAt && <p className="hint">This link expires {formatDate(share.expiresAt)}.</p>}
-              <ErrorText error={error} />
-              <button type="button" className="primary big" onClick={() => void download(share.item)}>
-                Download
-              </button>
-            </>
+            <SharedFileCard share={share} error={error} onDownload={() => void download(share.item)} />
           )}
         </section>
       ) : error ? (
@@ -181,5 +112,108 @@ export function SharePage({ token, itemId }: { token: string; itemId: string | n
         <p role="status">Opening…</p>
       )}
     </main>
+  );
+}
+
+function PasswordForm({ password, onPassword, error, busy, onSubmit }: {
+  password: string;
+  onPassword: (password: string) => void;
+  error: string | null;
+  busy: boolean;
+  onSubmit: (e: FormEvent) => void;
+}) {
+  return (
+    <form className="card" onSubmit={onSubmit} aria-label="Unlock the shared item">
+      <h1>This link is protected</h1>
+      <label>
+        Password
+        <input type="password" autoFocus required value={password} onChange={(e) => onPassword(e.target.value)} />
+      </label>
+      <ErrorText error={error} />
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Checking…' : 'Open'}
+      </button>
+    </form>
+  );
+}
+
+function SharedFolder({ share, itemId, base, error, onDownload }: {
+  share: PublicShare;
+  itemId: string | null;
+  base: string;
+  error: string | null;
+  onDownload: (file: SharedFile) => void;
+}) {
+  return (
+    <>
+      <nav aria-label="Breadcrumbs" className="crumbs">
+        <ol>
+          <li>
+            <a href={base} onClick={(e) => { e.preventDefault(); navigate(base); }}>
+              {share.root.name}
+            </a>
+          </li>
+          {itemId && itemId !== share.root.id && <li aria-current="page">{share.item.name}</li>}
+        </ol>
+      </nav>
+      <h1><Icon kind="folder" /> {share.item.name}</h1>
+      <ErrorText error={error} />
+      {share.item.children.edges.length === 0 ? (
+        <p>This folder is empty.</p>
+      ) : (
+        <table className="files" aria-label={`Contents of ${share.item.name}`}>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col" className="num">Size</th>
+              <th scope="col"><span className="sr-only">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {share.item.children.edges.map(({ node }) => <SharedRow key={node.id} node={node} base={base} onDownload={onDownload} />)}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function SharedRow({ node, base, onDownload }: { node: SharedFile; base: string; onDownload: (file: SharedFile) => void }) {
+  return (
+    <tr>
+      <td className="name">
+        {node.isFolder ? (
+          <a href={`${base}/${node.id}`} onClick={(e) => { e.preventDefault(); navigate(`${base}/${node.id}`); }}>
+            <Icon kind="folder" /> <span className="fname">{node.name}</span>
+          </a>
+        ) : (
+          <><Icon kind="file" /> <span className="fname">{node.name}</span></>
+        )}
+      </td>
+      <td className="num">{node.isFolder ? '—' : formatBytes(node.size)}</td>
+      <td className="actions">
+        {!node.isFolder && (
+          <button type="button" onClick={() => onDownload(node)} aria-label={`Download ${node.name}`}>
+            Download
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function SharedFileCard({ share, error, onDownload }: { share: PublicShare; error: string | null; onDownload: () => void }) {
+  return (
+    <>
+      <h1 className="shared-name"><Icon kind="file" /> {share.item.name}</h1>
+      <p>
+        {formatBytes(share.item.size)} · updated {formatDate(share.item.updatedAt)}
+      </p>
+      {share.expiresAt && <p className="hint">This link expires {formatDate(share.expiresAt)}.</p>}
+      <ErrorText error={error} />
+      <button type="button" className="primary big" onClick={onDownload}>
+        Download
+      </button>
+    </>
   );
 }
