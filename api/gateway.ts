@@ -203,7 +203,7 @@ function apolloServer({ schema, limits, limitsRule, server, formatError, product
 
 /** The HTTP routes, in order: the first that answers wins. */
 function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApolloServer<GraphQLContext>, contextDeps: ContextDeps, shuttingDown: () => boolean): void {
-  const { clients, tokens, log, metrics, storage } = options;
+  const { clients, log, metrics, storage } = options;
   app.use(requestContext(log, metrics));
   // nosniff, Referrer-Policy and a deny-all CSP on every answer; pages set their own CSP.
   app.use(securityHeaders());
@@ -214,8 +214,9 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
     });
   }
   app.use(graphiqlRouter());
-  app.use(downloadRouter(clients, storage, log, requireBearer(tokens)));
-  app.use(uploadRouter(clients, storage, requireBearer(tokens)));
+  app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps)));
+  // A chunk PUT writes: a personal access token needs the WRITE scope (FORBIDDEN token_scope).
+  app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE')));
   app.use(shareDownloadRouter(clients, storage, log));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));

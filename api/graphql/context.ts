@@ -7,7 +7,7 @@
  * happened to set up AsyncLocalStorage before it ran.
  */
 import type { Request } from 'express';
-import { GraphQLError, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { GraphQLError, isObjectType, type GraphQLField, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { bearerToken, type TokenSigner } from '../../internal/platform/auth/access-token.ts';
 import { AppError } from '../../internal/platform/errors.ts';
 import { currentContext, newRequestId, runWithContext, type RequestContext, type Viewer } from '../../internal/platform/request-context.ts';
@@ -15,6 +15,7 @@ import type { BlobWriter } from '../../internal/files/index.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { PubSub } from '../../internal/platform/kv/kv.ts';
 import type { Clients } from '../clients.ts';
+import { requireScope, scopesOf, verifyCredential, type AuthDeps } from '../http/auth.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 import type { ConnectionAuth } from './ws-sessions.ts';
 
@@ -59,16 +60,17 @@ export type Identity =
 export const ANONYMOUS: Identity = { viewer: undefined, accessToken: undefined };
 
 /**
- * The caller's identity from the access token it presented. No token: anonymous (public
+ * The caller's identity from the token it presented: a session's access token or a personal access
+ * token (api/http/auth.ts, the gateway's one authenticator). No token: anonymous (public
  * operations work, protected ones answer UNAUTHENTICATED). A token that does not verify is
  * refused (UNAUTHENTICATED), never served as anonymous: the client should refresh.
  */
-export async function identify(tokens: TokenSigner, token: string | undefined): Promise<Identity> {
+export async function identify(deps: AuthDeps, token: string | undefined): Promise<Identity> {
   if (token === undefined) return ANONYMOUS;
-  // verifyAccessToken also refuses the token of an ended login (one KV read, nothing cached).
-  const verified = token ? await tokens.verifyAccessToken(token).catch(() => undefined) : undefined;
+  const verified = token ? await verifyCredential(deps, { kind: 'bearer', token }).catch(() => undefined) : undefined;
   if (!verified) throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
-  return { viewer: verified.viewer, accessToken: token, expiresAt: verified.expiresAt };
+  // A personal access token acts through the access JWT it was exchanged for.
+  return { viewer: verified.viewer, accessToken: verified.accessToken, expiresAt: verified.expiresAt };
 }
 
 /** The request's origin, from a Host header that looks like a host (anything else is ignored). */
@@ -107,7 +109,7 @@ export function buildContext(deps: ContextDeps, caller: Caller): GraphQLContext 
 export function httpContext(deps: ContextDeps) {
   return async ({ req }: { req: Request }): Promise<GraphQLContext> => {
     const header = req.headers.authorization;
-    const identity = await identify(deps.tokens, header ? (bearerToken(header) ?? '') : undefined).catch((error: unknown) => {
+    const identity = await identify(deps, header ? (bearerToken(header) ?? '') : undefined).catch((error: unknown) => {
       // RFC 6750 §3.1 invalid_token: 401, so a client knows to refresh instead of seeing a
       // half-empty answer.
       throw new GraphQLError(error instanceof AppError ? error.message : 'Invalid access token', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -128,27 +130,45 @@ export function asViewer<T>(ctx: GraphQLContext, fn: () => T): T {
 }
 
 /**
+ * Mutations a personal access token of scope READ may run: they end a credential (the refresh
+ * token's login; the socket's own sign-in), never change the drive or the account.
+ */
+const READ_SCOPE_MUTATIONS = new Set(['logout', 'refreshConnection']);
+
+/**
  * Makes every resolver of the schema (field `resolve` and subscription `subscribe`) run inside its
  * operation's request context. graphql-ws executes outside any HTTP request, so without this its
  * resolvers' service calls went out with no viewer and answered UNAUTHENTICATED. A subscription's
  * source stream is bound too: its body runs on each `next()`, called by the transport's loop.
+ * Every mutation but READ_SCOPE_MUTATIONS needs the WRITE scope (FORBIDDEN token_scope for a READ
+ * token; a session has every scope), on both transports.
  * Mutates the schema's field configs in place (call it once, on a schema built for the gateway).
  */
 export function bindResolvers(schema: GraphQLSchema): GraphQLSchema {
+  const mutation = schema.getMutationType();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
-    for (const field of Object.values(type.getFields())) {
-      const { resolve, subscribe } = field;
-      if (resolve) field.resolve = inContext(resolve);
-      if (subscribe) {
-        field.subscribe = inContext(async (source, args, ctx: GraphQLContext, info) => {
-          const stream: unknown = await subscribe(source, args, ctx, info);
-          return isAsyncIterable(stream) ? boundStream(stream, ctx.request) : stream;
-        });
-      }
-    }
+    for (const field of Object.values(type.getFields())) bindField(field, type === mutation && !READ_SCOPE_MUTATIONS.has(field.name));
   }
   return schema;
+}
+
+function bindField(field: GraphQLField<unknown, GraphQLContext>, writes: boolean): void {
+  const { resolve, subscribe } = field;
+  if (resolve) field.resolve = inContext(writes ? needsWrite(resolve) : resolve);
+  if (subscribe) {
+    field.subscribe = inContext(async (source, args, ctx: GraphQLContext, info) => {
+      const stream: unknown = await subscribe(source, args, ctx, info);
+      return isAsyncIterable(stream) ? boundStream(stream, ctx.request) : stream;
+    });
+  }
+}
+
+function needsWrite(resolver: GraphQLFieldResolver<unknown, GraphQLContext>): GraphQLFieldResolver<unknown, GraphQLContext> {
+  return (source, args, ctx, info) => {
+    if (ctx.viewer) requireScope({ scopes: scopesOf(ctx.viewer) }, 'WRITE');
+    return resolver(source, args, ctx, info);
+  };
 }
 
 function inContext(resolver: GraphQLFieldResolver<unknown, GraphQLContext>): GraphQLFieldResolver<unknown, GraphQLContext> {

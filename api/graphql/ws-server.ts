@@ -78,7 +78,7 @@ export function graphqlWsServer(options: WsServerOptions): { dispose(): void | P
       schema,
       onConnect: async (ctx) => {
         try {
-          const identity = await identify(deps.tokens, connectionToken(ctx.connectionParams));
+          const identity = await identify(deps, connectionToken(ctx.connectionParams));
           ctx.extra.identity = identity;
           ctx.extra.conn = sessions.open(ctx.extra.socket, identity);
           return true;

@@ -1,5 +1,6 @@
 /** Database model of accounts: users and refresh tokens (MikroORM EntitySchema, no decorators). */
 import { EntitySchema } from '@mikro-orm/core';
+import { AccessTokenSchema } from './access-tokens.entities.ts';
 
 export class UserRow {
   id!: string;
@@ -54,4 +55,4 @@ export const RefreshTokenSchema = new EntitySchema<RefreshTokenRow>({
   },
 });
 
-export const accountEntities = [UserSchema, RefreshTokenSchema];
+export const accountEntities = [UserSchema, RefreshTokenSchema, AccessTokenSchema];

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
 import type { AccountSessions } from './account-sessions.service.ts';
 import type { AccountsService } from './accounts.service.ts';
+import { accessTokensRouter } from './access-tokens.router.ts';
+import { assertSession, type AccessTokensService } from './access-tokens.service.ts';
 
 /** Usernames: 3–32 of letters, digits, `_`, `.`, `-`; unique regardless of case. */
 export const Username = z
@@ -19,7 +21,7 @@ const Secret = z.string().min(1).max(512);
 
 const NewPassword = z.string().max(1024);
 
-export function accountsRouter(service: AccountsService, sessions: AccountSessions) {
+export function accountsRouter(service: AccountsService, sessions: AccountSessions, accessTokens: AccessTokensService) {
   return router({
     requestEmailCode: publicProcedure
       .input(z.object({ email: Email }))
@@ -39,7 +41,11 @@ export function accountsRouter(service: AccountsService, sessions: AccountSessio
     logoutAll: authedProcedure.mutation(({ ctx }) => sessions.logoutAll(ctx.viewer)),
     changePassword: authedProcedure
       .input(z.object({ oldPassword: z.string().max(1024), newPassword: NewPassword }))
-      .mutation(({ input, ctx }) => sessions.changePassword(ctx.viewer, input.oldPassword, input.newPassword)),
+      .mutation(({ input, ctx }) => {
+        // A personal access token cannot change the password (it would outlive the change).
+        assertSession(ctx.viewer);
+        return sessions.changePassword(ctx.viewer, input.oldPassword, input.newPassword);
+      }),
     requestPasswordReset: publicProcedure
       .input(z.object({ email: Email }))
       .mutation(async ({ input, ctx }) => {
@@ -50,6 +56,7 @@ export function accountsRouter(service: AccountsService, sessions: AccountSessio
       .input(z.object({ email: Email, code: z.string().trim().max(16), newPassword: NewPassword }))
       .mutation(({ input }) => sessions.resetPassword(input.email, input.code, input.newPassword)),
     me: authedProcedure.query(({ ctx }) => service.me(ctx.viewer)),
+    accessTokens: accessTokensRouter(accessTokens),
   });
 }
 

@@ -16,7 +16,7 @@
  *   same budget.
  * - requestEmailCode: a budget of sends an hour per client address, besides the per-e-mail limits.
  */
-import { clientBucket, RateLimiter, type BackOff } from '../platform/rate-limit.ts';
+import { clientBucket, RateLimiter, type BackOff, type Budget } from '../platform/rate-limit.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 
 export interface ClientLimits {
@@ -54,13 +54,36 @@ export class SignInGuard {
    */
   async beforePasswordCheck(account: string, ip: string | undefined): Promise<void> {
     await this.limiter.assertNotWaiting(pairKey(account, ip), 'login_failures', SLOW_DOWN);
-    await this.limiter.take({
+    await this.limiter.take(this.checks(ip));
+  }
+
+  /**
+   * Before checking a personal access token given as a password (HTTP Basic on WebDAV): the same
+   * back-offs and budget as a password, but nothing is taken yet. A token check costs no scrypt,
+   * and a WebDAV client sends its credentials with every request, so only a failure counts
+   * (`tokenFailed`); a working client is never slowed down.
+   */
+  async beforeTokenCheck(account: string, ip: string | undefined): Promise<void> {
+    await this.checkClient(ip);
+    await this.limiter.assertNotWaiting(pairKey(account, ip), 'login_failures', SLOW_DOWN);
+    await this.limiter.assertUnspent(this.checks(ip));
+  }
+
+  /** A wrong token given as a password: a failed sign-in, and one check of the address's budget. */
+  async tokenFailed(account: string, ip: string | undefined): Promise<void> {
+    await this.failed(account, ip);
+    const checks = this.checks(ip);
+    await this.limiter.record(checks.key, checks.windowMs);
+  }
+
+  private checks(ip: string | undefined): Budget {
+    return {
       key: `acct:signin:cpu:${clientBucket(ip)}`,
       limit: this.limits.signInAttemptsPerMinute,
       windowMs: 60_000,
       reason: 'login_client_budget',
       message: 'Too many sign-in attempts from this address; try again in a minute',
-    });
+    };
   }
 
   async failed(account: string, ip: string | undefined): Promise<void> {

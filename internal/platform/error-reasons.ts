@@ -9,6 +9,7 @@ export const ERROR_REASONS = [
   'bad_credentials', 'code_invalid', 'weak_password', 'duplicate_email', 'duplicate_username', 'expired', 'invalid',
   'session_ended', 'refresh_invalid', 'refresh_expired', 'refresh_reused', 'refresh_revoked', 'token_refused',
   'not_a_websocket', 'subscription_over_http', 'csrf_header_missing', 'internal_caller_refused',
+  'token_scope', 'session_required', 'too_many_access_tokens', 'expiry_too_far', 'scopes_empty',
   // Rate limits (RateLimiter budgets)
   'code_send_interval', 'code_send_hourly', 'code_send_client', 'login_client_budget', 'login_client_failures',
   'login_failures', 'password_change_failures',

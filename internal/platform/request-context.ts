@@ -6,10 +6,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
+/** What a personal access token may do: READ (queries, downloads) or WRITE (everything else too). */
+export type AccessScope = 'READ' | 'WRITE';
+
 export interface Viewer {
   userId: string;
   username: string;
   isAdmin: boolean;
+  /**
+   * Set when the caller signed in with a personal access token (internal/accounts
+   * access-tokens.service.ts): its id and scopes. Absent: a session (password login) — every scope.
+   */
+  accessTokenId?: string;
+  scopes?: readonly AccessScope[];
   /**
    * The login (refresh-token family) the access token was issued to, its `sid` claim: ending that
    * login refuses the token at once (internal/platform/auth/session-revocations.ts).

@@ -8,7 +8,7 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import type { Viewer } from '../request-context.ts';
+import type { AccessScope, Viewer } from '../request-context.ts';
 import { MAX_ACCESS_TTL_S, type SessionRevocations } from './session-revocations.ts';
 
 const ISSUER = 'stratus';
@@ -54,10 +54,15 @@ export class TokenSigner {
     }
   }
 
-  /** An access token of the viewer's login (`sessionId`; a new one-off login when absent). */
+  /**
+   * An access token of the viewer's login (`sessionId`; a new one-off login when absent). A viewer
+   * who signed in with a personal access token keeps its id and scopes in the token (`pat`, `scp`),
+   * so a service in another process knows them as the gateway does.
+   */
   async signAccess(viewer: Viewer, ttlSeconds: number): Promise<string> {
     const sid = viewer.sessionId ?? randomUUID();
-    return this.sign('access', viewer.userId, { usr: viewer.username, adm: viewer.isAdmin, sid }, Math.min(ttlSeconds, MAX_ACCESS_TTL_S));
+    const pat = viewer.accessTokenId ? { pat: viewer.accessTokenId, scp: [...(viewer.scopes ?? [])] } : {};
+    return this.sign('access', viewer.userId, { usr: viewer.username, adm: viewer.isAdmin, sid, ...pat }, Math.min(ttlSeconds, MAX_ACCESS_TTL_S));
   }
 
   async verifyAccess(token: string): Promise<Viewer> {
@@ -74,9 +79,17 @@ export class TokenSigner {
     if (this.sessions && (await this.sessions.isEnded(sid))) {
       throw new AppError('UNAUTHENTICATED', 'This login has ended; sign in again', { details: { reason: 'session_ended' } });
     }
-    const viewer: Viewer = { userId: sub, username: String(claims.usr ?? ''), isAdmin: claims.adm === true, sessionId: sid };
+    const viewer: Viewer = { userId: sub, username: String(claims.usr ?? ''), isAdmin: claims.adm === true, sessionId: sid, ...patClaims(claims) };
     return { viewer, expiresAt: Number(claims.exp) * 1000 };
   }
+}
+
+/** The personal access token a token was minted for (`pat`) and its scopes (`scp`; none when malformed). */
+function patClaims(claims: Record<string, unknown>): Pick<Viewer, 'accessTokenId' | 'scopes'> {
+  if (typeof claims.pat !== 'string') return {};
+  const scp = Array.isArray(claims.scp) ? claims.scp : [];
+  const scopes = (['READ', 'WRITE'] as const).filter((s: AccessScope) => scp.includes(s));
+  return { accessTokenId: claims.pat, scopes };
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

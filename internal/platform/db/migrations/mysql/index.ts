@@ -8,6 +8,7 @@ import { Migration20261129101023_transfer as M4 } from './Migration2026112910102
 import { Migration20261205030038_upload_integrity as M5 } from './Migration20261205030038_upload_integrity.ts';
 import { Migration20261205031500_drive_rows as M6 } from './Migration20261205031500_drive_rows.ts';
 import { Migration20261205050000_name_keys as M7 } from './Migration20261205050000_name_keys.ts';
+import { Migration20261205070000_access_tokens as M8 } from './Migration20261205070000_access_tokens.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205030038_upload_integrity', class: M5 },
   { name: 'Migration20261205031500_drive_rows', class: M6 },
   { name: 'Migration20261205050000_name_keys', class: M7 },
+  { name: 'Migration20261205070000_access_tokens', class: M8 },
 ];
