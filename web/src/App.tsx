@@ -1,6 +1,7 @@
 /** The shell: signed-out pages, the public share page, and the drive with its header and upload panel. */
 import { useEffect, useState } from 'react';
-import { auth, gql, USER_FIELDS, type User } from './api.ts';
+import { auth, gql, type User } from './api.ts';
+import { MeDocument } from './graphql.generated.ts';
 import { UploadPanel } from './components/UploadPanel.tsx';
 import { formatBytes } from './format.ts';
 import { AuthPage } from './pages/AuthPage.tsx';
@@ -23,7 +24,7 @@ export function App() {
 
   useEffect(() => {
     if (!signedIn) return;
-    const refreshMe = () => void gql<{ me: User }>(`{ me { ${USER_FIELDS} } }`).then((d) => auth.setUser(d.me), () => undefined);
+    const refreshMe = () => void gql(MeDocument).then((d) => auth.setUser(d.me), () => undefined);
     refreshMe();
     return uploads.onCompleted(refreshMe);
   }, [signedIn]);

@@ -35,7 +35,6 @@ export interface AuthPayload {
   user: User;
 }
 
-export const USER_FIELDS = 'id username email quota { used limit }';
 /** The user fields an AuthPayload can resolve (quota needs a signed-in request). */
 export const AUTH_USER_FIELDS = 'id username email';
 

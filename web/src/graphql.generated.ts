@@ -47,6 +47,14 @@ export type CreateUploadInput = {
   blockHashes?: Array<string> | null | undefined;
 };
 
+export type CreateShareInput = {
+  fileId: string;
+  /** 4 to 128 characters; visitors must give it (or an unlock token). */
+  password?: string | null | undefined;
+  expiresAt?: string | null | undefined;
+  maxDownloads?: number | null | undefined;
+};
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
 export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string };
@@ -172,11 +180,38 @@ export type CreateDownloadLinkMutationVariables = Exact<{
 
 export type CreateDownloadLinkMutation = { createDownloadLink: { url: string } };
 
+export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MeQuery = { me: { id: string, username: string, email: string, quota: { used: number, limit: number } } };
+
+export type ShareLinkFragment = { id: string, token: string, url: string, fileId: string, expiresAt: string | null, maxDownloads: number | null, downloads: number, hasPassword: boolean, createdAt: string };
+
+export type SharesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type SharesQuery = { shares: Array<{ id: string, token: string, url: string, fileId: string, expiresAt: string | null, maxDownloads: number | null, downloads: number, hasPassword: boolean, createdAt: string }> };
+
+export type CreateShareMutationVariables = Exact<{
+  input: CreateShareInput;
+}>;
+
+
+export type CreateShareMutation = { createShare: { id: string, token: string, url: string, fileId: string, expiresAt: string | null, maxDownloads: number | null, downloads: number, hasPassword: boolean, createdAt: string } };
+
+export type RevokeShareMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RevokeShareMutation = { revokeShare: boolean };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
 export const UploadSessionFields = "id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason createdAt expiresAt";
 export const FileNodeFields = "id name size contentHash mimeType isFolder parentId createdAt updatedAt";
+export const ShareLinkFields = "id token url fileId expiresAt maxDownloads downloads hasPassword createdAt";
 export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
@@ -194,3 +229,7 @@ export const RestoreFileDocument = "mutation RestoreFile($id: ID!) {\n  restoreF
 export const PurgeFileDocument = "mutation PurgeFile($id: ID!) {\n  purgeFile(id: $id)\n}" as Operation<PurgeFileMutation, PurgeFileMutationVariables>;
 export const TrashDocument = "query Trash {\n  trash {\n    ...FileNode\n    trashedAt\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<TrashQuery, TrashQueryVariables>;
 export const CreateDownloadLinkDocument = "mutation CreateDownloadLink($id: ID!) {\n  createDownloadLink(id: $id) {\n    url\n  }\n}" as Operation<CreateDownloadLinkMutation, CreateDownloadLinkMutationVariables>;
+export const MeDocument = "query Me {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<MeQuery, MeQueryVariables>;
+export const SharesDocument = "query Shares {\n  shares {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<SharesQuery, SharesQueryVariables>;
+export const CreateShareDocument = "mutation CreateShare($input: CreateShareInput!) {\n  createShare(input: $input) {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<CreateShareMutation, CreateShareMutationVariables>;
+export const RevokeShareDocument = "mutation RevokeShare($id: ID!) {\n  revokeShare(id: $id)\n}" as Operation<RevokeShareMutation, RevokeShareMutationVariables>;

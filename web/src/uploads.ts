@@ -11,7 +11,9 @@ import { ApiError, humanError } from './errors.ts';
 import type { FromWorker, ToWorker } from './upload-protocol.ts';
 import {
   CompleteUploadDocument,
+  CreateFolderDocument,
   CreateUploadDocument,
+  FolderDocument,
   OpenUploadsDocument,
   PauseUploadDocument,
   ProveOwnershipDocument,
@@ -368,13 +370,10 @@ export class UploadManager {
       const parent = await this.folderFor(baseId, names.slice(0, -1));
       const name = names[names.length - 1] ?? '';
       try {
-        return (await gql<{ createFolder: { id: string } }>(`mutation($p: ID, $n: String!) { createFolder(parentId: $p, name: $n) { id } }`, { p: parent, n: name })).createFolder.id;
+        return (await gql(CreateFolderDocument, { parentId: parent, name })).createFolder.id;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'CONFLICT')) throw error;
-        const listing = await gql<{ folder: { children: { edges: { node: { id: string; name: string; isFolder: boolean } }[] } } }>(
-          `query($id: ID) { folder(id: $id) { children(first: 500) { edges { node { id name isFolder } } } } }`,
-          { id: parent },
-        );
+        const listing = await gql(FolderDocument, { id: parent, first: 500 });
         const found = listing.folder.children.edges.find((e) => e.node.name === name && e.node.isFolder);
         if (!found) throw error;
         return found.node.id;

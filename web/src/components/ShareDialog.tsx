@@ -1,23 +1,13 @@
 /** Share links of one file or folder: create (password, expiry, download limit), copy, revoke. */
 import { useEffect, useState, type FormEvent } from 'react';
 import { gql } from '../api.ts';
+import { CreateShareDocument, RevokeShareDocument, SharesDocument, type ShareLinkFragment } from '../graphql.generated.ts';
 import { humanError } from '../errors.ts';
 import type { FileNode } from '../files.ts';
 import { formatDate } from '../format.ts';
 import { Dialog, ErrorText } from './Dialog.tsx';
 
-interface Share {
-  id: string;
-  token: string;
-  url: string;
-  fileId: string;
-  expiresAt: string | null;
-  maxDownloads: number | null;
-  downloads: number;
-  hasPassword: boolean;
-  createdAt: string;
-}
-const SHARE_FIELDS = 'id token url fileId expiresAt maxDownloads downloads hasPassword createdAt';
+type Share = ShareLinkFragment;
 
 export function ShareDialog({ file, onClose }: { file: FileNode; onClose: () => void }) {
   const [shares, setShares] = useState<Share[]>([]);
@@ -30,7 +20,7 @@ export function ShareDialog({ file, onClose }: { file: FileNode; onClose: () => 
 
   const load = async () => {
     try {
-      const data = await gql<{ shares: Share[] }>(`{ shares { ${SHARE_FIELDS} } }`);
+      const data = await gql(SharesDocument);
       setShares(data.shares.filter((s) => s.fileId === file.id));
     } catch (err) {
       setError(humanError(err));
@@ -45,8 +35,8 @@ export function ShareDialog({ file, onClose }: { file: FileNode; onClose: () => 
     setError(null);
     try {
       const expiresAt = expires ? new Date(`${expires}T23:59:59`).toISOString() : null;
-      const data = await gql<{ createShare: Share }>(`mutation($i: CreateShareInput!) { createShare(input: $i) { ${SHARE_FIELDS} } }`, {
-        i: { fileId: file.id, password: password || null, expiresAt, maxDownloads: limit ? Number(limit) : null },
+      const data = await gql(CreateShareDocument, {
+        input: { fileId: file.id, password: password || null, expiresAt, maxDownloads: limit ? Number(limit) : null },
       });
       setCreated(data.createShare);
       setPassword('');
@@ -71,7 +61,7 @@ export function ShareDialog({ file, onClose }: { file: FileNode; onClose: () => 
 
   const revoke = async (share: Share) => {
     try {
-      await gql(`mutation($id: ID!) { revokeShare(id: $id) }`, { id: share.id });
+      await gql(RevokeShareDocument, { id: share.id });
       if (created?.id === share.id) setCreated(null);
       await load();
     } catch (err) {
