@@ -20,6 +20,8 @@ export const FAST_FILES = [
   'internal/files/download-links.router.test.ts',
   'internal/uploads/*.test.ts',
   'internal/transfer/*.test.ts',
+  'internal/locks/*.test.ts',
+  'api/dav/if-header.test.ts',
   'internal/platform/auth/*.test.ts',
   'internal/platform/config.test.ts',
   'internal/platform/db/read-routing.test.ts',
