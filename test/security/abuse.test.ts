@@ -37,6 +37,7 @@ async function gqlFrom(ip: string, query: string, variables: Record<string, unkn
 let ipSeq = randomBytes(3).readUIntBE(0, 3);
 const freshIp = () => `10.${(ipSeq >> 16) & 255}.${(ipSeq >> 8) & 255}.${ipSeq++ & 255}`;
 const reason = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.details?.reason;
+const retryAfter = (r: GraphQLResponse) => (r.errors?.[0]?.extensions as { retryAfter?: number } | undefined)?.retryAfter;
 
 async function passwordShare(password: string): Promise<string> {
   const res = await gqlFrom('127.0.0.1', 'mutation($f: ID!, $p: String) { createShare(input: { fileId: $f, password: $p }) { token } }', { f: fileId, p: password }, alice.token);
@@ -66,7 +67,8 @@ describe('share links', () => {
     }
     for (const query of [OPEN, UNLOCK]) {
       const right = await gqlFrom(freshIp(), query, { t: token, p: 'the-right-one' });
-      expect(errorCode(right)).toBe('RATE_LIMITED');
+      // The stable reason, and the 15 minutes of the window as Retry-After.
+      expect([errorCode(right), reason(right), retryAfter(right)]).toEqual(['RATE_LIMITED', 'share_password_attempts', 900]);
       expect(right.data ?? null).toBeNull();
     }
   });
@@ -80,8 +82,10 @@ describe('share links', () => {
       expect(reason(wrong), `attempt ${i}`).toBe('share_password');
     }
     const fresh = await passwordShare('fresh-password');
-    expect(errorCode(await gqlFrom(attacker, OPEN, { t: fresh, p: 'fresh-password' }))).toBe('RATE_LIMITED');
-    expect(errorCode(await gqlFrom(attacker, UNLOCK, { t: fresh, p: 'fresh-password' }))).toBe('RATE_LIMITED');
+    for (const query of [OPEN, UNLOCK]) {
+      const refused = await gqlFrom(attacker, query, { t: fresh, p: 'fresh-password' });
+      expect([errorCode(refused), reason(refused), retryAfter(refused)]).toEqual(['RATE_LIMITED', 'share_password_attempts', 900]);
+    }
     // Someone else is not locked out by the attacker.
     expect(await gqlFrom(freshIp(), OPEN, { t: fresh, p: 'fresh-password' })).toMatchObject({ data: { share: { root: { name: 'doc.txt' } } } });
   });
