@@ -11,6 +11,7 @@
  *   `refCount` says how many do. Its bytes are deleted when the count reaches zero.
  */
 import { EntitySchema } from '@mikro-orm/core';
+import { FilePropertySchema } from './file-properties.entities.ts';
 import { ShareSchema } from './shares.entities.ts';
 
 export class FileRow {
@@ -104,4 +105,4 @@ export const QuotaSchema = new EntitySchema<QuotaRow>({
   },
 });
 
-export const filesEntities = [FileSchema, BlobSchema, QuotaSchema, ShareSchema];
+export const filesEntities = [FileSchema, BlobSchema, QuotaSchema, ShareSchema, FilePropertySchema];

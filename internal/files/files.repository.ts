@@ -227,6 +227,28 @@ export class FilesRepository {
   }
 
   /**
+   * New content for a live file in place, in one transaction: the quota charged the growth
+   * (QUOTA_EXCEEDED) or given back the shrink, the content's blob referenced or recorded, the row
+   * updated only if it still has the content it was read with (else CONFLICT precondition_failed:
+   * a concurrent replace won), the old blob released. `freed`: that blob when no file uses it now.
+   */
+  replaceContent(node: FileRow, content: { size: number; contentHash: string; mimeType: string | null }, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow; freed: BlobRow | null }> {
+    return this.transactional(async (tx) => {
+      const delta = content.size - Number(node.size);
+      if (delta > 0) await chargeOrThrow(tx, node.ownerId, delta, this.defaultQuotaBytes);
+      else await release(tx, node.ownerId, -delta);
+      const blob = (await refExistingBlob(tx, content.contentHash, content.size)) ?? (await insertBlob(tx, { ...location, contentHash: content.contentHash, size: content.size }));
+      const updatedAt = new Date();
+      const changes = { size: content.size, blobId: blob.id, contentHash: content.contentHash, mimeType: content.mimeType, updatedAt };
+      if ((await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId, blobId: node.blobId, trashKey: '' }, changes)) !== 1) {
+        throw new AppError('CONFLICT', 'The file changed meanwhile; try again', { details: { reason: 'precondition_failed' } });
+      }
+      const freed = node.blobId ? await unrefBlob(tx, node.blobId) : null;
+      return { row: Object.assign(new FileRow(), node, changes), blob, freed };
+    });
+  }
+
+  /**
    * Inserts a copy of a tree (parents first) for `ownerId` in one transaction: charges `bytes`
    * (QUOTA_EXCEEDED), adds a reference to every blob (CONFLICT blob_gone when one was purged
    * meanwhile). False when the top item's name is taken (nothing changed).

@@ -63,6 +63,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
           mimeType: z.string().max(255).nullable(),
           backend: z.string().max(63),
           storageKey: z.string().max(512),
+          replaces: Id.optional(),
         }),
       )
       .mutation(({ ctx, input }) => service.commitFile(ctx.viewer, input)),

@@ -13,6 +13,7 @@ import type { FileRow } from './files.entities.ts';
 import { encodeCursor, type Page } from './files.paging.ts';
 import { nameTaken, type FilesRepository } from './files.repository.ts';
 import { nameKey, normalizeName, numberedName } from './names.ts';
+import { replaceContent } from './content-replace.service.ts';
 import { copyTree } from './tree-copy.service.ts';
 
 export const MAX_DEPTH = 64;
@@ -31,6 +32,8 @@ export interface StoredBytes {
   mimeType: string | null;
   backend: string;
   storageKey: string;
+  /** A live file that takes this content in place (content-replace.service.ts). */
+  replaces?: string | undefined;
 }
 
 export interface BlobStores {
@@ -222,7 +225,8 @@ export class FilesService {
    * content (then `duplicate` names the bytes just written, which the caller deletes) or records a
    * new blob, and inserts the file row, all in one transaction.
    */
-  async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: BlobLocation | null }> {
+  async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: BlobLocation | null; freed?: BlobLocation[] }> {
+    if (input.replaces) return replaceContent(this.repo, viewer, input.replaces, input);
     if (input.id) {
       const done = await this.repo.findAny(viewer.userId, input.id);
       if (done) return { file: toFileDto(done), duplicate: null };

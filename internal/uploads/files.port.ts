@@ -15,9 +15,11 @@ export interface FilesPort {
   childByName(parentId: string | null, name: string): Promise<{ parentId: string; name: string; existing: FileDto | null }>;
   quota(): Promise<{ used: number; limit: number }>;
   blobFor(contentHash: string, size: number): Promise<StoredBlob | null>;
+  /** `replaces`: the live file that takes this content in place (same id); `freed` are blobs it no longer uses. */
   commitFile(input: {
     id?: string; parentId: string; name: string; size: number; contentHash: string; mimeType: string | null; backend: string; storageKey: string;
-  }): Promise<{ file: FileDto; duplicate: StoredBlob | null }>;
+    replaces?: string;
+  }): Promise<{ file: FileDto; duplicate: StoredBlob | null; freed?: StoredBlob[] }>;
 }
 
 /** The files service's errors arrive as the AppErrors it threw (same code and details). */

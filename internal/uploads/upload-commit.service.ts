@@ -27,6 +27,8 @@ export interface StoredUpload {
   mimeType: string | null;
   backend: string;
   storageKey: string;
+  /** A live file of the person's that takes this content in place (WebDAV PUT over an existing file). */
+  replaces?: string;
 }
 
 export interface CommitOptions {
@@ -59,6 +61,9 @@ export async function commitUpload(ports: CommitPorts, upload: StoredUpload, opt
   if (committed.duplicate && options.bytes !== 'stored') {
     await ports.storage.store(committed.duplicate.backend).delete(committed.duplicate.storageKey).catch(() => undefined);
   }
+  // A replaced file's old content that no file uses any more: its rows are gone, its bytes go now
+  // (a failure leaves an orphan object for fsck, never a file pointing at missing bytes).
+  for (const blob of committed.freed ?? []) await ports.storage.store(blob.backend).delete(blob.storageKey).catch(() => undefined);
   return committed.file;
 }
 

@@ -1,0 +1,27 @@
+/**
+ * New content for an existing file, in place (WebDAV PUT over a file; until versions exist, issue
+ * 22, the old content is not kept): the file keeps its id, name, folder, shares and properties and
+ * takes the new size, content hash and type. In one transaction (FilesRepository.replaceContent):
+ * the quota is charged the difference (QUOTA_EXCEEDED when the growth does not fit), the new
+ * content's blob referenced (or recorded), the old one released. `freed` lists the blobs no file
+ * uses any more, whose bytes the caller deletes after the commit.
+ */
+import { AppError } from '../platform/errors.ts';
+import type { Viewer } from '../platform/request-context.ts';
+import { locationOf, toFileDto, type BlobLocation, type FileDto } from './files.dto.ts';
+import type { FilesRepository } from './files.repository.ts';
+import type { StoredBytes } from './files.service.ts';
+
+export async function replaceContent(
+  repo: FilesRepository,
+  viewer: Viewer,
+  fileId: string,
+  input: StoredBytes,
+): Promise<{ file: FileDto; duplicate: BlobLocation | null; freed: BlobLocation[] }> {
+  const row = await repo.findLive(viewer.userId, fileId);
+  if (!row) throw new AppError('NOT_FOUND', 'No such file or folder');
+  if (row.isFolder) throw new AppError('BAD_INPUT', 'A folder has no content to replace', { details: { reason: 'is_folder' } });
+  const { row: updated, blob, freed } = await repo.replaceContent(row, { size: input.size, contentHash: input.contentHash, mimeType: input.mimeType }, locationOf(input));
+  const duplicate = blob.storageKey !== input.storageKey || blob.backend !== input.backend ? locationOf(input) : null;
+  return { file: toFileDto(updated), duplicate, freed: freed ? [locationOf(freed)] : [] };
+}
