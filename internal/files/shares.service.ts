@@ -15,6 +15,7 @@ import type { TokenSigner } from '../platform/auth/access-token.ts';
 import { hashPassword, verifyPassword } from '../platform/auth/password-hash.ts';
 import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
+import { RateLimiter, type Budget } from '../platform/rate-limit.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, toFileDto, type BlobLocation, type Connection, type FileDto } from './files.dto.ts';
 import type { FileRow } from './files.entities.ts';
@@ -31,6 +32,12 @@ export const UNLOCK_TTL_S = 3600;
 const WRONG_PASSWORDS_PER_TOKEN = 10;
 const WRONG_PASSWORDS_PER_IP = 30;
 const WINDOW_MS = 15 * 60_000;
+/** Wrong passwords per link and per client address; a refusal asks to wait the whole window. */
+const WRONG_PASSWORD = { windowMs: WINDOW_MS, retryAfterMs: WINDOW_MS, reason: 'share_password_attempts', message: 'Too many wrong passwords; try again later' } as const;
+const wrongPasswords = (shareId: string, ip: string | undefined): Budget[] => [
+  { key: `share:pw:${shareId}`, limit: WRONG_PASSWORDS_PER_TOKEN, ...WRONG_PASSWORD },
+  { key: `share:pwip:${ip ?? 'unknown'}`, limit: WRONG_PASSWORDS_PER_IP, ...WRONG_PASSWORD },
+];
 
 export interface ShareSettings {
   password?: string | null;
@@ -54,16 +61,18 @@ const ownerOf = (share: ShareRow) => ({ userId: share.ownerId, username: '', isA
 
 export class SharesService {
   private readonly slots: ShareSlots;
+  private readonly limiter: RateLimiter;
 
   constructor(
     private readonly repo: SharesRepository,
     private readonly filesRepo: FilesRepository,
     private readonly files: FilesService,
     private readonly tokens: TokenSigner,
-    private readonly kv: KeyValueStore,
+    kv: KeyValueStore,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.slots = new ShareSlots(repo, kv);
+    this.limiter = new RateLimiter(kv);
   }
 
   async create(viewer: Viewer, fileId: string, settings: ShareSettings): Promise<ShareDto> {
@@ -197,14 +206,10 @@ export class SharesService {
       if (claims?.sub === share.id && claims.claims.pw === passwordBinding(share.passwordHash)) return;
     }
     if (!key.password) throw new AppError('UNAUTHENTICATED', 'This share needs a password', { details: { reason: 'share_password_required' } });
-    const perToken = `share:pw:${share.id}`;
-    const perIp = `share:pwip:${key.ip ?? 'unknown'}`;
-    const [t, i] = await Promise.all([this.kv.get(perToken), this.kv.get(perIp)]);
-    if (Number(t ?? 0) >= WRONG_PASSWORDS_PER_TOKEN || Number(i ?? 0) >= WRONG_PASSWORDS_PER_IP) {
-      throw new AppError('RATE_LIMITED', 'Too many wrong passwords; try again later', { retryAfter: WINDOW_MS / 1000, details: { reason: 'share_password_attempts' } });
-    }
+    const budgets = wrongPasswords(share.id, key.ip);
+    await this.limiter.assertUnspent(...budgets);
     if (!(await verifyPassword(key.password, share.passwordHash))) {
-      await Promise.all([this.kv.incr(perToken, WINDOW_MS), this.kv.incr(perIp, WINDOW_MS)]);
+      await Promise.all(budgets.map((budget) => this.limiter.record(budget.key, budget.windowMs)));
       throw new AppError('UNAUTHENTICATED', 'Wrong password', { details: { reason: 'share_password' } });
     }
   }

@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
+import { RateLimiter, type Budget } from '../platform/rate-limit.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { combineBlockDigests } from '../files/content-hash.ts';
 import { hashStored, restartUpload } from './completion-recovery.service.ts';
@@ -182,10 +183,17 @@ export class CompletionService {
 
   /** A person has PROOFS_PER_MINUTE proofs a minute, and a session PROOFS_PER_SESSION in all. */
   private async countProof(viewer: Viewer, row: UploadSessionRow): Promise<void> {
-    const perMinute = await this.kv.incr(`up:proofs:${viewer.userId}`, 60_000);
-    if (perMinute > PROOFS_PER_MINUTE || row.proofAttempts >= PROOFS_PER_SESSION) {
-      throw new AppError('RATE_LIMITED', 'Too many ownership proofs; upload the file instead', { retryAfter: 60, details: { reason: 'proof_attempts' } });
-    }
+    const limiter = new RateLimiter(this.kv);
+    const proofs: Budget = {
+      key: `up:proofs:${viewer.userId}`,
+      limit: PROOFS_PER_MINUTE,
+      windowMs: 60_000,
+      retryAfterMs: 60_000,
+      reason: 'proof_attempts',
+      message: 'Too many ownership proofs; upload the file instead',
+    };
+    await limiter.take(proofs);
+    if (row.proofAttempts >= PROOFS_PER_SESSION) throw await limiter.refusal(proofs);
     await this.deps.sessions.update(row.id, { proofAttempts: row.proofAttempts + 1 });
   }
 
