@@ -41,7 +41,12 @@ export const FAST_FILES = [
  * Files of `describe.each(STACKS)` (test/support/runtime.ts): their embedded half is in the fast
  * tier, their real half (MariaDB + Redis) in the services tier; STRATUS_TEST_TIER picks the half.
  */
-export const SPLIT_FILES = ['internal/accounts/accounts.router.test.ts', 'internal/accounts/registration-drive.test.ts', 'internal/files/files.router.test.ts'];
+export const SPLIT_FILES = [
+  'internal/accounts/accounts.router.test.ts',
+  'internal/accounts/registration-drive.test.ts',
+  'internal/files/drive-rows.test.ts',
+  'internal/files/files.router.test.ts',
+];
 
 export const shared = {
   resolve: {

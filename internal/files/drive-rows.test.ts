@@ -24,7 +24,8 @@ import { createFiles } from './index.ts';
 const log = createLogger({ level: 'silent' });
 const BACKFILL = 'Migration20261205031500_drive_rows';
 
-describe.each(['mysql', 'sqlite'] satisfies Dialect[])('the drive rows backfill on %s', (dialect) => {
+// MariaDB for the real stack, SQLite for the embedded one: each half in its test tier (STACKS).
+describe.each(STACKS.map((stack): Dialect => (stack === 'real' ? 'mysql' : 'sqlite')))('the drive rows backfill on %s', (dialect) => {
   let db: TestDatabase;
   let orm: MikroORM;
   beforeAll(async () => {
