@@ -35,6 +35,7 @@ export const FAST_FILES = [
   'test/deploy/dockerfile.test.ts',
   // The GraphQL contract checks (codegen staleness, breaking schema changes, the README table).
   'scripts/codegen/*.test.ts',
+  'api/graphql/resolvers/*.test.ts',
 ];
 
 /**
