@@ -327,6 +327,8 @@ export type Query = {
   storageBackends: Array<StorageBackend>;
   /** Administrators only. All statuses when status is null. */
   transfers: TransferList;
+  /** The viewer's personal access tokens, newest first, expired ones included; never their secrets. A signed-in session only (FORBIDDEN session_required with a token). */
+  accessTokens: Array<AccessToken>;
 };
 
 
@@ -442,6 +444,10 @@ export type Mutation = {
   saveShare: File;
   /** Administrators only: a FAILED job goes back to the queue with a fresh retry budget; false when it is not FAILED. */
   retryTransfer: Scalars['Boolean']['output'];
+  /** At most 50 live tokens per person (RATE_LIMITED too_many_access_tokens). A signed-in session only. */
+  createAccessToken: NewAccessToken;
+  /** Refused at once everywhere, open graphql-ws connections closed (4403); another person's id is NOT_FOUND. A signed-in session only. */
+  revokeAccessToken: Scalars['Boolean']['output'];
 };
 
 
@@ -611,6 +617,16 @@ export type MutationRetryTransferArgs = {
   id: Scalars['ID']['input'];
 };
 
+
+export type MutationCreateAccessTokenArgs = {
+  input: CreateAccessTokenInput;
+};
+
+
+export type MutationRevokeAccessTokenArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type Heartbeat = {
   __typename?: 'Heartbeat';
   at: Scalars['DateTime']['output'];
@@ -698,6 +714,47 @@ export type TransferList = {
   counts: TransferCounts;
   /** Newest change first. */
   jobs: Array<TransferJob>;
+};
+
+/** What a personal access token may do. WRITE includes READ. */
+export type AccessScope =
+  /** Queries, downloads, WebDAV reads; every mutation but logout is FORBIDDEN (token_scope). */
+  | 'READ'
+  /** Everything the person can do, except managing access tokens and the password (a session only). */
+  | 'WRITE';
+
+/**
+ * A credential for a device or a script: send it as `Authorization: Bearer <token>` (GraphQL,
+ * graphql-ws connectionParams, the byte endpoints, the CLI's STRATUS_TOKEN) or as the password of
+ * HTTP Basic on WebDAV (user: your username or e-mail). The secret is never shown again.
+ */
+export type AccessToken = {
+  __typename?: 'AccessToken';
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  /** READ, or READ and WRITE. */
+  scopes: Array<AccessScope>;
+  createdAt: Scalars['DateTime']['output'];
+  /** The last request made with it, to the minute; null when never used. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** null: it does not expire. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+export type NewAccessToken = {
+  __typename?: 'NewAccessToken';
+  /** The secret (`stp_…`), shown this once: only its hash is kept. */
+  token: Scalars['String']['output'];
+  accessToken: AccessToken;
+};
+
+export type CreateAccessTokenInput = {
+  /** 1 to 100 characters. */
+  name: Scalars['String']['input'];
+  /** At least one; [WRITE] is READ and WRITE. */
+  scopes: Array<AccessScope>;
+  /** In the future, at most a year ahead; null: the token does not expire. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -816,6 +873,10 @@ export type ResolversTypes = {
   TransferJob: ResolverTypeWrapper<TransferJobParent>;
   TransferCounts: ResolverTypeWrapper<TransferCounts>;
   TransferList: ResolverTypeWrapper<Omit<TransferList, 'jobs'> & { jobs: Array<ResolversTypes['TransferJob']> }>;
+  AccessScope: AccessScope;
+  AccessToken: ResolverTypeWrapper<AccessToken>;
+  NewAccessToken: ResolverTypeWrapper<NewAccessToken>;
+  CreateAccessTokenInput: CreateAccessTokenInput;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -857,6 +918,9 @@ export type ResolversParentTypes = {
   TransferJob: TransferJobParent;
   TransferCounts: TransferCounts;
   TransferList: Omit<TransferList, 'jobs'> & { jobs: Array<ResolversParentTypes['TransferJob']> };
+  AccessToken: AccessToken;
+  NewAccessToken: NewAccessToken;
+  CreateAccessTokenInput: CreateAccessTokenInput;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1024,6 +1088,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   share?: Resolver<ResolversTypes['PublicShare'], ParentType, ContextType, RequireFields<QueryShareArgs, 'token'>>;
   storageBackends?: Resolver<Array<ResolversTypes['StorageBackend']>, ParentType, ContextType>;
   transfers?: Resolver<ResolversTypes['TransferList'], ParentType, ContextType, RequireFields<QueryTransfersArgs, 'first'>>;
+  accessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -1058,6 +1123,8 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   unlockShare?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationUnlockShareArgs, 'token' | 'password'>>;
   saveShare?: Resolver<ResolversTypes['File'], ParentType, ContextType, RequireFields<MutationSaveShareArgs, 'token'>>;
   retryTransfer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRetryTransferArgs, 'id'>>;
+  createAccessToken?: Resolver<ResolversTypes['NewAccessToken'], ParentType, ContextType, RequireFields<MutationCreateAccessTokenArgs, 'input'>>;
+  revokeAccessToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeAccessTokenArgs, 'id'>>;
 };
 
 export type HeartbeatResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Heartbeat'] = ResolversParentTypes['Heartbeat']> = {
@@ -1110,6 +1177,20 @@ export type TransferListResolvers<ContextType = GraphQLContext, ParentType exten
   jobs?: Resolver<Array<ResolversTypes['TransferJob']>, ParentType, ContextType>;
 };
 
+export type AccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AccessToken'] = ResolversParentTypes['AccessToken']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['AccessScope']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type NewAccessTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NewAccessToken'] = ResolversParentTypes['NewAccessToken']> = {
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  accessToken?: Resolver<ResolversTypes['AccessToken'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   DateTime?: GraphQLScalarType;
   Size?: GraphQLScalarType;
@@ -1141,4 +1222,6 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TransferJob?: TransferJobResolvers<ContextType>;
   TransferCounts?: TransferCountsResolvers<ContextType>;
   TransferList?: TransferListResolvers<ContextType>;
+  AccessToken?: AccessTokenResolvers<ContextType>;
+  NewAccessToken?: NewAccessTokenResolvers<ContextType>;
 };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accountsResolvers } from './resolvers/accounts.resolvers.ts';
+import { accessTokensResolvers } from './resolvers/access-tokens.resolvers.ts';
 import { DateTime, Size } from './resolvers/scalars.ts';
 import { filesResolvers } from './resolvers/files.resolvers.ts';
 import { uploadsResolvers } from './resolvers/uploads.resolvers.ts';
@@ -20,7 +21,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, filesResolvers, uploadsResolvers, sharesResolvers, transferResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, transferResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

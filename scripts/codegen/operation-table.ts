@@ -16,6 +16,7 @@ const RESOLVERS_DIR = 'api/graphql/resolvers';
 /** The router file of each client path (a nested router answers under its parent's name). */
 const ROUTERS: Record<string, string> = {
   accounts: 'internal/accounts/accounts.router.ts',
+  'accounts.accessTokens': 'internal/accounts/access-tokens.router.ts',
   files: 'internal/files/files.router.ts',
   'files.shares': 'internal/files/shares.router.ts',
   'files.downloadLinks': 'internal/files/download-links.router.ts',

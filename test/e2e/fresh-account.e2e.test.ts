@@ -30,6 +30,8 @@ interface World {
   shareToken: string;
   passwordShareToken: string;
   sessionId: string;
+  /** The owner's personal access token (its id). */
+  accessTokenId: string;
 }
 interface Fresh {
   token: string;
@@ -104,6 +106,10 @@ const CASES: Record<string, Case> = {
   'Mutation.unlockShare':  { expect: 'ok',              run: qw('mutation($t: String!, $p: String!) { unlockShare(token: $t, password: $p) }', (w) => ({ t: w.passwordShareToken, p: SHARE_PASSWORD })) },
   'Mutation.saveShare':    { expect: 'ok',              run: qw('mutation($t: String!, $f: ID) { saveShare(token: $t, targetFolderId: $f) { id parentId } }', (w, me) => ({ t: w.shareToken, f: me.userId })) },
   'Mutation.retryTransfer': { expect: ['FORBIDDEN'],    run: q('mutation { retryTransfer(id: "00000000-0000-0000-0000-000000000000") }') },
+  'Query.accessTokens':    { expect: 'ok',              run: q('{ accessTokens { id name scopes lastUsedAt } }') },
+  'Mutation.createAccessToken': { expect: 'ok',         run: q('mutation { createAccessToken(input: { name: "first script", scopes: [READ] }) { token accessToken { id scopes } } }') },
+  // Another person's token: NOT_FOUND, never FORBIDDEN.
+  'Mutation.revokeAccessToken': { expect: ['NOT_FOUND'], run: qw('mutation($id: ID!) { revokeAccessToken(id: $id) }', (w) => ({ id: w.accessTokenId })) },
 };
 
 /** Every Query and Mutation field of the contract, as "Query.me", "Mutation.saveShare", ... */
@@ -141,7 +147,11 @@ async function makeWorld(t: TestApp): Promise<World> {
   const folder = await must(gql<{ createFolder: { id: string } }>(t.url, 'mutation { createFolder(name: "old") { id } }', {}, owner.token));
   await must(gql(t.url, 'mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: folder.createFolder.id }, owner.token));
   const session = await must(gql<{ createUpload: { id: string } }>(t.url, 'mutation { createUpload(input: { name: "pending.bin", size: 1000 }) { id } }', {}, owner.token));
-  return { owner, fileId, trashedId: folder.createFolder.id, shareId: open.id, shareToken: open.token, passwordShareToken: locked.token, sessionId: session.createUpload.id };
+  const pat = await must(gql<{ createAccessToken: { accessToken: { id: string } } }>(t.url, 'mutation { createAccessToken(input: { name: "owner", scopes: [WRITE] }) { accessToken { id } } }', {}, owner.token));
+  return {
+    owner, fileId, trashedId: folder.createFolder.id, shareId: open.id, shareToken: open.token, passwordShareToken: locked.token, sessionId: session.createUpload.id,
+    accessTokenId: pat.createAccessToken.accessToken.id,
+  };
 }
 
 const STACKS = {

@@ -46,6 +46,9 @@ interface Ids {
   outsideFile: string;
   bobFolder: string;
   bobFile: string;
+  /** Alice's personal access token: its id, and a revoked one's secret. */
+  accessToken: string;
+  revokedPat: string;
 }
 
 let admin: Person;
@@ -85,7 +88,12 @@ beforeAll(async () => {
   unlockToken = (await must(gql<{ unlockShare: string }>(t.url, 'mutation($t: String!) { unlockShare(token: $t, password: "alice-share-pw") }', { t: share.token }))).unlockShare;
   const bobFolder = (await must(gql<{ createFolder: { id: string } }>(t.url, 'mutation { createFolder(name: "bob-folder") { id } }', {}, bob.token))).createFolder.id;
   const bobFile = (await uploadSmall(t.url, bob.token, 'bob.txt', 'bob bytes')).data!.uploadFile.id;
-  ids = { folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile };
+  const pat = (name: string) =>
+    must(gql<{ createAccessToken: { token: string; accessToken: { id: string } } }>(t.url, 'mutation($n: String!) { createAccessToken(input: { name: $n, scopes: [WRITE] }) { token accessToken { id } } }', { n: name }, alice.token));
+  const accessToken = (await pat('alice-laptop')).createAccessToken.accessToken.id;
+  const revoked = (await pat('alice-revoked')).createAccessToken;
+  await must(gql(t.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: revoked.accessToken.id }, alice.token));
+  ids = { folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile, accessToken, revokedPat: revoked.token };
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -159,6 +167,9 @@ const SPECS: Record<string, Spec> = {
   unlockShare: { kind: 'public' },
   saveShare: { kind: 'owned', vars: (i) => ({ targetFolderId: i.folder }), fixed: (i) => ({ token: i.folderShareToken }) },
   retryTransfer: { kind: 'admin' },
+  accessTokens: { kind: 'mine' },
+  createAccessToken: { kind: 'self' },
+  revokeAccessToken: { kind: 'owned', vars: (i) => ({ id: i.accessToken }) },
   // Subscription
   heartbeat: { kind: 'mine' },
   uploadProgress: { kind: 'owned', vars: (i) => ({ sessionId: i.session }) },
@@ -300,7 +311,12 @@ async function badTokens(): Promise<Record<string, string>> {
   const changed = { ...(JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>), sub: alice.userId, adm: true };
   const forged = `${header}.${Buffer.from(JSON.stringify(changed)).toString('base64url')}.${signature}`;
   const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...changed, iss: 'stratus', exp: now + 600 })).toString('base64url')}.`;
-  return { expired, otherKey, forged, none, shareUnlockToken: unlockToken, refreshToken: alice.refreshToken, garbage: 'x.y.z' };
+  // Personal access tokens: one revoked, one that never existed, one a letter short.
+  const unknownPat = `stp_${randomBytes(32).toString('base64url')}`;
+  return {
+    expired, otherKey, forged, none, shareUnlockToken: unlockToken, refreshToken: alice.refreshToken, garbage: 'x.y.z',
+    revokedPat: ids.revokedPat, unknownPat, truncatedPat: unknownPat.slice(0, -1),
+  };
 }
 
 // ---------------------------------------------------------------- the suite
@@ -338,7 +354,7 @@ describe('every resolver', () => {
   });
 
   it("(b) lists answer with the viewer's own things only", async () => {
-    const secrets = [ids.folder, ids.file, ids.trashed, ids.session, ids.share, ids.shareToken, ids.folderShareToken, 'alice-', alice.userId, alice.email];
+    const secrets = [ids.folder, ids.file, ids.trashed, ids.session, ids.share, ids.shareToken, ids.folderShareToken, ids.accessToken, 'alice-', alice.userId, alice.email];
     for (const op of ops.filter((o) => SPECS[o.name]?.kind === 'mine')) {
       const res = await call(op, variables(op), bob.token);
       expect(res.errors, op.name).toBeUndefined();
