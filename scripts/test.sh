@@ -14,6 +14,8 @@ bash scripts/services.sh gc || echo "(RGW garbage collection failed; going on)"
 
 failed_checks=0
 echo "== chromium (browser tests)"; bash scripts/lib/chromium.sh || failed_checks=$((failed_checks + 1))
+# Debian's litmus and rclone for test/dav/ (real WebDAV clients against /dav/).
+echo "== litmus, rclone (WebDAV client tests)"; bash scripts/lib/dav-clients.sh || failed_checks=$((failed_checks + 1))
 # Podman and the stand-in Node base images (cached) for test/deploy/pods.test.ts.
 echo "== podman (image tests)"; bash scripts/lib/podman.sh >/dev/null || failed_checks=$((failed_checks + 1))
 echo "== build web app"; npm run --silent build:web || failed_checks=$((failed_checks + 1))
