@@ -3,8 +3,9 @@
  * - the server URL: `--url`, else `STRATUS_URL`, else the URL saved by `login`, else localhost;
  * - `config.json` in the config directory (0600): `{ url, accessToken, refreshToken }`;
  * - `uploads.json` in the state directory: upload session id → absolute local path, for `stratus resume`;
- * - `STRATUS_TOKEN`: a token for scripts (an access token, later a personal access token), sent
- *   as the Bearer token as is (it cannot be refreshed).
+ * - `STRATUS_TOKEN`: a token for scripts, sent as the Bearer token as is, before any saved login:
+ *   a personal access token (`stp_…`; a session's access token works too, until it expires). It is
+ *   never refreshed or saved.
  * Directories and file modes: settings.ts and local-files.ts.
  */
 import path from 'node:path';
