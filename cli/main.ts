@@ -19,7 +19,7 @@ import { rm } from './commands/rm.ts';
 import { share } from './commands/share.ts';
 import { upload } from './commands/upload.ts';
 import { whoami } from './commands/whoami.ts';
-import { errorView, formatError, Interrupted } from './lib/errors.ts';
+import { errorView, formatError, Interrupted } from './lib/cli.errors.ts';
 import { migrateLegacyFiles } from './lib/local-files.ts';
 import { settings } from './lib/settings.ts';
 

@@ -9,7 +9,7 @@
  * - when execution failed as a whole (`data` null) and the body turned out malformed, the body's
  *   error is the answer (its resolver committed nothing: its stream failed); otherwise the
  *   result stands, and a failed one carries the HTTP status of its code (400, 404, 409, …);
- * - a refused body is read and dropped before the answer within the limits of http/errors.ts, so
+ * - a refused body is read and dropped before the answer within the limits of http/http.errors.ts, so
  *   the connection stays usable (RFC 9112 §9.6: "If a server performs an immediate close of a
  *   TCP connection, there is a significant risk that the client will not be able to read the
  *   last HTTP response").
@@ -17,7 +17,7 @@
 import { HeaderMap, type ApolloServer, type BaseContext, type ContextFunction, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
 import { httpStatusOf, isErrorCode, type AppError, type ErrorCode } from '../../internal/platform/errors.ts';
-import { mayDrain, sendError, withinDrainTime, type ErrorBody } from './errors.ts';
+import { mayDrain, sendError, withinDrainTime, type ErrorBody } from './http.errors.ts';
 import { readMultipart, type MultipartLimits } from './multipart-body.ts';
 import { multipartError } from './multipart-errors.ts';
 

@@ -4,7 +4,7 @@
  * cli/ writes with process.stdout/stderr: stdout carries only result lines, for scripts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../lib/errors.ts';
+import { UsageError } from '../lib/cli.errors.ts';
 
 export { UsageError };
 

@@ -8,7 +8,7 @@
  * Prompts go to stderr: stdout carries only results.
  */
 import { createInterface } from 'node:readline/promises';
-import { Interrupted, UsageError } from './errors.ts';
+import { Interrupted, UsageError } from './cli.errors.ts';
 
 const MAX_LINE = 4096;
 

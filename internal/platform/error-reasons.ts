@@ -32,7 +32,7 @@ export const ERROR_REASONS = [
   'operations_missing', 'operations_invalid', 'map_missing', 'map_invalid', 'map_path_invalid', 'map_not_upload',
   'field_unexpected', 'field_too_large', 'too_many_files', 'file_missing', 'file_duplicate', 'file_unexpected',
   'file_too_large',
-  // GraphQL requests: query limits (api/graphql/limits.ts) and Apollo's refusals (api/graphql/errors.ts)
+  // GraphQL requests: query limits (api/graphql/limits.ts) and Apollo's refusals (api/graphql/graphql.errors.ts)
   'too_many_tokens', 'too_many_fields', 'query_too_deep', 'too_many_aliases', 'query_too_costly',
   'graphql_parse_failed', 'graphql_validation_failed', 'bad_user_input', 'persisted_query_not_found',
   'persisted_query_not_supported', 'operation_resolution_failure', 'bad_request',

@@ -4,7 +4,7 @@
  */
 import type { TRPCClient } from '@trpc/client';
 import type { FileDto, FilesRouter } from '../files/index.ts';
-import { normalizeError } from '../platform/rpc/errors.ts';
+import { normalizeError } from '../platform/rpc/rpc.errors.ts';
 
 export interface StoredBlob {
   backend: string;

@@ -11,7 +11,7 @@ import { AppError } from '../../internal/platform/errors.ts';
 import type { Runtime } from '../../internal/platform/runtime.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { runWithContext, type Viewer } from '../../internal/platform/request-context.ts';
-import { normalizeError } from '../../internal/platform/rpc/errors.ts';
+import { normalizeError } from '../../internal/platform/rpc/rpc.errors.ts';
 import type { ServiceContext } from '../../internal/platform/rpc/trpc.ts';
 import { tempDir } from './db.ts';
 import { ROOMY_CLIENT_LIMITS } from './env.ts';

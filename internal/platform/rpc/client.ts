@@ -92,4 +92,4 @@ export function serviceClient<R extends AnyRouter>(
   }
 }
 
-export { normalizeError } from './errors.ts';
+export { normalizeError } from './rpc.errors.ts';

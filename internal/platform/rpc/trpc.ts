@@ -5,7 +5,7 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { AppError, trpcCodeOf, type ErrorCode } from '../errors.ts';
-import { normalizeError, type AppErrorData } from './errors.ts';
+import { normalizeError, type AppErrorData } from './rpc.errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewer } from '../request-context.ts';
 

@@ -28,7 +28,7 @@ import { lazyModule } from '../../platform/lazy-module.ts';
 import type {
   ByteRange, GetResult, MultipartUploadInfo, ObjectInfo, ObjectStore, PartInfo, PresignOptions, PutOptions, StoreCapabilities,
 } from '../object-store.ts';
-import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/errors.ts';
+import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/storage.errors.ts';
 import { unquote } from '../support/etag.ts';
 import { guardLength } from '../support/exact-length.ts';
 import { checkVendorKey } from '../support/keys.ts';

@@ -1,7 +1,7 @@
 /** Filesystem failures of the local store as the ObjectStore contract's AppErrors. */
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../platform/errors.ts';
-import { badInput, mapErrors, unavailable } from '../support/errors.ts';
+import { badInput, mapErrors, unavailable } from '../support/storage.errors.ts';
 
 /** The disk is this store's backend: a path clash is the caller's, anything else makes it unavailable. */
 export function fsError(error: unknown): AppError {

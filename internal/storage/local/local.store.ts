@@ -37,7 +37,7 @@ import type {
   PutOptions,
   StoreCapabilities,
 } from '../object-store.ts';
-import { badInput, notFoundKey, notFoundUpload } from '../support/errors.ts';
+import { badInput, notFoundKey, notFoundUpload } from '../support/storage.errors.ts';
 import { ExactLength } from '../support/exact-length.ts';
 import { keySegments } from '../support/keys.ts';
 import { checkCompletion, checkPartNumber, checkSize, refusing } from '../support/limits.ts';

@@ -43,7 +43,7 @@ import type {
   StoreType,
 } from '../object-store.ts';
 import { contentDisposition } from '../support/content-disposition.ts';
-import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/errors.ts';
+import { badInput, mapErrors, nullIfNotFound, unavailable } from '../support/storage.errors.ts';
 import { unquote } from '../support/etag.ts';
 import { ExactLength } from '../support/exact-length.ts';
 import { checkPartList, checkPartNumber, checkSize, refusing } from '../support/limits.ts';

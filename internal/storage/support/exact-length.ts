@@ -6,7 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../../platform/errors.ts';
-import { badInput } from './errors.ts';
+import { badInput } from './storage.errors.ts';
 
 /**
  * Passes exactly `expected` bytes through, and fails (BAD_INPUT 'size-mismatch') on a body that is

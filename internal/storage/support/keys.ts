@@ -1,5 +1,5 @@
 /** Object-key rules: the vendors' (checked before an SDK silently rewrites a key) and local paths. */
-import { badInput } from './errors.ts';
+import { badInput } from './storage.errors.ts';
 
 /**
  * A vendor's object-key rule: 1..`maxBytes` bytes of UTF-8, not starting with any of `leading`

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { PartInfo } from '../object-store.ts';
 import type { ErrorReason } from '../../platform/errors.ts';
-import { badInput } from './errors.ts';
+import { badInput } from './storage.errors.ts';
 import { unquote } from './etag.ts';
 
 /** "Part numbers can be any number from 1 to 10,000, inclusive" (S3 UploadPart). */

@@ -1,7 +1,7 @@
 /** Presigned GETs on backends that sign `response-*` overrides into the URL (OSS V4, COS). */
 import type { PresignOptions } from '../object-store.ts';
 import { filenameStarDisposition } from './content-disposition.ts';
-import { badInput } from './errors.ts';
+import { badInput } from './storage.errors.ts';
 
 /** OSS caps V4 presigned URLs at 7 days; COS keeps the same bound here. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;

@@ -5,7 +5,7 @@
  * length" means the remainder, so `end` is clamped.
  */
 import type { ByteRange } from '../object-store.ts';
-import { badInput } from './errors.ts';
+import { badInput } from './storage.errors.ts';
 
 /**
  * The shape check alone, for a driver that sends the range to its backend as text and leaves
