@@ -71,6 +71,11 @@ export class FilePropertiesRepository {
     });
   }
 
+  /** Copies properties to copies (key: the copy's id, value: its original's), in one transaction. */
+  async copy(pairs: ReadonlyMap<string, string>): Promise<void> {
+    await this.em().transactional((tx) => copyProperties(tx, pairs));
+  }
+
   /** Whether the owner has this live file (the service's ownership check before a patch). */
   async ownsLive(ownerId: string, fileId: string): Promise<boolean> {
     return (await this.em().count(FileRow, { id: fileId, ownerId, trashKey: '', trashedAt: null })) > 0;

@@ -7,6 +7,7 @@ import { DeadlockException, LockWaitTimeoutException, type FilterQuery } from '@
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
 import { AppError } from '../platform/errors.ts';
+import { deleteProperties } from './file-properties.repository.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
 import { columnOf, decodeCursor, type Page } from './files.paging.ts';
 import {
@@ -207,6 +208,7 @@ export class FilesRepository {
         const orphan = await unrefBlob(tx, r.blobId);
         if (orphan) freed.push(orphan);
       }
+      await deleteProperties(tx, rows.map((r) => r.id));
       await tx.nativeDelete(FileRow, subtree);
       await release(tx, node.ownerId, bytes);
       return freed;
