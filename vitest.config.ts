@@ -29,8 +29,7 @@ export const FAST_FILES = [
   'internal/platform/rpc/*.test.ts',
   // Against the in-process fake API server; reconcile.test.ts talks to Ceph and is not here.
   'operator/{blob-inventory,crd,default-election,deletion,fake-kube-api,health.server,leader,rbac,watch,work-queue}.test.ts',
-  'test/deploy/chart.test.ts',
-  'test/deploy/chart-release.test.ts',
+  // The chart tests need no service either, but run helm dozens of times (~30 s of CPU): main suite.
   'test/deploy/crd.test.ts',
   'test/deploy/dockerfile.test.ts',
   // The GraphQL contract checks (codegen staleness, breaking schema changes, the README table).
