@@ -44,6 +44,7 @@ export const FAST_FILES = [
 export const SPLIT_FILES = [
   'internal/accounts/accounts.router.test.ts',
   'internal/accounts/registration-drive.test.ts',
+  'internal/accounts/access-tokens.service.test.ts',
   'internal/files/drive-rows.test.ts',
   'internal/files/files.router.test.ts',
 ];
