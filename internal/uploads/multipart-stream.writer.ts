@@ -59,12 +59,14 @@ class PartSink {
     if (this.pendingBytes >= this.partSize) await this.flush();
   }
 
+  /** Sends the held chunks as the next part (as they are: no copy into one buffer). */
   private async flush(): Promise<void> {
-    const body = Buffer.concat(this.pending, this.pendingBytes);
+    const chunks = this.pending;
+    const size = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     this.uploadId ??= await this.store.createMultipart(this.key, { contentType: this.contentType });
-    this.parts.push(await this.store.uploadPart(this.key, this.uploadId, this.parts.length + 1, Readable.from([body]), body.length));
+    this.parts.push(await this.store.uploadPart(this.key, this.uploadId, this.parts.length + 1, Readable.from(chunks), size));
   }
 
   async finish(): Promise<void> {
