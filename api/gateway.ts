@@ -22,8 +22,10 @@ import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
 import { uploadRouter } from './http/upload.handler.ts';
 import { webAppRouter } from './http/web-app.ts';
+import { davRouter } from './dav/dav.router.ts';
+import { createLocks } from '../internal/locks/index.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
-import type { PubSub } from '../internal/platform/kv/kv.ts';
+import type { KeyValueStore, PubSub } from '../internal/platform/kv/kv.ts';
 import { MAX_CHUNK_SIZE } from '../internal/uploads/index.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
 import { graphqlErrorFormatter } from './graphql/graphql.errors.ts';
@@ -43,6 +45,8 @@ export interface GatewayOptions {
   clients: Clients;
   storage: StorageRouter;
   pubsub: PubSub;
+  /** The shared key-value store (WebDAV locks live there, seen by every replica). */
+  kv: KeyValueStore;
   tmpDir: string;
   tokens: TokenSigner;
   log: Logger;
@@ -65,6 +69,7 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     clients,
     storage: runtime.storage,
     pubsub: runtime.pubsub,
+    kv: runtime.kv,
     tmpDir: path.join(config.dataDir, 'tmp'),
     tokens: runtime.tokens,
     log: runtime.log,
@@ -218,6 +223,8 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
   // A chunk PUT writes: a personal access token needs the WRITE scope (FORBIDDEN token_scope).
   app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE')));
   app.use(shareDownloadRouter(clients, storage, log));
+  // WebDAV (RFC 4918 class 1 and 2): the person's drive at /dav/, Basic auth with access tokens.
+  app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv) }));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));
   app.use(

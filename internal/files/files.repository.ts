@@ -143,17 +143,20 @@ export class FilesRepository {
     }
   }
 
-  /** Moves a node under `target` with its subtree (paths re-rooted in the same transaction). */
-  async move(node: FileRow, target: { id: string; path: string }): Promise<string> {
+  /**
+   * Moves a node under `target` with its subtree (paths re-rooted in the same transaction), named
+   * `rename` there when given (WebDAV MOVE names its destination); CONFLICT name_taken on a clash.
+   */
+  async move(node: FileRow, target: { id: string; path: string }, rename?: { name: string; nameKey: string }): Promise<string> {
     const newPath = `${target.path}${node.id}/`;
     await this.transactional(async (tx) => {
       try {
-        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { parentId: target.id, updatedAt: new Date() });
+        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { parentId: target.id, ...rename, updatedAt: new Date() });
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(node.name, error);
+        if (isUniqueViolation(error)) throw nameTaken(rename?.name ?? node.name, error);
         throw error;
       }
-      await rerootSubtree(tx, node.ownerId, node.path, newPath);
+      if (newPath !== node.path) await rerootSubtree(tx, node.ownerId, node.path, newPath);
     });
     return newPath;
   }

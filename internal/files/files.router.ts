@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { authedProcedure, router } from '../platform/rpc/trpc.ts';
 import { CONTENT_HASH_RE } from './content-hash.ts';
 import { downloadLinksRouter } from './download-links.router.ts';
+import { filePropertiesRouter } from './file-properties.router.ts';
+import type { FilePropertiesService } from './file-properties.service.ts';
+import { drivePathsRouter } from './drive-paths.router.ts';
+import type { DrivePaths } from './drive-paths.service.ts';
 import type { DownloadLinks } from './download-links.service.ts';
 import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
@@ -19,9 +23,11 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService) {
   return router({
     shares: sharesRouter(shares),
+    properties: filePropertiesRouter(properties),
+    paths: drivePathsRouter(paths),
     downloadLinks: downloadLinksRouter(links),
     node: authedProcedure.input(z.object({ id: Id.nullable() })).query(({ ctx, input }) => service.node(ctx.viewer, input.id)),
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.get(ctx.viewer, input.id)),

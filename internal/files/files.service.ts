@@ -254,14 +254,16 @@ export class FilesService {
     return { file: toFileDto(row), blob: toBlobDto(blob) };
   }
 
-  private async nodeRow(viewer: Viewer, id: string | null): Promise<FileRow> {
+  /** The viewer's live row (their root for null), else NOT_FOUND. For the services of this folder only. */
+  async nodeRow(viewer: Viewer, id: string | null): Promise<FileRow> {
     if (id === null || id === viewer.userId) return this.repo.root(viewer.userId);
     const row = await this.repo.findLive(viewer.userId, id);
     if (!row) throw notFound();
     return row;
   }
 
-  private async folderRow(viewer: Viewer, id: string | null): Promise<FileRow> {
+  /** Like nodeRow, but BAD_INPUT not_a_folder for a file. */
+  async folderRow(viewer: Viewer, id: string | null): Promise<FileRow> {
     const row = await this.nodeRow(viewer, id);
     if (!row.isFolder) throw new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
     return row;
@@ -274,7 +276,8 @@ export class FilesService {
     return row;
   }
 
-  private async subtreeDepth(row: FileRow): Promise<number> {
+  /** How many levels of folders lie below a folder (0 for a file or an empty folder). */
+  async subtreeDepth(row: FileRow): Promise<number> {
     const base = depthOf(row.path);
     return (await this.repo.folderPaths(row.ownerId, row.path)).reduce((max, path) => Math.max(max, depthOf(path) - base), 0);
   }

@@ -1,6 +1,9 @@
 /** Builds the files service and its router from the shared runtime. */
 import type { Runtime } from '../platform/runtime.ts';
 import { DownloadLinks } from './download-links.service.ts';
+import { FilePropertiesRepository } from './file-properties.repository.ts';
+import { FilePropertiesService } from './file-properties.service.ts';
+import { DrivePaths } from './drive-paths.service.ts';
 import { filesRouter } from './files.router.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
@@ -12,12 +15,16 @@ export function createFiles(runtime: Runtime) {
   const service = new FilesService(repo, runtime.storage, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
   const links = new DownloadLinks(runtime.config.jwtSecret, service);
-  return { service, shares, router: filesRouter(service, shares, links) };
+  const paths = new DrivePaths(repo, service);
+  const properties = new FilePropertiesService(new FilePropertiesRepository(runtime.orm), repo);
+  return { service, shares, router: filesRouter(service, shares, links, paths, properties) };
 }
 
 export * from './shared.ts';
 export { BlobWriter, SPOOL_MAX_AGE_MS } from './blobs.writer.ts';
 export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
 export type { FilesRouter } from './files.router.ts';
+export { refusalOf as propertyRefusal, type DeadProperty as StoredProperty, type PropertyChange } from './file-properties.service.ts';
+export type { ChildPage, ResolvedPath } from './drive-paths.service.ts';
 export type { BlobDto, BlobLocation, Connection, ContentDto, FileDto, QuotaDto } from './files.dto.ts';
 export type { OpenedShareDto, ShareDto } from './shares.dto.ts';
