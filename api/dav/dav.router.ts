@@ -16,6 +16,10 @@ import { getHandler } from './get.handler.ts';
 import { mkcolHandler } from './mkcol.handler.ts';
 import { optionsHandler } from './options.handler.ts';
 import { propfindHandler } from './propfind.handler.ts';
+import { putHandler } from './put.handler.ts';
+import { proppatchHandler } from './proppatch.handler.ts';
+import { lockHandler, unlockHandler } from './lock.handler.ts';
+import { DAV_WRITE_HOOKS } from './dav-write-hooks.ts';
 
 export type DavHandler = (ctx: DavContext) => Promise<void>;
 
@@ -29,13 +33,17 @@ export const DAV_METHODS: Readonly<Record<string, DavHandler>> = {
   DELETE: deleteHandler,
   COPY: copyHandler,
   MOVE: moveHandler,
+  PUT: putHandler,
+  PROPPATCH: proppatchHandler,
+  LOCK: lockHandler,
+  UNLOCK: unlockHandler,
 };
 
 /** Methods that change the drive (or its locks and properties): the WRITE scope is needed. */
 const WRITES = new Set(['PUT', 'DELETE', 'MKCOL', 'COPY', 'MOVE', 'PROPPATCH', 'LOCK', 'UNLOCK']);
 
 /** Locks and dead properties (filled in by their handlers' files). */
-export const DAV_HOOKS: DavHooks = {};
+export const DAV_HOOKS: DavHooks = DAV_WRITE_HOOKS;
 
 /** The router for `app.use('/dav', davRouter(deps))`: it answers every request below /dav. */
 export function davRouter(deps: DavDeps, hooks: DavHooks = DAV_HOOKS): Router {
