@@ -8,7 +8,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../platform/db/orm.ts';
 import { BlobRow } from '../files/files.entities.ts';
 import { TransferJobRow } from '../transfer/transfer.entities.ts';
-import { UNFINISHED } from '../uploads/session-status.machine.ts';
+import { UNFINISHED, assertTransition, sourcesOf } from '../uploads/session-status.machine.ts';
 import { UploadSessionRow } from '../uploads/uploads.entities.ts';
 
 /** A blob row with the number of file rows that point at it. */
@@ -75,12 +75,14 @@ export class FsckRepository {
     return rows.map((r) => ({ id: r.id, blobId: r.blob_id }));
   }
 
+  /** Open sessions past their expiry that the status table lets expire (a COMPLETING one is check 4's). */
   expiredOpenSessions(now: Date): Promise<UploadSessionRow[]> {
-    return this.em().find(UploadSessionRow, { status: { $in: UNFINISHED }, expiresAt: { $lt: now } });
+    return this.em().find(UploadSessionRow, { status: { $in: sourcesOf('EXPIRED') }, expiresAt: { $lt: now } });
   }
 
-  /** EXPIRED, unless the session left `status` meanwhile (then false). */
+  /** EXPIRED, unless the session left `status` meanwhile (then false); the move is the table's. */
   async expireSession(session: Pick<UploadSessionRow, 'id' | 'status'>): Promise<boolean> {
+    assertTransition(session.status, 'EXPIRED');
     return (await this.em().nativeUpdate(UploadSessionRow, { id: session.id, status: session.status }, { status: 'EXPIRED', updatedAt: new Date() })) === 1;
   }
 

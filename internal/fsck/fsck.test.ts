@@ -212,4 +212,15 @@ describe('the stratus fsck command', () => {
     expect(run().code).toBe(0);
     expect(run('--bogus').code).toBe(2);
   }, 120_000);
+  it('never expires a COMPLETING session past its expiry: the status table has no such edge (check 4 owns it)', async () => {
+    const created = await gql<{ createUpload: { id: string } }>(t.url, 'mutation($i: CreateUploadInput!) { createUpload(input: $i) { id } }', { i: { name: 'finishing.bin', size: 20 * 1024 * 1024 } }, token);
+    const sid = created.data!.createUpload.id;
+    await em().nativeUpdate(UploadSessionRow, { id: sid }, { status: 'COMPLETING', expiresAt: new Date(Date.now() - 60_000) });
+    const row = await em().findOneOrFail(UploadSessionRow, { id: sid });
+
+    const repaired = await fsck({ prefix: row.storageKey, multipartGraceMs: 0, repair: true });
+    expect(about(repaired, 'session_expired_open', sid)).toEqual([]);
+    // Check 4 may restart the dead completion (UPLOADING); it never becomes EXPIRED.
+    expect((await em().findOneOrFail(UploadSessionRow, { id: sid }, { refresh: true })).status).not.toBe('EXPIRED');
+  });
 });
