@@ -56,6 +56,19 @@ function coversKey(lock: DavLock, key: string): boolean {
   return lock.depth === 'infinity' && (lock.root === '/' || key.startsWith(`${lock.root}/`));
 }
 
+/**
+ * Methods that add or remove a member of a collection: "a depth-0 write lock on a collection
+ * protects the collection properties plus the internal member URLs of that collection" (§7.4),
+ * so the folder holding each target is checked too (PUT and LOCK name their folders themselves).
+ */
+const MEMBERSHIP = new Set(['DELETE', 'MOVE', 'COPY', 'MKCOL']);
+
+function withFolders(method: string, targets: readonly DavTarget[]): readonly DavTarget[] {
+  if (!MEMBERSHIP.has(method)) return targets;
+  const folders = targets.filter((t) => t.names.length > 0).map((t): DavTarget => ({ names: t.names.slice(0, -1), depth: '0' }));
+  return [...targets, ...folders];
+}
+
 /** §10.4 evaluation, then the lock check of each target; the submitted tokens are returned. */
 export async function assertWritable(ctx: DavContext, targets: readonly DavTarget[]): Promise<ReadonlySet<string>> {
   const lists = ifListsOf(ctx);
@@ -66,7 +79,7 @@ export async function assertWritable(ctx: DavContext, targets: readonly DavTarge
     const ok = await evaluateIf(lists, (tag) => stateOf(ctx, tag === null ? ctx.path.names : namesOfTag(tag), locks));
     if (!ok) throw new DavError(412, 'The If header evaluated to false', []);
   }
-  for (const target of targets) {
+  for (const target of withFolders(ctx.req.method, targets)) {
     try {
       await locksOf(ctx).assertWritable(userId, keyOf(target.names), submitted, { subtree: target.depth === 'infinity' });
     } catch (error) {

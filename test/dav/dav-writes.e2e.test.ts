@@ -181,6 +181,20 @@ describe('LOCK and UNLOCK', () => {
     expect((await put('lockdir/new.txt', 'n', { if: `</dav/lockdir/> (<${tokenOf(dir.headers)}>)` })).status).toBe(201);
   });
 
+  it('a depth-0 lock on a folder guards its members list: MKCOL, DELETE and MOVE in it need the token (§7.4)', async () => {
+    expect((await req('MKCOL', 'guarded')).status).toBe(201);
+    expect((await put('guarded/inner.txt', 'i')).status).toBe(201);
+    const lock = await req('LOCK', 'guarded/', { depth: '0' }, LOCKINFO('exclusive'));
+    expect(lock.status).toBe(200);
+    const ifHeader = { if: `</dav/guarded/> (<${tokenOf(lock.headers)}>)` };
+    expect((await put('guarded/inner.txt', 'changed')).status).toBe(204);
+    expect((await req('MKCOL', 'guarded/sub')).status).toBe(423);
+    expect((await req('DELETE', 'guarded/inner.txt')).status).toBe(423);
+    expect((await req('MOVE', 'guarded/inner.txt', { destination: dav('outside.txt') })).status).toBe(423);
+    expect((await req('MKCOL', 'guarded/sub', ifHeader)).status).toBe(201);
+    expect((await req('DELETE', 'guarded/inner.txt', ifHeader)).status).toBe(204);
+  });
+
   it('locks expire after their timeout; a refresh extends them', async () => {
     expect((await put('expiring.txt', 'e')).status).toBe(201);
     const lock = await req('LOCK', 'expiring.txt', { timeout: 'Second-2' }, LOCKINFO('exclusive'));
