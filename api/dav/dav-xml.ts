@@ -88,14 +88,20 @@ export const isDav = (element: XmlElement, name: string): boolean => element.ns 
 /** The first child with this DAV: name. */
 export const davChild = (element: XmlElement, name: string): XmlElement | undefined => element.children.find((c) => isDav(c, name));
 
+/** Character data: "&" and "<" must be escaped (XML 1.0 §2.4), ">" too for "]]>". */
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  return value.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
+}
+
+/** An attribute value in double quotes. */
+export function escapeAttr(value: string): string {
+  return escapeXml(value).replace(/"/g, '&quot;');
 }
 
 /** An element in its namespace, self-contained: `<D:x>` for DAV:, `<x xmlns="ns">` otherwise. */
 export function element(ns: string, name: string, inner = ''): string {
   if (ns === DAV_NS) return inner === '' ? `<D:${name}/>` : `<D:${name}>${inner}</D:${name}>`;
-  const open = `${name} xmlns="${escapeXml(ns)}"`;
+  const open = `${name} xmlns="${escapeAttr(ns)}"`;
   return inner === '' ? `<${open}/>` : `<${open}>${inner}</${name}>`;
 }
 
@@ -105,7 +111,7 @@ export function element(ns: string, name: string, inner = ''): string {
  */
 export function serializeXml(node: XmlElement): string {
   const inner = escapeXml(node.text.trim() === '' && node.children.length > 0 ? '' : node.text) + node.children.map(serializeXml).join('');
-  const attrs = node.attributes.filter((a) => a.ns === '').map((a) => ` ${a.name}="${escapeXml(a.value)}"`).join('');
-  const open = `${node.name} xmlns="${escapeXml(node.ns)}"${attrs}`;
+  const attrs = node.attributes.filter((a) => a.ns === '').map((a) => ` ${a.name}="${escapeAttr(a.value)}"`).join('');
+  const open = `${node.name} xmlns="${escapeAttr(node.ns)}"${attrs}`;
   return inner === '' ? `<${open}/>` : `<${open}>${inner}</${node.name}>`;
 }
