@@ -22,11 +22,11 @@ let token: string;
 let userId: string;
 
 const dav = (path: string) => `${t.url}/dav/${path}`;
-async function req(method: string, path: string, headers: Record<string, string> = {}, body?: BodyInit): Promise<{ status: number; text: string; headers: Headers }> {
+async function req(method: string, path: string, headers: Record<string, string> = {}, body?: RequestInit['body']): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(dav(path), { method, headers: { authorization: `Bearer ${token}`, ...headers }, ...(body === undefined ? {} : { body, duplex: 'half' }) } as RequestInit);
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
-const put = (path: string, body: BodyInit, headers: Record<string, string> = {}) => req('PUT', path, headers, body);
+const put = (path: string, body: RequestInit['body'], headers: Record<string, string> = {}) => req('PUT', path, headers, body);
 const quotaUsed = async () => Number(((await db.query('select used_bytes from quotas where user_id = ?', [userId]))[0] as { used_bytes: number }[])[0]?.used_bytes);
 const blobCount = async () => Number(((await db.query('select count(*) as n from blobs'))[0] as { n: number }[])[0]?.n);
 const fileRow = async (name: string) => ((await db.query('select id, size, content_hash from files where owner_id = ? and name = ? and trash_key = ?', [userId, name, '']))[0] as { id: string; size: number; content_hash: string }[])[0];
@@ -123,6 +123,13 @@ describe('PROPPATCH', () => {
     expect(found.text).toMatch(/<color xmlns="urn:example:z">blue <b xmlns="urn:example:z">deep<\/b><\/color>/);
     expect((await req('COPY', 'props.txt', { destination: dav('props-copy.txt') })).status).toBe(201);
     expect((await req('PROPFIND', 'props-copy.txt', { depth: '0' }, PROPFIND_Z)).text).toContain('deep');
+    // A purge takes the properties with the file.
+    const copyId = (await fileRow('props-copy.txt'))?.id ?? '';
+    const propertyRows = async () => ((await db.query('select count(*) as n from file_properties where file_id = ?', [copyId]))[0] as { n: number }[])[0]?.n;
+    expect(Number(await propertyRows())).toBe(1);
+    expect((await req('DELETE', 'props-copy.txt')).status).toBe(204);
+    expect((await gql(t.url, 'mutation($id: ID!) { purgeFile(id: $id) }', { id: copyId }, token)).data).toEqual({ purgeFile: true });
+    expect(Number(await propertyRows())).toBe(0);
     const id = (await fileRow('props.txt'))?.id;
     expect((await req('MOVE', 'props.txt', { destination: dav('props-moved.txt') })).status).toBe(201);
     expect((await fileRow('props-moved.txt'))?.id).toBe(id);
