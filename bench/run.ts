@@ -7,7 +7,7 @@
  * Settings (environment):
  *   BENCH_REPS=3          repetitions of each throughput measurement (medians are reported)
  *   BENCH_SIZE_MIB=1024   size of the big file
- *   BENCH_ONLY=upload,download,memory,instant,metadata   a subset, in this order
+ *   BENCH_ONLY=upload,download,memory,instant,metadata,webdav   a subset, in this order
  *   BENCH_INSTANT_RUNS=200, BENCH_FILES=10000, BENCH_CLIENTS=100, BENCH_CLIENT_SECONDS=15
  *   BENCH_SERVER=process  where the Stratus server of upload/download/instant/clients runs:
  *                         `process` (a child process, as deployed) or `inprocess` (startTestApp,
@@ -24,13 +24,14 @@ import { benchInstant } from './instant.bench.ts';
 import { benchMemory } from './memory.bench.ts';
 import { benchMetadata } from './metadata.bench.ts';
 import { benchUploads } from './upload.bench.ts';
+import { benchWebdav } from './webdav.bench.ts';
 import { printTable, writeResults, type Row } from './lib/report.ts';
 import { describeDisk, log, rgwGc, tempFile } from './lib/stack.ts';
 import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
 
-const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata'] as const;
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav'] as const;
 type Step = (typeof STEPS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
       if (!app.app) throw new Error('no in-process app');
       rows.push(...(await benchMetadata({ t: app.app, owner: await app.signUp(), target, files: config.files, clients: config.clients, seconds: config.clientSeconds })));
     }
+    if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
   } finally {
     if (app && app !== target) await app.close();
     await target.close();
