@@ -11,7 +11,7 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import { ApiError } from './errors.ts';
-import type { Operation } from './graphql.generated.ts';
+import { RefreshConnectionDocument, type Operation, type RefreshConnectionMutationVariables } from './graphql.generated.ts';
 
 const ACCESS = 'stratus.accessToken';
 const USER = 'stratus.user';
@@ -34,9 +34,6 @@ export interface AuthPayload {
   refreshToken?: string;
   user: User;
 }
-
-/** The user fields an AuthPayload can resolve (quota needs a signed-in request). */
-export const AUTH_USER_FIELDS = 'id username email';
 
 type Listener = () => void;
 const listeners = new Set<Listener>();
@@ -247,7 +244,7 @@ function ws(): Client {
 function refreshConnection(accessToken: string): void {
   if (!wsClient || activeSubscriptions === 0) return;
   wsClient.subscribe(
-    { query: 'mutation($t: String!) { refreshConnection(accessToken: $t) }', variables: { t: accessToken } },
+    { query: RefreshConnectionDocument, variables: { accessToken } satisfies RefreshConnectionMutationVariables },
     { next: () => undefined, error: () => undefined, complete: () => undefined },
   );
 }

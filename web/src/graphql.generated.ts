@@ -55,6 +55,14 @@ export type CreateShareInput = {
   maxDownloads?: number | null | undefined;
 };
 
+export type RegisterInput = {
+  username: string;
+  email: string;
+  password: string;
+  /** The 6-digit code sent by requestEmailCode. */
+  code: string;
+};
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
 export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string };
@@ -206,12 +214,71 @@ export type RevokeShareMutationVariables = Exact<{
 
 export type RevokeShareMutation = { revokeShare: boolean };
 
+export type CancelUploadMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type CancelUploadMutation = { cancelUpload: boolean };
+
+export type RefreshConnectionMutationVariables = Exact<{
+  accessToken: string;
+}>;
+
+
+export type RefreshConnectionMutation = { refreshConnection: boolean };
+
+export type AuthFieldsFragment = { accessToken: string, refreshToken: string, user: { id: string, username: string, email: string } };
+
+export type LoginMutationVariables = Exact<{
+  username: string;
+  password: string;
+}>;
+
+
+export type LoginMutation = { login: { accessToken: string, refreshToken: string, user: { id: string, username: string, email: string } } };
+
+export type RequestEmailCodeMutationVariables = Exact<{
+  email: string;
+}>;
+
+
+export type RequestEmailCodeMutation = { requestEmailCode: boolean };
+
+export type RegisterMutationVariables = Exact<{
+  input: RegisterInput;
+}>;
+
+
+export type RegisterMutation = { register: { accessToken: string, refreshToken: string, user: { id: string, username: string, email: string } } };
+
+export type SharedNodeFragment = { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string };
+
+export type PublicShareQueryVariables = Exact<{
+  token: string;
+  unlockToken?: string | null | undefined;
+  item?: string | null | undefined;
+}>;
+
+
+export type PublicShareQuery = { share: { token: string, expiresAt: string | null, hasPassword: boolean, root: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string }, item: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, children: { totalCount: number, edges: Array<{ node: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string } }> } } } };
+
+export type UnlockShareMutationVariables = Exact<{
+  token: string;
+  password: string;
+}>;
+
+
+export type UnlockShareMutation = { unlockShare: string };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
 export const UploadSessionFields = "id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason createdAt expiresAt";
 export const FileNodeFields = "id name size contentHash mimeType isFolder parentId createdAt updatedAt";
 export const ShareLinkFields = "id token url fileId expiresAt maxDownloads downloads hasPassword createdAt";
+export const AuthFieldsFields = "accessToken refreshToken user { id username email }";
+export const SharedNodeFields = "id name size isFolder updatedAt downloadPath";
 export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
@@ -233,3 +300,10 @@ export const MeDocument = "query Me {\n  me {\n    id\n    username\n    email\n
 export const SharesDocument = "query Shares {\n  shares {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<SharesQuery, SharesQueryVariables>;
 export const CreateShareDocument = "mutation CreateShare($input: CreateShareInput!) {\n  createShare(input: $input) {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<CreateShareMutation, CreateShareMutationVariables>;
 export const RevokeShareDocument = "mutation RevokeShare($id: ID!) {\n  revokeShare(id: $id)\n}" as Operation<RevokeShareMutation, RevokeShareMutationVariables>;
+export const CancelUploadDocument = "mutation CancelUpload($id: ID!) {\n  cancelUpload(sessionId: $id)\n}" as Operation<CancelUploadMutation, CancelUploadMutationVariables>;
+export const RefreshConnectionDocument = "mutation RefreshConnection($accessToken: String!) {\n  refreshConnection(accessToken: $accessToken)\n}" as Operation<RefreshConnectionMutation, RefreshConnectionMutationVariables>;
+export const LoginDocument = "mutation Login($username: String!, $password: String!) {\n  login(username: $username, password: $password) {\n    ...AuthFields\n  }\n}\nfragment AuthFields on AuthPayload {\n  accessToken\n  refreshToken\n  user {\n    id\n    username\n    email\n  }\n}" as Operation<LoginMutation, LoginMutationVariables>;
+export const RequestEmailCodeDocument = "mutation RequestEmailCode($email: String!) {\n  requestEmailCode(email: $email)\n}" as Operation<RequestEmailCodeMutation, RequestEmailCodeMutationVariables>;
+export const RegisterDocument = "mutation Register($input: RegisterInput!) {\n  register(input: $input) {\n    ...AuthFields\n  }\n}\nfragment AuthFields on AuthPayload {\n  accessToken\n  refreshToken\n  user {\n    id\n    username\n    email\n  }\n}" as Operation<RegisterMutation, RegisterMutationVariables>;
+export const PublicShareDocument = "query PublicShare($token: String!, $unlockToken: String, $item: ID) {\n  share(token: $token, unlockToken: $unlockToken) {\n    token\n    expiresAt\n    hasPassword\n    root {\n      ...SharedNode\n    }\n    item(id: $item) {\n      ...SharedNode\n      children(first: 500) {\n        totalCount\n        edges {\n          node {\n            ...SharedNode\n          }\n        }\n      }\n    }\n  }\n}\nfragment SharedNode on SharedFile {\n  id\n  name\n  size\n  isFolder\n  updatedAt\n  downloadPath\n}" as Operation<PublicShareQuery, PublicShareQueryVariables>;
+export const UnlockShareDocument = "mutation UnlockShare($token: String!, $password: String!) {\n  unlockShare(token: $token, password: $password)\n}" as Operation<UnlockShareMutation, UnlockShareMutationVariables>;

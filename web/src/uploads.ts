@@ -11,6 +11,7 @@ import { ApiError, humanError } from './errors.ts';
 import type { FromWorker, ToWorker } from './upload-protocol.ts';
 import {
   CompleteUploadDocument,
+  CancelUploadDocument,
   CreateFolderDocument,
   CreateUploadDocument,
   FolderDocument,
@@ -351,7 +352,7 @@ export class UploadManager {
     if (!item || item.phase === 'done' || item.phase === 'cancelled') return;
     this.stopWorker(key);
     this.update(key, { phase: 'cancelled', inflightBytes: 0 });
-    if (item.sessionId) await gql(`mutation($id: ID!) { cancelUpload(sessionId: $id) }`, { id: item.sessionId }).catch(() => undefined);
+    if (item.sessionId) await gql(CancelUploadDocument, { id: item.sessionId }).catch(() => undefined);
     this.pump();
   }
 

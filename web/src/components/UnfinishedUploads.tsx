@@ -6,7 +6,7 @@ import { useEffect, useState } from 'react';
 import { gql } from '../api.ts';
 import { humanError } from '../errors.ts';
 import { formatBytes } from '../format.ts';
-import { OpenUploadsDocument } from '../graphql.generated.ts';
+import { CancelUploadDocument, OpenUploadsDocument } from '../graphql.generated.ts';
 import { percentOf, uploads, type SessionView } from '../uploads.ts';
 import { ErrorText } from './Dialog.tsx';
 
@@ -36,7 +36,7 @@ export function UnfinishedUploads({ parentId }: { parentId: string | null }) {
 
   const discard = async (s: SessionView) => {
     try {
-      await gql(`mutation($id: ID!) { cancelUpload(sessionId: $id) }`, { id: s.id });
+      await gql(CancelUploadDocument, { id: s.id });
       await load();
     } catch (err) {
       setError(humanError(err));

@@ -1,11 +1,10 @@
 /** Sign in, and sign up with the 6-digit code sent by e-mail. */
 import { useState, type FormEvent } from 'react';
-import { auth, AUTH_USER_FIELDS, publicGql, type AuthPayload } from '../api.ts';
+import { auth, publicGql } from '../api.ts';
 import { ErrorText } from '../components/Dialog.tsx';
 import { humanError } from '../errors.ts';
+import { LoginDocument, RegisterDocument, RequestEmailCodeDocument } from '../graphql.generated.ts';
 import { navigate } from '../router.ts';
-
-const AUTH_FIELDS = `accessToken refreshToken user { ${AUTH_USER_FIELDS} }`;
 
 export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
   return (
@@ -35,7 +34,7 @@ function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const data = await publicGql<{ login: AuthPayload }>(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH_FIELDS} } }`, { u: username, p: password });
+      const data = await publicGql(LoginDocument, { username, password });
       auth.set(data.login);
       navigate('/', true);
     } catch (err) {
@@ -75,7 +74,7 @@ function SignUp() {
     setBusy(true);
     setError(null);
     try {
-      await publicGql(`mutation($e: String!) { requestEmailCode(email: $e) }`, { e: email });
+      await publicGql(RequestEmailCodeDocument, { email });
       setSent(true);
     } catch (err) {
       setError(humanError(err));
@@ -89,8 +88,8 @@ function SignUp() {
     setBusy(true);
     setError(null);
     try {
-      const data = await publicGql<{ register: AuthPayload }>(`mutation($i: RegisterInput!) { register(input: $i) { ${AUTH_FIELDS} } }`, {
-        i: { email, username, password, code: code.trim() },
+      const data = await publicGql(RegisterDocument, {
+        input: { email, username, password, code: code.trim() },
       });
       auth.set(data.register);
       navigate('/', true);

@@ -5,27 +5,13 @@ import { publicGql } from '../api.ts';
 import { ErrorText } from '../components/Dialog.tsx';
 import { ApiError, humanError } from '../errors.ts';
 import { downloadShared } from '../files.ts';
+import { PublicShareDocument, UnlockShareDocument, type PublicShareQuery, type SharedNodeFragment } from '../graphql.generated.ts';
 import { formatBytes, formatDate } from '../format.ts';
 import { navigate } from '../router.ts';
 
-interface SharedFile {
-  id: string;
-  name: string;
-  size: number;
-  isFolder: boolean;
-  updatedAt: string;
-  downloadPath: string;
-  children: { totalCount: number; edges: { node: SharedFile }[] };
-}
-interface PublicShare {
-  token: string;
-  expiresAt: string | null;
-  hasPassword: boolean;
-  root: SharedFile;
-  item: SharedFile;
-}
-
-const NODE = 'id name size isFolder updatedAt downloadPath';
+/** A file or folder of the share (fragment SharedNode). */
+type SharedFile = SharedNodeFragment;
+type PublicShare = PublicShareQuery['share'];
 
 export function SharePage({ token, itemId }: { token: string; itemId: string | null }) {
   const storageKey = `stratus.unlock.${token}`;
@@ -38,11 +24,7 @@ export function SharePage({ token, itemId }: { token: string; itemId: string | n
 
   const load = useCallback(async () => {
     try {
-      const data = await publicGql<{ share: PublicShare }>(
-        `query($t: String!, $u: String, $item: ID) { share(token: $t, unlockToken: $u) { token expiresAt hasPassword root { ${NODE} }
-          item(id: $item) { ${NODE} children(first: 500) { totalCount edges { node { ${NODE} } } } } } }`,
-        { t: token, u: unlock, item: itemId },
-      );
+      const data = await publicGql(PublicShareDocument, { token, unlockToken: unlock, item: itemId });
       setShare(data.share);
       setNeedsPassword(false);
       setError(null);
@@ -64,7 +46,7 @@ export function SharePage({ token, itemId }: { token: string; itemId: string | n
     e.preventDefault();
     setBusy(true);
     try {
-      const data = await publicGql<{ unlockShare: string }>(`mutation($t: String!, $p: String!) { unlockShare(token: $t, password: $p) }`, { t: token, p: password });
+      const data = await publicGql(UnlockShareDocument, { token, password });
       sessionStorage.setItem(storageKey, data.unlockShare);
       setUnlock(data.unlockShare);
       setPassword('');
