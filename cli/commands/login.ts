@@ -8,6 +8,7 @@
  */
 import { StratusApi } from '../lib/api.ts';
 import { saveCredentials, serverUrl } from '../lib/config.ts';
+import { LoginDocument } from '../lib/graphql.generated.ts';
 import { isTerminal, readHidden, readStdinLine, readVisible } from '../lib/prompt.ts';
 import { settings } from '../lib/settings.ts';
 import { note, out, outJson, parse, UsageError, type Command } from './args.ts';
@@ -38,10 +39,7 @@ export const login: Command = {
     if (!username) throw new UsageError('login needs --username');
     const secret = await password(values);
     const url = serverUrl(values.url);
-    const { login: auth } = await new StratusApi(url).gql<{ login: { accessToken: string; refreshToken: string; user: { id: string; username: string } } }>(
-      'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken user { id username } } }',
-      { u: username, p: secret },
-    );
+    const { login: auth } = await new StratusApi(url).gql(LoginDocument, { username, password: secret });
     saveCredentials({ url, accessToken: auth.accessToken, refreshToken: auth.refreshToken });
     if (values.json) outJson({ url, user: auth.user });
     else out(`logged in to ${url} as ${auth.user.username}`);

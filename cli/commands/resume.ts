@@ -3,8 +3,8 @@
  * this machine knows (uploads.json). Each is matched by session id, so a file edited since is
  * refused instead of silently starting a new upload. Entries of finished sessions are dropped.
  */
-import type { SessionView } from '../lib/api.ts';
 import { connect, forgetUpload, knownUploads } from '../lib/config.ts';
+import { ResumableUploadsDocument, UploadStatusDocument } from '../lib/graphql.generated.ts';
 import { intOption, note, outJson, parse, UsageError, type Command } from './args.ts';
 import { runUpload, type UploadReport } from './upload.ts';
 
@@ -18,12 +18,12 @@ export const resume: Command = {
     const parallel = intOption('parallel', values.parallel, 1, 64) ?? 4;
     const api = await connect(values.url);
     const known = knownUploads();
-    const { uploads } = await api.gql<{ uploads: Pick<SessionView, 'id' | 'name' | 'parentId' | 'status'>[] }>('{ uploads { id name parentId status } }');
+    const { uploads } = await api.gql(ResumableUploadsDocument);
     const open = new Set(uploads.map((s) => s.id));
     // Sessions we know that are no longer open: drop them if they ended. NOT_FOUND may be
     // another account's session on this machine, so that entry stays.
     for (const id of Object.keys(known).filter((id) => !open.has(id))) {
-      const status = await api.gql<{ upload: { status: string } }>('query($id: ID!) { upload(id: $id) { status } }', { id }).then((r) => r.upload.status, () => undefined);
+      const status = await api.gql(UploadStatusDocument, { id }).then((r) => r.upload.status, () => undefined);
       if (status && FINISHED.has(status)) forgetUpload(id);
     }
     const mine = uploads.filter((s) => known[s.id] !== undefined);

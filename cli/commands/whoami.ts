@@ -1,5 +1,6 @@
 /** `stratus whoami`: the signed-in person and their quota, one line. */
 import { connect } from '../lib/config.ts';
+import { WhoAmIDocument } from '../lib/graphql.generated.ts';
 import { formatBytes } from '../lib/progress-bar.ts';
 import { out, outJson, parse, UsageError, type Command } from './args.ts';
 
@@ -9,7 +10,7 @@ export const whoami: Command = {
     const { values, positionals } = parse(argv, {});
     if (positionals.length > 0) throw new UsageError('whoami takes no arguments');
     const api = await connect(values.url);
-    const { me } = await api.gql<{ me: { id: string; username: string; email: string; quota: { used: number; limit: number } } }>('{ me { id username email quota { used limit } } }');
+    const { me } = await api.gql(WhoAmIDocument);
     if (values.json) return void outJson({ ...me, server: api.url });
     out(`${me.username} <${me.email}> id=${me.id} quota=${formatBytes(me.quota.used)}/${formatBytes(me.quota.limit)} server=${api.url}`);
   },

@@ -151,6 +151,39 @@ export type RefreshTokenMutationVariables = Exact<{
 
 export type RefreshTokenMutation = { refreshToken: { accessToken: string, refreshToken: string } };
 
+export type LoginMutationVariables = Exact<{
+  username: string;
+  password: string;
+}>;
+
+
+export type LoginMutation = { login: { accessToken: string, refreshToken: string, user: { id: string, username: string } } };
+
+export type WhoAmIQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WhoAmIQuery = { me: { id: string, username: string, email: string, quota: { used: number, limit: number } } };
+
+export type ResumableUploadsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ResumableUploadsQuery = { uploads: Array<{ id: string, name: string, parentId: string, status: UploadStatus }> };
+
+export type UploadStatusQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type UploadStatusQuery = { upload: { status: UploadStatus } };
+
+export type UploadEmptyFileMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  file: unknown;
+}>;
+
+
+export type UploadEmptyFileMutation = { uploadFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -171,3 +204,8 @@ export const MoveFileDocument = "mutation MoveFile($id: ID!, $parentId: ID) {\n 
 export const DeleteFileDocument = "mutation DeleteFile($id: ID!) {\n  deleteFile(id: $id) {\n    ...RemoteItem\n  }\n}\nfragment RemoteItem on File {\n  id\n  name\n  isFolder\n  size\n  mimeType\n  contentHash\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<DeleteFileMutation, DeleteFileMutationVariables>;
 export const CreateShareDocument = "mutation CreateShare($input: CreateShareInput!) {\n  createShare(input: $input) {\n    id\n    token\n    url\n    fileId\n    expiresAt\n    maxDownloads\n    hasPassword\n    createdAt\n  }\n}" as Operation<CreateShareMutation, CreateShareMutationVariables>;
 export const RefreshTokenDocument = "mutation RefreshToken($refreshToken: String!) {\n  refreshToken(refreshToken: $refreshToken) {\n    accessToken\n    refreshToken\n  }\n}" as Operation<RefreshTokenMutation, RefreshTokenMutationVariables>;
+export const LoginDocument = "mutation Login($username: String!, $password: String!) {\n  login(username: $username, password: $password) {\n    accessToken\n    refreshToken\n    user {\n      id\n      username\n    }\n  }\n}" as Operation<LoginMutation, LoginMutationVariables>;
+export const WhoAmIDocument = "query WhoAmI {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<WhoAmIQuery, WhoAmIQueryVariables>;
+export const ResumableUploadsDocument = "query ResumableUploads {\n  uploads {\n    id\n    name\n    parentId\n    status\n  }\n}" as Operation<ResumableUploadsQuery, ResumableUploadsQueryVariables>;
+export const UploadStatusDocument = "query UploadStatus($id: ID!) {\n  upload(id: $id) {\n    status\n  }\n}" as Operation<UploadStatusQuery, UploadStatusQueryVariables>;
+export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;
