@@ -6,8 +6,14 @@
 import { AppError } from '../platform/errors.ts';
 import type { FileRow } from './files.entities.ts';
 
-export type OrderField = 'NAME' | 'SIZE' | 'CREATED_AT' | 'UPDATED_AT';
-export type Direction = 'ASC' | 'DESC';
+/**
+ * The sort orders of a folder's children, written once: the router's zod enums are built from
+ * them, and api/graphql/mappers.ts asserts the router input equals the schema's FileOrder.
+ */
+export const ORDER_FIELDS = ['NAME', 'SIZE', 'CREATED_AT', 'UPDATED_AT'] as const;
+export const DIRECTIONS = ['ASC', 'DESC'] as const;
+export type OrderField = (typeof ORDER_FIELDS)[number];
+export type Direction = (typeof DIRECTIONS)[number];
 
 export interface Page {
   first: number;

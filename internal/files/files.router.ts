@@ -8,6 +8,7 @@ import type { FilePropertiesService } from './file-properties.service.ts';
 import { drivePathsRouter } from './drive-paths.router.ts';
 import type { DrivePaths } from './drive-paths.service.ts';
 import type { DownloadLinks } from './download-links.service.ts';
+import { DIRECTIONS, ORDER_FIELDS } from './files.paging.ts';
 import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
 import type { SharesService } from './shares.service.ts';
@@ -19,7 +20,7 @@ const PageInput = z.object({
   first: z.number().int().min(0).max(500).default(50),
   after: z.string().max(512).optional(),
   orderBy: z
-    .object({ field: z.enum(['NAME', 'SIZE', 'CREATED_AT', 'UPDATED_AT']), direction: z.enum(['ASC', 'DESC']) })
+    .object({ field: z.enum(ORDER_FIELDS), direction: z.enum(DIRECTIONS) })
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
