@@ -1,7 +1,7 @@
 /** The shared rate limiter: client buckets (IPv6 by /64) and the doubling back-off, on the embedded KV. */
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore } from './kv/memory.kv.ts';
-import { clientBucket, RateLimiter } from './rate-limit.ts';
+import { clientBucket, RateLimiter, type Budget } from './rate-limit.ts';
 
 describe('clientBucket', () => {
   it('keeps IPv4, unwraps IPv4-mapped IPv6, counts IPv6 by its /64', () => {
@@ -19,7 +19,7 @@ describe('clientBucket', () => {
 describe('RateLimiter', () => {
   it('refuses past the budget with the time left, and backs off doubling up to the cap', async () => {
     const limiter = new RateLimiter(new MemoryKeyValueStore());
-    const budget = { key: 'b', limit: 2, windowMs: 60_000, reason: 'proof_attempts' as const, message: 'm' };
+    const budget: Budget = { key: 'b', limit: 2, windowMs: 60_000, reason: 'proof_attempts', message: 'm' };
     await limiter.take(budget);
     await limiter.take(budget);
     await expect(limiter.take(budget)).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60, details: { reason: 'proof_attempts' } });
@@ -35,7 +35,7 @@ describe('RateLimiter', () => {
 
   it('a budget of failures: checked before the attempt, counted only on failure, forgotten on success', async () => {
     const limiter = new RateLimiter(new MemoryKeyValueStore());
-    const failures = { key: 'fail', limit: 2, windowMs: 900_000, reason: 'password_change_failures' as const, message: 'm' };
+    const failures: Budget = { key: 'fail', limit: 2, windowMs: 900_000, reason: 'password_change_failures', message: 'm' };
     for (let i = 0; i < 2; i++) {
       await expect(limiter.assertUnspent(failures)).resolves.toBeUndefined();
       expect(await limiter.record(failures.key, failures.windowMs)).toBe(i + 1);
@@ -49,8 +49,8 @@ describe('RateLimiter', () => {
 
   it('checks several budgets at once and answers with the spent one', async () => {
     const limiter = new RateLimiter(new MemoryKeyValueStore());
-    const perToken = { key: 't', limit: 3, windowMs: 60_000, reason: 'share_password_attempts' as const, message: 'm' };
-    const perIp = { key: 'i', limit: 1, windowMs: 60_000, reason: 'login_client_budget' as const, message: 'm', retryAfterMs: 30_000 };
+    const perToken: Budget = { key: 't', limit: 3, windowMs: 60_000, reason: 'share_password_attempts', message: 'm' };
+    const perIp: Budget = { key: 'i', limit: 1, windowMs: 60_000, reason: 'login_client_budget', message: 'm', retryAfterMs: 30_000 };
     await limiter.record(perToken.key, perToken.windowMs);
     await expect(limiter.assertUnspent(perToken, perIp)).resolves.toBeUndefined();
     await limiter.record(perIp.key, perIp.windowMs);
@@ -61,7 +61,7 @@ describe('RateLimiter', () => {
   it('take: the first `limit` events pass, then refused until the window ends; a fixed Retry-After is kept', async () => {
     const kv = new MemoryKeyValueStore();
     const limiter = new RateLimiter(kv);
-    const once = { key: 'once', limit: 1, windowMs: 60_000, reason: 'code_send_interval' as const, message: 'm' };
+    const once: Budget = { key: 'once', limit: 1, windowMs: 60_000, reason: 'code_send_interval', message: 'm' };
     await limiter.take(once);
     const refused = await limiter.take(once).catch((e: { retryAfter: number }) => e);
     expect(refused).toMatchObject({ code: 'RATE_LIMITED', details: { reason: 'code_send_interval' } });
@@ -69,7 +69,7 @@ describe('RateLimiter', () => {
     expect((refused as { retryAfter: number }).retryAfter).toBeLessThanOrEqual(60);
     await kv.del('once');
     await expect(limiter.take(once)).resolves.toBeUndefined();
-    const fixed = { key: 'proofs', limit: 0, windowMs: 60_000, reason: 'proof_attempts' as const, message: 'm', retryAfterMs: 60_000 };
+    const fixed: Budget = { key: 'proofs', limit: 0, windowMs: 60_000, reason: 'proof_attempts', message: 'm', retryAfterMs: 60_000 };
     await expect(limiter.take(fixed)).rejects.toMatchObject({ retryAfter: 60 });
     await expect(limiter.refusal(fixed)).resolves.toMatchObject({ code: 'RATE_LIMITED', retryAfter: 60, details: { reason: 'proof_attempts' } });
   });
