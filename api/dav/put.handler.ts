@@ -10,8 +10,10 @@
  *   scoped parent collection MUST fail with a 409 (Conflict)";
  * - PUT to a collection: 405 (§9.7.2 leaves it undefined; the drive has no content for folders);
  * - RFC 9110 §14.5: a PUT with Content-Range is a partial update the drive does not do: 400;
+ * - If-Match / If-None-Match are honoured (412), as is the If header with locks (dav-locks.ts);
  * - the answer carries the file's ETag (its content hash).
  */
+import type { FileDto } from '../../internal/files/index.ts';
 import { writeStreamedUpload } from '../../internal/uploads/index.ts';
 import type { DavContext } from './dav-context.ts';
 import { DavError } from './dav-errors.ts';
@@ -25,6 +27,19 @@ function declaredLength(ctx: DavContext): number | null {
   return Number(header);
 }
 
+/**
+ * RFC 9110 §13.1.1/§13.1.2 on a PUT: `If-None-Match: *` creates only ("MUST NOT perform the
+ * requested method if ... the current representation exists"), `If-Match` replaces only the
+ * version named (strong comparison; `*` = any current one). 412 otherwise.
+ */
+function assertPreconditions(ctx: DavContext, node: FileDto | null): void {
+  const list = (name: string) => ctx.req.headers[name]?.toString().split(',').map((v) => v.trim()).filter(Boolean);
+  const noneMatch = list('if-none-match');
+  if (noneMatch && node && (noneMatch.includes('*') || noneMatch.includes(etagOf(node)))) throw new DavError(412, 'The file exists (If-None-Match)');
+  const match = list('if-match');
+  if (match && (!node || !(match.includes('*') || match.includes(etagOf(node))))) throw new DavError(412, 'The file is not the version named by If-Match');
+}
+
 export async function putHandler(ctx: DavContext): Promise<void> {
   const names = ctx.path.names;
   const name = names.at(-1);
@@ -34,6 +49,7 @@ export async function putHandler(ctx: DavContext): Promise<void> {
   const { node, parent } = await ctx.resolve();
   if (node?.isFolder) throw new DavError(405, 'A folder has no content to PUT', [], { Allow: 'OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK, DELETE, MOVE, COPY' });
   if (!parent) throw new DavError(409, 'The folder to put this file in does not exist');
+  assertPreconditions(ctx, node);
   // A new member changes its folder: a lock on the folder covers that (§7.4), the file's own too.
   await assertWritable(ctx, node ? [{ names, depth: '0' }] : [{ names, depth: '0' }, { names: names.slice(0, -1), depth: '0' }]);
   const { file, replaced } = await writeStreamedUpload(

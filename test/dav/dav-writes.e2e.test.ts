@@ -71,6 +71,11 @@ describe('PUT', () => {
     expect(Number(after?.size)).toBe(19);
     expect(replaced.headers.get('etag')).toBe(`"${after?.content_hash}"`);
     expect((await req('GET', 'hello.txt')).text).toBe('hello again, longer');
+    expect((await put('hello.txt', 'x', { 'if-none-match': '*' })).status).toBe(412);
+    expect((await put('hello.txt', 'x', { 'if-match': '"0000"' })).status).toBe(412);
+    expect((await put('hello.txt', 'third', { 'if-match': replaced.headers.get('etag') ?? '' })).status).toBe(204);
+    expect((await put('fresh.txt', 'x', { 'if-match': '*' })).status).toBe(412);
+    expect((await put('fresh.txt', 'x', { 'if-none-match': '*' })).status).toBe(201);
   });
 
   it('stores the same content once (dedup with an uploadFile upload)', async () => {
