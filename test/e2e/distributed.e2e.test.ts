@@ -172,6 +172,21 @@ describe('distributed roles', () => {
     await client.dispose();
   });
 
+  it('personal access tokens across processes: checked by the accounts service, their scope and kind known to every service, a revoke refused on the other gateway', async () => {
+    const create = (scopes: string[]) =>
+      gql<{ createAccessToken: { token: string; accessToken: { id: string } } }>(gatewayA.url, 'mutation($s: [AccessScope!]!) { createAccessToken(input: { name: "dist", scopes: $s }) { token accessToken { id } } }', { s: scopes }, token);
+    const write = (await create(['WRITE'])).data!.createAccessToken;
+    const read = (await create(['READ'])).data!.createAccessToken;
+    // The files service (another process) runs as the token's owner.
+    expect((await gql(gatewayB.url, 'mutation { createFolder(name: "by-token") { id } }', {}, write.token)).errors).toBeUndefined();
+    expect(errorCode(await gql(gatewayB.url, 'mutation { createFolder(name: "by-read-token") { id } }', {}, read.token))).toBe('FORBIDDEN');
+    // The accounts service knows from the forwarded JWT that the caller is a token, not a session.
+    expect(errorCode(await gql(gatewayB.url, '{ accessTokens { id } }', {}, write.token))).toBe('FORBIDDEN');
+    expect((await gql(gatewayA.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: write.accessToken.id }, token)).data).toEqual({ revokeAccessToken: true });
+    const refused = await gql(gatewayB.url, '{ me { id } }', {}, write.token);
+    expect([refused.status, errorCode(refused)]).toEqual([401, 'UNAUTHENTICATED']);
+  });
+
   it('found every service by its DNS name (checked last, after every flow ran)', () => {
     // The release-prefixed Service names of SERVICE_HOST_*, never the bare role names.
     for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`rel-${name}.${NAMESPACE}.svc.cluster.local`);
