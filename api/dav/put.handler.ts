@@ -20,10 +20,10 @@ import { DavError } from './dav-errors.ts';
 import { assertWritable } from './dav-locks.ts';
 import { etagOf } from './properties.ts';
 
-function declaredLength(ctx: DavContext): number | null {
-  const header = ctx.req.headers['content-length'];
+function declaredLength(ctx: DavContext, name: 'content-length' | 'x-expected-entity-length'): number | null {
+  const header = ctx.req.headers[name]?.toString();
   if (header === undefined) return null;
-  if (!/^\d{1,16}$/.test(header)) throw new DavError(400, 'Content-Length must be a number of bytes');
+  if (!/^\d{1,16}$/.test(header)) throw new DavError(400, `${name} must be a number of bytes`);
   return Number(header);
 }
 
@@ -45,7 +45,9 @@ export async function putHandler(ctx: DavContext): Promise<void> {
   const name = names.at(-1);
   if (name === undefined || ctx.path.trailingSlash) throw new DavError(405, 'PUT needs a file name, not a folder', [], { Allow: 'OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK, MKCOL' });
   if (ctx.req.headers['content-range'] !== undefined) throw new DavError(400, 'A PUT with Content-Range (a partial update) is not supported');
-  const length = declaredLength(ctx);
+  const length = declaredLength(ctx, 'content-length');
+  // macOS Finder streams chunked and announces the size here: a quota refusal before the bytes.
+  const expected = length === null ? declaredLength(ctx, 'x-expected-entity-length') : null;
   const { node, parent } = await ctx.resolve();
   if (node?.isFolder) throw new DavError(405, 'A folder has no content to PUT', [], { Allow: 'OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK, DELETE, MOVE, COPY' });
   if (!parent) throw new DavError(409, 'The folder to put this file in does not exist');
@@ -54,7 +56,7 @@ export async function putHandler(ctx: DavContext): Promise<void> {
   await assertWritable(ctx, node ? [{ names, depth: '0' }] : [{ names, depth: '0' }, { names: names.slice(0, -1), depth: '0' }]);
   const { file, replaced } = await writeStreamedUpload(
     { clients: ctx.deps.clients, storage: ctx.deps.storage },
-    { parentId: parent.id, name, mimeType: (ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '', body: ctx.req, length, replace: true },
+    { parentId: parent.id, name, mimeType: (ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '', body: ctx.req, length, expected: expected ?? undefined, replace: true },
   );
   ctx.res.setHeader('ETag', etagOf(file));
   ctx.res.status(replaced ? 204 : 201).end();

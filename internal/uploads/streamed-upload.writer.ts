@@ -28,6 +28,12 @@ export interface StreamedUpload {
   body: Readable;
   /** Content-Length when declared: checked against the room before any byte is read. */
   length: number | null;
+  /**
+   * A size the client announces for a body without Content-Length (macOS Finder sends
+   * X-Expected-Entity-Length with its chunked PUTs): refused at once when over the room, but
+   * not binding (the room is still enforced as the bytes arrive).
+   */
+  expected?: number | undefined;
   /** Replace the live file of that name in place instead of refusing name_taken. */
   replace: boolean;
 }
@@ -48,7 +54,7 @@ export async function writeStreamedUpload(ports: Omit<SimpleUploadPorts, 'blobWr
     const [quota, reserved] = await Promise.all([files.quota(), ports.clients.uploads.reserved.query()]);
     const room = Math.max(0, quota.limit - quota.used - reserved.bytes + (existing?.size ?? 0));
     const overQuota = () => new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } });
-    if (upload.length !== null && upload.length > room) throw overQuota();
+    if ((upload.length ?? upload.expected ?? 0) > room) throw overQuota();
     const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
     const written = await writeMultipartStream(upload.body, { backend: ports.storage.defaultBackend(), length: upload.length, limit: room, onLimit: overQuota, contentType: mimeType });
     const file = await commitUpload(

@@ -105,6 +105,8 @@ describe('PUT', () => {
       expect(declared.status).toBe(507);
       const streamed = await put('big-chunked.bin', chunked(3 * 1024 * 1024));
       expect(streamed.status).toBe(507);
+      const announced = await put('big-chunked.bin', chunked(3 * 1024 * 1024), { 'x-expected-entity-length': String(3 * 1024 * 1024) });
+      expect(announced.status).toBe(507);
       expect(await quotaUsed()).toBe(used);
       expect(await blobCount()).toBe(blobs);
       expect(await fileRow('big-chunked.bin')).toBeUndefined();
