@@ -22,6 +22,7 @@ export const FAST_FILES = [
   'internal/transfer/*.test.ts',
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
+  'api/dav/dav-core.test.ts',
   'internal/platform/auth/*.test.ts',
   'internal/platform/config.test.ts',
   'internal/platform/db/read-routing.test.ts',

@@ -8,6 +8,7 @@ import type { Response } from 'express';
 import { httpStatusOf, type AppError, type ErrorDetails } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import { normalizeError } from '../../internal/platform/rpc/client.ts';
+import { mayDrain, withinDrainTime } from '../http/http.errors.ts';
 import { DAV_NS, element, escapeXml } from './dav-xml.ts';
 
 export const STRATUS_NS = 'urn:stratus:dav';
@@ -81,7 +82,22 @@ function errorBody(conditions: readonly string[], info: { code: string; message:
   return `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="${DAV_NS}">${conditions.map((c) => element(DAV_NS, c)).join('')}${stratus}</D:error>\n`;
 }
 
+/**
+ * A refusal of a request whose body is still arriving (a PUT refused before it was read) waits
+ * for a small body's end first, as the other byte endpoints do (api/http/http.errors.ts mayDrain):
+ * unread bytes would make the kernel reset the connection before the client reads the answer.
+ */
 function sendXml(res: Response, status: number, body: string): void {
+  if (mayDrain(res.req)) {
+    void withinDrainTime(new Promise<void>((resolve) => res.req.on('end', resolve).on('error', resolve).on('close', resolve).resume())).then(() => writeXml(res, status, body));
+    return;
+  }
+  writeXml(res, status, body);
+}
+
+function writeXml(res: Response, status: number, body: string): void {
+  if (res.headersSent || res.destroyed) return;
+  if (!res.req.complete) res.setHeader('Connection', 'close');
   res.status(status);
   if (res.req.method === 'HEAD') return void res.end();
   res.setHeader('Content-Type', 'application/xml; charset=utf-8');
