@@ -1,9 +1,9 @@
 /**
  * Streams a body of any length (known or not) into a new object on the default backend, in parts
- * of the backend's multipart upload: one part's bytes are held at a time (PART_SIZE, more only
- * when the declared length needs bigger parts to stay under the backend's part count), the body is
- * paused while a part is sent, so memory stays bounded whatever the file's size and nothing is
- * spooled to disk. The content hash is computed on the way; `limit` is enforced as the bytes
+ * of the backend's multipart upload: at most PARTS_IN_FLIGHT parts' bytes are held (PART_SIZE
+ * each, more only when the declared length needs bigger parts to stay under the backend's part
+ * count), the body is paused while they travel, so memory stays bounded whatever the file's size
+ * and nothing is spooled to disk. The content hash is computed on the way; `limit` is enforced as the bytes
  * arrive (`onLimit` names the error). A body shorter than one part is stored with a single PUT.
  * On any failure nothing is kept: the multipart upload is aborted, a stored object deleted.
  */
@@ -38,10 +38,14 @@ function partSizeFor(store: ObjectStore, length: number | null): number {
   return Math.min(maxPartSize, Math.max(PART_SIZE, minPartSize, needed));
 }
 
+/** Parts sent at once: the body keeps arriving while earlier parts travel (memory: this many parts). */
+export const PARTS_IN_FLIGHT = 3;
+
 /** The parts of one object as they fill: multipart upload opened with the first full part. */
 class PartSink {
   private uploadId: string | null = null;
-  private readonly parts: PartInfo[] = [];
+  private readonly parts: Promise<PartInfo>[] = [];
+  private readonly inFlight = new Set<Promise<PartInfo>>();
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private stored = false;
@@ -59,14 +63,22 @@ class PartSink {
     if (this.pendingBytes >= this.partSize) await this.flush();
   }
 
-  /** Sends the held chunks as the next part (as they are: no copy into one buffer). */
+  /**
+   * Starts sending the held chunks as the next part (as they are: no copy into one buffer); waits
+   * first while PARTS_IN_FLIGHT are travelling, which also pauses the body (backpressure).
+   */
   private async flush(): Promise<void> {
     const chunks = this.pending;
     const size = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     this.uploadId ??= await this.store.createMultipart(this.key, { contentType: this.contentType });
-    this.parts.push(await this.store.uploadPart(this.key, this.uploadId, this.parts.length + 1, Readable.from(chunks), size));
+    while (this.inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(this.inFlight);
+    const sent = this.store.uploadPart(this.key, this.uploadId, this.parts.length + 1, Readable.from(chunks), size);
+    this.parts.push(sent);
+    this.inFlight.add(sent);
+    // A failure is seen by the next race or by finish/discard; this only tracks what travels.
+    sent.then(() => this.inFlight.delete(sent), () => undefined);
   }
 
   async finish(): Promise<void> {
@@ -78,11 +90,14 @@ class PartSink {
       return;
     }
     if (this.pendingBytes > 0) await this.flush();
+    const parts = await Promise.all(this.parts);
     this.stored = true;
-    await this.store.completeMultipart(this.key, this.uploadId, this.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+    await this.store.completeMultipart(this.key, this.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
   }
 
   async discard(): Promise<void> {
+    // Parts still travelling finish (or fail) before the upload is aborted, so none outlives it.
+    await Promise.allSettled(this.parts);
     if (this.uploadId !== null) await this.store.abortMultipart(this.key, this.uploadId).catch(() => undefined);
     if (this.stored || this.uploadId !== null) await this.store.delete(this.key).catch(() => undefined);
   }
