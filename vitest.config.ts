@@ -14,6 +14,7 @@ export const FAULT_FILES = ['test/faults/**/*.test.ts', 'test/e2e/transfer.e2e.t
  */
 export const FAST_FILES = [
   'api/gateway.test.ts',
+  'api/graphql/ws-sessions.test.ts',
   'api/http/*.test.ts',
   'internal/files/content-hash.test.ts',
   'internal/files/shares.router.test.ts',
@@ -48,6 +49,7 @@ export const SPLIT_FILES = [
   'internal/accounts/access-tokens.service.test.ts',
   'internal/files/drive-rows.test.ts',
   'internal/files/files.router.test.ts',
+  'internal/files/file-properties.router.test.ts',
 ];
 
 export const shared = {

@@ -53,10 +53,15 @@ export interface ContextDeps {
   publicUrl: string | undefined;
 }
 
-/** Who is calling: a person whose access token verified (until `expiresAt`, ms), or nobody. */
+/**
+ * Who is calling: a person whose access token verified (until `expiresAt`, ms), or nobody. An
+ * identity from a personal access token can be `renew`ed: the token exchanged again for a fresh
+ * access JWT (refused once the token is revoked or expired), so a graphql-ws connection signed in
+ * with one lives as long as the token does.
+ */
 export type Identity =
-  | { viewer: Viewer; accessToken: string; expiresAt: number }
-  | { viewer: undefined; accessToken: undefined; expiresAt?: undefined };
+  | { viewer: Viewer; accessToken: string; expiresAt: number; renew?: () => Promise<Identity> }
+  | { viewer: undefined; accessToken: undefined; expiresAt?: undefined; renew?: undefined };
 export const ANONYMOUS: Identity = { viewer: undefined, accessToken: undefined };
 
 /**
@@ -70,7 +75,8 @@ export async function identify(deps: AuthDeps, token: string | undefined): Promi
   const verified = token ? await verifyCredential(deps, { kind: 'bearer', token }).catch(() => undefined) : undefined;
   if (!verified) throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
   // A personal access token acts through the access JWT it was exchanged for.
-  return { viewer: verified.viewer, accessToken: verified.accessToken, expiresAt: verified.expiresAt };
+  const renew = verified.via === 'token' && verified.accessToken !== token ? { renew: () => identify(deps, token) } : {};
+  return { viewer: verified.viewer, accessToken: verified.accessToken, expiresAt: verified.expiresAt, ...renew };
 }
 
 /** The request's origin, from a Host header that looks like a host (anything else is ignored). */

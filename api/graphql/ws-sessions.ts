@@ -2,7 +2,9 @@
  * The sign-in of graphql-ws connections over their lifetime. A connection holds the access token it
  * signed in with; it must not outlive it:
  * - when the token expires the socket is closed with 4403 (the protocol's Forbidden), unless the
- *   client handed it a fresh token of the same person first (`refreshConnection` over the socket);
+ *   client handed it a fresh token of the same person first (`refreshConnection` over the socket),
+ *   or it signed in with a personal access token: that is exchanged again for a fresh access token
+ *   shortly before (the socket closes when the exchange is refused: revoked or expired);
  * - every operation re-checks the token (expiry, and whether its login ended: one KV read);
  * - when a login ends anywhere (logout, logoutAll, a password change or reset, on any replica:
  *   pub/sub), its sockets on this replica are closed with 4403 at once.
@@ -15,6 +17,8 @@ import type { Identity } from './context.ts';
 
 /** graphql-transport-ws: "4403: Forbidden" closes a connection whose credentials are refused. */
 export const FORBIDDEN_CLOSE = 4403;
+/** A personal access token's connection renews its access token this long before it expires. */
+const RENEW_AHEAD_MS = 30_000;
 
 export interface ConnectionSocket {
   close(code: number, reason: string): void;
@@ -81,9 +85,22 @@ export class WsConnection implements ConnectionAuth {
   private arm(): void {
     clearTimeout(this.timer);
     if (this.identity.expiresAt === undefined) return;
-    const inMs = Math.min(2 ** 31 - 1, Math.max(0, this.identity.expiresAt - Date.now()));
-    this.timer = setTimeout(() => this.close('Token expired'), inMs);
+    const { renew } = this.identity;
+    const inMs = Math.min(2 ** 31 - 1, Math.max(0, this.identity.expiresAt - Date.now() - (renew ? RENEW_AHEAD_MS : 0)));
+    this.timer = setTimeout(() => (renew ? void this.renewWith(renew) : this.close('Token expired')), inMs);
     this.timer.unref();
+  }
+
+  /** A personal access token's connection: its token exchanged again, for the same person only. */
+  private async renewWith(renew: () => Promise<Identity>): Promise<void> {
+    const fresh = await renew().catch(() => undefined);
+    if (!fresh?.viewer || fresh.viewer.userId !== this.identity.viewer?.userId) return this.close('Token expired or revoked');
+    this.registry.untrack(this);
+    // A token that ends before the next renewal would be due is not renewed again: the socket closes when it expires.
+    this.identity = fresh.expiresAt - Date.now() > RENEW_AHEAD_MS ? fresh : { ...fresh, renew: undefined };
+    for (const request of this.operations.values()) Object.assign(request, { viewer: fresh.viewer, accessToken: fresh.accessToken });
+    this.registry.track(this);
+    this.arm();
   }
 }
 
