@@ -4,6 +4,7 @@
  * personal access token), configured only through RCLONE_CONFIG_STRATUS_* variables.
  * - a folder of one big file and 200 small ones copied up and back down, equal byte for byte;
  * - `moveto`, `delete` and `about` (the quota: total, used and free as the drive counts them);
+ * - a READ token lists but its writes are refused (403); a revoked token is refused (401);
  * - what rclone wrote is an ordinary drive file: listed by GraphQL with the content hash the
  *   drive computes (internal/files/content-hash.ts over the local file), and shareable.
  */
@@ -133,6 +134,27 @@ describe('rclone over WebDAV', () => {
     expect(left).not.toContain('small-005.bin');
     expect(left.filter((n) => n.startsWith('small-01'))).toEqual([]);
     expect(left).toHaveLength(SMALL_FILES + 1 - 1 - 10);
+  });
+
+  it('a READ token lists but cannot write; a revoked token is refused', { timeout: 120_000 }, async () => {
+    const made = await gql<{ createAccessToken: { token: string; accessToken: { id: string } } }>(
+      app.t.url, 'mutation($i: CreateAccessTokenInput!) { createAccessToken(input: $i) { token accessToken { id } } }', { i: { name: 'rclone read', scopes: ['READ'] } }, app.person.session,
+    );
+    const read = made.data?.createAccessToken;
+    if (!read) throw new Error(JSON.stringify(made.errors));
+    const pass = (await runClient(requireClient('rclone'), ['obscure', read.token])).stdout.trim();
+    const asReader = async (...args: string[]) =>
+      runClient(requireClient('rclone'), [...args, '--config', path.join(work, 'rclone.conf'), '--retries', '1', '--low-level-retries', '1'], { env: { ...env, RCLONE_CONFIG_STRATUS_PASS: pass } });
+    expect((await asReader('lsf', 'stratus:moved')).stdout.trim()).toBe('renamed.bin');
+    const write = await asReader('copyto', path.join(work, 'up', 'small-020.bin'), 'stratus:moved/by-reader.bin');
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/403|Forbidden/i);
+    expect((await asReader('lsf', 'stratus:moved')).stdout.trim()).toBe('renamed.bin');
+    const revoked = await gql(app.t.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: read.accessToken.id }, app.person.session);
+    expect(revoked.errors).toBeUndefined();
+    const refused = await asReader('lsf', 'stratus:moved');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/401|Unauthorized/i);
   });
 
   it('about shows the quota as the drive counts it', async () => {
