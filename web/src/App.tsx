@@ -6,6 +6,7 @@ import { UploadPanel } from './components/UploadPanel.tsx';
 import { formatBytes } from './format.ts';
 import { AuthPage } from './pages/AuthPage.tsx';
 import { DrivePage } from './pages/DrivePage.tsx';
+import { SettingsPage } from './pages/SettingsPage.tsx';
 import { SharePage } from './pages/SharePage.tsx';
 import { TrashPage } from './pages/TrashPage.tsx';
 import { navigate, parseRoute, usePath } from './router.ts';
@@ -36,7 +37,7 @@ export function App() {
   }, [signedIn, route.name]);
 
   useEffect(() => {
-    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', share: 'Shared file', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
+    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', settings: 'Settings', share: 'Shared file', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
     document.title = `${titles[route.name] ?? ''} · Stratus`;
   }, [route.name]);
 
@@ -64,6 +65,7 @@ export function App() {
         <nav aria-label="Main" className="main-nav">
           {link('/', 'My drive', route.name === 'drive')}
           {link('/trash', 'Trash', route.name === 'trash')}
+          {link('/settings', 'Settings', route.name === 'settings')}
         </nav>
         <span className="spacer" />
         {user && (
@@ -82,6 +84,7 @@ export function App() {
       </header>
       {route.name === 'drive' && <DrivePage folderId={route.folderId} />}
       {route.name === 'trash' && <TrashPage />}
+      {route.name === 'settings' && <SettingsPage />}
       {route.name === 'notFound' && (
         <main id="main" className="drive">
           <h1>Page not found</h1>

@@ -63,6 +63,22 @@ export type RegisterInput = {
   code: string;
 };
 
+/** What a personal access token may do. WRITE includes READ. */
+export type AccessScope =
+  /** Queries, downloads, WebDAV reads; every mutation but logout is FORBIDDEN (token_scope). */
+  | 'READ'
+  /** Everything the person can do, except managing access tokens and the password (a session only). */
+  | 'WRITE';
+
+export type CreateAccessTokenInput = {
+  /** 1 to 100 characters. */
+  name: string;
+  /** At least one; [WRITE] is READ and WRITE. */
+  scopes: Array<AccessScope>;
+  /** In the future, at most a year ahead; null: the token does not expire. */
+  expiresAt?: string | null | undefined;
+};
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
 export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string };
@@ -271,6 +287,27 @@ export type UnlockShareMutationVariables = Exact<{
 
 export type UnlockShareMutation = { unlockShare: string };
 
+export type AccessTokenInfoFragment = { id: string, name: string, scopes: Array<AccessScope>, createdAt: string, lastUsedAt: string | null, expiresAt: string | null };
+
+export type AccessTokensQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AccessTokensQuery = { accessTokens: Array<{ id: string, name: string, scopes: Array<AccessScope>, createdAt: string, lastUsedAt: string | null, expiresAt: string | null }> };
+
+export type CreateAccessTokenMutationVariables = Exact<{
+  input: CreateAccessTokenInput;
+}>;
+
+
+export type CreateAccessTokenMutation = { createAccessToken: { token: string, accessToken: { id: string, name: string, scopes: Array<AccessScope>, createdAt: string, lastUsedAt: string | null, expiresAt: string | null } } };
+
+export type RevokeAccessTokenMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RevokeAccessTokenMutation = { revokeAccessToken: boolean };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -279,6 +316,7 @@ export const FileNodeFields = "id name size contentHash mimeType isFolder parent
 export const ShareLinkFields = "id token url fileId expiresAt maxDownloads downloads hasPassword createdAt";
 export const AuthFieldsFields = "accessToken refreshToken user { id username email }";
 export const SharedNodeFields = "id name size isFolder updatedAt downloadPath";
+export const AccessTokenInfoFields = "id name scopes createdAt lastUsedAt expiresAt";
 export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
@@ -307,3 +345,6 @@ export const RequestEmailCodeDocument = "mutation RequestEmailCode($email: Strin
 export const RegisterDocument = "mutation Register($input: RegisterInput!) {\n  register(input: $input) {\n    ...AuthFields\n  }\n}\nfragment AuthFields on AuthPayload {\n  accessToken\n  refreshToken\n  user {\n    id\n    username\n    email\n  }\n}" as Operation<RegisterMutation, RegisterMutationVariables>;
 export const PublicShareDocument = "query PublicShare($token: String!, $unlockToken: String, $item: ID) {\n  share(token: $token, unlockToken: $unlockToken) {\n    token\n    expiresAt\n    hasPassword\n    root {\n      ...SharedNode\n    }\n    item(id: $item) {\n      ...SharedNode\n      children(first: 500) {\n        totalCount\n        edges {\n          node {\n            ...SharedNode\n          }\n        }\n      }\n    }\n  }\n}\nfragment SharedNode on SharedFile {\n  id\n  name\n  size\n  isFolder\n  updatedAt\n  downloadPath\n}" as Operation<PublicShareQuery, PublicShareQueryVariables>;
 export const UnlockShareDocument = "mutation UnlockShare($token: String!, $password: String!) {\n  unlockShare(token: $token, password: $password)\n}" as Operation<UnlockShareMutation, UnlockShareMutationVariables>;
+export const AccessTokensDocument = "query AccessTokens {\n  accessTokens {\n    ...AccessTokenInfo\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<AccessTokensQuery, AccessTokensQueryVariables>;
+export const CreateAccessTokenDocument = "mutation CreateAccessToken($input: CreateAccessTokenInput!) {\n  createAccessToken(input: $input) {\n    token\n    accessToken {\n      ...AccessTokenInfo\n    }\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<CreateAccessTokenMutation, CreateAccessTokenMutationVariables>;
+export const RevokeAccessTokenDocument = "mutation RevokeAccessToken($id: ID!) {\n  revokeAccessToken(id: $id)\n}" as Operation<RevokeAccessTokenMutation, RevokeAccessTokenMutationVariables>;

@@ -29,6 +29,7 @@ export function usePath(): string {
 export type Route =
   | { name: 'drive'; folderId: string | null }
   | { name: 'trash' }
+  | { name: 'settings' }
   | { name: 'share'; token: string; itemId: string | null }
   | { name: 'signin' }
   | { name: 'signup' }
@@ -39,6 +40,7 @@ export function parseRoute(path: string): Route {
   if (parts.length === 0) return { name: 'drive', folderId: null };
   if (parts[0] === 'folder' && parts[1]) return { name: 'drive', folderId: parts[1] };
   if (parts[0] === 'trash') return { name: 'trash' };
+  if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'share' && parts[1]) return { name: 'share', token: parts[1], itemId: parts[2] ?? null };
   if (parts[0] === 'signin') return { name: 'signin' };
   if (parts[0] === 'signup') return { name: 'signup' };
