@@ -32,6 +32,7 @@ const BY_REASON: Record<string, string> = {
   content_hash_mismatch: 'The file changed while it was being uploaded. Choose it again to start over.',
   proof_attempts: 'Too many instant-upload attempts; the file will be sent normally.',
   max_downloads: 'This link has reached its download limit.',
+  too_many_access_tokens: 'You have 50 access tokens, the most there can be. Revoke one you no longer use first.',
 };
 
 const BY_CODE: Record<string, string> = {
