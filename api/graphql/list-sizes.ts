@@ -8,6 +8,7 @@
  */
 import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
 import { PROOF_RANGES } from '../../internal/uploads/index.ts';
+import { ACCESS_TOKENS_LISTED } from '../../internal/accounts/index.ts';
 
 export { MAX_PAGE };
 
@@ -25,4 +26,6 @@ export const LIST_MAXIMUM: ReadonlyMap<string, number> = new Map([
   ['Challenge.ranges', PROOF_RANGES],
   // The routing file names the backends; no deployment has hundreds.
   ['Query.storageBackends', 100],
+  // access-tokens.service.ts list: the newest ACCESS_TOKENS_LISTED, expired ones included.
+  ['Query.accessTokens', ACCESS_TOKENS_LISTED],
 ]);

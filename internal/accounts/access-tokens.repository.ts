@@ -33,8 +33,8 @@ export class AccessTokensRepository {
     return this.em().findOne(AccessTokenRow, { tokenHash }, { connectionType: 'write' });
   }
 
-  async listOf(userId: string): Promise<AccessTokenRow[]> {
-    return this.em().find(AccessTokenRow, { userId }, { orderBy: { createdAt: 'desc', id: 'asc' } });
+  async listOf(userId: string, limit: number): Promise<AccessTokenRow[]> {
+    return this.em().find(AccessTokenRow, { userId }, { orderBy: { createdAt: 'desc', id: 'asc' }, limit });
   }
 
   /** Tokens of the person that still work at `now` (the per-person limit counts these). */

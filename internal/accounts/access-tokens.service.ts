@@ -31,6 +31,9 @@ const TOKEN_PATTERN = /^stp_[A-Za-z0-9_-]{43}$/;
 export const ACCESS_TOKEN_NAME_MAX = 100;
 /** Tokens a person may hold that have not expired. */
 export const MAX_ACCESS_TOKENS = 50;
+/** `accessTokens` lists at most this many, newest first: expired tokens stay listed (so one can
+ * see what stopped working) but do not count against MAX_ACCESS_TOKENS, so the list needs a bound. */
+export const ACCESS_TOKENS_LISTED = 200;
 /** The farthest expiry one may set; no expiry at all is said with null. */
 export const MAX_TOKEN_LIFETIME_MS = 366 * 24 * 3_600_000;
 /** `lastUsedAt` is written at most this often per token. */
@@ -112,7 +115,7 @@ export class AccessTokensService {
 
   async list(viewer: Viewer): Promise<AccessTokenDto[]> {
     assertSession(viewer);
-    return (await this.repo.listOf(viewer.userId)).map(accessTokenDto);
+    return (await this.repo.listOf(viewer.userId, ACCESS_TOKENS_LISTED)).map(accessTokenDto);
   }
 
   /** Ends the token at once everywhere; another person's (or an unknown) id is NOT_FOUND. */

@@ -27,7 +27,7 @@ export function createAccounts(runtime: Runtime, drive: DriveProvisioner, mailer
 }
 
 export { REFRESH_TOKEN_TTL_MS } from './accounts.service.ts';
-export { isPersonalAccessToken, type AccessTokenDto, type NewAccessToken, type TokenSignIn } from './access-tokens.service.ts';
+export { ACCESS_TOKENS_LISTED, isPersonalAccessToken, type AccessTokenDto, type NewAccessToken, type TokenSignIn } from './access-tokens.service.ts';
 export type { Mailer } from './mailer.driver.ts';
 export type { AccountsRouter } from './accounts.router.ts';
 export { filesDriveProvisioner, type DriveProvisioner } from './drive-provisioner.port.ts';
