@@ -252,7 +252,7 @@ export class UploadManager {
     }
     return (
       await gql(CreateUploadDocument, {
-        input: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null, ...(blockHashes ? { blockHashes } : {}) },
+        i: { parentId, name: item.name, size: item.size, contentHash: hash, mimeType: item.file.type || null, ...(blockHashes ? { blockHashes } : {}) },
       })
     ).createUpload;
   }
