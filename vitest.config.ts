@@ -50,6 +50,7 @@ export const SPLIT_FILES = [
   'internal/files/drive-rows.test.ts',
   'internal/files/files.router.test.ts',
   'internal/files/file-properties.router.test.ts',
+  'internal/files/drive-paths.router.test.ts',
 ];
 
 export const shared = {
