@@ -37,6 +37,8 @@ export const FAST_FILES = [
   // The GraphQL contract checks (codegen staleness, breaking schema changes, the README table).
   'scripts/codegen/*.test.ts',
   'api/graphql/resolvers/*.test.ts',
+  // The bench's own helpers (CPU meter, the README table written from bench/results/latest.json).
+  'bench/lib/*.test.ts',
 ];
 
 /**
