@@ -47,6 +47,9 @@ export const ERROR_REASONS = [
   'malformed-request', 'body-failed', 'invalid-part-number', 'invalid-size',
   // WebDAV writes (api/dav: 423 locked, 412 if_failed; dead properties; locks)
   'locked', 'if_failed', 'lock_token_unknown', 'lock_timeout_invalid', 'property_too_large', 'too_many_properties', 'property_protected',
+  // tus 1.0.0 (api/http/tus, internal/uploads/tus)
+  'tus_version', 'offset_invalid', 'offset_mismatch', 'metadata_invalid', 'checksum_invalid', 'checksum_algorithm',
+  'checksum_mismatch', 'upload_locked', 'beyond_upload_length',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];
