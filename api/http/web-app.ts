@@ -1,8 +1,9 @@
 /**
  * The web app (web/, built by `npm run build:web` into web/dist): hashed assets with a year-long
  * immutable cache, `index.html` never cached, and the SPA fallback — any other GET or HEAD that
- * accepts HTML and is not an API path gets index.html so `/`, `/folder/…`, `/share/…` open the
- * app. Without a build, `/` explains how to make one. Mounted last, after every API route.
+ * accepts HTML and is not an API path gets index.html so `/`, `/folder/…`, `/share/…` and the
+ * file-drop page `/drop/{token}` open the app (its tus endpoint `/drop/{token}/tus/` is API).
+ * Without a build, `/` explains how to make one. Mounted last, after every API route.
  * Every answer of this router carries the web app's Content-Security-Policy (security-headers.ts:
  * no inline script, no framing); its assets too, since a Web Worker runs under the policy of its
  * own script's response (CSP Level 3 §4.2.1), and the upload worker fetches.
@@ -17,7 +18,10 @@ import { pageHeaders, WEB_APP_CSP } from './security-headers.ts';
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 /** Paths that belong to the API: never answered with the app. */
-const API_PATHS = /^\/(graphql|graphiql|files|upload|s|healthz|readyz|metrics|trpc)(\/|$)/;
+const API_PATHS = /^\/(graphql|graphiql|files|upload|s|tus|healthz|readyz|metrics|trpc)(\/|$)|^\/drop\/[^/]+\/tus(\/|$)/;
+
+/** Pages whose URL holds a secret token: the token must not leak to other sites through Referer. */
+const TOKEN_PAGES = /^\/(share|drop)\//;
 
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,7 +61,7 @@ export function webAppRouter(dist: string = WEB_DIST): Router {
     if (API_PATHS.test(req.path) || !req.accepts('html')) return next();
     res.setHeader('Cache-Control', 'no-cache');
     pageHeaders(res, WEB_APP_CSP);
-    res.setHeader('Referrer-Policy', req.path.startsWith('/share/') ? 'no-referrer' : 'same-origin');
+    res.setHeader('Referrer-Policy', TOKEN_PAGES.test(req.path) ? 'no-referrer' : 'same-origin');
     if (!existsSync(index)) {
       res.status(200).type('html').send(NOT_BUILT);
       return;

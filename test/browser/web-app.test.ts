@@ -22,7 +22,7 @@ afterAll(() => close?.());
 
 describe('webAppRouter without a build', () => {
   it('answers / and deep links with a page saying how to build the app', async () => {
-    for (const p of ['/', '/folder/x', '/share/abc']) {
+    for (const p of ['/', '/folder/x', '/share/abc', '/drop/abc']) {
       const res = await fetch(`${url}${p}`, { headers: { accept: 'text/html' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-cache');
@@ -32,10 +32,18 @@ describe('webAppRouter without a build', () => {
 
   it('leaves API paths and non-HTML requests to the routes after it', async () => {
     expect(await (await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } })).json()).toEqual({ api: true });
-    for (const p of ['/files/1/content', '/s/tok', '/upload/a/0', '/metrics', '/healthz']) {
+    for (const p of ['/files/1/content', '/s/tok', '/upload/a/0', '/metrics', '/healthz', '/tus/abc', '/drop/abc/tus/', '/drop/abc/tus/u1']) {
       expect((await fetch(`${url}${p}`, { headers: { accept: 'text/html' } })).status, p).toBe(404);
     }
     expect((await fetch(`${url}/whatever`, { headers: { accept: 'application/json' } })).status).toBe(404);
     expect((await fetch(`${url}/assets/app-123.js`)).status).toBe(404);
+  });
+
+  it('keeps the token of a share or drop page out of the Referer sent to other sites', async () => {
+    for (const p of ['/share/abc', '/drop/abc']) {
+      const res = await fetch(`${url}${p}`, { headers: { accept: 'text/html' } });
+      expect(res.headers.get('referrer-policy'), p).toBe('no-referrer');
+    }
+    expect((await fetch(`${url}/folder/x`, { headers: { accept: 'text/html' } })).headers.get('referrer-policy')).toBe('same-origin');
   });
 });
