@@ -329,6 +329,10 @@ export type Query = {
   transfers: TransferList;
   /** The viewer's personal access tokens, newest first, expired ones included; never their secrets. A signed-in session only (FORBIDDEN session_required with a token). */
   accessTokens: Array<AccessToken>;
+  /** The viewer's upload links, newest first, revoked and expired ones included; never their tokens. */
+  uploadLinks: Array<UploadLink>;
+  /** Public (no sign-in): what the drop page shows for a link. */
+  uploadLinkInfo: UploadLinkInfo;
 };
 
 
@@ -362,6 +366,12 @@ export type QueryShareArgs = {
 export type QueryTransfersArgs = {
   status?: InputMaybe<TransferStatus>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryUploadLinkInfoArgs = {
+  token: Scalars['String']['input'];
+  unlockToken?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Mutation = {
@@ -448,6 +458,14 @@ export type Mutation = {
   createAccessToken: NewAccessToken;
   /** Refused at once everywhere, open graphql-ws connections closed (4403); another person's id is NOT_FOUND. A signed-in session only. */
   revokeAccessToken: Scalars['Boolean']['output'];
+  /** At most 100 live links per person (RATE_LIMITED too_many_upload_links). The only answer that carries the token and url. */
+  createUploadLink: UploadLink;
+  /** Another person's id is NOT_FOUND. */
+  updateUploadLink: UploadLink;
+  /** Stops the link at once (uploads in progress at their next PATCH); another person's id is NOT_FOUND. */
+  revokeUploadLink: Scalars['Boolean']['output'];
+  /** Public: trades the password for a drop token (valid 1 hour; a changed password ends it). A wrong password is UNAUTHENTICATED (upload_link_password); unknown, expired and revoked links all answer NOT_FOUND (upload_link_not_found); wrong passwords and dead links are limited per address and per link (RATE_LIMITED upload_link_unlock_attempts). */
+  unlockUploadLink: UploadLinkUnlock;
 };
 
 
@@ -627,6 +645,28 @@ export type MutationRevokeAccessTokenArgs = {
   id: Scalars['ID']['input'];
 };
 
+
+export type MutationCreateUploadLinkArgs = {
+  input: CreateUploadLinkInput;
+};
+
+
+export type MutationUpdateUploadLinkArgs = {
+  id: Scalars['ID']['input'];
+  input: UpdateUploadLinkInput;
+};
+
+
+export type MutationRevokeUploadLinkArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationUnlockUploadLinkArgs = {
+  token: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+};
+
 export type Heartbeat = {
   __typename?: 'Heartbeat';
   at: Scalars['DateTime']['output'];
@@ -641,6 +681,8 @@ export type Subscription = {
   uploadProgress: UploadProgress;
   /** Administrators only: every transfer job status change, from any worker. */
   transferProgress: TransferJob;
+  /** Owner only: every arrival through the viewer's link linkId (null: through any of the viewer's links), from any replica. Another person's link id is NOT_FOUND. */
+  uploadLinkActivity: UploadLinkArrival;
 };
 
 
@@ -651,6 +693,11 @@ export type SubscriptionHeartbeatArgs = {
 
 export type SubscriptionUploadProgressArgs = {
   sessionId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionUploadLinkActivityArgs = {
+  linkId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 export type BackendState =
@@ -755,6 +802,112 @@ export type CreateAccessTokenInput = {
   scopes: Array<AccessScope>;
   /** In the future, at most a year ahead; null: the token does not expire. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * An upload-only link to one of the viewer's folders ("file drop"): anyone with it uploads through tus
+ * at `/drop/{token}/tus/` (the web page is `/drop/{token}`) and sees nothing of the folder. Files land
+ * in the folder (a name already there becomes `name (1).ext`, `name (2).ext` …), charged to the
+ * owner's quota, counted against the link's limits before any byte is kept.
+ */
+export type UploadLink = {
+  __typename?: 'UploadLink';
+  id: Scalars['ID']['output'];
+  /** The secret (256 random bits, base64url). Returned by createUploadLink only: just its SHA-256 is kept, so it is null everywhere else. */
+  token?: Maybe<Scalars['String']['output']>;
+  /** The drop page to send to people (`PUBLIC_URL/drop/{token}`); like token, returned by createUploadLink only. */
+  url?: Maybe<Scalars['String']['output']>;
+  folderId: Scalars['ID']['output'];
+  /** The folder files land in; null once it is in the trash or deleted (the link is then dead). */
+  folder?: Maybe<File>;
+  /** null: it does not expire. */
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** null: no limit on the number of files. */
+  maxFiles?: Maybe<Scalars['Int']['output']>;
+  /** null: no limit on the total bytes (the owner's quota still applies). */
+  maxBytes?: Maybe<Scalars['Size']['output']>;
+  /** Files that arrived (completed uploads). */
+  filesReceived: Scalars['Int']['output'];
+  /** Bytes of the files that arrived. */
+  bytesReceived: Scalars['Size']['output'];
+  hasPassword: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** Revoked by its owner: uploads through it are refused, uploads in progress stop at their next PATCH. */
+  revoked: Scalars['Boolean']['output'];
+  /** Accepts uploads now: not revoked, not expired, its folder alive, its limits not reached. */
+  active: Scalars['Boolean']['output'];
+  /** The most recent arrivals, newest first. */
+  arrivals: Array<UploadLinkArrival>;
+};
+
+
+/**
+ * An upload-only link to one of the viewer's folders ("file drop"): anyone with it uploads through tus
+ * at `/drop/{token}/tus/` (the web page is `/drop/{token}`) and sees nothing of the folder. Files land
+ * in the folder (a name already there becomes `name (1).ext`, `name (2).ext` …), charged to the
+ * owner's quota, counted against the link's limits before any byte is kept.
+ */
+export type UploadLinkArrivalsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A file that arrived through an upload link. */
+export type UploadLinkArrival = {
+  __typename?: 'UploadLinkArrival';
+  linkId: Scalars['ID']['output'];
+  /** The file created in the link's folder (it may since have been renamed, moved or deleted). */
+  fileId: Scalars['ID']['output'];
+  /** Its name when it arrived (after any renaming on a clash). */
+  name: Scalars['String']['output'];
+  size: Scalars['Size']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+};
+
+export type CreateUploadLinkInput = {
+  /** One of the viewer's folders (not in the trash). */
+  folderId: Scalars['ID']['input'];
+  /** 4 to 128 characters; visitors must unlock the link with it (unlockUploadLink) before uploading. */
+  password?: InputMaybe<Scalars['String']['input']>;
+  /** In the future; null: the link does not expire. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** At least 1. */
+  maxFiles?: InputMaybe<Scalars['Int']['input']>;
+  /** At least 1. */
+  maxBytes?: InputMaybe<Scalars['Size']['input']>;
+};
+
+/** Fields left out stay as they are; an explicit null removes the password, expiry or limit. */
+export type UpdateUploadLinkInput = {
+  password?: InputMaybe<Scalars['String']['input']>;
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  maxFiles?: InputMaybe<Scalars['Int']['input']>;
+  maxBytes?: InputMaybe<Scalars['Size']['input']>;
+};
+
+/**
+ * A short-lived drop token for a password link: send it to `/drop/{token}/tus/` as
+ * `Authorization: Bearer <token>` (or the header `X-Drop-Unlock: <token>` when a client cannot set
+ * Authorization), and to uploadLinkInfo as unlockToken.
+ */
+export type UploadLinkUnlock = {
+  __typename?: 'UploadLinkUnlock';
+  token: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+};
+
+/**
+ * What a visitor of a drop page may know, nothing more. Unknown, expired and revoked links (and
+ * links whose folder is gone) all answer the same NOT_FOUND (upload_link_not_found).
+ */
+export type UploadLinkInfo = {
+  __typename?: 'UploadLinkInfo';
+  /** true: unlockUploadLink first; the limits below are null until an unlockToken is given. */
+  hasPassword: Scalars['Boolean']['output'];
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Files that may still arrive; null: no limit (or not unlocked yet). */
+  filesLeft?: Maybe<Scalars['Int']['output']>;
+  /** Bytes that may still arrive; null: no limit (or not unlocked yet). The owner's free space is not told. */
+  bytesLeft?: Maybe<Scalars['Size']['output']>;
 };
 
 
@@ -877,6 +1030,12 @@ export type ResolversTypes = {
   AccessToken: ResolverTypeWrapper<AccessToken>;
   NewAccessToken: ResolverTypeWrapper<NewAccessToken>;
   CreateAccessTokenInput: CreateAccessTokenInput;
+  UploadLink: ResolverTypeWrapper<Omit<UploadLink, 'folder'> & { folder?: Maybe<ResolversTypes['File']> }>;
+  UploadLinkArrival: ResolverTypeWrapper<UploadLinkArrival>;
+  CreateUploadLinkInput: CreateUploadLinkInput;
+  UpdateUploadLinkInput: UpdateUploadLinkInput;
+  UploadLinkUnlock: ResolverTypeWrapper<UploadLinkUnlock>;
+  UploadLinkInfo: ResolverTypeWrapper<UploadLinkInfo>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -921,6 +1080,12 @@ export type ResolversParentTypes = {
   AccessToken: AccessToken;
   NewAccessToken: NewAccessToken;
   CreateAccessTokenInput: CreateAccessTokenInput;
+  UploadLink: Omit<UploadLink, 'folder'> & { folder?: Maybe<ResolversParentTypes['File']> };
+  UploadLinkArrival: UploadLinkArrival;
+  CreateUploadLinkInput: CreateUploadLinkInput;
+  UpdateUploadLinkInput: UpdateUploadLinkInput;
+  UploadLinkUnlock: UploadLinkUnlock;
+  UploadLinkInfo: UploadLinkInfo;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1089,6 +1254,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   storageBackends?: Resolver<Array<ResolversTypes['StorageBackend']>, ParentType, ContextType>;
   transfers?: Resolver<ResolversTypes['TransferList'], ParentType, ContextType, RequireFields<QueryTransfersArgs, 'first'>>;
   accessTokens?: Resolver<Array<ResolversTypes['AccessToken']>, ParentType, ContextType>;
+  uploadLinks?: Resolver<Array<ResolversTypes['UploadLink']>, ParentType, ContextType>;
+  uploadLinkInfo?: Resolver<ResolversTypes['UploadLinkInfo'], ParentType, ContextType, RequireFields<QueryUploadLinkInfoArgs, 'token'>>;
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -1125,6 +1292,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   retryTransfer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRetryTransferArgs, 'id'>>;
   createAccessToken?: Resolver<ResolversTypes['NewAccessToken'], ParentType, ContextType, RequireFields<MutationCreateAccessTokenArgs, 'input'>>;
   revokeAccessToken?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeAccessTokenArgs, 'id'>>;
+  createUploadLink?: Resolver<ResolversTypes['UploadLink'], ParentType, ContextType, RequireFields<MutationCreateUploadLinkArgs, 'input'>>;
+  updateUploadLink?: Resolver<ResolversTypes['UploadLink'], ParentType, ContextType, RequireFields<MutationUpdateUploadLinkArgs, 'id' | 'input'>>;
+  revokeUploadLink?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeUploadLinkArgs, 'id'>>;
+  unlockUploadLink?: Resolver<ResolversTypes['UploadLinkUnlock'], ParentType, ContextType, RequireFields<MutationUnlockUploadLinkArgs, 'token' | 'password'>>;
 };
 
 export type HeartbeatResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Heartbeat'] = ResolversParentTypes['Heartbeat']> = {
@@ -1136,6 +1307,7 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   heartbeat?: SubscriptionResolver<ResolversTypes['Heartbeat'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalMs'>>;
   uploadProgress?: SubscriptionResolver<ResolversTypes['UploadProgress'], "uploadProgress", ParentType, ContextType, RequireFields<SubscriptionUploadProgressArgs, 'sessionId'>>;
   transferProgress?: SubscriptionResolver<ResolversTypes['TransferJob'], "transferProgress", ParentType, ContextType>;
+  uploadLinkActivity?: SubscriptionResolver<ResolversTypes['UploadLinkArrival'], "uploadLinkActivity", ParentType, ContextType, Partial<SubscriptionUploadLinkActivityArgs>>;
 };
 
 export type BackendStateResolvers = { ACTIVE: 'active', DRAINING: 'draining', READONLY: 'readonly' };
@@ -1191,6 +1363,44 @@ export type NewAccessTokenResolvers<ContextType = GraphQLContext, ParentType ext
   accessToken?: Resolver<ResolversTypes['AccessToken'], ParentType, ContextType>;
 };
 
+export type UploadLinkResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadLink'] = ResolversParentTypes['UploadLink']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  folderId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  folder?: Resolver<Maybe<ResolversTypes['File']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  maxFiles?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  maxBytes?: Resolver<Maybe<ResolversTypes['Size']>, ParentType, ContextType>;
+  filesReceived?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bytesReceived?: Resolver<ResolversTypes['Size'], ParentType, ContextType>;
+  hasPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  revoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  arrivals?: Resolver<Array<ResolversTypes['UploadLinkArrival']>, ParentType, ContextType, RequireFields<UploadLinkArrivalsArgs, 'first'>>;
+};
+
+export type UploadLinkArrivalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadLinkArrival'] = ResolversParentTypes['UploadLinkArrival']> = {
+  linkId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  fileId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Size'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type UploadLinkUnlockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadLinkUnlock'] = ResolversParentTypes['UploadLinkUnlock']> = {
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type UploadLinkInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadLinkInfo'] = ResolversParentTypes['UploadLinkInfo']> = {
+  hasPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  filesLeft?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  bytesLeft?: Resolver<Maybe<ResolversTypes['Size']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   DateTime?: GraphQLScalarType;
   Size?: GraphQLScalarType;
@@ -1224,4 +1434,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TransferList?: TransferListResolvers<ContextType>;
   AccessToken?: AccessTokenResolvers<ContextType>;
   NewAccessToken?: NewAccessTokenResolvers<ContextType>;
+  UploadLink?: UploadLinkResolvers<ContextType>;
+  UploadLinkArrival?: UploadLinkArrivalResolvers<ContextType>;
+  UploadLinkUnlock?: UploadLinkUnlockResolvers<ContextType>;
+  UploadLinkInfo?: UploadLinkInfoResolvers<ContextType>;
 };
