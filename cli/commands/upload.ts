@@ -2,14 +2,12 @@
  * `stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--json]`
  * The session id and local path go into uploads.json (state directory) the moment the session
  * exists, so a killed upload can be continued by `stratus resume` (or by running the same upload
- * again). The MIME type comes from the extension; an empty file goes in one request.
+ * again). The MIME type comes from the extension. An empty file, and a file of at most one chunk
+ * (8 MiB, or --chunk-size) whose type is known, goes in one request (cli/lib/upload-small.ts).
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
-import { uploadFile, type UploadOptions } from '../lib/upload.ts';
-import { uploadEmptyFile, type UploadedFile } from '../lib/upload-empty.ts';
+import type { UploadOptions } from '../lib/upload.ts';
+import { sendFile, type UploadedFile } from '../lib/upload-small.ts';
 import { connect, forgetUpload, rememberUpload, type CliApi } from '../lib/config.ts';
-import { mimeTypeOf } from '../lib/mime.ts';
 import { ProgressBar } from '../lib/progress-bar.ts';
 import { bytesOption, intOption, onePositional, out, outJson, parse, type Command } from './args.ts';
 
@@ -24,30 +22,23 @@ export interface UploadReport {
 
 /** Runs one upload with a progress bar and the bookkeeping for resume; prints the result line unless `json`. */
 export async function runUpload(api: CliApi, file: string, options: UploadOptions, json = false): Promise<UploadReport> {
-  let report: UploadReport;
-  if (options.sessionId === undefined && (await stat(file)).size === 0) {
-    const name = options.name ?? path.basename(file);
-    report = { file: await uploadEmptyFile(api, name, options.parentId ?? null, mimeTypeOf(name)), sessionId: null, instant: false, chunksSent: 0 };
-  } else {
-    let bar: ProgressBar | undefined;
-    let label = file;
-    const result = await uploadFile(api, file, {
-      ...options,
-      onSession: (session) => {
-        label = `upload ${session.name}`;
-        if (session.status !== 'COMPLETED') rememberUpload(session.id, file);
-      },
-      onProgress: (sent, total) => {
-        bar ??= new ProgressBar(label, total);
-        bar.update(sent);
-      },
-    });
-    bar?.finish();
-    const { session } = result;
-    forgetUpload(session.id);
-    if (!session.file) throw Object.assign(new Error(`upload ${session.id} ended ${session.status} without a file`), { code: 'INTERNAL' });
-    report = { file: session.file, sessionId: session.id, instant: result.instant, chunksSent: result.chunksSent };
-  }
+  let bar: ProgressBar | undefined;
+  let label = file;
+  const sent = await sendFile(api, file, {
+    ...options,
+    onSession: (session) => {
+      label = `upload ${session.name}`;
+      if (session.status !== 'COMPLETED') rememberUpload(session.id, file);
+    },
+    onProgress: (bytes, total) => {
+      bar ??= new ProgressBar(label, total);
+      bar.update(bytes);
+    },
+  });
+  bar?.finish();
+  const session = sent.session;
+  if (session) forgetUpload(session.session.id);
+  const report: UploadReport = { file: sent.file, sessionId: session?.session.id ?? null, instant: session?.instant ?? false, chunksSent: session?.chunksSent ?? 0 };
   const how = report.instant ? 'instant' : `${report.chunksSent} chunks`;
   if (!json) out(`uploaded ${report.file.name} ${report.file.id} ${report.file.size} (${how})`);
   return report;

@@ -1,0 +1,84 @@
+/**
+ * Which way a file goes, and the one-request way.
+ *
+ * An upload session costs at least four requests per file (openUploads, createUpload, one chunk
+ * PUT, completeUpload) and several transactions: for the files that dominate a drive (84 % under
+ * 1 MB in the ownCloud/OpenCloud load model) those round trips, not the bytes, set the pace. A file
+ * that fits in one chunk gains nothing from a session (nothing to resume, nothing to send in
+ * parallel), so it goes as `uploadFile` in one GraphQL multipart request
+ * (https://github.com/jaydenseric/graphql-multipart-request-spec), streamed from disk; the server
+ * hashes it, checks the name and the quota, and shares the blob of known content (dedup) exactly
+ * as completeUpload does. Apollo's CSRF prevention requires `apollo-require-preflight` on it.
+ *
+ * A session is kept when the caller continues one (`stratus resume`), and for a file whose MIME
+ * type is unknown: a multipart part always carries a Content-Type (application/octet-stream by
+ * default) and uploadFile records it, while a session records none (null) for such a file.
+ */
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ApiError, type StratusApi } from './api.ts';
+import { UploadEmptyFileDocument, type UploadEmptyFileMutation, type UploadSessionFragment } from './graphql.generated.ts';
+import { mimeTypeOf } from './mime.ts';
+import { uploadFile, type UploadOptions, type UploadResult } from './upload.ts';
+
+/** The file an upload made: the same fields as the UploadSession fragment's `file`. */
+export type UploadedFile = NonNullable<UploadSessionFragment['file']>;
+
+/** The server's default chunk size (internal/uploads/upload-plan.rules.ts DEFAULT_CHUNK_SIZE). */
+export const ONE_REQUEST_MAX = 8 * 1024 * 1024;
+
+export interface WayOptions {
+  /** The chunk size asked for: files up to it go in one request (default ONE_REQUEST_MAX). */
+  chunkSize?: number;
+  /** A session to continue: always the session way. */
+  sessionId?: string;
+}
+
+/**
+ * 'request': one uploadFile request; 'session': createUpload + chunks + completeUpload. Empty
+ * files always go in one request (a session needs at least one byte).
+ */
+export function uploadWay(size: number, mimeType: string | null, options: WayOptions = {}): 'request' | 'session' {
+  if (options.sessionId !== undefined) return 'session';
+  if (size === 0) return 'request';
+  return size <= (options.chunkSize ?? ONE_REQUEST_MAX) && mimeType !== null ? 'request' : 'session';
+}
+
+/** The whole file in one uploadFile request, its part typed with `mimeType`. */
+export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal): Promise<UploadedFile> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({
+    query: UploadEmptyFileDocument,
+    // The file is the multipart request's part "0", mapped onto variables.file.
+    variables: { parentId, file: null },
+  }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  // A Blob backed by the file: fetch streams it from disk, never whole in memory.
+  form.append('0', await openAsBlob(file, { type: mimeType ?? 'application/octet-stream' }), name);
+  const res = await fetch(`${api.url}/graphql`, { method: 'POST', headers: api.headers({ 'apollo-require-preflight': 'true' }), body: form, ...(signal ? { signal } : {}) });
+  const body = (await res.json()) as { data?: UploadEmptyFileMutation | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
+  const error = body.errors?.[0];
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, res.status);
+  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, res.status);
+  return body.data.uploadFile;
+}
+
+export interface SentFile {
+  file: UploadedFile;
+  way: 'request' | 'session';
+  /** The session's result, for the session way. */
+  session?: UploadResult;
+}
+
+/** Uploads a local file the way uploadWay chooses: what `stratus upload` does, without its bookkeeping. */
+export async function sendFile(api: StratusApi, file: string, options: UploadOptions = {}): Promise<SentFile> {
+  const name = options.name ?? path.basename(file);
+  const mimeType = options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name);
+  if (uploadWay((await stat(file)).size, mimeType, options) === 'request') {
+    return { file: await uploadInOneRequest(api, file, name, options.parentId ?? null, mimeType, options.signal), way: 'request' };
+  }
+  const result = await uploadFile(api, file, { ...options, name, mimeType });
+  if (!result.session.file) throw new ApiError(`upload ${result.session.id} ended ${result.session.status} without a file`, 'INTERNAL');
+  return { file: result.session.file, way: 'session', session: result };
+}
