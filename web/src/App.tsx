@@ -1,16 +1,20 @@
 /** The shell: signed-out pages, the public share page, and the drive with its header and upload panel. */
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { auth, gql, type User } from './api.ts';
 import { MeDocument } from './graphql.generated.ts';
 import { UploadPanel } from './components/UploadPanel.tsx';
 import { formatBytes } from './format.ts';
 import { AuthPage } from './pages/AuthPage.tsx';
 import { DrivePage } from './pages/DrivePage.tsx';
+import { LinksPage } from './pages/LinksPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
 import { SharePage } from './pages/SharePage.tsx';
 import { TrashPage } from './pages/TrashPage.tsx';
 import { navigate, parseRoute, usePath } from './router.ts';
 import { uploads } from './uploads.ts';
+
+// The drop page carries Uppy and tus-js-client: a chunk of its own, loaded only on /drop/{token}.
+const DropPage = lazy(() => import('./pages/DropPage.tsx'));
 
 function useSignedIn(): [boolean, User | null] {
   const [state, setState] = useState<[boolean, User | null]>([auth.signedIn(), auth.user]);
@@ -31,17 +35,24 @@ export function App() {
   }, [signedIn]);
 
   useEffect(() => {
-    if (route.name === 'share') return;
+    if (route.name === 'share' || route.name === 'drop') return;
     if (!signedIn && route.name !== 'signin' && route.name !== 'signup') navigate('/signin', true);
     if (signedIn && (route.name === 'signin' || route.name === 'signup')) navigate('/', true);
   }, [signedIn, route.name]);
 
   useEffect(() => {
-    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', settings: 'Settings', share: 'Shared file', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
+    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', settings: 'Settings', links: 'Upload links', share: 'Shared file', drop: 'Send files', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
     document.title = `${titles[route.name] ?? ''} · Stratus`;
   }, [route.name]);
 
   if (route.name === 'share') return <SharePage token={route.token} itemId={route.itemId} />;
+  if (route.name === 'drop') {
+    return (
+      <Suspense fallback={<p role="status">Opening…</p>}>
+        <DropPage token={route.token} />
+      </Suspense>
+    );
+  }
   if (!signedIn) return <AuthPage mode={route.name === 'signup' ? 'signup' : 'signin'} />;
 
   // The cookie's login ends on the server (POST /auth/logout), its sockets with it.
@@ -65,6 +76,7 @@ export function App() {
         <nav aria-label="Main" className="main-nav">
           {link('/', 'My drive', route.name === 'drive')}
           {link('/trash', 'Trash', route.name === 'trash')}
+          {link('/links', 'Upload links', route.name === 'links')}
           {link('/settings', 'Settings', route.name === 'settings')}
         </nav>
         <span className="spacer" />
@@ -85,6 +97,7 @@ export function App() {
       {route.name === 'drive' && <DrivePage folderId={route.folderId} />}
       {route.name === 'trash' && <TrashPage />}
       {route.name === 'settings' && <SettingsPage />}
+      {route.name === 'links' && <LinksPage />}
       {route.name === 'notFound' && (
         <main id="main" className="drive">
           <h1>Page not found</h1>

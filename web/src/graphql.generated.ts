@@ -79,6 +79,27 @@ export type CreateAccessTokenInput = {
   expiresAt?: string | null | undefined;
 };
 
+export type CreateUploadLinkInput = {
+  /** One of the viewer's folders (not in the trash). */
+  folderId: string;
+  /** 4 to 128 characters; visitors must unlock the link with it (unlockUploadLink) before uploading. */
+  password?: string | null | undefined;
+  /** In the future; null: the link does not expire. */
+  expiresAt?: string | null | undefined;
+  /** At least 1. */
+  maxFiles?: number | null | undefined;
+  /** At least 1. */
+  maxBytes?: number | null | undefined;
+};
+
+/** Fields left out stay as they are; an explicit null removes the password, expiry or limit. */
+export type UpdateUploadLinkInput = {
+  password?: string | null | undefined;
+  expiresAt?: string | null | undefined;
+  maxFiles?: number | null | undefined;
+  maxBytes?: number | null | undefined;
+};
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
 export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string };
@@ -308,6 +329,60 @@ export type RevokeAccessTokenMutationVariables = Exact<{
 
 export type RevokeAccessTokenMutation = { revokeAccessToken: boolean };
 
+export type LinkArrivalFragment = { linkId: string, fileId: string, name: string, size: number, receivedAt: string };
+
+export type OwnedUploadLinkFragment = { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { id: string, name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> };
+
+export type UploadLinksQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type UploadLinksQuery = { uploadLinks: Array<{ id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { id: string, name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> }> };
+
+export type CreateUploadLinkMutationVariables = Exact<{
+  input: CreateUploadLinkInput;
+}>;
+
+
+export type CreateUploadLinkMutation = { createUploadLink: { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { id: string, name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
+
+export type UpdateUploadLinkMutationVariables = Exact<{
+  id: string;
+  input: UpdateUploadLinkInput;
+}>;
+
+
+export type UpdateUploadLinkMutation = { updateUploadLink: { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { id: string, name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
+
+export type RevokeUploadLinkMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type RevokeUploadLinkMutation = { revokeUploadLink: boolean };
+
+export type UploadLinkActivitySubscriptionVariables = Exact<{
+  linkId?: string | null | undefined;
+}>;
+
+
+export type UploadLinkActivitySubscription = { uploadLinkActivity: { linkId: string, fileId: string, name: string, size: number, receivedAt: string } };
+
+export type DropLinkQueryVariables = Exact<{
+  token: string;
+  unlockToken?: string | null | undefined;
+}>;
+
+
+export type DropLinkQuery = { uploadLinkInfo: { hasPassword: boolean, expiresAt: string | null, filesLeft: number | null, bytesLeft: number | null } };
+
+export type UnlockDropLinkMutationVariables = Exact<{
+  token: string;
+  password: string;
+}>;
+
+
+export type UnlockDropLinkMutation = { unlockUploadLink: { token: string, expiresAt: string } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -317,6 +392,8 @@ export const ShareLinkFields = "id token url fileId expiresAt maxDownloads downl
 export const AuthFieldsFields = "accessToken refreshToken user { id username email }";
 export const SharedNodeFields = "id name size isFolder updatedAt downloadPath";
 export const AccessTokenInfoFields = "id name scopes createdAt lastUsedAt expiresAt";
+export const LinkArrivalFields = "linkId fileId name size receivedAt";
+export const OwnedUploadLinkFields = "id token url folderId folder { id name } expiresAt maxFiles maxBytes filesReceived bytesReceived hasPassword createdAt revoked active arrivals(first: 5) { ...LinkArrival }";
 export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
@@ -348,3 +425,10 @@ export const UnlockShareDocument = "mutation UnlockShare($token: String!, $passw
 export const AccessTokensDocument = "query AccessTokens {\n  accessTokens {\n    ...AccessTokenInfo\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<AccessTokensQuery, AccessTokensQueryVariables>;
 export const CreateAccessTokenDocument = "mutation CreateAccessToken($input: CreateAccessTokenInput!) {\n  createAccessToken(input: $input) {\n    token\n    accessToken {\n      ...AccessTokenInfo\n    }\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<CreateAccessTokenMutation, CreateAccessTokenMutationVariables>;
 export const RevokeAccessTokenDocument = "mutation RevokeAccessToken($id: ID!) {\n  revokeAccessToken(id: $id)\n}" as Operation<RevokeAccessTokenMutation, RevokeAccessTokenMutationVariables>;
+export const UploadLinksDocument = "query UploadLinks {\n  uploadLinks {\n    ...OwnedUploadLink\n  }\n}\nfragment OwnedUploadLink on UploadLink {\n  id\n  token\n  url\n  folderId\n  folder {\n    id\n    name\n  }\n  expiresAt\n  maxFiles\n  maxBytes\n  filesReceived\n  bytesReceived\n  hasPassword\n  createdAt\n  revoked\n  active\n  arrivals(first: 5) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<UploadLinksQuery, UploadLinksQueryVariables>;
+export const CreateUploadLinkDocument = "mutation CreateUploadLink($input: CreateUploadLinkInput!) {\n  createUploadLink(input: $input) {\n    ...OwnedUploadLink\n  }\n}\nfragment OwnedUploadLink on UploadLink {\n  id\n  token\n  url\n  folderId\n  folder {\n    id\n    name\n  }\n  expiresAt\n  maxFiles\n  maxBytes\n  filesReceived\n  bytesReceived\n  hasPassword\n  createdAt\n  revoked\n  active\n  arrivals(first: 5) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<CreateUploadLinkMutation, CreateUploadLinkMutationVariables>;
+export const UpdateUploadLinkDocument = "mutation UpdateUploadLink($id: ID!, $input: UpdateUploadLinkInput!) {\n  updateUploadLink(id: $id, input: $input) {\n    ...OwnedUploadLink\n  }\n}\nfragment OwnedUploadLink on UploadLink {\n  id\n  token\n  url\n  folderId\n  folder {\n    id\n    name\n  }\n  expiresAt\n  maxFiles\n  maxBytes\n  filesReceived\n  bytesReceived\n  hasPassword\n  createdAt\n  revoked\n  active\n  arrivals(first: 5) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<UpdateUploadLinkMutation, UpdateUploadLinkMutationVariables>;
+export const RevokeUploadLinkDocument = "mutation RevokeUploadLink($id: ID!) {\n  revokeUploadLink(id: $id)\n}" as Operation<RevokeUploadLinkMutation, RevokeUploadLinkMutationVariables>;
+export const UploadLinkActivityDocument = "subscription UploadLinkActivity($linkId: ID) {\n  uploadLinkActivity(linkId: $linkId) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<UploadLinkActivitySubscription, UploadLinkActivitySubscriptionVariables>;
+export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: String) {\n  uploadLinkInfo(token: $token, unlockToken: $unlockToken) {\n    hasPassword\n    expiresAt\n    filesLeft\n    bytesLeft\n  }\n}" as Operation<DropLinkQuery, DropLinkQueryVariables>;
+export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;

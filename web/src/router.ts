@@ -31,6 +31,8 @@ export type Route =
   | { name: 'trash' }
   | { name: 'settings' }
   | { name: 'share'; token: string; itemId: string | null }
+  | { name: 'drop'; token: string }
+  | { name: 'links' }
   | { name: 'signin' }
   | { name: 'signup' }
   | { name: 'notFound' };
@@ -42,6 +44,8 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'trash') return { name: 'trash' };
   if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'share' && parts[1]) return { name: 'share', token: parts[1], itemId: parts[2] ?? null };
+  if (parts[0] === 'drop' && parts[1] && parts.length === 2) return { name: 'drop', token: parts[1] };
+  if (parts[0] === 'links') return { name: 'links' };
   if (parts[0] === 'signin') return { name: 'signin' };
   if (parts[0] === 'signup') return { name: 'signup' };
   return { name: 'notFound' };

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react'
 import { ErrorText } from '../components/Dialog.tsx';
 import { FolderNameDialog, MoveDialog, RenameDialog } from '../components/FileDialogs.tsx';
 import { ShareDialog } from '../components/ShareDialog.tsx';
+import { UploadLinkDialog } from '../components/UploadLinkDialog.tsx';
 import { UnfinishedUploads } from '../components/UnfinishedUploads.tsx';
 import { filesFromDrop, filesFromInput } from '../drop.ts';
 import { humanError } from '../errors.ts';
@@ -12,7 +13,7 @@ import { formatBytes, formatDate } from '../format.ts';
 import { navigate } from '../router.ts';
 import { uploads } from '../uploads.ts';
 
-type Open = { kind: 'rename' | 'move' | 'share'; file: FileNode } | { kind: 'newFolder' } | null;
+type Open = { kind: 'rename' | 'move' | 'share' | 'uploadLink'; file: FileNode } | { kind: 'newFolder' } | null;
 
 export function DrivePage({ folderId }: { folderId: string | null }) {
   const [folder, setFolder] = useState<Folder | null>(null);
@@ -262,6 +263,11 @@ function FileRow({ file, act, onOpen }: { file: FileNode; act: Act; onOpen: (ope
             <button type="button" onClick={() => onOpen({ kind: 'share', file })}>
               Share
             </button>
+            {file.isFolder && (
+              <button type="button" onClick={() => onOpen({ kind: 'uploadLink', file })}>
+                Upload link
+              </button>
+            )}
             <button type="button" onClick={() => onOpen({ kind: 'rename', file })}>
               Rename
             </button>
@@ -285,6 +291,7 @@ function DriveDialogs({ open, folder, onClose, onDone }: { open: Open; folder: F
       {open?.kind === 'rename' && <RenameDialog file={open.file} onClose={onClose} onDone={onDone} />}
       {open?.kind === 'move' && <MoveDialog file={open.file} onClose={onClose} onDone={onDone} />}
       {open?.kind === 'share' && <ShareDialog file={open.file} onClose={onClose} />}
+      {open?.kind === 'uploadLink' && <UploadLinkDialog folder={open.file} onClose={onClose} />}
     </>
   );
 }
