@@ -7,6 +7,8 @@
  * Settings (environment):
  *   BENCH_REPS=3          repetitions of each throughput measurement (medians are reported)
  *   BENCH_SIZE_MIB=1024   size of the big file
+ *   BENCH_TUS_SIZE_MIB    the tus step's file (tus-js-client into /tus/ and @tus/server);
+ *                         default the smaller of 512 and BENCH_SIZE_MIB (see config.tusSize)
  *   BENCH_ONLY=upload,download,memory,instant,metadata,webdav   a subset, in this order
  *   BENCH_INSTANT_RUNS=200, BENCH_FILES=10000, BENCH_CLIENTS=100, BENCH_CLIENT_SECONDS=15
  *   BENCH_SERVER=process  where the Stratus server of upload/download/instant/clients runs:
@@ -23,6 +25,7 @@ import { benchDownloads } from './download.bench.ts';
 import { benchInstant } from './instant.bench.ts';
 import { benchMemory } from './memory.bench.ts';
 import { benchMetadata } from './metadata.bench.ts';
+import { benchTus } from './tus.bench.ts';
 import { benchUploads } from './upload.bench.ts';
 import { benchWebdav } from './webdav.bench.ts';
 import { printTable, writeResults, type Row } from './lib/report.ts';
@@ -31,7 +34,7 @@ import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
 
-const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav'] as const;
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'tus'] as const;
 type Step = (typeof STEPS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -48,6 +51,11 @@ const config = {
   files: intEnv('BENCH_FILES', 10_000),
   clients: intEnv('BENCH_CLIENTS', 100),
   clientSeconds: intEnv('BENCH_CLIENT_SECONDS', 15),
+  // tus: 4 uploads a repetition (2 servers × 2 shapes, each then GC'd). At the 2026-11-29 rates
+  // (@tus/server 78 MiB/s in one request, 30 MiB/s in 8 MiB PATCHes) 1 GiB needs ~110 s a
+  // repetition, 5.5 min for 3: over the 6-minute budget at the first slowdown. 512 MiB halves it
+  // and is still 64 parts of 8 MiB per upload, far beyond any buffer on either side.
+  tusSize: intEnv('BENCH_TUS_SIZE_MIB', Math.min(512, intEnv('BENCH_SIZE_MIB', 1024))) * MiB,
   server: process.env.BENCH_SERVER === 'inprocess' ? ('inprocess' as const) : ('process' as const),
   steps: (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...STEPS]) as Step[],
 };
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
       if (!app.app) throw new Error('no in-process app');
       rows.push(...(await benchMetadata({ t: app.app, owner: await app.signUp(), target, files: config.files, clients: config.clients, seconds: config.clientSeconds })));
     }
+    if (wants('tus')) rows.push(...(await benchTus({ target, user: await target.signUp(), size: config.tusSize, reps: config.reps })));
     if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
   } finally {
     if (app && app !== target) await app.close();
