@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileContentHash } from '../cli/lib/hash.ts';
 import { uploadFile } from '../cli/lib/upload.ts';
+import { benchApiLoad } from './api-load.bench.ts';
 import { benchDownloads } from './download.bench.ts';
 import { benchInstant } from './instant.bench.ts';
 import { benchMemory } from './memory.bench.ts';
@@ -34,7 +35,7 @@ import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
 
-const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'tus'] as const;
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus'] as const;
 type Step = (typeof STEPS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -56,6 +57,12 @@ const config = {
   // repetition, 5.5 min for 3: over the 6-minute budget at the first slowdown. 512 MiB halves it
   // and is still 64 parts of 8 MiB per upload, far beyond any buffer on either side.
   tusSize: intEnv('BENCH_TUS_SIZE_MIB', Math.min(512, intEnv('BENCH_SIZE_MIB', 1024))) * MiB,
+  api: {
+    clients: (process.env.BENCH_API_CLIENTS || '100,400').split(',').map(Number),
+    seconds: intEnv('BENCH_API_SECONDS', 15),
+    accounts: intEnv('BENCH_API_ACCOUNTS', 20),
+    files: intEnv('BENCH_API_FILES', 300),
+  },
   server: process.env.BENCH_SERVER === 'inprocess' ? ('inprocess' as const) : ('process' as const),
   steps: (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...STEPS]) as Step[],
 };
@@ -105,6 +112,7 @@ async function main(): Promise<void> {
       if (!app.app) throw new Error('no in-process app');
       rows.push(...(await benchMetadata({ t: app.app, owner: await app.signUp(), target, files: config.files, clients: config.clients, seconds: config.clientSeconds })));
     }
+    if (wants('api')) rows.push(...(await benchApiLoad({ target, ...config.api })));
     if (wants('tus')) rows.push(...(await benchTus({ target, user: await target.signUp(), size: config.tusSize, reps: config.reps })));
     if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
   } finally {

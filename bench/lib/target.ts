@@ -30,6 +30,8 @@ export interface Target {
   url: string;
   /** The server's pid (this process for `inprocess`). */
   pid: number;
+  /** The server's MariaDB database (mysql://…), for benches that read or seed it directly. */
+  databaseUrl: string;
   /** The in-process app, when there is one. */
   app?: TestApp;
   signUp(): Promise<User>;
@@ -48,6 +50,7 @@ export async function inProcessTarget(env: Record<string, string>): Promise<Targ
     kind: 'inprocess',
     url: t.url,
     pid: process.pid,
+    databaseUrl: t.db.url ?? '',
     app: t,
     async signUp() {
       const name = newName();
@@ -94,6 +97,7 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
     kind: 'process',
     url: server.url,
     pid,
+    databaseUrl: db.url ?? '',
     async signUp() {
       const name = newName();
       const email = `${name}@example.com`;
