@@ -26,6 +26,7 @@ import { benchDownloads } from './download.bench.ts';
 import { benchInstant } from './instant.bench.ts';
 import { benchMemory } from './memory.bench.ts';
 import { benchMetadata } from './metadata.bench.ts';
+import { benchSmallFiles } from './small-files.bench.ts';
 import { benchTus } from './tus.bench.ts';
 import { benchUploads } from './upload.bench.ts';
 import { benchWebdav } from './webdav.bench.ts';
@@ -35,7 +36,7 @@ import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
 
-const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus'] as const;
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus', 'small'] as const;
 type Step = (typeof STEPS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -52,6 +53,8 @@ const config = {
   files: intEnv('BENCH_FILES', 10_000),
   clients: intEnv('BENCH_CLIENTS', 100),
   clientSeconds: intEnv('BENCH_CLIENT_SECONDS', 15),
+  // small: the cdperf mix, at least 2 000 files (1 680 under 1 MB … 16 above 100 MB, ~3.6 GiB).
+  smallFiles: intEnv('BENCH_SMALL_FILES', 2_000),
   // tus: 4 uploads a repetition (2 servers × 2 shapes, each then GC'd). At the 2026-11-29 rates
   // (@tus/server 78 MiB/s in one request, 30 MiB/s in 8 MiB PATCHes) 1 GiB needs ~110 s a
   // repetition, 5.5 min for 3: over the 6-minute budget at the first slowdown. 512 MiB halves it
@@ -114,6 +117,10 @@ async function main(): Promise<void> {
     }
     if (wants('api')) rows.push(...(await benchApiLoad({ target, ...config.api })));
     if (wants('tus')) rows.push(...(await benchTus({ target, user: await target.signUp(), size: config.tusSize, reps: config.reps })));
+    if (wants('small')) {
+      app ??= target.app ? target : await inProcessTarget(SERVER_ENV);
+      rows.push(...(await benchSmallFiles({ target, counting: app, files: config.smallFiles, reps: config.reps })));
+    }
     if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
   } finally {
     if (app && app !== target) await app.close();
