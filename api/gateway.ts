@@ -23,6 +23,8 @@ import { downloadRouter } from './http/download.handler.ts';
 import { uploadRouter } from './http/upload.handler.ts';
 import { webAppRouter } from './http/web-app.ts';
 import { davRouter } from './dav/dav.router.ts';
+import { tusRouter } from './http/tus/tus.handler.ts';
+import { bearerPrincipal } from './http/tus/tus.principal.ts';
 import { createLocks } from '../internal/locks/index.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { KeyValueStore, PubSub } from '../internal/platform/kv/kv.ts';
@@ -225,6 +227,8 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
   app.use(shareDownloadRouter(clients, storage, log));
   // WebDAV (RFC 4918 class 1 and 2): the person's drive at /dav/, Basic auth with access tokens.
   app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv) }));
+  // tus 1.0.0 at /tus/ (Bearer: access token or personal access token; writes need WRITE).
+  app.use('/tus', tusRouter({ clients, storage, log }, { resolve: bearerPrincipal(contextDeps), writeScope: true }));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));
   app.use(

@@ -15,6 +15,8 @@ import { UploadSweeper } from './sweeper.job.ts';
 import { uploadsRouter } from './uploads.router.ts';
 import { UploadsRepository } from './uploads.repository.ts';
 import { UploadsService } from './uploads.service.ts';
+import { TusStateRepository } from './tus/tus-state.repository.ts';
+import { TusService } from './tus/tus.service.ts';
 
 export function createUploads(runtime: Runtime, files: TRPCClient<FilesRouter>, options: { sweepIntervalMs?: number } = {}) {
   const deps: UploadsDeps = { sessions: new UploadsRepository(runtime.orm), receipts: new ChunkReceipts(runtime.kv, IDLE_TTL_MS), storage: runtime.storage };
@@ -24,9 +26,10 @@ export function createUploads(runtime: Runtime, files: TRPCClient<FilesRouter>, 
   const chunks = new ChunksService(core, deps);
   const completion = new CompletionService(core, deps, port, runtime.kv);
   const sweeper = new UploadSweeper(core, deps, runtime.log);
+  const tus = new TusService(core, deps, uploads, port, new TusStateRepository(runtime.kv, IDLE_TTL_MS));
   sweeper.start(options.sweepIntervalMs);
   runtime.onClose(() => sweeper.stop());
-  return { uploads, chunks, completion, sweeper, router: uploadsRouter(uploads, chunks, completion) };
+  return { uploads, chunks, completion, sweeper, router: uploadsRouter(uploads, chunks, completion, tus) };
 }
 
 export type { UploadsRouter } from './uploads.router.ts';
@@ -38,3 +41,6 @@ export { writeSimpleUpload, type SimpleUpload, type SimpleUploadPorts } from './
 export { writeStreamedUpload, type StreamedResult, type StreamedUpload } from './streamed-upload.writer.ts';
 export { commitUpload, type CommitOptions, type StoredUpload } from './upload-commit.service.ts';
 export { writeChunk, type ChunkResult, type ChunkWrite, type UploadsClients } from './chunks.writer.ts';
+export { writeTusPatch, type TusPatch, type TusPatchResult } from './tus/tus-patch.writer.ts';
+export type { TusUploadState } from './tus/tus.service.ts';
+export * as tusRules from './tus/tus.rules.ts';

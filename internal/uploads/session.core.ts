@@ -207,6 +207,8 @@ export class SessionCore {
     };
     if (row.multipartId) await store.abortMultipart(row.storageKey, row.multipartId).catch(ignoreGone);
     if (row.assembledHash) await store.delete(row.storageKey).catch(ignoreGone);
+    // A tus upload may keep the bytes after its last whole chunk as a tail object (tus/tus-state.repository.ts).
+    if (row.tusMetadata != null) await Promise.all([0, 1].map((slot) => store.delete(`${row.storageKey}.tus-tail.${slot}`).catch(ignoreGone)));
   }
 
   expiry(): Date {

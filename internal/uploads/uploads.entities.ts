@@ -39,6 +39,13 @@ export class UploadSessionRow {
    * folder at that moment keeps the session open instead of deleting what was sent).
    */
   assembledHash!: string | null;
+  /** The upload link (file drop) this session arrived through; null for the owner's own uploads. */
+  uploadLinkId?: string | null;
+  /**
+   * A tus upload's Upload-Metadata as the client sent it (echoed on HEAD, tus 1.0.0), '' when it
+   * sent none; null for sessions that are not tus uploads (they keep no tail object).
+   */
+  tusMetadata?: string | null;
   createdAt!: Date;
   updatedAt!: Date;
   expiresAt!: Date;
@@ -74,6 +81,8 @@ export const UploadSessionSchema = new EntitySchema<UploadSessionRow>({
     // session for every chunk never reads it.
     blockHashes: { type: 'text', columnType: 'mediumtext', nullable: true, lazy: true },
     assembledHash: { type: 'string', length: 64, nullable: true },
+    uploadLinkId: { type: 'string', length: 36, nullable: true },
+    tusMetadata: { type: 'text', nullable: true },
     createdAt: { type: 'datetime', length: 3 },
     updatedAt: { type: 'datetime', length: 3 },
     expiresAt: { type: 'datetime', length: 3 },

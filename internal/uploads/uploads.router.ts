@@ -6,13 +6,17 @@ import type { ChunksService } from './chunks.service.ts';
 import type { CompletionService } from './completion.service.ts';
 import { MAX_BLOCK_HASHES } from './upload-plan.rules.ts';
 import type { UploadsService } from './uploads.service.ts';
+import { tusRouter } from './tus/tus.router.ts';
+import type { TusService } from './tus/tus.service.ts';
 
 const Id = z.string().min(1).max(64);
 const Hex64 = z.string().regex(CONTENT_HASH_RE, 'must be 64 lowercase hex characters (SHA-256)');
 const Index = z.number().int().min(0).max(1_000_000);
 
-export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, completion: CompletionService) {
+export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, completion: CompletionService, tus: TusService) {
   return router({
+    // tus 1.0.0 uploads (api/http/tus) on these sessions: tus/tus.service.ts.
+    tus: tusRouter(tus),
     create: authedProcedure
       .input(
         z.object({
@@ -24,6 +28,8 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
           mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(255).nullish(),
           // Checked by the service (count, form, combination) for a stable reason each.
           blockHashes: z.array(z.string().max(64)).max(MAX_BLOCK_HASHES + 1).nullish(),
+          // A file drop's link (upload-links): the uploads service checks it belongs to the viewer.
+          uploadLinkId: Id.nullish(),
         }),
       )
       .mutation(({ ctx, input }) => uploads.create(ctx.viewer, input)),

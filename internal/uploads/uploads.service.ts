@@ -21,6 +21,10 @@ export interface CreateUploadInput {
   chunkSize?: number | null;
   mimeType?: string | null;
   blockHashes?: string[] | null;
+  /** The upload link (file drop) the session arrives through; stored on the session. */
+  uploadLinkId?: string | null;
+  /** A tus upload's Upload-Metadata ('' for none); marks the session as a tus upload (tus/tus.service.ts). */
+  tusMetadata?: string | null;
 }
 
 /** Unfinished sessions one person may hold at once (each holds a backend multipart upload). */
@@ -75,7 +79,8 @@ export class UploadsService {
     return Object.assign(new UploadSessionRow(), {
       id: randomUUID(), ownerId: viewer.userId, parentId: at.parentId, name: at.name, size: input.size, chunkSize: at.chunkSize, chunkCount: at.chunkCount,
       contentHash: input.contentHash ?? null, mimeType: input.mimeType ?? null, status: 'PENDING' as UploadSessionRow['status'], backend: at.backend, storageKey: '', multipartId: '',
-      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes: at.blockHashes, assembledHash: null as string | null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
+      fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes: at.blockHashes, assembledHash: null as string | null,
+      uploadLinkId: input.uploadLinkId ?? null, tusMetadata: input.tusMetadata ?? null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
     });
   }
 

@@ -1,0 +1,192 @@
+/**
+ * tus uploads on top of upload sessions: a tus upload IS an upload session (same row, receipts,
+ * multipart upload, progress events, sweeper, commit path); this service adds what tus needs
+ * beside it — the offset (recorded chunks + stored tail), the tail's record, a lock per upload
+ * so two requests never write one upload at once, termination, and the empty upload.
+ *
+ * Every call names the principal's upload link (null for /tus/): a session answers NOT_FOUND
+ * unless it arrived through that very link, so /tus/ cannot reach file-drop sessions and a link
+ * cannot reach another link's (or the owner's own) uploads.
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { newBlobKey } from '../../files/blobs.writer.ts';
+import { combineBlockDigests } from '../../files/content-hash.ts';
+import { nameTaken } from '../../files/files.statements.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { Viewer } from '../../platform/request-context.ts';
+import type { FilesPort } from '../files.port.ts';
+import type { SessionCore, UploadsDeps } from '../session.core.ts';
+import { isActive, isUnfinished, type UploadStatus } from '../session-status.machine.ts';
+import { commitUpload } from '../upload-commit.service.ts';
+import { UploadSessionRow } from '../uploads.entities.ts';
+import type { UploadsService } from '../uploads.service.ts';
+import { tusTailKey, type TusStateRepository } from './tus-state.repository.ts';
+import { tusOffset } from './tus.rules.ts';
+
+export interface TusCreate {
+  parentId: string | null;
+  name: string;
+  size: number;
+  mimeType: string | null;
+  uploadLinkId: string | null;
+  /** Upload-Metadata as sent ('' for none), echoed on HEAD. */
+  metadata: string;
+}
+
+/** Where a tus upload stands, and (for the PATCH writer) where its bytes go. */
+export interface TusUploadState {
+  id: string;
+  status: UploadStatus;
+  size: number;
+  chunkSize: number;
+  chunkCount: number;
+  /** Upload-Offset: bytes of the unbroken run of recorded chunks plus the valid tail. */
+  offset: number;
+  /** The first chunk not recorded (the one the tail, when any, begins). */
+  nextIndex: number;
+  /** The tail to read back before the body (null: none). */
+  tail: { slot: 0 | 1; length: number } | null;
+  /** The slot a new tail must NOT overwrite (the recorded one's, even when stale). */
+  tailSlot: 0 | 1 | null;
+  metadata: string;
+  expiresAt: string;
+  backend: string;
+  storageKey: string;
+  multipartId: string;
+}
+
+export class TusService {
+  constructor(
+    private readonly core: SessionCore,
+    private readonly deps: UploadsDeps,
+    private readonly uploads: UploadsService,
+    private readonly files: FilesPort,
+    private readonly state: TusStateRepository,
+  ) {}
+
+  async create(viewer: Viewer, input: TusCreate): Promise<TusUploadState> {
+    if (input.size === 0) return this.createEmpty(viewer, input);
+    const dto = await this.uploads.create(viewer, {
+      parentId: input.parentId, name: input.name, size: input.size, mimeType: input.mimeType, uploadLinkId: input.uploadLinkId, tusMetadata: input.metadata,
+    });
+    return this.describe(await this.load(viewer, dto.id, input.uploadLinkId), false);
+  }
+
+  /**
+   * "The `Upload-Length` header MAY be set to 0 ... Such an upload is immediately complete after
+   * its creation": the empty file is committed at once (the one commit path: name, quota, dedup),
+   * and a COMPLETED session answers HEAD with offset 0.
+   */
+  private async createEmpty(viewer: Viewer, input: TusCreate): Promise<TusUploadState> {
+    const target = await this.files.childByName(input.parentId, input.name);
+    if (target.existing) throw nameTaken(target.name);
+    const { name: backend, store } = this.deps.storage.defaultBackend();
+    const storageKey = newBlobKey();
+    await store.put(storageKey, Readable.from([]), 0, input.mimeType ? { contentType: input.mimeType } : {});
+    const id = randomUUID();
+    const file = await commitUpload(
+      { files: this.files, storage: this.deps.storage },
+      { id, parentId: target.parentId, name: target.name, size: 0, contentHash: combineBlockDigests([]), mimeType: input.mimeType, backend, storageKey },
+      { bytes: 'request' },
+    );
+    const now = this.core.now();
+    const row = Object.assign(new UploadSessionRow(), {
+      id, ownerId: viewer.userId, parentId: target.parentId, name: target.name, size: 0, chunkSize: 0, chunkCount: 0, contentHash: file.contentHash, mimeType: input.mimeType,
+      status: 'COMPLETED' as UploadStatus, backend, storageKey, multipartId: '', fileId: file.id, challengeNonce: null, challengeRanges: null, proofAttempts: 0,
+      failureReason: null, blockHashes: null, assembledHash: file.contentHash, uploadLinkId: input.uploadLinkId, tusMetadata: input.metadata, createdAt: now, updatedAt: now, expiresAt: now,
+    });
+    await this.deps.sessions.insert(row);
+    return this.describe(row, false);
+  }
+
+  async get(viewer: Viewer, id: string, uploadLinkId: string | null): Promise<TusUploadState> {
+    return this.describe(await this.load(viewer, id, uploadLinkId), false);
+  }
+
+  /**
+   * Takes the upload's write lock (CONFLICT upload_locked while another request holds it) and
+   * answers where the upload stands, its multipart upload started. A paused session is resumed:
+   * a tus client has no pause of its own; its PATCH is the resume.
+   */
+  async lock(viewer: Viewer, id: string, uploadLinkId: string | null): Promise<TusUploadState & { lockToken: string }> {
+    const row = await this.load(viewer, id, uploadLinkId);
+    const lockToken = await this.state.lock(row.id);
+    if (!lockToken) throw locked();
+    try {
+      if (row.status === 'PAUSED') await this.uploads.resume(viewer, row.id);
+      const fresh = await this.load(viewer, id, uploadLinkId);
+      return { ...(await this.describe(fresh, true)), lockToken };
+    } catch (error) {
+      await this.state.unlock(row.id, lockToken);
+      throw error;
+    }
+  }
+
+  async renew(viewer: Viewer, id: string, lockToken: string): Promise<boolean> {
+    const row = await this.core.load(viewer, id);
+    return this.state.renew(row.id, lockToken);
+  }
+
+  async unlock(viewer: Viewer, id: string, lockToken: string): Promise<void> {
+    const row = await this.core.load(viewer, id);
+    await this.state.unlock(row.id, lockToken);
+  }
+
+  /**
+   * Records the tail a PATCH left (already stored in `slot`), or none; the other slot's object goes.
+   * Refused when the lock was lost meanwhile: another request writes the upload now.
+   */
+  async setTail(viewer: Viewer, input: { id: string; lockToken: string; index: number; length: number; slot: 0 | 1 }): Promise<void> {
+    const row = await this.core.load(viewer, input.id);
+    if (!(await this.state.renew(row.id, input.lockToken))) throw locked();
+    await this.state.setTail(row.id, input.length > 0 ? { index: input.index, length: input.length, slot: input.slot } : null);
+    const store = this.deps.storage.store(row.backend);
+    const stale: (0 | 1)[] = input.length > 0 ? [input.slot === 0 ? 1 : 0] : [0, 1];
+    await Promise.all(stale.map((slot) => store.delete(tusTailKey(row.storageKey, slot)).catch(() => undefined)));
+  }
+
+  /** Termination: the session is cancelled (its multipart upload, tail and receipts go). */
+  async terminate(viewer: Viewer, id: string, uploadLinkId: string | null): Promise<void> {
+    const row = await this.load(viewer, id, uploadLinkId);
+    const lockToken = await this.state.lock(row.id);
+    if (!lockToken) throw locked();
+    try {
+      await this.uploads.cancel(viewer, row.id);
+      await this.state.clear(row.id);
+    } finally {
+      await this.state.unlock(row.id, lockToken);
+    }
+  }
+
+  /** The viewer's tus session reached through this principal's link (or none); NOT_FOUND otherwise. */
+  private async load(viewer: Viewer, id: string, uploadLinkId: string | null): Promise<UploadSessionRow> {
+    const row = await this.core.load(viewer, id);
+    if (row.tusMetadata == null || (row.uploadLinkId ?? null) !== uploadLinkId) throw new AppError('NOT_FOUND', 'No such upload');
+    return row;
+  }
+
+  private async describe(row: UploadSessionRow, startMultipart: boolean): Promise<TusUploadState> {
+    const size = Number(row.size);
+    const plan = { size, chunkSize: row.chunkSize, chunkCount: row.chunkCount };
+    const whole = row.status === 'COMPLETED' || row.status === 'COMPLETING' || Boolean(row.assembledHash);
+    let recorded = new Set<number>();
+    let stored: Awaited<ReturnType<TusStateRepository['tail']>> = null;
+    if (!whole && isUnfinished(row.status)) {
+      await this.core.ensureReceipts(row);
+      [recorded, stored] = await Promise.all([this.deps.receipts.all(row.id).then((m) => new Set(m.keys())), this.state.tail(row.id)]);
+    }
+    const at = whole ? { offset: size, nextIndex: row.chunkCount, tailLength: 0 } : tusOffset(plan, recorded, stored);
+    const multipartId = startMultipart && isActive(row.status) && !whole ? await this.core.ensureMultipart(row) : row.multipartId;
+    return {
+      id: row.id, status: row.status, ...plan, offset: at.offset, nextIndex: at.nextIndex,
+      tail: stored && at.tailLength > 0 ? { slot: stored.slot, length: at.tailLength } : null,
+      tailSlot: stored?.slot ?? null, metadata: row.tusMetadata ?? '', expiresAt: row.expiresAt.toISOString(),
+      backend: row.backend, storageKey: row.storageKey, multipartId,
+    };
+  }
+}
+
+function locked(): AppError {
+  return new AppError('CONFLICT', 'Another request is writing this upload; try again once it ends', { details: { reason: 'upload_locked' }, retryAfter: 1 });
+}
