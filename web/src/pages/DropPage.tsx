@@ -20,6 +20,7 @@ type Info = DropLinkQuery['uploadLinkInfo'];
 type PageState = { kind: 'loading' } | { kind: 'dead' } | { kind: 'password' } | { kind: 'ready'; info: Info } | { kind: 'error'; message: string };
 
 export const DEAD_LINK = 'This link does not exist, has expired or was revoked.';
+const FULL_LINK = 'This link has taken all the files it can. Ask its owner for a new one to send more.';
 
 export default function DropPage({ token }: { token: string }) {
   // The drop token lives for this tab only (like a share's unlock token), so a reload keeps it.
@@ -155,7 +156,7 @@ function DropZone({ token, info, unlock, onFailure, onArrived }: {
       onNotice: setNotice,
     });
     if (target.current) {
-      uppy.use(DragDrop, { target: target.current, height: '12rem', note: 'Files go straight to the owner; nobody else sees them here.', locale: { strings: { dropHereOr: 'Drop files here or %{browse}', browse: 'choose files' } } });
+      uppy.use(DragDrop, { target: target.current, height: 'auto', note: 'Files go straight to the owner; nobody else sees them here.', locale: { strings: { dropHereOr: 'Drop files here or %{browse}', browse: 'choose files' } } });
     }
     const refresh = () => setFiles(views());
     uppy.on('state-update', refresh);
@@ -164,11 +165,17 @@ function DropZone({ token, info, unlock, onFailure, onArrived }: {
   }, [token]);
 
   const limits = limitsText(info);
+  // Everything the link takes has arrived: say so instead of offering a drop zone that would refuse.
+  const full = info.filesLeft === 0 || info.bytesLeft === 0;
   return (
     <section className="card wide" aria-labelledby="drop-title">
       <h1 id="drop-title">Send files</h1>
-      {limits.length > 0 && <p className="hint" data-testid="drop-limits">{limits.join(' ')}</p>}
-      <div ref={target} className="drop-target" data-testid="drop-target" />
+      {full ? (
+        <p role="status" data-testid="drop-full">{FULL_LINK}</p>
+      ) : (
+        limits.length > 0 && <p className="hint" data-testid="drop-limits">{limits.join(' ')}</p>
+      )}
+      <div ref={target} className="drop-target" data-testid="drop-target" hidden={full} />
       <ErrorText error={notice} />
       {earlier.length > 0 && files.length === 0 && (
         <div className="drop-earlier" role="note">
