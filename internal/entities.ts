@@ -3,6 +3,7 @@ import type { EntitySchema } from '@mikro-orm/core';
 import { accountEntities } from './accounts/accounts.entities.ts';
 import { filesEntities } from './files/files.entities.ts';
 import { transferEntities } from './transfer/transfer.entities.ts';
+import { uploadLinkEntities } from './uploads/upload-links/upload-links.entities.ts';
 import { uploadEntities } from './uploads/uploads.entities.ts';
 
-export const allEntities: EntitySchema[] = [...accountEntities, ...filesEntities, ...uploadEntities, ...transferEntities] as EntitySchema[];
+export const allEntities: EntitySchema[] = [...accountEntities, ...filesEntities, ...uploadEntities, ...uploadLinkEntities, ...transferEntities] as EntitySchema[];

@@ -7,7 +7,7 @@
  * neither paged nor listed here, so a new list cannot silently be priced at a guess.
  */
 import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
-import { PROOF_RANGES } from '../../internal/uploads/index.ts';
+import { PROOF_RANGES, UPLOAD_LINKS_LISTED } from '../../internal/uploads/index.ts';
 import { ACCESS_TOKENS_LISTED } from '../../internal/accounts/index.ts';
 
 export { MAX_PAGE };
@@ -28,4 +28,6 @@ export const LIST_MAXIMUM: ReadonlyMap<string, number> = new Map([
   ['Query.storageBackends', 100],
   // access-tokens.service.ts list: the newest ACCESS_TOKENS_LISTED, expired ones included.
   ['Query.accessTokens', ACCESS_TOKENS_LISTED],
+  // upload-links.service.ts list: the newest UPLOAD_LINKS_LISTED, revoked and expired ones included.
+  ['Query.uploadLinks', UPLOAD_LINKS_LISTED],
 ]);

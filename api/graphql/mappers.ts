@@ -25,6 +25,7 @@ export type QuotaParent = Files['quota'];
 export type UploadSessionParent = Uploads['get'];
 export type UploadProgressParent = Uploads['progress'];
 export type ShareParent = Files['shares']['list'][number];
+export type UploadLinkParent = Uploads['links']['list'][number];
 export type StorageBackendParent = Transfer['backends'][number];
 export type TransferJobParent = Transfer['list']['jobs'][number];
 

@@ -50,6 +50,10 @@ export const ERROR_REASONS = [
   // tus 1.0.0 (api/http/tus, internal/uploads/tus)
   'tus_version', 'offset_invalid', 'offset_mismatch', 'metadata_invalid', 'checksum_invalid', 'checksum_algorithm',
   'checksum_mismatch', 'upload_locked', 'beyond_upload_length',
+  // File-drop links (internal/uploads/upload-links)
+  'upload_link_not_found', 'upload_link_files_limit', 'upload_link_bytes_limit', 'too_many_upload_links',
+  'upload_link_unlock_attempts', 'upload_link_creations', 'upload_link_limit_invalid', 'upload_link_password_length',
+  'upload_link_password', 'upload_link_password_required',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -145,7 +145,13 @@ export class CompletionService {
         refused: async () => {
           await this.core.transition(row, ['COMPLETING'], 'UPLOADING');
         },
-        committed: (file) => this.finish(row, file.id, { contentHash }),
+        committed: async (file) => {
+          await this.finish(row, file.id, { contentHash, name: file.name });
+          // A file drop: the link counts the file as arrived and tells its owner (upload-links.port.ts).
+          if (row.uploadLinkId) await this.deps.links?.arrived(row.id, file);
+        },
+        // A file drop never fails on a name that arrived meanwhile: it becomes `name (1).ext` ….
+        conflict: row.uploadLinkId ? 'RENAME' : 'FAIL',
       },
     );
   }

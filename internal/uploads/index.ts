@@ -15,6 +15,7 @@ import { UploadSweeper } from './sweeper.job.ts';
 import { uploadsRouter } from './uploads.router.ts';
 import { UploadsRepository } from './uploads.repository.ts';
 import { UploadsService } from './uploads.service.ts';
+import { createUploadLinks } from './upload-links/index.ts';
 import { TusStateRepository } from './tus/tus-state.repository.ts';
 import { TusService } from './tus/tus.service.ts';
 
@@ -22,6 +23,8 @@ export function createUploads(runtime: Runtime, files: TRPCClient<FilesRouter>, 
   const deps: UploadsDeps = { sessions: new UploadsRepository(runtime.orm), receipts: new ChunkReceipts(runtime.kv, IDLE_TTL_MS), storage: runtime.storage };
   const core = new SessionCore(deps.sessions, deps.receipts, runtime.pubsub, deps.storage);
   const port = filesPort(files);
+  const links = createUploadLinks(runtime, files, port);
+  deps.links = links.port;
   const uploads = new UploadsService(core, deps, port);
   const chunks = new ChunksService(core, deps);
   const completion = new CompletionService(core, deps, port, runtime.kv);
@@ -29,7 +32,7 @@ export function createUploads(runtime: Runtime, files: TRPCClient<FilesRouter>, 
   const tus = new TusService(core, deps, uploads, port, new TusStateRepository(runtime.kv, IDLE_TTL_MS));
   sweeper.start(options.sweepIntervalMs);
   runtime.onClose(() => sweeper.stop());
-  return { uploads, chunks, completion, sweeper, router: uploadsRouter(uploads, chunks, completion, tus) };
+  return { uploads, chunks, completion, sweeper, links: links.service, router: uploadsRouter(uploads, chunks, completion, tus, links.router) };
 }
 
 export type { UploadsRouter } from './uploads.router.ts';
@@ -44,3 +47,6 @@ export { writeChunk, type ChunkResult, type ChunkWrite, type UploadsClients } fr
 export { writeTusPatch, type TusPatch, type TusPatchResult } from './tus/tus-patch.writer.ts';
 export type { TusUploadState } from './tus/tus.service.ts';
 export * as tusRules from './tus/tus.rules.ts';
+export { uploadLinkArrivals, type UploadLinkArrivalDto } from './upload-links/upload-link-activity.channel.ts';
+export { MAX_ARRIVALS_LISTED, UPLOAD_LINKS_LISTED } from './upload-links/upload-links.rules.ts';
+export type { DropPrincipalDto, UploadLinkDto } from './upload-links/upload-links.dto.ts';

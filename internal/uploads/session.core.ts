@@ -17,12 +17,15 @@ import { isUnfinished, sourcesOf, type UploadStatus } from './session-status.mac
 import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 import type { UploadsRepository } from './uploads.repository.ts';
+import type { UploadLinksPort } from './upload-links/upload-links.port.ts';
 
 /** What the uploads services are built from; createUploads wires each service with its share. */
 export interface UploadsDeps {
   sessions: UploadsRepository;
   receipts: ChunkReceipts;
   storage: StorageRouter;
+  /** File-drop links: what a session created through one does (limits, renaming, arrivals). */
+  links?: UploadLinksPort;
 }
 
 export interface UploadSessionDto {

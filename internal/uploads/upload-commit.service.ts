@@ -16,6 +16,7 @@ import type { FileDto } from '../files/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import type { FilesPort } from './files.port.ts';
+import { MAX_RENAMES, renamed } from './upload-links/upload-links.rules.ts';
 
 export interface StoredUpload {
   /** The file's id: a session's own id, so a repeated commit finds the file it made. */
@@ -41,7 +42,14 @@ export interface CommitOptions {
   committed?: (file: FileDto) => Promise<void>;
   /** Runs when the file could not be recorded, before the error is thrown (a session goes back to UPLOADING). */
   refused?: () => Promise<void>;
+  /**
+   * What a name already taken in the folder does: FAIL (CONFLICT name_taken, the default) or RENAME
+   * (the first free `name (1).ext`, `name (2).ext` …: file drops). Issue 22 adds NEW_VERSION.
+   */
+  conflict?: ConflictPolicy;
 }
+
+export type ConflictPolicy = 'FAIL' | 'RENAME';
 
 export interface CommitPorts {
   files: Pick<FilesPort, 'commitFile'>;
@@ -51,7 +59,7 @@ export interface CommitPorts {
 export async function commitUpload(ports: CommitPorts, upload: StoredUpload, options: CommitOptions): Promise<FileDto> {
   let committed: Awaited<ReturnType<FilesPort['commitFile']>>;
   try {
-    committed = await ports.files.commitFile(upload);
+    committed = await commitNamed(ports, upload, options.conflict ?? 'FAIL');
   } catch (error) {
     await options.refused?.();
     throw await refusal(ports, upload, options.bytes, error);
@@ -65,6 +73,21 @@ export async function commitUpload(ports: CommitPorts, upload: StoredUpload, opt
   // (a failure leaves an orphan object for fsck, never a file pointing at missing bytes).
   for (const blob of committed.freed ?? []) await ports.storage.store(blob.backend).delete(blob.storageKey).catch(() => undefined);
   return committed.file;
+}
+
+/**
+ * commitFile under the upload's name or, with RENAME, under the first free `name (n).ext`: each
+ * try is the files service's one transaction, so two uploads racing for a name never both get it.
+ */
+async function commitNamed(ports: CommitPorts, upload: StoredUpload, conflict: ConflictPolicy): ReturnType<FilesPort['commitFile']> {
+  for (let n = 0; ; n++) {
+    try {
+      return await ports.files.commitFile(n === 0 ? upload : { ...upload, name: renamed(upload.name, n) });
+    } catch (error) {
+      const taken = AppError.is(error, 'CONFLICT') && error.details?.reason === 'name_taken';
+      if (conflict !== 'RENAME' || !taken || n >= MAX_RENAMES) throw error;
+    }
+  }
 }
 
 async function refusal(ports: CommitPorts, upload: StoredUpload, bytes: CommitOptions['bytes'], error: unknown): Promise<unknown> {

@@ -8,15 +8,18 @@ import { MAX_BLOCK_HASHES } from './upload-plan.rules.ts';
 import type { UploadsService } from './uploads.service.ts';
 import { tusRouter } from './tus/tus.router.ts';
 import type { TusService } from './tus/tus.service.ts';
+import type { UploadLinksRouter } from './upload-links/upload-links.router.ts';
 
 const Id = z.string().min(1).max(64);
 const Hex64 = z.string().regex(CONTENT_HASH_RE, 'must be 64 lowercase hex characters (SHA-256)');
 const Index = z.number().int().min(0).max(1_000_000);
 
-export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, completion: CompletionService, tus: TusService) {
+export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, completion: CompletionService, tus: TusService, links: UploadLinksRouter) {
   return router({
     // tus 1.0.0 uploads (api/http/tus) on these sessions: tus/tus.service.ts.
     tus: tusRouter(tus),
+    // File-drop links (upload-links/upload-links.service.ts).
+    links,
     create: authedProcedure
       .input(
         z.object({

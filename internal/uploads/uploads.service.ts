@@ -12,6 +12,7 @@ import type { FilesPort } from './files.port.ts';
 import type { SessionCore, UploadSessionDto, UploadsDeps } from './session.core.ts';
 import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.rules.ts';
 import { UploadSessionRow } from './uploads.entities.ts';
+import type { UploadLinksPort } from './upload-links/upload-links.port.ts';
 
 export interface CreateUploadInput {
   parentId: string | null;
@@ -40,7 +41,7 @@ export class UploadsService {
   ) {}
 
   async create(viewer: Viewer, input: CreateUploadInput): Promise<UploadSessionDto> {
-    const { name, parentId, existing } = await this.files.childByName(input.parentId, input.name);
+    const { name, parentId, existing } = await this.placement(viewer, input);
     const { name: backend, store } = this.deps.storage.defaultBackend();
     const plan = planChunks(input.size, input.chunkSize ?? undefined, store.capabilities);
     const blockHashes = input.blockHashes ? declaredBlockHashes(input.size, input.contentHash, input.blockHashes) : null;
@@ -50,10 +51,12 @@ export class UploadsService {
     const [quota, reserved] = await Promise.all([this.files.quota(), this.deps.sessions.reservedBytes(viewer.userId)]);
     if (quota.used + reserved + input.size > quota.limit) throw overQuota(quota, reserved, input.size);
     if ((await this.deps.sessions.countUnfinished(viewer.userId)) >= MAX_OPEN_SESSIONS) throw tooMany();
+    // A file drop's limits are counted before anything is stored (upload-links.port.ts reserve).
+    if (input.uploadLinkId) await this.links().reserve(input.uploadLinkId, row.id, input.size);
     row.storageKey = newBlobKey();
     // With a content hash the file may already be stored (instant upload): the backend multipart
     // is then started by the first chunk, which keeps createUpload → proveOwnership fast.
-    if (!input.contentHash) row.multipartId = await store.createMultipart(row.storageKey, input.mimeType ? { contentType: input.mimeType } : {});
+    if (!input.contentHash) row.multipartId = await store.createMultipart(row.storageKey, input.mimeType ? { contentType: input.mimeType } : {}).catch(this.released(row));
     if (input.contentHash) {
       // Always a challenge when a hash is given, whether or not such a blob exists: the answer
       // must not tell a stranger which content is stored.
@@ -65,9 +68,32 @@ export class UploadsService {
       await this.insertWithinLimits(viewer, row, quota);
     } catch (error) {
       if (row.multipartId) await store.abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
+      await this.deps.links?.release(row.id).catch(() => undefined);
       throw error;
     }
     return this.core.dto(row);
+  }
+
+  /**
+   * Where the file goes: the folder named, or, through a file drop, the link's folder (checked:
+   * the viewer's, live) under a free name — a clash becomes `name (1).ext` (upload-links.port.ts).
+   */
+  private async placement(viewer: Viewer, input: CreateUploadInput): Promise<{ name: string; parentId: string; existing: FileDto | null }> {
+    if (!input.uploadLinkId) return this.files.childByName(input.parentId, input.name);
+    return { ...(await this.links().admit(viewer, input.uploadLinkId, input.name)), existing: null };
+  }
+
+  private links(): UploadLinksPort {
+    if (!this.deps.links) throw new AppError('INTERNAL', 'Upload links are not wired into this uploads service');
+    return this.deps.links;
+  }
+
+  /** A failure after the link's reservation gives it back before it is thrown on. */
+  private released(row: UploadSessionRow) {
+    return async (error: unknown): Promise<never> => {
+      await this.deps.links?.release(row.id).catch(() => undefined);
+      throw error;
+    };
   }
 
   private newRow(
@@ -172,6 +198,8 @@ export class UploadsService {
     await this.core.dropBytes(row);
     await this.deps.receipts.clear(row.id);
     await this.deps.sessions.delete(row.id);
+    // A file drop's reservation goes back to its link (upload-links.port.ts).
+    await this.deps.links?.release(row.id);
     return true;
   }
 }

@@ -75,6 +75,7 @@ export const OUTPUTS: OutputConfig[] = [
         SharedFile: mapper('SharedFileParent'),
         StorageBackend: mapper('StorageBackendParent'),
         TransferJob: mapper('TransferJobParent'),
+        UploadLink: mapper('UploadLinkParent'),
       },
     },
   },

@@ -49,7 +49,7 @@ export const uploadLinksResolvers: Resolvers = {
         const linkId = args.linkId ?? null;
         // Only the owner: reading the link first answers NOT_FOUND for anyone else's id.
         if (linkId) await asViewer(ctx, () => ctx.clients.uploads.links.get.query({ id: linkId }));
-        for await (const arrival of uploadLinkArrivals(ctx.bytes.pubsub, viewer.id, linkId)) yield { uploadLinkActivity: arrival };
+        for await (const arrival of uploadLinkArrivals(ctx.bytes.pubsub, viewer.userId, linkId)) yield { uploadLinkActivity: arrival };
       },
     },
   },

@@ -11,6 +11,7 @@ import { Migration20261205050000_name_keys as M7 } from './Migration202612050500
 import { Migration20261205070000_access_tokens as M8 } from './Migration20261205070000_access_tokens.ts';
 import { Migration20261205071321_file_properties as M9 } from './Migration20261205071321_file_properties.ts';
 import { Migration20261205093600_tus_sessions as M10 } from './Migration20261205093600_tus_sessions.ts';
+import { Migration20261205093706_upload_links as M11 } from './Migration20261205093706_upload_links.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205070000_access_tokens', class: M8 },
   { name: 'Migration20261205071321_file_properties', class: M9 },
   { name: 'Migration20261205093600_tus_sessions', class: M10 },
+  { name: 'Migration20261205093706_upload_links', class: M11 },
 ];
