@@ -44,7 +44,7 @@ export interface DropUploaderOptions {
   token: string;
   /** The drop token from unlockUploadLink (password links), read before every request. */
   unlockToken: () => string | null;
-  /** The link is gone (404 on create) or needs the password again (401/403). */
+  /** The link is gone (404) or needs the password again (401/403). */
   onFailure: (failure: Exclude<DropFailure, null>) => void;
   /** Uppy's refusals before upload (e.g. a file already in the list). */
   onNotice: (message: string) => void;
@@ -58,6 +58,8 @@ export interface DropUploader {
   uppy: DropUppy;
   /** What the page shows of each file, in the order they were added. */
   views(): DropFileView[];
+  /** Sends a failed file again: tus asks the server's offset first, so it goes on from there. */
+  retry(fileId: string): void;
 }
 
 export function createDropUploader(options: DropUploaderOptions): DropUploader {
@@ -88,7 +90,9 @@ export function createDropUploader(options: DropUploaderOptions): DropUploader {
   uppy.on('upload-error', (file, error) => {
     if (file) errors.set(file.id, dropErrorText(error));
     const status = statusOf(error);
-    if (status === 404 || status === 410) options.onFailure('dead');
+    // 404 for every request of a dead link (unknown, expired, revoked: one answer); 410 is only
+    // an expired upload, which choosing the file again starts over.
+    if (status === 404) options.onFailure('dead');
     if (status === 401 || status === 403) options.onFailure('locked');
   });
   uppy.on('restriction-failed', (_file, error) => options.onNotice(error.message));
@@ -96,7 +100,11 @@ export function createDropUploader(options: DropUploaderOptions): DropUploader {
   uppy.on('upload', (_id, files) => {
     for (const file of files) errors.delete(file.id);
   });
-  return { uppy, views: () => uppy.getFiles().map((f) => viewOf(f, resumedFrom, errors)) };
+  return {
+    uppy,
+    views: () => uppy.getFiles().map((f) => viewOf(f, resumedFrom, errors)),
+    retry: (fileId) => void uppy.retryUpload(fileId).catch(() => undefined),
+  };
 }
 
 function statusOf(error: unknown): number | null {
@@ -107,27 +115,33 @@ function statusOf(error: unknown): number | null {
   return cause && cause !== error ? statusOf(cause) : null;
 }
 
-/** The server's stable reason (tus error bodies are text/plain), when it gave one. */
+/** The stable reason a tus refusal starts its text/plain body with (`<reason>: <message>`). */
 function reasonOf(error: unknown): string {
-  const response = (error as Partial<DetailedError> | null)?.originalResponse;
-  return response?.getBody()?.trim().slice(0, 200) ?? '';
+  const body = (error as Partial<DetailedError> | null)?.originalResponse?.getBody() ?? '';
+  return /^([a-z0-9_]+):/.exec(body.trim())?.[1] ?? '';
 }
+
+const BY_REASON: Record<string, string> = {
+  upload_link_files_limit: 'This link takes no more files.',
+  upload_link_bytes_limit: 'This file is larger than the link still accepts.',
+};
 
 /** A sentence for one file's failure. */
 function dropErrorText(error: unknown): string {
   const status = statusOf(error);
   const reason = reasonOf(error);
-  if (status === 404 || status === 410) return 'This link does not exist, has expired or was revoked.';
+  const byReason = BY_REASON[reason];
+  if (byReason) return byReason;
+  if (reason.startsWith('name_')) return 'This file’s name is not allowed in a drive. Rename the file, then choose it again.';
+  if (status === 404) return 'This link does not exist, has expired or was revoked.';
+  if (status === 410) return 'This upload expired. Choose the file again to start over.';
   if (status === 401 || status === 403) return 'Enter the link’s password again, then choose the file again.';
-  if (status === 413) {
-    if (/files|max_files/.test(reason)) return 'This link takes no more files.';
-    if (/quota/.test(reason)) return 'There is no room left for this file.';
-    return 'This file is larger than the link still accepts.';
-  }
-  if (status === 429) return 'Too many uploads from your address just now. Wait a minute, then choose the file again.';
-  if (status === 400 && /name/.test(reason)) return 'The file name is not allowed. Rename the file and try again.';
-  if (status === null) return 'The connection was lost. Choose the file again to continue where it stopped.';
-  return 'The upload failed. Choose the file again to continue where it stopped.';
+  // The owner's free space is theirs to know: a full drive reads like the link's own limit.
+  if (status === 413) return 'This file is larger than the link can take now.';
+  if (status === 429) return 'Too many uploads from your address just now. Wait a minute, then retry.';
+  if (status === 400) return 'Stratus refused this file. Rename it and try again.';
+  if (status === null) return 'The connection was lost. Retry to continue where it stopped.';
+  return 'The upload failed. Retry to continue where it stopped.';
 }
 
 function statusOfFile(file: DropFile): DropFileStatus {
@@ -145,7 +159,7 @@ function viewOf(file: DropFile, resumedFrom: Map<string, number>, errors: Map<st
     size,
     sent: Math.min(size, file.progress.bytesUploaded || 0),
     status: statusOfFile(file),
-    error: file.error ? (errors.get(file.id) ?? 'The upload failed. Choose the file again to continue where it stopped.') : null,
+    error: file.error ? (errors.get(file.id) ?? 'The upload failed. Retry to continue where it stopped.') : null,
     resumedFrom: (url && resumedFrom.get(url)) || null,
   };
 }

@@ -147,9 +147,10 @@ function DropZone({ token, info, unlock, onFailure, onArrived }: {
   const [files, setFiles] = useState<DropFileView[]>([]);
   const [notice, setNotice] = useState<string | null>(null);
   const [earlier] = useState(() => unfinishedUploads(token));
+  const retry = useRef<(fileId: string) => void>(() => undefined);
 
   useEffect(() => {
-    const { uppy, views } = createDropUploader({
+    const { uppy, views, retry: retryFile } = createDropUploader({
       token,
       unlockToken: () => unlockRef.current,
       onFailure: (failure) => callbacks.current.onFailure(failure),
@@ -158,6 +159,7 @@ function DropZone({ token, info, unlock, onFailure, onArrived }: {
     if (target.current) {
       uppy.use(DragDrop, { target: target.current, height: 'auto', note: 'Files go straight to the owner; nobody else sees them here.', locale: { strings: { dropHereOr: 'Drop files here or %{browse}', browse: 'choose files' } } });
     }
+    retry.current = retryFile;
     const refresh = () => setFiles(views());
     uppy.on('state-update', refresh);
     uppy.on('upload-success', () => callbacks.current.onArrived());
@@ -183,7 +185,7 @@ function DropZone({ token, info, unlock, onFailure, onArrived }: {
           <p className="hint">Choose or drop the same files again to continue where they stopped.</p>
         </div>
       )}
-      {files.length > 0 && <DropFileList files={files} />}
+      {files.length > 0 && <DropFileList files={files} onRetry={(id) => retry.current(id)} />}
     </section>
   );
 }
@@ -196,7 +198,7 @@ function fileStatus(file: DropFileView): string {
   return file.status === 'waiting' ? 'Waiting…' : `${sent}${resumed}`;
 }
 
-function DropFileList({ files }: { files: DropFileView[] }) {
+function DropFileList({ files, onRetry }: { files: DropFileView[]; onRetry: (fileId: string) => void }) {
   return (
     <ul className="upload-list drop-files" aria-label="Files sent through this link">
       {files.map((file) => (
@@ -206,6 +208,11 @@ function DropFileList({ files }: { files: DropFileView[] }) {
           <div className="u-status" role={file.status === 'failed' ? 'alert' : undefined}>
             {fileStatus(file)}
           </div>
+          {file.status === 'failed' && (
+            <button type="button" onClick={() => onRetry(file.id)} aria-label={`Retry ${file.name}`}>
+              Retry
+            </button>
+          )}
         </li>
       ))}
     </ul>
