@@ -56,3 +56,37 @@ export function decodeCursor(after: string, field: OrderField): { f: boolean; v:
     throw new AppError('BAD_INPUT', 'Invalid cursor', { cause: error, details: { field: 'after', reason: 'invalid_cursor' } });
   }
 }
+
+/** The files table's column of each order (the raw listing below speaks SQL, not properties). */
+const SQL_COLUMN: Record<OrderField, string> = { NAME: 'name_key', SIZE: 'size', CREATED_AT: 'created_at', UPDATED_AT: 'updated_at' };
+
+/** Every column of a FileRow, for the raw listing (mapped back to a FileRow by the ORM's result mapper). */
+const FILE_COLUMNS = 'id, owner_id, parent_id, name, name_key, path, is_folder, size, blob_id, content_hash, mime_type, trash_key, trashed_at, trashed_by, created_at, updated_at';
+
+/**
+ * One page of a folder's live children as ONE statement, the same rows and order the ORM query
+ * built before (folders first, then the order, ties by id; keyset after the cursor), with the
+ * folder's total as an uncorrelated subquery (evaluated once), when asked for. Plain SQL both
+ * dialects speak; booleans as 1/0 (MariaDB tinyint, SQLite integer); a date cursor value goes
+ * through `dateParam` (the platform's own conversion: a Date for MariaDB, epoch ms for SQLite).
+ */
+export function childrenStatement(ownerId: string, parentId: string, page: Page, count: boolean, dateParam: (d: Date) => unknown): { sql: string; params: unknown[] } {
+  const column = SQL_COLUMN[page.orderBy.field];
+  const dir = page.orderBy.direction === 'ASC' ? 'asc' : 'desc';
+  const op = dir === 'asc' ? '>' : '<';
+  const params: unknown[] = count ? [ownerId, parentId] : [];
+  params.push(ownerId, parentId);
+  let keyset = '';
+  if (page.after) {
+    const c = decodeCursor(page.after, page.orderBy.field);
+    const f = c.f ? 1 : 0;
+    const v = c.v instanceof Date ? dateParam(c.v) : c.v;
+    // Folders come first whatever the order: after the last folder come the files.
+    keyset = ` and (${c.f ? 'is_folder = 0 or ' : ''}(is_folder = ? and ${column} ${op} ?) or (is_folder = ? and ${column} = ? and id ${op} ?))`;
+    params.push(f, v, f, v, c.id);
+  }
+  params.push(page.first + 1);
+  const total = count ? ", (select count(*) from files where owner_id = ? and parent_id = ? and trash_key = '') as total_count" : '';
+  const sql = `select ${FILE_COLUMNS}${total} from files where owner_id = ? and parent_id = ? and trash_key = ''${keyset} order by is_folder desc, ${column} ${dir}, id ${dir} limit ?`;
+  return { sql, params };
+}

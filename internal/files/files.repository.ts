@@ -3,13 +3,13 @@
  * transaction is here (the dialect differences too); the services decide, this carries it out.
  * The statements that run inside a caller's transaction are in files.statements.ts.
  */
-import { DeadlockException, LockWaitTimeoutException, type FilterQuery } from '@mikro-orm/core';
+import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
 import { AppError } from '../platform/errors.ts';
 import { deleteProperties } from './file-properties.repository.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
-import { columnOf, decodeCursor, type Page } from './files.paging.ts';
+import { childrenStatement, type Page } from './files.paging.ts';
 import {
   chargeOrThrow, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
   type NewBlob, type NewNode,
@@ -80,26 +80,25 @@ export class FilesRepository {
     return this.em().findOne(FileRow, { ownerId, parentId, nameKey: key, trashKey: '' });
   }
 
-  async children(ownerId: string, parentId: string, page: Page): Promise<{ rows: FileRow[]; hasNextPage: boolean }> {
-    const column = columnOf(page.orderBy.field);
-    const op = page.orderBy.direction === 'ASC' ? '$gt' : '$lt';
-    const where: FilterQuery<FileRow> = { ownerId, parentId, trashKey: '' };
-    if (page.after) {
-      const c = decodeCursor(page.after, page.orderBy.field);
-      const or: FilterQuery<FileRow>[] = [
-        { isFolder: c.f, [column]: { [op]: c.v } },
-        { isFolder: c.f, [column]: c.v, id: { [op]: c.id } },
-      ];
-      // Folders come first whatever the order: after the last folder come the files.
-      if (c.f) or.unshift({ isFolder: false });
-      Object.assign(where, { $or: or });
-    }
-    const dir = page.orderBy.direction === 'ASC' ? 'asc' : 'desc';
-    const rows = await this.em().find(FileRow, where, {
-      orderBy: [{ isFolder: 'desc' }, { [column]: dir }, { id: dir }],
-      limit: page.first + 1,
-    });
-    return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first };
+  /**
+   * A page of a folder's live children, and with `count` the folder's total, in one statement
+   * without building entities: the rows go from the driver through the ORM's result mapper
+   * (columns to properties, dates and numbers converted) straight to the caller, which only reads
+   * them. A listing is most of an API's traffic; hydrating 51 entities into an identity map that
+   * is thrown away cost more CPU than the SQL (issue 21 profile).
+   */
+  async children(ownerId: string, parentId: string, page: Page, opts: { count?: boolean } = {}): Promise<{ rows: FileRow[]; hasNextPage: boolean; totalCount?: number }> {
+    const em = this.em();
+    const platform = em.getPlatform();
+    const { sql, params } = childrenStatement(ownerId, parentId, page, opts.count === true, (d) => platform.processDateProperty(d));
+    const raw: Record<string, unknown>[] = await em.getConnection().execute(sql, params, 'all');
+    const meta = em.getMetadata().get(FileRow.name);
+    const driver = em.getDriver();
+    const rows = raw.slice(0, page.first).map((r) => driver.mapResult(r, meta) as unknown as FileRow);
+    const first = raw[0];
+    let totalCount: number | undefined;
+    if (opts.count) totalCount = first ? Number(first.total_count) : page.after ? await this.countChildren(ownerId, parentId) : 0;
+    return { rows, hasNextPage: raw.length > page.first, ...(totalCount === undefined ? {} : { totalCount }) };
   }
 
   countChildren(ownerId: string, parentId: string): Promise<number> {

@@ -88,10 +88,7 @@ export class FilesService {
       throw new AppError('BAD_INPUT', `first must be between 0 and ${MAX_PAGE}`, { details: { field: 'first', reason: 'page_size' } });
     }
     const folder = await this.folderRow(viewer, folderId);
-    const [{ rows, hasNextPage }, totalCount] = await Promise.all([
-      this.repo.children(viewer.userId, folder.id, page),
-      this.repo.countChildren(viewer.userId, folder.id),
-    ]);
+    const { rows, hasNextPage, totalCount = 0 } = await this.repo.children(viewer.userId, folder.id, page, { count: true });
     const edges = rows.map((row) => ({ cursor: encodeCursor(row, page.orderBy.field), node: toFileDto(row) }));
     return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
   }
