@@ -178,6 +178,20 @@ describe.each(STACKS)('files on the %s stack', (stack) => {
     expect(await em.fork().count(FileRow, { id: { $in: [a.file.id, b.file.id] } })).toBe(0);
   });
 
+  it('records one blob when people commit the same new content at the same moment (no unique-key failure)', async () => {
+    const hash = randomUUID().replaceAll('-', '').repeat(2);
+    const people = Array.from({ length: 6 }, () => as(viewer()));
+    const stored = await Promise.all(people.map(() => storeBytes('raced bytes')));
+    const results = await Promise.all(people.map((p, i) => p.commitFile({ parentId: null, name: `race-${i}.txt`, contentHash: hash, mimeType: null, ...stored[i]! })));
+    const blobs = await t.runtime.orm.em.fork().find(BlobRow, { contentHash: hash });
+    expect(blobs).toHaveLength(1);
+    expect(blobs[0]?.refCount).toBe(people.length);
+    // Exactly one commit kept its own bytes; every other one is told its copy is a duplicate.
+    const kept = results.filter((r) => r.duplicate === null);
+    expect(kept).toHaveLength(1);
+    expect(results.every((r) => r.file.size === Buffer.byteLength('raced bytes'))).toBe(true);
+  });
+
   it('charges and releases the quota; a file over it is refused and nothing is recorded', async () => {
     const v = viewer();
     const me = as(v);

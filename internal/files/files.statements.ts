@@ -118,10 +118,20 @@ export async function refBlobById(em: EntityManager, blobId: string): Promise<bo
   return (await em.nativeUpdate(BlobRow, { id: blobId, refCount: { $gt: 0 } }, { refCount: raw('ref_count + 1') as never })) === 1;
 }
 
+/**
+ * Records the blob of new content, or shares the one a concurrent commit of the same content
+ * recorded after this transaction looked (blobs_content_unique): one upsert, which takes the row's
+ * exclusive lock at once. A plain insert would fail the second commit, and catching that and then
+ * updating deadlocks on MariaDB ("If a duplicate-key error occurs, a shared lock on the duplicate
+ * index record is set … can result in deadlock", InnoDB locks set by statements). The returned row
+ * is the one recorded: its storageKey is not `blob`'s when the content was shared.
+ */
 export async function insertBlob(em: EntityManager, blob: NewBlob): Promise<BlobRow> {
   const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
-  await em.insert(BlobRow, row);
-  return row;
+  await em.createQueryBuilder(BlobRow).insert(row).onConflict(['contentHash', 'size']).merge({ refCount: raw('ref_count + 1') }).execute('run');
+  const recorded = await em.findOne(BlobRow, { contentHash: blob.contentHash, size: blob.size }, { refresh: true });
+  if (!recorded) throw new Error(`blob ${blob.contentHash}/${blob.size} not found after its upsert`);
+  return recorded;
 }
 
 /** Drops one reference; returns the blob when that was the last one (its row is then deleted). */
