@@ -9,7 +9,7 @@ import { createConnection, type Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { gql } from '../support/graphql.ts';
-import { OCTETS, TUS, b64, contentHashOf, metadata, random, tusRequest } from './tus-protocol-harness.ts';
+import { OCTETS, TUS, contentHashOf, metadata, random, tusRequest } from './tus-protocol-harness.ts';
 
 let t: TestApp;
 let db: Connection;
