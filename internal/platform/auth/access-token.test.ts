@@ -45,6 +45,29 @@ describe('access tokens', () => {
     await Promise.all([kv.close(), pubsub.close()]);
   });
 
+  it('verifies a token again from its cache, yet refuses it once expired or once its login ended', async () => {
+    let now = Date.now();
+    const kv = new MemoryKeyValueStore();
+    const pubsub = new MemoryPubSub();
+    const sessions = new SessionRevocations(kv, pubsub);
+    const signer = new TokenSigner(secret, () => now, sessions);
+    const token = await signer.signAccess({ ...viewer, sessionId: 'login-3' }, 60);
+    const other = await signer.signAccess({ ...viewer, sessionId: 'login-4' }, 900);
+    expect((await signer.verifyAccess(token)).sessionId).toBe('login-3');
+    expect((await signer.verifyAccess(other)).sessionId).toBe('login-4');
+    // The same text, seen before: still its own viewer; a forged copy is not the same text.
+    expect((await signer.verifyAccess(token)).sessionId).toBe('login-3');
+    const [h, p, s] = token.split('.');
+    const payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString());
+    expect(await reason(signer.verifyAccess([h, Buffer.from(JSON.stringify({ ...payload, adm: true })).toString('base64url'), s].join('.')))).toBe('invalid');
+    await sessions.end(['login-4']);
+    expect(await reason(signer.verifyAccess(other))).toBe('session_ended');
+    now += 61_000;
+    expect(await reason(signer.verifyAccess(token))).toBe('expired');
+    expect(await reason(signer.verifyAccess(token))).toBe('expired');
+    await Promise.all([kv.close(), pubsub.close()]);
+  });
+
   it('clamps an access token to 15 minutes', async () => {
     const signer = new TokenSigner(secret);
     const { expiresAt } = await signer.verifyAccessToken(await signer.signAccess(viewer, 86_400));
