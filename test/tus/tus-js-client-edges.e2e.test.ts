@@ -100,6 +100,9 @@ describe('two tus-js-clients racing on one upload URL', () => {
     const racer = () => runUpload({ uploadUrl: starter.sent.url, token: owner.token, file, size: SIZE, chunkSize: CHUNK, retryDelays: [100, 200, 400, 800, 1000, 1000, 1000, 1000] });
     const [a, b] = (await Promise.all([racer(), racer()])) as [Outcome, Outcome];
     const outcomes = [a, b].map((o) => `${o.kind} ${statusOf(o) ?? ''}`);
+    // They did race: some PATCH was refused as locked (423) or at a stale offset (409) and retried.
+    const answers = [...a.sent.answers, ...b.sent.answers];
+    expect(answers.filter((x) => x === 'PATCH 423' || x === 'PATCH 409' || x === 'HEAD 423').length, answers.join(', ')).toBeGreaterThan(0);
     // At least one finishes; a loser that finds the upload finished may see it gone (404/410).
     expect(outcomes, JSON.stringify(outcomes)).toContain('success ');
     for (const o of [a, b]) if (o.kind !== 'success') expect(statusOf(o)).toBeOneOf([404, 410]);

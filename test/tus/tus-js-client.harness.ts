@@ -21,6 +21,8 @@ export interface Sent {
   patchOffsets: number[];
   /** The highest byte count the client reported as sent. */
   bytesSent: number;
+  /** `METHOD status` of every answer the client got, in order. */
+  answers: string[];
 }
 
 export interface RunOptions extends Partial<UploadOptions> {
@@ -41,8 +43,8 @@ export type Outcome = { kind: 'success'; sent: Sent } | { kind: 'error'; error: 
  * retries unless asked), resolving on success, on error, or once `progress` aborted it and the
  * abort's own request (the DELETE of `abort(true)`) is done.
  */
-export function runUpload({ token, file, size, progress, headers, onBeforeRequest, ...options }: RunOptions): Promise<Outcome> {
-  const sent: Sent = { url: '', patchOffsets: [], bytesSent: 0 };
+export function runUpload({ token, file, size, progress, headers, onBeforeRequest, onAfterResponse, ...options }: RunOptions): Promise<Outcome> {
+  const sent: Sent = { url: '', patchOffsets: [], bytesSent: 0, answers: [] };
   return new Promise((resolve) => {
     let aborted = false;
     const done = (outcome: Outcome) => resolve({ ...outcome, sent: { ...sent, url: upload.url ?? sent.url } });
@@ -65,6 +67,10 @@ export function runUpload({ token, file, size, progress, headers, onBeforeReques
       onBeforeRequest: async (req: HttpRequest) => {
         if (req.getMethod() === 'PATCH') sent.patchOffsets.push(Number(req.getHeader('Upload-Offset')));
         await onBeforeRequest?.(req);
+      },
+      onAfterResponse: async (req, res) => {
+        sent.answers.push(`${req.getMethod()} ${res.getStatus()}`);
+        await onAfterResponse?.(req, res);
       },
       onProgress: (bytesSent) => {
         if (aborted) return;
