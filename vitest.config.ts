@@ -20,6 +20,7 @@ export const FAST_FILES = [
   'internal/files/shares.router.test.ts',
   'internal/files/download-links.router.test.ts',
   'internal/uploads/*.test.ts',
+  'internal/uploads/tus/*.test.ts',
   'internal/transfer/*.test.ts',
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
