@@ -202,11 +202,11 @@ describe('file drop in Chromium', { timeout: 180_000 }, () => {
     await waitSent(page, 'photos.bin');
     await waitSent(page, 'notes.txt');
     // Drag and drop: a drop event carrying a file, as a browser fires it.
-    const dataTransfer = await page.evaluateHandle((bytes: number) => {
+    const dataTransfer = await page.evaluateHandle(`(() => {
       const dt = new DataTransfer();
-      dt.items.add(new File([new Uint8Array(bytes)], 'dropped-in-page.bin', { type: 'application/octet-stream' }));
+      dt.items.add(new File([new Uint8Array(1234)], 'dropped-in-page.bin', { type: 'application/octet-stream' }));
       return dt;
-    }, 1234);
+    })()`);
     await page.dispatchEvent('.uppy-DragDrop-container', 'drop', { dataTransfer });
     await waitSent(page, 'dropped-in-page.bin');
     const landed = await folderFiles();
@@ -310,9 +310,9 @@ describe('file drop in Chromium', { timeout: 180_000 }, () => {
     await waitSent(page, 'dropped.bin');
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(ARTIFACTS, 'drop-05-phone.png') });
-    await page.evaluate((t: string) => localStorage.setItem('stratus.accessToken', t), owner.token);
+    // Signed in as the owner: the refresh cookie, the access token and the app's signed-in mark.
     await context.addCookies(await owner.context.cookies());
-    await page.evaluate(() => localStorage.setItem('stratus.signedIn', '1'));
+    await page.evaluate(`localStorage.setItem('stratus.accessToken', ${JSON.stringify(owner.token)}); localStorage.setItem('stratus.signedIn', '1')`);
     await page.goto('/links');
     await page.getByRole('heading', { name: 'Upload links', level: 1 }).waitFor();
     await page.getByTestId('upload-link').first().waitFor();
