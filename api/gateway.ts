@@ -25,6 +25,7 @@ import { webAppRouter } from './http/web-app.ts';
 import { davRouter } from './dav/dav.router.ts';
 import { tusRouter } from './http/tus/tus.handler.ts';
 import { bearerPrincipal } from './http/tus/tus.principal.ts';
+import { dropTusRouter } from './http/drop/drop.router.ts';
 import { createLocks } from '../internal/locks/index.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import type { KeyValueStore, PubSub } from '../internal/platform/kv/kv.ts';
@@ -229,6 +230,8 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
   app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv) }));
   // tus 1.0.0 at /tus/ (Bearer: access token or personal access token; writes need WRITE).
   app.use('/tus', tusRouter({ clients, storage, log }, { resolve: bearerPrincipal(contextDeps), writeScope: true }));
+  // File drop: the same tus for anyone with an upload link, as the link's owner into its folder (http/drop).
+  app.use('/drop/:token/tus', dropTusRouter({ clients, storage, log, tokens: contextDeps.tokens }));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));
   app.use(

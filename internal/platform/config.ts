@@ -118,6 +118,10 @@ const EnvSchema = z.object({
   SIGNIN_FAILURES_PER_CLIENT: perClientLimit,
   /** requestEmailCode calls an hour per client address. */
   EMAIL_CODES_PER_CLIENT_HOUR: perClientLimit,
+  /** Uploads a client address may start through file-drop links a minute (POST /drop/{token}/tus/). */
+  DROP_UPLOADS_PER_CLIENT_MINUTE: perClientLimit,
+  /** Wrong upload-link passwords (and dead links tried) per client address in 15 minutes. */
+  DROP_UNLOCK_FAILURES_PER_CLIENT: perClientLimit,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -153,7 +157,7 @@ export interface Config {
   /** Addresses/CIDR blocks of the proxies whose X-Forwarded-For is believed (express `trust proxy`). */
   trustedProxies: string[];
   /** Per-client-address limits on signing in and e-mail codes (internal/accounts/sign-in-guard.ts). */
-  clientLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; emailCodesPerHour: number };
+  clientLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; emailCodesPerHour: number; dropUploadsPerMinute: number; dropUnlockFailures: number };
 }
 
 export class ConfigError extends Error {
@@ -219,6 +223,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       signInAttemptsPerMinute: e.SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE ?? 20,
       signInFailuresPerClient: e.SIGNIN_FAILURES_PER_CLIENT ?? 10,
       emailCodesPerHour: e.EMAIL_CODES_PER_CLIENT_HOUR ?? 20,
+      dropUploadsPerMinute: e.DROP_UPLOADS_PER_CLIENT_MINUTE ?? 60,
+      dropUnlockFailures: e.DROP_UNLOCK_FAILURES_PER_CLIENT ?? 10,
     },
   };
 }

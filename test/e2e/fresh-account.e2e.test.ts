@@ -32,6 +32,9 @@ interface World {
   sessionId: string;
   /** The owner's personal access token (its id). */
   accessTokenId: string;
+  /** The owner's file-drop link into their root (its id and token). */
+  uploadLinkId: string;
+  uploadLinkToken: string;
 }
 interface Fresh {
   token: string;
@@ -110,6 +113,15 @@ const CASES: Record<string, Case> = {
   'Mutation.createAccessToken': { expect: 'ok',         run: q('mutation { createAccessToken(input: { name: "first script", scopes: [READ] }) { token accessToken { id scopes } } }') },
   // Another person's token: NOT_FOUND, never FORBIDDEN.
   'Mutation.revokeAccessToken': { expect: ['NOT_FOUND'], run: qw('mutation($id: ID!) { revokeAccessToken(id: $id) }', (w) => ({ id: w.accessTokenId })) },
+  'Query.uploadLinks':     { expect: 'ok',              run: q('{ uploadLinks { id token url filesReceived arrivals { fileId } } }') },
+  // Public: what a drop page shows of another person's live link.
+  'Query.uploadLinkInfo':  { expect: 'ok',              run: qw('query($t: String!) { uploadLinkInfo(token: $t) { hasPassword filesLeft bytesLeft } }', (w) => ({ t: w.uploadLinkToken })) },
+  'Mutation.createUploadLink': { expect: 'ok',          run: qw('mutation($f: ID!) { createUploadLink(input: { folderId: $f, maxFiles: 3 }) { id token url } }', (_w, me) => ({ f: me.userId })) },
+  // Another person's link: NOT_FOUND, never FORBIDDEN.
+  'Mutation.updateUploadLink': { expect: ['NOT_FOUND'], run: qw('mutation($id: ID!) { updateUploadLink(id: $id, input: { maxFiles: 1 }) { id } }', (w) => ({ id: w.uploadLinkId })) },
+  'Mutation.revokeUploadLink': { expect: ['NOT_FOUND'], run: qw('mutation($id: ID!) { revokeUploadLink(id: $id) }', (w) => ({ id: w.uploadLinkId })) },
+  // A link without a password cannot be unlocked: the wrong-password answer.
+  'Mutation.unlockUploadLink': { expect: ['UNAUTHENTICATED'], run: qw('mutation($t: String!) { unlockUploadLink(token: $t, password: "pw-1234") { token } }', (w) => ({ t: w.uploadLinkToken })) },
 };
 
 /** Every Query and Mutation field of the contract, as "Query.me", "Mutation.saveShare", ... */
@@ -148,9 +160,10 @@ async function makeWorld(t: TestApp): Promise<World> {
   await must(gql(t.url, 'mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: folder.createFolder.id }, owner.token));
   const session = await must(gql<{ createUpload: { id: string } }>(t.url, 'mutation { createUpload(input: { name: "pending.bin", size: 1000 }) { id } }', {}, owner.token));
   const pat = await must(gql<{ createAccessToken: { accessToken: { id: string } } }>(t.url, 'mutation { createAccessToken(input: { name: "owner", scopes: [WRITE] }) { accessToken { id } } }', {}, owner.token));
+  const link = await must(gql<{ createUploadLink: { id: string; token: string } }>(t.url, 'mutation($f: ID!) { createUploadLink(input: { folderId: $f }) { id token } }', { f: owner.userId }, owner.token));
   return {
     owner, fileId, trashedId: folder.createFolder.id, shareId: open.id, shareToken: open.token, passwordShareToken: locked.token, sessionId: session.createUpload.id,
-    accessTokenId: pat.createAccessToken.accessToken.id,
+    accessTokenId: pat.createAccessToken.accessToken.id, uploadLinkId: link.createUploadLink.id, uploadLinkToken: link.createUploadLink.token,
   };
 }
 

@@ -12,7 +12,7 @@ import type { FilesPort } from '../files.port.ts';
 import { uploadLinksPort } from './upload-links.port.ts';
 import { UploadLinksRepository } from './upload-links.repository.ts';
 import { uploadLinksRouter } from './upload-links.router.ts';
-import { UploadLinksService, type LinkFolders, type UploadLinkLimits } from './upload-links.service.ts';
+import { DEFAULT_LINK_LIMITS, UploadLinksService, type LinkFolders, type UploadLinkLimits } from './upload-links.service.ts';
 
 /** Runs `fn` as the person `ownerId` (their service calls carry a short access token of theirs). */
 export async function asOwner<T>(runtime: Pick<Runtime, 'tokens'>, ownerId: string, fn: () => Promise<T>): Promise<T> {
@@ -22,7 +22,7 @@ export async function asOwner<T>(runtime: Pick<Runtime, 'tokens'>, ownerId: stri
   return runWithContext({ ...outer, requestId: outer?.requestId ?? newRequestId(), viewer, accessToken }, fn);
 }
 
-export function createUploadLinks(runtime: Runtime, files: TRPCClient<FilesRouter>, port: FilesPort, limits?: UploadLinkLimits) {
+export function createUploadLinks(runtime: Runtime, files: TRPCClient<FilesRouter>, port: FilesPort) {
   const repo = new UploadLinksRepository(runtime.orm);
   const folders: LinkFolders = {
     alive: (ownerId, folderId) =>
@@ -31,6 +31,8 @@ export function createUploadLinks(runtime: Runtime, files: TRPCClient<FilesRoute
         return folder?.isFolder === true;
       }),
   };
+  const { dropUploadsPerMinute, dropUnlockFailures } = runtime.config.clientLimits;
+  const limits: UploadLinkLimits = { ...DEFAULT_LINK_LIMITS, creationsPerClientMinute: dropUploadsPerMinute, unlockFailuresPerClient: dropUnlockFailures };
   const service = new UploadLinksService(repo, folders, runtime.kv, limits);
   return { service, port: uploadLinksPort(repo, folders, port, runtime.pubsub), router: uploadLinksRouter(service) };
 }

@@ -145,14 +145,15 @@ export class UploadLinksService {
    */
   async resolve(token: string, unlockToken: string | null, ip: string | undefined, creating: boolean): Promise<DropPrincipalDto> {
     const link = await this.live(token);
-    if (link.passwordHash !== null && !(unlockToken !== null && (await this.unlocked(link, unlockToken)))) {
-      throw new AppError('UNAUTHENTICATED', 'This upload link needs a password: unlock it first', { details: { reason: 'upload_link_password_required' } });
-    }
+    // Every try to start an upload counts, allowed or not (a password guesser's too).
     if (creating) {
       await this.limiter.take({
         key: `drop:create:${ip ?? 'unknown'}`, limit: this.limits.creationsPerClientMinute, windowMs: 60_000,
         reason: 'upload_link_creations', message: 'Too many uploads started from this address; wait a minute',
       });
+    }
+    if (link.passwordHash !== null && !(unlockToken !== null && (await this.unlocked(link, unlockToken)))) {
+      throw new AppError('UNAUTHENTICATED', 'This upload link needs a password: unlock it first', { details: { reason: 'upload_link_password_required' } });
     }
     return { linkId: link.id, ownerId: link.ownerId, folderId: link.folderId };
   }
