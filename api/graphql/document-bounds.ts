@@ -27,7 +27,31 @@ export function tooManyTokens(limits: QueryLimits): GraphQLError {
   return limitError(`Query has more than ${limits.maxTokens} tokens`, 'too_many_tokens');
 }
 
+/**
+ * Verdicts by document text, per limits object: clients send the same few documents again and
+ * again, and parsing each one here (Apollo parses it again, from its own cache) was a visible share
+ * of a listing's CPU (issue 21 profile). The verdict is a pure function of the text and the
+ * limits; a syntax error is not kept (it is cheap, and garbage should not fill the map). Bounded
+ * in entries and in the length of a kept text.
+ */
+const VERDICTS_MAX = 500;
+const VERDICT_SOURCE_MAX = 16 * 1024;
+const verdicts = new WeakMap<QueryLimits, Map<string, Bounded>>();
+
 export function boundDocument(source: string, limits: QueryLimits): Bounded {
+  let byText = verdicts.get(limits);
+  if (!byText) verdicts.set(limits, (byText = new Map()));
+  const known = byText.get(source);
+  if (known) return known;
+  const verdict = boundUncached(source, limits);
+  if (verdict.kind !== 'syntax' && source.length <= VERDICT_SOURCE_MAX) {
+    if (byText.size >= VERDICTS_MAX) byText.delete(byText.keys().next().value as string);
+    byText.set(source, verdict);
+  }
+  return verdict;
+}
+
+function boundUncached(source: string, limits: QueryLimits): Bounded {
   let document: DocumentNode;
   try {
     document = parse(source, { maxLexicalTokens: limits.maxTokens });

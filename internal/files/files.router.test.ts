@@ -84,6 +84,7 @@ describe.each(STACKS)('files on the %s stack', (stack) => {
     const alice = as(viewer());
     const bob = as(viewer());
     const secret = await alice.createFolder({ parentId: null, name: 'secret' });
+    await alice.createFolder({ parentId: secret.id, name: 'inside' });
     // Thunks, called one at a time: a rejected promise must never wait unobserved for its turn.
     for (const attempt of [
       () => bob.get({ id: secret.id }),
@@ -109,6 +110,8 @@ describe.each(STACKS)('files on the %s stack', (stack) => {
     await me.trash({ id: loose.id });
     await me.trash({ id: f.id });
     expect(await code(me.get({ id: inner.id }))).toBe('NOT_FOUND');
+    // A trashed folder cannot be listed, though it still holds (trashed) rows.
+    expect(await code(me.children({ folderId: f.id }))).toBe('NOT_FOUND');
     expect((await me.listTrash()).map((x) => x.name).sort()).toEqual(['f', 'loose']);
     await me.createFolder({ parentId: null, name: 'f' });
     const restored = await me.restore({ id: f.id });

@@ -87,8 +87,11 @@ export class FilesService {
     if (page.first < 0 || page.first > MAX_PAGE) {
       throw new AppError('BAD_INPUT', `first must be between 0 and ${MAX_PAGE}`, { details: { field: 'first', reason: 'page_size' } });
     }
-    const folder = await this.folderRow(viewer, folderId);
-    const { rows, hasNextPage, totalCount = 0 } = await this.repo.children(viewer.userId, folder.id, page, { count: true });
+    // The page first: a live child of the viewer's proves its folder is the viewer's, live (trash
+    // marks a whole subtree, restore brings it back whole) and a folder, so the folder is read only
+    // when the page is empty, to answer NOT_FOUND or not_a_folder exactly as before.
+    const { rows, hasNextPage, totalCount = 0 } = await this.repo.children(viewer.userId, folderId, page, { count: true });
+    if (rows.length === 0 && !hasNextPage) await this.folderRow(viewer, folderId);
     const edges = rows.map((row) => ({ cursor: encodeCursor(row, page.orderBy.field), node: toFileDto(row) }));
     return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
   }
