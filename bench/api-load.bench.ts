@@ -13,6 +13,8 @@
  * count and the quota charged), so setting up takes seconds, not thousands of uploads.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { nameKey } from '../internal/files/names.ts';
 import { TokenSigner } from '../internal/platform/auth/access-token.ts';
@@ -99,7 +101,7 @@ async function setUp(http: HttpClient, target: Target, o: ApiLoadOptions): Promi
     const user = await target.signUp();
     const folder = await http.gql<{ createFolder: { id: string } }>(user.token, 'mutation { createFolder(name: "listed") { id } }');
     const inbox = await http.gql<{ createFolder: { id: string } }>(user.token, 'mutation { createFolder(name: "inbox") { id } }');
-    const seed = await http.upload<{ uploadFile: { id: string } }>(user.token, UPLOAD, { p: folder.createFolder.id }, 'seed.txt', Buffer.from('one blob shared by every row'));
+    const seed = await http.upload<{ uploadFile: { id: string } }>(user.token, UPLOAD, { p: folder.createFolder.id }, 'seed.txt', Buffer.from(`the blob every row of ${user.name} shares`));
     const more = await fillFolder(target.databaseUrl, seed.uploadFile.id, o.files - 1);
     accounts.push({ user, folderId: folder.createFolder.id, inboxId: inbox.createFolder.id, fileIds: [seed.uploadFile.id, ...more] });
   });
@@ -152,11 +154,28 @@ function checked(label: string, r: LoadResult): LoadResult {
   return r;
 }
 
+/**
+ * With BENCH_PROFILE_DIR, each measured window's CLOCK_MONOTONIC bounds (the V8 profile's clock), so
+ * `bench/profile/split.ts PROFILE PHASES` can split the server's profile phase by phase.
+ */
+const phases: { label: string; startUs: number; endUs: number }[] = [];
+async function phase<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const startUs = Number(process.hrtime.bigint() / 1000n);
+  try {
+    return await run();
+  } finally {
+    phases.push({ label, startUs, endUs: Number(process.hrtime.bigint() / 1000n) });
+    const dir = process.env.BENCH_PROFILE_DIR;
+    if (dir) mkdirSync(dir, { recursive: true });
+    if (dir) writeFileSync(path.join(dir, 'api-phases.json'), JSON.stringify(phases, null, 1));
+  }
+}
+
 async function measureLevel(stratus: HttpClient, bare: HttpClient, clients: Client[], o: ApiLoadOptions, servers: { stratus: number; bare: number }): Promise<Row[]> {
   const n = clients.length;
   const floor = checked(`${n} clients, bare Apollo listing`, await closedLoop(clients, o.seconds, servers.bare, listStep(bare)));
-  const listing = checked(`${n} clients, Stratus listing`, await closedLoop(clients, o.seconds, servers.stratus, listStep(stratus)));
-  const mix = checked(`${n} clients, Stratus mix`, await closedLoop(clients, o.seconds, servers.stratus, (c, i) => mixStep(stratus, c, i)));
+  const listing = checked(`${n} clients, Stratus listing`, await phase(`${n} clients, listing`, () => closedLoop(clients, o.seconds, servers.stratus, listStep(stratus))));
+  const mix = checked(`${n} clients, Stratus mix`, await phase(`${n} clients, mix`, () => closedLoop(clients, o.seconds, servers.stratus, (c, i) => mixStep(stratus, c, i))));
   const ratio = listing.perSecond / floor.perSecond;
   const lp = (r: LoadResult) => r.byKind.list ?? { p50: Number.NaN, p99: Number.NaN };
   const mixList = lp(mix);
