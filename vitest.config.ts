@@ -22,6 +22,7 @@ export const FAST_FILES = [
   'internal/uploads/*.test.ts',
   'internal/uploads/tus/*.test.ts',
   'internal/transfer/*.test.ts',
+  'internal/storage/s3/lean-get.test.ts',
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
   'api/dav/dav-core.test.ts',

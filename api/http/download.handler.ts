@@ -60,7 +60,9 @@ export async function sendContent(
     if (req.method !== 'HEAD') await onSent?.(endsFile);
     return;
   }
-  const object = await storage.store(content.backend).get(content.storageKey, slice);
+  // The length lets the S3 driver read a big body over its lean socket (1 MiB reads), a small one
+  // on the SDK's kept-alive connections.
+  const object = await storage.store(content.backend).get(content.storageKey, slice, { expectedBytes: length });
   try {
     await pipeline(object.body, res);
     await onSent?.(endsFile);

@@ -5,6 +5,7 @@
  */
 export type {
   ByteRange,
+  GetOptions,
   GetResult,
   MultipartUploadInfo,
   ObjectInfo,

@@ -54,6 +54,15 @@ export interface GetResult {
   etag: string;
 }
 
+export interface GetOptions {
+  /**
+   * How many bytes the caller expects (it knows the file's size): a driver may pick its transport
+   * by it (the S3 driver reads big bodies over a lean socket, small ones on the SDK's kept-alive
+   * connections). Never changes what is returned.
+   */
+  expectedBytes?: number;
+}
+
 export interface PutOptions {
   contentType?: string;
 }
@@ -85,7 +94,7 @@ export interface ObjectStore {
   listMultipartUploads(prefix?: string): Promise<MultipartUploadInfo[]>;
 
   put(key: string, body: Readable, size: number, options?: PutOptions): Promise<ObjectInfo>;
-  get(key: string, range?: ByteRange): Promise<GetResult>;
+  get(key: string, range?: ByteRange, options?: GetOptions): Promise<GetResult>;
   /** null when the key does not exist. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Idempotent: deleting a missing key succeeds. */

@@ -1,0 +1,167 @@
+/**
+ * A GET of one object over a plain TCP socket that reads up to `readBufferBytes` (1 MiB) per
+ * read, for big downloads the server proxies. Why: node:http's parser hands a response body over
+ * in pieces of at most 64 KiB (its read buffer), so a proxied GiB is ~16 000 reads, parser
+ * callbacks, stream pushes and socket writes; measured here (bench/download.bench.ts) a bare
+ * `pipeline(GetObject body, res)` costs 2–5 CPU s/GiB, the same pipe fed by 1 MiB reads 0.7–0.9.
+ * The socket's `onread` buffer (net.connect) lets the kernel fill 1 MiB at a time.
+ *
+ * Deliberately narrow — the caller (the S3 driver) signs the URL and falls back to the SDK for
+ * anything but a plain answer:
+ * - plain `http:` only (the caller never passes https);
+ * - one request per connection (`Connection: close`: RFC 9112 §9.6, the server closes after the
+ *   response, so the TIME_WAIT stays on its side), no redirects, no retries;
+ * - the body is delimited by Content-Length only; an answer with Transfer-Encoding or without a
+ *   Content-Length is returned with `length: null` and must not be read (the caller destroys it).
+ * Bytes are copied out of the reused read buffer into exactly-sized Buffers before they are
+ * pushed; when the consumer stops reading (push returns false), the socket stops reading too, so
+ * memory stays bounded by the body's highWaterMark plus one read.
+ */
+import net from 'node:net';
+import { Readable } from 'node:stream';
+
+export interface LeanGetOptions {
+  /** Largest single socket read (default 1 MiB). */
+  readBufferBytes?: number;
+  /** No TCP connection within this: the GET fails. */
+  connectTimeoutMs: number;
+  /** No byte for this long once connected: the GET (or its body) fails. */
+  idleTimeoutMs: number;
+  /** What the body is destroyed with when the connection fails once it is under way. */
+  bodyError?: (error: Error) => Error;
+}
+
+export interface LeanAnswer {
+  status: number;
+  /** Lower-cased names; a repeated header keeps its last value. */
+  headers: Record<string, string>;
+  /** The body's length from Content-Length; null when the body is not delimited by it. */
+  length: number | null;
+  /** Destroying it closes the connection (an abort releases the upstream socket at once). */
+  body: Readable;
+}
+
+export class LeanGetError extends Error {
+  override readonly name = 'LeanGetError';
+}
+
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
+function parseHead(text: string): Omit<LeanAnswer, 'body'> | null {
+  const lines = text.split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] ?? '');
+  if (!status?.[1]) return null;
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null;
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const declared = headers['content-length'];
+  // "If a message is received with both a Transfer-Encoding and a Content-Length header field, the
+  // Transfer-Encoding overrides the Content-Length" (RFC 9112 §6.3): not ours to read then.
+  const length = headers['transfer-encoding'] === undefined && declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
+  return { status: Number(status[1]), headers, length };
+}
+
+function requestHead(url: URL, headers: Record<string, string>): string {
+  const lines = Object.entries({ host: url.host, ...headers, connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`);
+  return `GET ${url.pathname}${url.search} HTTP/1.1\r\n${lines.join('')}\r\n`;
+}
+
+/** The body's stream: reading resumes the socket, destroying it closes the connection. */
+function bodyOf(socket: net.Socket, highWaterMark: number): Readable {
+  return new Readable({
+    highWaterMark,
+    read: () => socket.resume(),
+    destroy: (error, callback) => {
+      socket.destroy();
+      callback(error);
+    },
+  });
+}
+
+export function leanGet(url: URL, headers: Record<string, string>, options: LeanGetOptions): Promise<LeanAnswer> {
+  if (url.protocol !== 'http:') return Promise.reject(new LeanGetError(`leanGet speaks plain http only, not ${url.protocol}`));
+  const readBuffer = Buffer.allocUnsafe(options.readBufferBytes ?? 1024 * 1024);
+  return new Promise((resolve, reject) => {
+    let head: Buffer | null = Buffer.alloc(0);
+    let left = 0;
+    let body: Readable | undefined;
+    const fail = (error: Error) => {
+      clearTimeout(connectTimer);
+      socket.destroy();
+      if (!body) reject(error);
+      else if (!body.destroyed) body.destroy(options.bodyError ? options.bodyError(error) : error);
+    };
+    /** Hands one chunk to the body; false pauses the socket until the consumer reads again. */
+    const deliver = (chunk: Buffer): boolean => {
+      if (!body || chunk.length === 0) return true;
+      if (chunk.length > left) {
+        fail(new LeanGetError(`the server sent more than the ${left} bytes left of its Content-Length`));
+        return false;
+      }
+      left -= chunk.length;
+      const more = body.push(chunk);
+      if (left === 0) body.push(null);
+      return more;
+    };
+    const onHead = (chunk: Buffer): boolean => {
+      const all: Buffer = Buffer.concat([head ?? Buffer.alloc(0), chunk]);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) {
+        head = all;
+        if (all.length > MAX_HEAD_BYTES) fail(new LeanGetError('response head too large'));
+        return true;
+      }
+      head = null;
+      const parsed = parseHead(all.subarray(0, end).toString('latin1'));
+      if (!parsed) {
+        fail(new LeanGetError('malformed response head'));
+        return false;
+      }
+      const tail = all.subarray(end + 4);
+      // Refused before the body exists: an error emitted before the caller holds the body would
+      // have no listener.
+      if (parsed.length !== null && tail.length > parsed.length) {
+        fail(new LeanGetError(`the server sent more than the ${parsed.length} bytes of its Content-Length`));
+        return false;
+      }
+      left = parsed.length ?? 0;
+      body = bodyOf(socket, readBuffer.length);
+      resolve({ ...parsed, body });
+      if (parsed.length === 0) body.push(null);
+      if (parsed.length === null) return false;
+      // `all` is a fresh Buffer (concat), so its tail is pushed without another copy.
+      return deliver(tail);
+    };
+    const socket = net.connect({
+      host: url.hostname,
+      port: Number(url.port || 80),
+      onread: {
+        buffer: readBuffer,
+        // The read buffer is reused by the next read: what goes on is a copy of exactly `n` bytes.
+        callback: (n: number, buf: Uint8Array) => {
+          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          return head !== null ? onHead(chunk) : deliver(Buffer.from(chunk));
+        },
+      },
+    });
+    const connectTimer = setTimeout(() => fail(new LeanGetError(`no connection within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      socket.setTimeout(options.idleTimeoutMs);
+      socket.write(requestHead(url, headers));
+    });
+    socket.on('timeout', () => fail(new LeanGetError(`no byte for ${options.idleTimeoutMs} ms`)));
+    socket.on('error', fail);
+    socket.on('close', () => {
+      if (head !== null) fail(new LeanGetError('connection closed before the response head'));
+      else if (left > 0 && body && !body.destroyed) fail(new LeanGetError(`connection closed with ${left} bytes of the body missing`));
+    });
+    // Flowing, so that the server's FIN is seen ('end', then 'close'); the bytes themselves only
+    // ever arrive through `onread`.
+    socket.resume();
+  });
+}
