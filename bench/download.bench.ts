@@ -1,16 +1,27 @@
 /**
- * 2. Download throughput of one 1 GiB file: `GET /files/{id}/content` against a GetObject of the
- *    same bytes stored straight in the bucket, whole and as 8 parallel ranges, with the backend in
- *    each download mode: `redirect` (302 to a presigned URL, followed) and `proxy` (the bytes pass
- *    through the server). The direct GET reads the very object the redirect names (same placement
- *    in the cluster); every variant first reads it once untimed, and the order of the variants
- *    rotates from one repetition to the next, so neither a cold cache nor drift favours one. Both
- *    sides drain the body without hashing it: the figure is the transport's, not the client's CPU.
+ * 2. Download throughput of one 1 GiB file, and what each hop costs in CPU. In one repetition,
+ *    back to back and in a rotating order, the same object is read:
+ *    - direct: straight from RGW by the upstream client alone, `@aws-sdk/client-s3` GetObject
+ *      (`direct.sdk`, the reference of every ratio) and a `node:http` GET of a presigned URL
+ *      (`direct.http`);
+ *    - through a bare proxy (bench/bare-proxy.ts, a child process: `pipeline(upstream, res)` and
+ *      nothing else) with the SDK (`bare.sdk`) or `node:http` (`bare.http`) upstream;
+ *    - through Stratus: `GET /files/{id}/content` with the backend in `proxy` mode (the default:
+ *      the bytes pass through the server) and in `redirect` mode (302 to a presigned URL, followed).
+ *    Each at 1 request in flight (the whole file) and 4 (four ranges of a quarter each). Beside
+ *    MiB/s, the CPU seconds per GiB of the bench process (the client), of the process in the
+ *    middle (the bare proxy or Stratus) and of radosgw: CPU seconds do not depend on what else
+ *    the machine runs, wall-clock ratios do. Every variant first reads the object once untimed.
+ *    Both sides drain bodies without hashing them: the figure is the transport's.
  */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { testEnv } from '../test/support/env.ts';
+import { cpuSecondsOf, cpuSecondsPerGiB } from './lib/cpu.ts';
 import type { Row } from './lib/report.ts';
-import { compare } from './lib/report.ts';
 import { directS3, log } from './lib/stack.ts';
 import { median, mibPerSecond, round, sizeLabel } from './lib/stats.ts';
 import { drainGet, redirectLocation } from './lib/stratus.ts';
@@ -25,11 +36,26 @@ export interface DownloadBenchOptions {
   reps: number;
 }
 
-const RANGES = 8;
+type Range = { start: number; end: number };
+type Get = (range?: Range) => Promise<number>;
+type Mode = 'redirect' | 'proxy';
+type Shape = 'p1' | 'p4';
 
-function ranges(size: number): { start: number; end: number }[] {
-  const step = Math.ceil(size / RANGES);
-  return Array.from({ length: RANGES }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) - 1 }));
+interface Variant {
+  id: string;
+  label: string;
+  /** The Stratus download mode it needs, if any. */
+  mode?: Mode;
+  /** The process in the middle whose CPU is counted (none for a direct GET). */
+  pid?: number;
+  get: Get;
+}
+
+const SHAPES: Record<Shape, number> = { p1: 1, p4: 4 };
+
+function ranges(size: number, count: number): Range[] {
+  const step = Math.ceil(size / count);
+  return Array.from({ length: count }, (_, i) => ({ start: i * step, end: Math.min(size, (i + 1) * step) - 1 }));
 }
 
 async function drain(body: Readable): Promise<number> {
@@ -38,98 +64,183 @@ async function drain(body: Readable): Promise<number> {
   return bytes;
 }
 
-type Mode = 'redirect' | 'proxy';
-type Get = (range?: { start: number; end: number }) => Promise<number>;
+const rangeHeader = (r?: Range): Record<string, string> => (r ? { range: `bytes=${r.start}-${r.end}` } : {});
 
-export async function benchDownloads({ target, url, user, fileId, size, reps }: DownloadBenchOptions): Promise<Row[]> {
-  const s3 = directS3();
-  const auth = { authorization: `Bearer ${user.token}` };
-  const content = `${url}/files/${fileId}/content`;
-  /** The server follows the routing file within a poll interval: wait until it answers in `mode`. */
-  const switchTo = async (mode: Mode) => {
-    target.setDownloads(mode);
-    for (let i = 0; i < 100; i++) {
-      const res = await drainGet(content, { ...auth, range: 'bytes=0-0' });
-      if (res.redirected === (mode === 'redirect')) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`the server never switched downloads to ${mode}`);
+/** radosgw's pid, for its CPU share (undefined when it runs elsewhere). */
+function rgwPid(): number | undefined {
+  try {
+    const pid = Number(execFileSync('pgrep', ['-xo', 'radosgw'], { encoding: 'utf8' }).trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startBareProxy(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(testEnv.root, 'bench/bare-proxy.ts')], {
+    cwd: testEnv.root,
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const match = /ready on http:\/\/localhost:(\d+)/.exec(chunk.toString());
+      if (match?.[1]) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bare proxy exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
   };
+}
+
+/** What one timed transfer cost: MiB/s, and CPU seconds per GiB of client, middle and RGW. */
+interface Sample {
+  mibs: number;
+  client: number;
+  middle: number;
+  rgw: number;
+}
+
+async function timed(v: Variant, size: number, inFlight: number, rgw: number | undefined): Promise<Sample> {
+  const cpu = () => ({ client: cpuSecondsOf(process.pid), middle: v.pid ? cpuSecondsOf(v.pid) : 0, rgw: rgw ? cpuSecondsOf(rgw) : 0 });
+  const before = cpu();
+  const started = performance.now();
+  const counts = inFlight === 1 ? [await v.get()] : await Promise.all(ranges(size, inFlight).map((r) => v.get(r)));
+  const ms = performance.now() - started;
+  const after = cpu();
+  const bytes = counts.reduce((a, b) => a + b, 0);
+  if (bytes !== size) throw new Error(`${v.id} download (${inFlight} in flight) gave ${bytes} of ${size} bytes`);
+  const perGiB = (k: keyof typeof before) => round(cpuSecondsPerGiB(after[k] - before[k], size), 2);
+  return { mibs: round(mibPerSecond(size, ms)), client: perGiB('client'), middle: perGiB('middle'), rgw: perGiB('rgw') };
+}
+
+async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: number, s3: ReturnType<typeof directS3>): Promise<Variant[]> {
+  const auth = { authorization: `Bearer ${o.user.token}` };
+  const content = `${o.url}/files/${o.fileId}/content`;
   const stratus = (mode: Mode): Get => async (range) => {
-    const res = await drainGet(content, range ? { ...auth, range: `bytes=${range.start}-${range.end}` } : auth);
+    const res = await drainGet(content, { ...auth, ...rangeHeader(range) });
     if (res.status !== (range ? 206 : 200)) throw new Error(`download answered ${res.status}`);
     if (res.redirected !== (mode === 'redirect')) throw new Error(`download in ${mode} mode was ${res.redirected ? '' : 'not '}redirected`);
     return res.bytes;
   };
-  await switchTo('redirect');
+  await switchTo(o.target, content, auth, 'redirect');
   const location = await redirectLocation(content, auth);
   if (!location) throw new Error('redirect mode gave no Location');
-  // Path-style presigned URL: /<bucket>/<key>.
-  const storageKey = decodeURIComponent(new URL(location).pathname.slice(`/${s3.bucket}/`.length));
-  const direct: Get = async (range) => {
-    const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: storageKey, Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
+  // Path-style presigned URL: /<bucket>/<key>; the direct GETs read the very object Stratus serves.
+  const key = decodeURIComponent(new URL(location).pathname.slice(`/${s3.bucket}/`.length));
+  const sdk: Get = async (range) => {
+    const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, Range: rangeHeader(range).range }));
     return drain(out.Body as Readable);
   };
-  const variants: [string, Mode | null, Get][] = [
-    ['redirect', 'redirect', stratus('redirect')],
-    ['proxy', 'proxy', stratus('proxy')],
-    ['direct', null, direct],
+  const raw: Get = async (range) => {
+    const url = await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { expiresIn: 300 });
+    const res = await drainGet(url, rangeHeader(range));
+    return res.bytes;
+  };
+  const bare = (kind: 'sdk' | 'http'): Get => async (range) => (await drainGet(`${bareUrl}/${kind}/${encodeURIComponent(key)}`, rangeHeader(range))).bytes;
+  return [
+    { id: 'direct.sdk', label: 'direct RGW, SDK GetObject', get: sdk },
+    { id: 'direct.http', label: 'direct RGW, node:http GET (presigned)', get: raw },
+    { id: 'bare.sdk', label: 'bare proxy, SDK upstream', pid: barePid, get: bare('sdk') },
+    { id: 'bare.http', label: 'bare proxy, node:http upstream', pid: barePid, get: bare('http') },
+    { id: 'proxy', label: 'Stratus (proxy)', mode: 'proxy', pid: o.target.pid, get: stratus('proxy') },
+    { id: 'redirect', label: 'Stratus (redirect)', mode: 'redirect', pid: o.target.pid, get: stratus('redirect') },
   ];
-  const samples = new Map<string, number[]>();
-  /** Per repetition, each Stratus figure over the direct one measured next to it. */
-  const ratios = new Map<string, number[]>();
-  const add = (map: Map<string, number[]>, id: string, value: number) => map.set(id, [...(map.get(id) ?? []), round(value, 3)]);
+}
+
+/** The server follows the routing file within a poll interval: wait until it answers in `mode`. */
+async function switchTo(target: Target, content: string, auth: Record<string, string>, mode: Mode): Promise<void> {
+  target.setDownloads(mode);
+  for (let i = 0; i < 100; i++) {
+    const res = await drainGet(content, { ...auth, range: 'bytes=0-0' });
+    if (res.redirected === (mode === 'redirect')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server never switched downloads to ${mode}`);
+}
+
+export async function benchDownloads(o: DownloadBenchOptions): Promise<Row[]> {
+  const s3 = directS3();
+  const bare = await startBareProxy();
+  const rgw = rgwPid();
+  const content = `${o.url}/files/${o.fileId}/content`;
+  const auth = { authorization: `Bearer ${o.user.token}` };
+  const samples = new Map<string, Sample[]>();
   try {
-    for (const [, mode, get] of variants) {
-      if (mode) await switchTo(mode);
-      await get();
+    const variants = await variantsFor(o, bare.url, bare.child.pid ?? 0, s3);
+    for (const v of variants) {
+      if (v.mode) await switchTo(o.target, content, auth, v.mode);
+      await v.get();
     }
-    for (let rep = 0; rep < reps; rep++) {
-      // The three variants of one shape run back to back, in an order that rotates, so that the
-      // cluster's slow drift (disk, RGW garbage collection) hits them alike; the ratio is taken
+    for (let rep = 0; rep < o.reps; rep++) {
+      // The variants of one shape run back to back, in an order that rotates, so that the
+      // cluster's slow drift (disk, RGW garbage collection) hits them alike; ratios are taken
       // within the repetition.
       const order = variants.map((_, i) => variants[(i + rep) % variants.length]!);
-      for (const shape of ['whole', 'ranges'] as const) {
-        const got = new Map<string, number>();
-        for (const [name, mode, get] of order) {
-          if (mode) await switchTo(mode);
-          const started = performance.now();
-          const counts = shape === 'whole' ? [await get()] : await Promise.all(ranges(size).map((r) => get(r)));
-          const ms = performance.now() - started;
-          const bytes = counts.reduce((a, b) => a + b, 0);
-          if (bytes !== size) throw new Error(`${name} ${shape} download gave ${bytes} of ${size} bytes`);
-          got.set(name, mibPerSecond(size, ms));
-          add(samples, `${name}.${shape}`, mibPerSecond(size, ms));
+      for (const shape of Object.keys(SHAPES) as Shape[]) {
+        for (const v of order) {
+          if (v.mode) await switchTo(o.target, content, auth, v.mode);
+          const key = `${v.id}.${shape}`;
+          samples.set(key, [...(samples.get(key) ?? []), await timed(v, o.size, SHAPES[shape], rgw)]);
         }
-        const direct = got.get('direct') ?? Number.NaN;
-        for (const name of ['redirect', 'proxy']) add(ratios, `${name}.${shape}`, (got.get(name) ?? Number.NaN) / direct);
       }
-      log(`download rep ${rep + 1}/${reps}: ${[...samples].map(([k, v]) => `${k} ${round(v.at(-1) ?? 0)}`).join(', ')} MiB/s`);
+      log(`download rep ${rep + 1}/${o.reps}: ${[...samples].map(([k, v]) => `${k} ${v.at(-1)?.mibs} MiB/s ${v.at(-1)?.middle || v.at(-1)?.client} s/GiB`).join(', ')}`);
     }
+    return rows(variants, samples, o.size, o.reps);
   } finally {
     s3.client.destroy();
-    target.setDownloads('proxy');
+    await bare.stop();
+    o.target.setDownloads('proxy');
   }
-  const m = (id: string) => round(median(samples.get(id) ?? []));
-  const r = (id: string) => round(median(ratios.get(id) ?? []), 2);
-  return (['whole', 'ranges'] as const).flatMap((shape) => {
-    const label = shape === 'whole' ? 'whole' : `${RANGES} parallel ranges`;
-    const reference = { label: `direct GET ${label}`, value: m(`direct.${shape}`) };
-    const paired = (name: string) => `ratio: median of ${reps} paired (${(ratios.get(`${name}.${shape}`) ?? []).map((x) => x.toFixed(2)).join(' ')})`;
-    const redirect = compare(
-      { id: `download.stratus.${shape}`, label: `download ${sizeLabel(size)} Stratus (redirect), ${label}`, value: m(`redirect.${shape}`), unit: 'MiB/s', target: '≥0.9× direct', note: `302 to a presigned URL, followed; ${paired('redirect')}`, samples: samples.get(`redirect.${shape}`) ?? [] },
-      reference,
-    );
-    // The ratio shown is the median of the paired ratios: robust to drift that medians of the
-    // three columns taken apart are not.
-    redirect.ratio = r(`redirect.${shape}`);
-    redirect.met = redirect.ratio >= 0.9;
-    const proxy = compare(
-      { id: `download.proxy.${shape}`, label: `download ${sizeLabel(size)} Stratus (proxy), ${label}`, value: m(`proxy.${shape}`), unit: 'MiB/s', note: `bytes through the server; ${paired('proxy')}`, samples: samples.get(`proxy.${shape}`) ?? [] },
-      reference,
-    );
-    proxy.ratio = r(`proxy.${shape}`);
-    const directRow: Row = { id: `download.direct.${shape}`, label: `download ${sizeLabel(size)} direct RGW, ${label}`, value: m(`direct.${shape}`), unit: 'MiB/s', note: 'S3 GetObject stream', samples: samples.get(`direct.${shape}`) ?? [] };
-    return [redirect, proxy, directRow];
+}
+
+function rows(variants: Variant[], samples: Map<string, Sample[]>, size: number, reps: number): Row[] {
+  const med = (key: string, f: (s: Sample) => number) => round(median((samples.get(key) ?? []).map(f)), 2);
+  return (Object.keys(SHAPES) as Shape[]).flatMap((shape) => {
+    const inFlight = `${SHAPES[shape]} in flight`;
+    const ref = samples.get(`direct.sdk.${shape}`) ?? [];
+    const refCpu = med(`bare.sdk.${shape}`, (s) => s.middle);
+    return variants.flatMap((v): Row[] => {
+      const key = `${v.id}.${shape}`;
+      const mine = samples.get(key) ?? [];
+      const paired = mine.map((s, i) => round(s.mibs / (ref[i]?.mibs ?? Number.NaN), 3));
+      const cpu = `CPU s/GiB: client ${med(key, (s) => s.client)}, ${v.pid ? `middle ${med(key, (s) => s.middle)}, ` : ''}radosgw ${med(key, (s) => s.rgw)}`;
+      const row: Row = {
+        id: `download.${v.id}.${shape}`,
+        label: `download ${sizeLabel(size)} ${v.label}, ${inFlight}`,
+        value: med(key, (s) => s.mibs),
+        unit: 'MiB/s',
+        samples: mine.map((s) => s.mibs),
+        note: `${cpu}; ratio: median of ${reps} paired (${paired.map((x) => x.toFixed(2)).join(' ')})`,
+      };
+      if (v.id !== 'direct.sdk') {
+        row.reference = { label: `direct SDK GET, ${inFlight}`, value: med(`direct.sdk.${shape}`, (s) => s.mibs) };
+        row.ratio = round(median(paired), 2);
+      }
+      if (v.mode) {
+        row.target = '≥0.9× direct';
+        row.met = (row.ratio ?? 0) >= 0.9;
+      }
+      if (!v.pid || v.mode === 'redirect') return [row];
+      // The CPU the process in the middle spends per GiB, against the bare SDK proxy's.
+      const cpuRow: Row = {
+        id: `download.cpu.${v.id}.${shape}`,
+        label: `CPU of ${v.label} per GiB, ${inFlight}`,
+        value: med(key, (s) => s.middle),
+        unit: 's/GiB',
+        samples: mine.map((s) => s.middle),
+        reference: { label: `bare proxy (SDK), ${inFlight}`, value: refCpu },
+        ratio: round(med(key, (s) => s.middle) / refCpu, 2),
+        note: 'utime+stime of the process from /proc/<pid>/stat',
+      };
+      return [row, cpuRow];
+    });
   });
 }
