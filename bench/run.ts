@@ -2,7 +2,9 @@
  * `npm run bench`: Stratus on the real stack (MariaDB, Redis, Ceph RGW from
  * `bash scripts/services.sh up`) against the physical limit (RGW directly) and against a peer
  * (@tus/server). Prints one table to stdout (progress goes to stderr) and writes the rows to
- * bench/results/<date>.json and bench/results/latest.json.
+ * bench/results/<date>.json and (a run of every step, or BENCH_LATEST=1) bench/results/latest.json,
+ * with the run's date and the machine's busy share over it (bench/lib/machine.ts);
+ * `npm run bench:readme` then renders the README's table from latest.json.
  *
  * Settings (environment):
  *   BENCH_REPS=3          repetitions of each throughput measurement (medians are reported)
@@ -30,6 +32,7 @@ import { benchSmallFiles } from './small-files.bench.ts';
 import { benchTus } from './tus.bench.ts';
 import { benchUploads } from './upload.bench.ts';
 import { benchWebdav } from './webdav.bench.ts';
+import { measureMachine } from './lib/machine.ts';
 import { printTable, writeResults, type Row } from './lib/report.ts';
 import { describeDisk, log, rgwGc, tempFile } from './lib/stack.ts';
 import { MiB } from './lib/stats.ts';
@@ -103,6 +106,7 @@ async function bigFileSteps(target: Target, rows: Row[]): Promise<void> {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
+  const machine = measureMachine();
   const rows: Row[] = [];
   log(`config ${JSON.stringify(config)}; ${await describeDisk()}`);
   const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
@@ -129,7 +133,11 @@ async function main(): Promise<void> {
 
   printTable(rows);
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  const files = writeResults(dir, rows, { ...config, sizeMiB: config.size / MiB }, startedAt);
+  const load = machine.stop();
+  log(`machine busy ${Math.round(100 * load.busyShare)} % of all CPUs over the run (bench and its servers ${Math.round(100 * load.benchShare)} %, other processes ${Math.round(100 * load.otherShare)} %)`);
+  // latest.json (the README's table, `npm run bench:readme`) only from a run of every step.
+  const full = STEPS.every(wants) || process.env.BENCH_LATEST === '1';
+  const files = writeResults(dir, rows, { ...config, sizeMiB: config.size / MiB }, startedAt, load, full);
   log(`wrote ${files.join(', ')}`);
 }
 

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { MachineLoad } from './machine.ts';
 import { round } from './stats.ts';
 
 export interface Row {
@@ -30,8 +31,11 @@ export function compare(row: Omit<Row, 'ratio'>, reference?: { label: string; va
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(Math.abs(n) >= 100 ? 0 : 1));
 
-export function printTable(rows: Row[]): void {
-  const cells = rows.map((r) => [
+export const TABLE_HEADER = ['Benchmark', 'Result', 'Compared with (same run)', 'Ratio', 'Target', 'Met', 'Note'];
+
+/** One row's cells, as the table on stdout and the README's (bench/lib/readme-table.ts) show them. */
+export function rowCells(r: Row): string[] {
+  return [
     r.label,
     `${fmt(r.value)} ${r.unit}`,
     r.reference ? `${r.reference.label} ${fmt(r.reference.value)}` : '',
@@ -39,8 +43,12 @@ export function printTable(rows: Row[]): void {
     r.target ?? '',
     r.met === undefined ? '' : r.met ? 'yes' : 'NO',
     r.note ?? '',
-  ]);
-  const header = ['Benchmark', 'Result', 'Compared with (same run)', 'Ratio', 'Target', 'Met', 'Note'];
+  ];
+}
+
+export function printTable(rows: Row[]): void {
+  const cells = rows.map(rowCells);
+  const header = TABLE_HEADER;
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(line(header));
@@ -48,21 +56,34 @@ export function printTable(rows: Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
-export function writeResults(dir: string, rows: Row[], config: Record<string, unknown>, startedAt: Date): string[] {
+/** What a results file holds (bench/results/*.json); bench/readme.ts renders the README from it. */
+export interface Results {
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string; platform: string };
+  /** How busy the machine was during the run (bench/lib/machine.ts); absent in runs before 2026-12-05. */
+  load?: MachineLoad;
+  config: Record<string, unknown>;
+  rows: Row[];
+}
+
+/**
+ * Writes bench/results/<start time>.json, and latest.json when `latest` (a run of every step: the
+ * README's table is rendered from latest.json, so a partial BENCH_ONLY run must not replace it).
+ */
+export function writeResults(dir: string, rows: Row[], config: Record<string, unknown>, startedAt: Date, load: MachineLoad, latest: boolean): string[] {
   mkdirSync(dir, { recursive: true });
-  const body = JSON.stringify(
-    {
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 1024 ** 3), node: process.version, platform: `${os.type()} ${os.release()}` },
-      config,
-      rows,
-    },
-    null,
-    2,
-  );
+  const results: Results = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 1024 ** 3), node: process.version, platform: `${os.type()} ${os.release()}` },
+    load,
+    config,
+    rows,
+  };
+  const body = JSON.stringify(results, null, 2);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const files = [path.join(dir, `${stamp}.json`), path.join(dir, 'latest.json')];
+  const files = [path.join(dir, `${stamp}.json`), ...(latest ? [path.join(dir, 'latest.json')] : [])];
   for (const file of files) writeFileSync(file, `${body}\n`);
   return files;
 }
