@@ -108,15 +108,6 @@ function LinkItem({ link, onOpen }: { link: Link; onOpen: (open: Open) => void }
       <p className="share-meta">
         {link.expiresAt ? `Expires ${formatDate(link.expiresAt)}` : 'No expiry'} · {link.hasPassword ? 'Password' : 'No password'} · created {formatDate(link.createdAt)}
       </p>
-      {link.arrivals.length > 0 && (
-        <ul className="arrivals" aria-label={`Latest arrivals in ${name}`}>
-          {link.arrivals.map((a) => (
-            <li key={`${a.fileId}-${a.receivedAt}`}>
-              {a.name} · {formatBytes(a.size)} · {formatDate(a.receivedAt)}
-            </li>
-          ))}
-        </ul>
-      )}
       {!link.revoked && (
         <div className="row">
           <button type="button" onClick={() => onOpen({ kind: 'edit', link })} aria-label={`Edit the upload link to ${name}`}>
