@@ -34,7 +34,7 @@ beforeAll(async () => {
   const routing = path.join(tempDir('stratus-tusprocs-'), 'storage.json');
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   const env = { DATABASE_URL: db.url ?? '', REDIS_URL: `${testEnv.redisUrl}/10`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
-  [a, b] = await Promise.all([startServerProcess({ ...env, DATA_DIR: tempDir() }, 60_000), startServerProcess({ ...env, DATA_DIR: tempDir() }, 60_000)]);
+  [a, b] = await Promise.all([startServerProcess({ ...env, DATA_DIR: tempDir() }, 150_000), startServerProcess({ ...env, DATA_DIR: tempDir() }, 150_000)]);
   const email = `tusprocs-${process.pid}-${Date.now()}@example.com`;
   await gql(a.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
   const code = await inbox.codeFor(email);
@@ -42,7 +42,7 @@ beforeAll(async () => {
     i: { username: `tusprocs${Date.now().toString(36)}`, email, password: 'a-good-password-1', code },
   });
   token = reg.data?.register.accessToken ?? '';
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);

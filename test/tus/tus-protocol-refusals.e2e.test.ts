@@ -208,6 +208,16 @@ describe('tus uploads are upload sessions', () => {
     expect(after.data?.uploads.map((u) => u.id)).not.toContain(id);
   });
 
+  it('a PATCH that records no whole chunk still pushes the idle expiry back', async () => {
+    const url = await create(10 * MiB, 'idle.bin');
+    await db.query('update upload_sessions set expires_at = ? where id = ?', [new Date(Date.now() + 3_600_000), url.split('/').at(-1)]);
+    const res = await patch(url, 0, random(1000));
+    expect(res.status).toBe(204);
+    const now = await tusRequest(url, 'HEAD', auth());
+    expect(now.headers.get('upload-offset')).toBe('1000');
+    expect(Date.parse(now.headers.get('upload-expires') ?? '')).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+  });
+
   it('an expired upload answers 410 Gone to HEAD and PATCH', async () => {
     const url = await create(10, 'expired.bin');
     const made = await tusRequest(url, 'HEAD', auth());

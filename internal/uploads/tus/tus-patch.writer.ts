@@ -29,8 +29,8 @@ import { tusTailKey } from './tus-state.repository.ts';
 import type { TusUploadState } from './tus.service.ts';
 import { chunkLengthOf, type TusChecksum } from './tus.rules.ts';
 
-/** Parts uploading while the next one fills. */
-export const TUS_PARTS_IN_FLIGHT = 2;
+/** Parts uploading while the next one fills (as many as the WebDAV PUT's writer: PARTS_IN_FLIGHT). */
+export const TUS_PARTS_IN_FLIGHT = 3;
 const LOCK_RENEW_MS = 10_000;
 
 export interface TusPatch {
@@ -217,8 +217,10 @@ class PatchRun {
   }
 
   private async upload(index: number, buffers: Buffer[], size: number): Promise<void> {
+    const sending = this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size);
+    // Hashed while the part travels (the buffers are not changed by either).
     const digests = blockDigests(buffers);
-    const part = await this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size);
+    const part = await sending;
     const written = { index, etag: part.etag, size, digests };
     // With a checksum nothing is recorded before the whole body is verified.
     if (this.checksum) this.written.push(written);

@@ -24,6 +24,9 @@ import type { UploadsService } from '../uploads.service.ts';
 import { tusTailKey, type TusStateRepository } from './tus-state.repository.ts';
 import { tusOffset } from './tus.rules.ts';
 
+/** How far the idle expiry must have fallen behind before a tail write moves it (chunks.service.ts does the same). */
+const EXPIRY_REFRESH_MS = 60_000;
+
 export interface TusCreate {
   parentId: string | null;
   name: string;
@@ -141,6 +144,9 @@ export class TusService {
     const row = await this.core.load(viewer, input.id);
     if (!(await this.state.renew(row.id, input.lockToken))) throw locked();
     await this.state.setTail(row.id, input.length > 0 ? { index: input.index, length: input.length, slot: input.slot } : null);
+    // Activity pushes the idle expiry back, as a recorded chunk does (small PATCHes may record none).
+    const expiresAt = this.core.expiry();
+    if (isUnfinished(row.status) && expiresAt.getTime() - row.expiresAt.getTime() >= EXPIRY_REFRESH_MS) await this.deps.sessions.update(row.id, { expiresAt });
     const store = this.deps.storage.store(row.backend);
     const stale: (0 | 1)[] = input.length > 0 ? [input.slot === 0 ? 1 : 0] : [0, 1];
     await Promise.all(stale.map((slot) => store.delete(tusTailKey(row.storageKey, slot)).catch(() => undefined)));
