@@ -383,6 +383,14 @@ export type UnlockDropLinkMutationVariables = Exact<{
 
 export type UnlockDropLinkMutation = { unlockUploadLink: { token: string, expiresAt: string } };
 
+export type UploadFileMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  file: File;
+}>;
+
+
+export type UploadFileMutation = { uploadFile: { id: string, name: string, size: number } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -432,3 +440,4 @@ export const RevokeUploadLinkDocument = "mutation RevokeUploadLink($id: ID!) {\n
 export const UploadLinkActivityDocument = "subscription UploadLinkActivity($linkId: ID) {\n  uploadLinkActivity(linkId: $linkId) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<UploadLinkActivitySubscription, UploadLinkActivitySubscriptionVariables>;
 export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: String) {\n  uploadLinkInfo(token: $token, unlockToken: $unlockToken) {\n    hasPassword\n    expiresAt\n    filesLeft\n    bytesLeft\n  }\n}" as Operation<DropLinkQuery, DropLinkQueryVariables>;
 export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;
+export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;

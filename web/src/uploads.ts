@@ -1,7 +1,7 @@
 /**
- * The upload manager: a queue of files, each hashed and sent by its own Web Worker.
- * Per file: hash → find the person's unfinished session of the same file (name, folder, size,
- * content hash: a session left by a closed browser continues from the server's receipts) or
+ * The upload manager: a queue of files. A file of at most one chunk goes in one uploadFile
+ * request (upload-way.ts); any other is hashed and sent by its own Web Worker. Per such file:
+ * hash → find the person's unfinished session of the same file (name, folder, size, content hash: a session left by a closed browser continues from the server's receipts) or
  * create one → answer the instant-upload challenge (known content completes with no bytes sent)
  * → PUT the missing chunks in parallel → complete. Progress comes from the `uploadProgress`
  * subscription, with the worker's own byte counts as the fallback.
@@ -9,6 +9,7 @@
 import { freshToken, gql, subscribe } from './api.ts';
 import { ApiError, humanError } from './errors.ts';
 import type { FromWorker, ToWorker } from './upload-protocol.ts';
+import { uploadInOneRequest, uploadWay } from './upload-way.ts';
 import {
   CompleteUploadDocument,
   CancelUploadDocument,
@@ -196,38 +197,52 @@ export class UploadManager {
       if (!item) return;
       const parentId = await this.folderFor(item.baseParentId, item.folders);
       this.update(key, { parentId });
-
-      const hashed = await this.ask(key, { type: 'hash', file: item.file }, 'hashed', (msg) => {
-        if (msg.type === 'hashProgress') this.update(key, { hashedBytes: msg.bytes });
-      });
-      if (this.get(key)?.phase !== 'hashing') return; // cancelled meanwhile
-      this.update(key, { contentHash: hashed.hash, hashedBytes: item.size, phase: 'checking' });
-
-      let session = await this.findOrCreate(key, parentId, hashed.hash, hashed.blockHashes);
-      this.update(key, { sessionId: session.id, confirmedBytes: session.uploadedBytes });
-      if (session.status === 'COMPLETED') return this.finish(key, true);
-      if (session.challenge && session.uploadedChunks.length === 0) {
-        const current = this.get(key);
-        if (!current) return;
-        const proofs = await this.ask(key, { type: 'prove', file: current.file, nonce: session.challenge.nonce, ranges: session.challenge.ranges }, 'proofs');
-        try {
-          session = (
-            await gql(ProveOwnershipDocument, {
-              id: session.id,
-              proofs: proofs.proofs,
-            })
-          ).proveOwnership;
-        } catch (error) {
-          // Too many proofs: just send the bytes.
-          if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error;
-        }
-        if (session.status === 'COMPLETED') return this.finish(key, true);
-      }
-      if (this.get(key)?.phase !== 'checking') return;
-      await this.send(key, session);
+      if (uploadWay(item.size, item.file.type, item.resumeSessionId) === 'request') await this.sendInOneRequest(key, parentId);
+      else await this.startSession(key, item, parentId);
     } catch (error) {
       this.fail(key, error);
     }
+  }
+
+  /** Hash, find or create the session, prove ownership when asked, send what is missing. */
+  private async startSession(key: string, item: UploadItem, parentId: string): Promise<void> {
+    const hashed = await this.ask(key, { type: 'hash', file: item.file }, 'hashed', (msg) => {
+      if (msg.type === 'hashProgress') this.update(key, { hashedBytes: msg.bytes });
+    });
+    if (this.get(key)?.phase !== 'hashing') return; // cancelled meanwhile
+    this.update(key, { contentHash: hashed.hash, hashedBytes: item.size, phase: 'checking' });
+
+    let session = await this.findOrCreate(key, parentId, hashed.hash, hashed.blockHashes);
+    this.update(key, { sessionId: session.id, confirmedBytes: session.uploadedBytes });
+    if (session.status === 'COMPLETED') return this.finish(key, true);
+    if (session.challenge && session.uploadedChunks.length === 0) {
+      const current = this.get(key);
+      if (!current) return;
+      const proofs = await this.ask(key, { type: 'prove', file: current.file, nonce: session.challenge.nonce, ranges: session.challenge.ranges }, 'proofs');
+      try {
+        session = (
+          await gql(ProveOwnershipDocument, {
+            id: session.id,
+            proofs: proofs.proofs,
+          })
+        ).proveOwnership;
+      } catch (error) {
+        // Too many proofs: just send the bytes.
+        if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error;
+      }
+      if (session.status === 'COMPLETED') return this.finish(key, true);
+    }
+    if (this.get(key)?.phase !== 'checking') return;
+    await this.send(key, session);
+  }
+
+  /** A file of at most one chunk: one uploadFile request, no hashing, no session (upload-way.ts). */
+  private async sendInOneRequest(key: string, parentId: string): Promise<void> {
+    const item = this.update(key, { phase: 'uploading', inflightBytes: this.get(key)?.size ?? 0 });
+    if (!item) return;
+    await uploadInOneRequest(item.file, item.name, parentId);
+    if (this.get(key)?.phase !== 'uploading') return; // cancelled meanwhile
+    this.finish(key, false);
   }
 
   private async findOrCreate(key: string, parentId: string, hash: string, blockHashes: string[] | undefined): Promise<SessionView> {

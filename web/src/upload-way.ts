@@ -1,0 +1,67 @@
+/**
+ * Which way a file goes, and the one-request way (the CLI's rule, cli/lib/upload-small.ts).
+ *
+ * An upload session costs four requests and a worker per file (openUploads, createUpload, a chunk
+ * PUT, completeUpload, after hashing the file); for the small files that make up most of a drive
+ * those round trips set the pace. A file that fits in one chunk gains nothing from a session
+ * (nothing to resume, nothing to send in parallel), so it goes as `uploadFile` in one GraphQL
+ * multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec); the server
+ * hashes it and applies the name, quota and dedup rules of completeUpload. Apollo's CSRF
+ * prevention requires `apollo-require-preflight` on a multipart request.
+ *
+ * A session is kept to continue one, and for a file the browser gives no type: a multipart part
+ * always has a Content-Type, which uploadFile records, while a session records none.
+ */
+import { auth, freshToken, refreshNow } from './api.ts';
+import { ApiError } from './errors.ts';
+import { UploadFileDocument, type UploadFileMutation } from './graphql.generated.ts';
+
+/** The server's default chunk size (internal/uploads/upload-plan.rules.ts DEFAULT_CHUNK_SIZE). */
+export const ONE_REQUEST_MAX = 8 * 1024 * 1024;
+
+/** 'request': one uploadFile request; 'session': hash, createUpload, chunks, completeUpload. */
+export function uploadWay(size: number, mimeType: string, resumeSessionId: string | null): 'request' | 'session' {
+  if (resumeSessionId !== null) return 'session';
+  if (size === 0) return 'request';
+  return size <= ONE_REQUEST_MAX && mimeType !== '' ? 'request' : 'session';
+}
+
+interface Answer {
+  data?: UploadFileMutation | null;
+  errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown>; retryAfter?: number } }[];
+}
+
+async function post(file: File, name: string, parentId: string, token: string | null): Promise<UploadFileMutation['uploadFile']> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: UploadFileDocument, variables: { parentId, file: null } }));
+  // The file is the request's part "0", mapped onto variables.file.
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', file, name);
+  let res: Response;
+  try {
+    res = await fetch('/graphql', { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: form });
+  } catch {
+    throw new ApiError('Network error', 'NETWORK');
+  }
+  let body: Answer;
+  try {
+    body = (await res.json()) as Answer;
+  } catch {
+    throw new ApiError(`HTTP ${res.status}`, res.status === 503 ? 'UNAVAILABLE' : 'INTERNAL');
+  }
+  const first = body.errors?.[0];
+  if (first) throw new ApiError(first.message, first.extensions?.code ?? 'INTERNAL', first.extensions?.details ?? {}, first.extensions?.retryAfter);
+  if (!body.data) throw new ApiError('Empty answer', 'INTERNAL');
+  return body.data.uploadFile;
+}
+
+/** The whole file in one uploadFile request (sent again once after a token refresh, as gql does). */
+export async function uploadInOneRequest(file: File, name: string, parentId: string): Promise<UploadFileMutation['uploadFile']> {
+  const token = await freshToken();
+  try {
+    return await post(file, name, parentId, token);
+  } catch (error) {
+    if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) return post(file, name, parentId, auth.accessToken);
+    throw error;
+  }
+}
