@@ -329,7 +329,7 @@ export type Query = {
   transfers: TransferList;
   /** The viewer's personal access tokens, newest first, expired ones included; never their secrets. A signed-in session only (FORBIDDEN session_required with a token). */
   accessTokens: Array<AccessToken>;
-  /** The viewer's upload links, newest first, revoked and expired ones included; never their tokens. */
+  /** The viewer's upload links (the newest 200), revoked and expired ones included; never their tokens. */
   uploadLinks: Array<UploadLink>;
   /** Public (no sign-in): what the drop page shows for a link. */
   uploadLinkInfo: UploadLinkInfo;

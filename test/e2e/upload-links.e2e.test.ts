@@ -183,10 +183,11 @@ describe('upload links: uploads through /drop/{token}/tus/', () => {
     }));
     for (const answer of answers) {
       expect(answer.post).toEqual([404, expect.stringMatching(/^upload_link_not_found: /)]);
+      expect(answer.info?.extensions?.details?.reason).toBe('upload_link_not_found');
       expect(answer.head).toBe(404);
       expect(answer.unlock).toBe('NOT_FOUND');
     }
-    expect(new Set(answers.map((a) => JSON.stringify([a.post, a.info?.message, a.info?.extensions?.code, (a.info?.extensions as { reason?: string } | undefined)?.reason]))).size).toBe(1);
+    expect(new Set(answers.map((a) => JSON.stringify([a.post, a.info?.message, a.info?.extensions?.code, a.info?.extensions?.details?.reason]))).size).toBe(1);
   });
 
   it('a revoked link stops an upload in progress at its next PATCH, and its reservation goes back when the session is swept', async () => {

@@ -28,7 +28,7 @@ function readDotEnv(file: string): Record<string, string> {
  * suites' hundreds of sign-ups. The test helpers give functional tests these roomy limits;
  * test/security passes '' for each to run with the documented defaults.
  */
-export const ROOMY_CLIENT_LIMITS = { SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '1000000', SIGNIN_FAILURES_PER_CLIENT: '1000000', EMAIL_CODES_PER_CLIENT_HOUR: '1000000' };
+export const ROOMY_CLIENT_LIMITS = { SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '1000000', SIGNIN_FAILURES_PER_CLIENT: '1000000', EMAIL_CODES_PER_CLIENT_HOUR: '1000000', DROP_UPLOADS_PER_CLIENT_MINUTE: '1000000', DROP_UNLOCK_FAILURES_PER_CLIENT: '1000000' };
 
 const fileEnv = readDotEnv(path.join(root, 'scripts/.env.test'));
 const defaults: Record<string, string> = {

@@ -12,7 +12,7 @@ export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 /** Live (not revoked, not expired) links one person may hold. */
 export const MAX_LIVE_LINKS = 100;
 /** `uploadLinks` lists at most this many (newest first). */
-export const UPLOAD_LINKS_LISTED = 1000;
+export const UPLOAD_LINKS_LISTED = 200;
 /** `UploadLink.arrivals(first)` returns at most this many. */
 export const MAX_ARRIVALS_LISTED = 100;
 /** How long an unlock (drop) token of a password link works. */

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../../platform/auth/password-hash.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { KeyValueStore } from '../../platform/kv/kv.ts';
-import { RateLimiter, type Budget } from '../../platform/rate-limit.ts';
+import { RateLimiter, clientBucket, type Budget } from '../../platform/rate-limit.ts';
 import type { Viewer } from '../../platform/request-context.ts';
 import type { UploadLinkArrivalDto } from './upload-link-activity.channel.ts';
 import { toArrivalDto, toUploadLinkDto, type DropPrincipalDto, type UploadLinkDto, type UploadLinkInfoDto } from './upload-links.dto.ts';
@@ -121,7 +121,7 @@ export class UploadLinksService {
    * the address too and give deadLink(), so a guesser learns nothing faster than by guessing.
    */
   async unlock(token: string, password: string, ip: string | undefined): Promise<{ token: string; expiresAt: string }> {
-    const byClient = this.unlockBudget(`drop:unlock-fail:ip:${ip ?? 'unknown'}`, this.limits.unlockFailuresPerClient);
+    const byClient = this.unlockBudget(`drop:unlock-fail:ip:${clientBucket(ip)}`, this.limits.unlockFailuresPerClient);
     await this.limiter.assertUnspent(byClient);
     const link = await this.live(token).catch(async (error: unknown) => {
       await this.limiter.record(byClient.key, byClient.windowMs);
@@ -148,7 +148,7 @@ export class UploadLinksService {
     // Every try to start an upload counts, allowed or not (a password guesser's too).
     if (creating) {
       await this.limiter.take({
-        key: `drop:create:${ip ?? 'unknown'}`, limit: this.limits.creationsPerClientMinute, windowMs: 60_000,
+        key: `drop:create:${clientBucket(ip)}`, limit: this.limits.creationsPerClientMinute, windowMs: 60_000,
         reason: 'upload_link_creations', message: 'Too many uploads started from this address; wait a minute',
       });
     }
