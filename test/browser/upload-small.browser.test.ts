@@ -1,0 +1,126 @@
+/**
+ * The web app sends a file of at most one chunk (8 MiB) whose type the browser knows as
+ * `uploadFile`, one GraphQL multipart request, instead of an upload session (openUploads,
+ * createUpload, a chunk PUT, completeUpload, after hashing it in a worker); the file lands with
+ * its content hash. A larger file still takes a session. Real Chromium (playwright-core) against
+ * the all-in-one server as a child process on embedded defaults.
+ *
+ * Needs /usr/bin/chromium; builds web/dist when it is missing or older than web/src.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileContentHash } from '../../cli/lib/hash.ts';
+import { tempDir } from '../support/db.ts';
+import { testEnv } from '../support/env.ts';
+import { makeFile } from '../support/files.ts';
+import { gql } from '../support/graphql.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startServerProcess, type ServerProcess } from '../support/server.ts';
+import { startInbox, type Inbox } from '../support/smtp.ts';
+
+const MiB = 1024 * 1024;
+const PASSWORD = 'Correct-Horse-42';
+
+let server: ServerProcess;
+let inbox: Inbox;
+let browser: Browser;
+let username: string;
+let token: string;
+
+function newest(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
+    const full = path.join(dir, entry.name);
+    return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }, 0);
+}
+
+beforeAll(async () => {
+  const dist = path.join(testEnv.root, 'web/dist/index.html');
+  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
+    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
+  }
+  inbox = await startInbox();
+  server = await startServerProcess({ DATA_DIR: tempDir('stratus-small-'), SMTP_URL: inbox.url }, 60_000);
+  username = `sm${randomBytes(3).toString('hex')}`;
+  const email = `${username}@example.com`;
+  await gql(server.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
+  const code = await inbox.codeFor(email, 15_000);
+  const reg = await gql<{ register: { accessToken: string } }>(server.url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }', { i: { username, email, password: PASSWORD, code } });
+  if (!reg.data) throw new Error(JSON.stringify(reg.errors));
+  token = reg.data.register.accessToken;
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await inbox?.close();
+});
+
+/**
+ * What the page sent: JSON GraphQL operations, the answers to multipart ones (a file part's body
+ * is not readable from the request here), and chunk PUTs.
+ */
+function watch(page: Page): { multipart: string[]; json: string[]; puts: number } {
+  const seen = { multipart: [] as string[], json: [] as string[], puts: 0 };
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (request.method() === 'PUT' && url.pathname.startsWith('/upload/')) seen.puts++;
+    if (request.method() !== 'POST' || url.pathname !== '/graphql') return;
+    if (/^multipart\//.test(request.headers()['content-type'] ?? '')) {
+      void request.response().then((res) => res?.text()).then((text) => seen.multipart.push(text ?? ''));
+    } else seen.json.push(request.postData() ?? '');
+  });
+  return seen;
+}
+
+async function stored(name: string): Promise<{ size: number; contentHash: string; mimeType: string | null } | undefined> {
+  const res = await gql<{ folder: { children: { edges: { node: { name: string; size: number; contentHash: string; mimeType: string | null } }[] } } }>(
+    server.url, '{ folder { children(first: 50) { edges { node { name size contentHash mimeType } } } } }', {}, token,
+  );
+  return res.data?.folder.children.edges.map((e) => e.node).find((n) => n.name === name);
+}
+
+describe('uploading small files from the web app', { timeout: 120_000 }, () => {
+  it('a 100 KB text file and an 8 MiB photo go in one uploadFile request each: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
+    const dir = tempDir('stratus-small-files-');
+    const note = path.join(dir, 'note.txt');
+    writeFileSync(note, 'a line of a note\n'.repeat(6_000));
+    const photo = await makeFile('photo.jpg', 8 * MiB, `photo-${username}`);
+    const big = await makeFile('big.jpg', 9 * MiB, `big-${username}`);
+
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const seen = watch(page);
+    await page.goto('/signin');
+    await page.getByLabel('Username or e-mail').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This folder is empty.').waitFor();
+    await page.getByLabel('Choose files to upload').setInputFiles([note, photo]);
+    await page.getByRole('button', { name: 'Download note.txt' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Download photo.jpg' }).waitFor({ timeout: 60_000 });
+    for (let i = 0; i < 100 && seen.multipart.length < 2; i++) await sleep(20);
+
+    expect(seen.multipart).toHaveLength(2);
+    for (const body of seen.multipart) expect(body).toContain('uploadFile');
+    // (OpenUploads is also asked by the unfinished-uploads list of the page: not counted.)
+    expect(seen.json.filter((b) => /createUpload|completeUpload/.test(b))).toEqual([]);
+    expect(seen.puts).toBe(0);
+    expect(await stored('note.txt')).toMatchObject({ size: statSync(note).size, contentHash: await fileContentHash(note, statSync(note).size), mimeType: 'text/plain' });
+    expect(await stored('photo.jpg')).toMatchObject({ size: 8 * MiB, contentHash: await fileContentHash(photo, 8 * MiB), mimeType: 'image/jpeg' });
+
+    await page.getByLabel('Choose files to upload').setInputFiles(big);
+    await page.getByRole('button', { name: 'Download big.jpg' }).waitFor({ timeout: 60_000 });
+    expect(seen.json.filter((b) => b.includes('createUpload'))).toHaveLength(1);
+    expect(seen.puts).toBeGreaterThan(0);
+    expect(seen.multipart).toHaveLength(2);
+    await context.close();
+  });
+});
