@@ -68,6 +68,9 @@ export function createDropUploader(options: DropUploaderOptions): DropUploader {
   const uppy: DropUppy = new Uppy({ id: 'stratus-drop', autoProceed: true, allowMultipleUploadBatches: true });
   const resumedFrom = new Map<string, number>();
   const errors = new Map<string, string>();
+  // Each response's status and body, by its XHR: @uppy/tus aborts the request before it reports
+  // the error (an aborted XHR reads status 0 and no body), so they are kept as they arrive.
+  const answers = new WeakMap<object, Answer>();
   uppy.use(Tus, {
     endpoint,
     chunkSize: DROP_CHUNK_BYTES,
@@ -82,14 +85,16 @@ export function createDropUploader(options: DropUploaderOptions): DropUploader {
       if (unlock) req.setHeader('Authorization', `Bearer ${unlock}`);
     },
     onAfterResponse: (req: HttpRequest, res: HttpResponse) => {
+      answers.set(res.getUnderlyingObject() as object, { status: res.getStatus(), body: res.getBody() ?? '' });
       if (req.getMethod() !== 'HEAD') return;
       const offset = Number(res.getHeader('Upload-Offset') ?? 0);
       if (res.getStatus() === 200 && offset > 0) resumedFrom.set(req.getURL(), offset);
     },
   });
   uppy.on('upload-error', (file, error) => {
-    if (file) errors.set(file.id, dropErrorText(error));
-    const status = statusOf(error);
+    const answer = answerOf(error, answers);
+    if (file) errors.set(file.id, dropErrorText(answer));
+    const status = answer?.status;
     // 404 for every request of a dead link (unknown, expired, revoked: one answer); 410 is only
     // an expired upload, which choosing the file again starts over.
     if (status === 404) options.onFailure('dead');
@@ -107,18 +112,24 @@ export function createDropUploader(options: DropUploaderOptions): DropUploader {
   };
 }
 
-function statusOf(error: unknown): number | null {
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** The server's answer behind a tus error (none: the connection failed). */
+function answerOf(error: unknown, answers: WeakMap<object, Answer>): Answer | null {
   const response = (error as Partial<DetailedError> | null)?.originalResponse;
-  if (response) return response.getStatus();
+  const xhr = response?.getUnderlyingObject() as object | undefined;
+  if (xhr) return answers.get(xhr) ?? null;
   // Uppy wraps network failures; the tus error is its cause.
   const cause = (error as { cause?: unknown } | null)?.cause;
-  return cause && cause !== error ? statusOf(cause) : null;
+  return cause && cause !== error ? answerOf(cause, answers) : null;
 }
 
 /** The stable reason a tus refusal starts its text/plain body with (`<reason>: <message>`). */
-function reasonOf(error: unknown): string {
-  const body = (error as Partial<DetailedError> | null)?.originalResponse?.getBody() ?? '';
-  return /^([a-z0-9_]+):/.exec(body.trim())?.[1] ?? '';
+function reasonOf(answer: Answer | null): string {
+  return /^([a-z0-9_]+):/.exec(answer?.body.trim() ?? '')?.[1] ?? '';
 }
 
 const BY_REASON: Record<string, string> = {
@@ -127,9 +138,9 @@ const BY_REASON: Record<string, string> = {
 };
 
 /** A sentence for one file's failure. */
-function dropErrorText(error: unknown): string {
-  const status = statusOf(error);
-  const reason = reasonOf(error);
+function dropErrorText(answer: Answer | null): string {
+  const status = answer?.status ?? null;
+  const reason = reasonOf(answer);
   const byReason = BY_REASON[reason];
   if (byReason) return byReason;
   if (reason.startsWith('name_')) return 'This file’s name is not allowed in a drive. Rename the file, then choose it again.';
