@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
   let app: Target | undefined;
   try {
-    if (wants('upload')) rows.push(...(await benchUploads({ user: await target.signUp(), serverPid: target.pid, size: config.size, reps: config.reps })));
+    if (wants('upload')) rows.push(...(await benchUploads({ user: await target.signUp(), serverPid: target.pid, tusChunked: process.env.BENCH_UPLOAD_TUS_CHUNKED === '1', size: config.size, reps: config.reps })));
     if (wants('download') || wants('instant') || wants('memory')) await bigFileSteps(target, rows);
     if (wants('metadata')) {
       app = target.app ? target : await inProcessTarget(SERVER_ENV);
