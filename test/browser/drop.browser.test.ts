@@ -217,6 +217,10 @@ describe('file drop in Chromium', { timeout: 180_000 }, () => {
     const live = owner.page.getByTestId('live-arrivals');
     for (const name of ['photos.bin', 'notes.txt', 'dropped-in-page.bin']) await live.getByText(name, { exact: false }).first().waitFor();
     await expect(owner.page.getByTestId('link-counts').first().textContent()).resolves.toBe('3 of 10 files · 12 MB received');
+    // After a reload the list itself names the link's latest arrivals.
+    await owner.page.reload();
+    const latest = owner.page.getByRole('list', { name: 'Latest arrivals in Inbox' }).first();
+    for (const name of ['photos.bin', 'notes.txt', 'dropped-in-page.bin']) await latest.getByText(name, { exact: false }).waitFor();
     await owner.page.screenshot({ path: path.join(ARTIFACTS, 'drop-03-owner-arrivals.png') });
     // The visitor's page asked the API about the link only — never the folder.
     expect(new Set(operations)).toEqual(new Set(['DropLink']));

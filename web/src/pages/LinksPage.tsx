@@ -2,7 +2,8 @@
  * The owner's upload links ("file drops"): each link's folder, state, limits, what arrived through
  * it, edit and revoke. Arrivals come live through the `uploadLinkActivity` subscription (graphql-ws,
  * the app's one socket); the list is read again on each one so the counters stay the server's.
- * The link's URL is shown once, at creation (the server keeps only its hash).
+ * Each link shows its last three arrivals. The link's URL is shown once, at creation (the server
+ * keeps only its hash).
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { gql, subscribe } from '../api.ts';
@@ -108,6 +109,15 @@ function LinkItem({ link, onOpen }: { link: Link; onOpen: (open: Open) => void }
       <p className="share-meta">
         {link.expiresAt ? `Expires ${formatDate(link.expiresAt)}` : 'No expiry'} · {link.hasPassword ? 'Password' : 'No password'} · created {formatDate(link.createdAt)}
       </p>
+      {link.arrivals.length > 0 && (
+        <ul className="arrivals" aria-label={`Latest arrivals in ${name}`}>
+          {link.arrivals.map((a) => (
+            <li key={`${a.fileId}-${a.receivedAt}`}>
+              {a.name} · {formatBytes(a.size)} · {formatDate(a.receivedAt)}
+            </li>
+          ))}
+        </ul>
+      )}
       {!link.revoked && (
         <div className="row">
           <button type="button" onClick={() => onOpen({ kind: 'edit', link })} aria-label={`Edit the upload link to ${name}`}>
