@@ -68,6 +68,8 @@ const config = {
     seconds: intEnv('BENCH_API_SECONDS', 15),
     accounts: intEnv('BENCH_API_ACCOUNTS', 20),
     files: intEnv('BENCH_API_FILES', 300),
+    thinkMs: intEnv('BENCH_API_THINK_MS', 1000),
+    pacedSeconds: intEnv('BENCH_API_PACED_SECONDS', 20),
   },
   server: process.env.BENCH_SERVER === 'inprocess' ? ('inprocess' as const) : ('process' as const),
   steps: (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...STEPS]) as Step[],

@@ -1,7 +1,8 @@
 /**
- * A closed-loop HTTP load generator for the API benchmark: N clients, each sending its next request
- * as soon as the previous one answered, for a fixed time, over one keep-alive http.Agent with a
- * socket per client (no connection set-up inside the window, no queueing in the agent). Requests are
+ * The HTTP load generator of the API benchmark: N clients, either in closed loops (each sends its
+ * next request as soon as the previous one answered: saturation, throughput) or paced like people
+ * (a think time between requests: a fixed offered rate, latency), for a fixed time, over one
+ * keep-alive http.Agent with a socket per client (no connection set-up inside the window, no queueing in the agent). Requests are
  * plain node:http with small prebuilt bodies, so the generator's CPU stays well below the server's
  * (its own CPU seconds are measured and reported beside the figures).
  */
@@ -20,7 +21,9 @@ export class HttpClient {
 
   constructor(url: string, sockets: number) {
     this.base = new URL(url);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+    // An idle socket is closed here after 4 s, before the server's keep-alive timeout (node's
+    // default 5 s) closes it under a request just being sent on it (a spurious ECONNRESET).
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, timeout: 4000 });
   }
 
   request(path: string, body: string | Buffer, headers: Record<string, string>): Promise<Reply> {
@@ -100,47 +103,106 @@ export interface LoadResult {
   firstError?: string;
 }
 
+/** Latencies and failures per kind over one measured window, and the CPU both processes spent in it. */
+class Window {
+  private readonly samples = new Map<string, number[]>();
+  private readonly failures = new Map<string, number>();
+  private firstError: string | undefined;
+  private readonly cpu0: { server: number; own: number };
+  readonly started = performance.now();
+
+  constructor(private readonly serverPid: number) {
+    this.cpu0 = { server: cpuSecondsOf(serverPid), own: cpuSecondsOf(process.pid) };
+  }
+
+  /** Sends one request and records its latency (from the moment it is sent) under its kind. */
+  async send(step: () => { kind: string; run: Promise<unknown> }): Promise<void> {
+    const at = performance.now();
+    const { kind, run } = step();
+    try {
+      await run;
+      const list = this.samples.get(kind) ?? [];
+      list.push(performance.now() - at);
+      this.samples.set(kind, list);
+    } catch (error) {
+      this.failures.set(kind, (this.failures.get(kind) ?? 0) + 1);
+      this.firstError ??= `${kind}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  result(): LoadResult {
+    const elapsed = (performance.now() - this.started) / 1000;
+    const kinds = new Set([...this.samples.keys(), ...this.failures.keys()]);
+    const byKind: Record<string, KindStats> = {};
+    for (const kind of kinds) {
+      const ms = this.samples.get(kind) ?? [];
+      byKind[kind] = { count: ms.length, perSecond: round(ms.length / elapsed), p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)), failed: this.failures.get(kind) ?? 0 };
+    }
+    const total = [...this.samples.values()].reduce((n, s) => n + s.length, 0);
+    const failed = [...this.failures.values()].reduce((n, f) => n + f, 0);
+    return {
+      seconds: round(elapsed, 2), total, perSecond: round(total / elapsed), byKind, failed,
+      serverCpu: round(cpuSecondsOf(this.serverPid) - this.cpu0.server, 2), generatorCpu: round(cpuSecondsOf(process.pid) - this.cpu0.own, 2),
+      ...(this.firstError ? { firstError: this.firstError } : {}),
+    };
+  }
+}
+
+type Step<C> = (client: C, i: number) => { kind: string; run: Promise<unknown> };
+
 /**
- * Runs `clients` closed loops for `seconds`; `step(client, i)` sends one request and returns its
- * kind (the latency is recorded under it). A failed request counts as failed (and its latency is
- * not a sample), and the client goes on.
+ * Runs `clients` closed loops for `seconds`: each client sends its next request as soon as the
+ * previous one answered (no think time), so the server is saturated and latency ≈ clients ÷
+ * throughput — the phase that measures throughput, not what a person waits. A failed request counts
+ * as failed (and its latency is not a sample), and the client goes on.
  */
-export async function closedLoop<C>(clients: readonly C[], seconds: number, serverPid: number, step: (client: C, i: number) => { kind: string; run: Promise<unknown> }): Promise<LoadResult> {
-  const samples = new Map<string, number[]>();
-  const failures = new Map<string, number>();
-  let firstError: string | undefined;
-  const cpu0 = { server: cpuSecondsOf(serverPid), own: cpuSecondsOf(process.pid) };
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
+export async function closedLoop<C>(clients: readonly C[], seconds: number, serverPid: number, step: Step<C>): Promise<LoadResult> {
+  const w = new Window(serverPid);
+  const deadline = w.started + seconds * 1000;
   await Promise.all(
     clients.map(async (client) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        const at = performance.now();
-        const { kind, run } = step(client, i);
-        try {
-          await run;
-          const list = samples.get(kind) ?? [];
-          list.push(performance.now() - at);
-          samples.set(kind, list);
-        } catch (error) {
-          failures.set(kind, (failures.get(kind) ?? 0) + 1);
-          firstError ??= `${kind}: ${error instanceof Error ? error.message : String(error)}`;
-        }
+      for (let i = 0; performance.now() < deadline; i++) await w.send(() => step(client, i));
+    }),
+  );
+  return w.result();
+}
+
+export interface PacedResult extends LoadResult {
+  /** Requests per second the clients meant to send (clients ÷ mean think time). */
+  offered: number;
+  /** Share of requests sent later than planned because the previous answer came after the plan. */
+  lateShare: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * Runs `clients` paced loops for `seconds`, each behaving like a person: it plans its next request
+ * a think time (uniform in thinkMs × [1 − jitter, 1 + jitter]) after the previous one was sent, and
+ * sends it then — or at once when the answer came later than the plan (a person does not click
+ * again before the page answered). Clients start at random points of one think time, so N clients
+ * offer N ÷ thinkMs × 1000 requests per second spread evenly; the achieved rate falls below it only
+ * when answers take longer than the think time (the server did not keep up).
+ */
+export async function pacedLoop<C>(clients: readonly C[], seconds: number, serverPid: number, pace: { thinkMs: number; jitter: number }, step: Step<C>): Promise<PacedResult> {
+  const w = new Window(serverPid);
+  const deadline = w.started + seconds * 1000;
+  const think = () => pace.thinkMs * (1 - pace.jitter + 2 * pace.jitter * Math.random());
+  let planned = 0;
+  let late = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      let at = w.started + Math.random() * pace.thinkMs;
+      for (let i = 0; at < deadline; i++) {
+        await sleep(at - performance.now());
+        const sent = performance.now();
+        await w.send(() => step(client, i));
+        const plan = sent + think();
+        planned++;
+        if (performance.now() > plan) late++;
+        at = Math.max(plan, performance.now());
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  const kinds = new Set([...samples.keys(), ...failures.keys()]);
-  const byKind: Record<string, KindStats> = {};
-  for (const kind of kinds) {
-    const ms = samples.get(kind) ?? [];
-    byKind[kind] = { count: ms.length, perSecond: round(ms.length / elapsed), p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)), failed: failures.get(kind) ?? 0 };
-  }
-  const total = [...samples.values()].reduce((n, s) => n + s.length, 0);
-  const failed = [...failures.values()].reduce((n, f) => n + f, 0);
-  return {
-    seconds: round(elapsed, 2), total, perSecond: round(total / elapsed), byKind, failed,
-    serverCpu: round(cpuSecondsOf(serverPid) - cpu0.server, 2), generatorCpu: round(cpuSecondsOf(process.pid) - cpu0.own, 2),
-    ...(firstError ? { firstError } : {}),
-  };
+  return { ...w.result(), offered: round((clients.length * 1000) / pace.thinkMs), lateShare: round(late / Math.max(1, planned), 3) };
 }
