@@ -4,8 +4,8 @@
  *    - direct: straight from RGW by the upstream client alone, `@aws-sdk/client-s3` GetObject
  *      (`direct.sdk`, the reference of every ratio) and a `node:http` GET of a presigned URL
  *      (`direct.http`);
- *    - through a bare proxy (bench/bare-proxy.ts, a child process: `pipeline(upstream, res)` and
- *      nothing else) with the SDK (`bare.sdk`) or `node:http` (`bare.http`) upstream;
+ *    - through a bare proxy (bench/bare-proxy.ts, a child process: `pipeline(GetObject body, res)`
+ *      and nothing else; `bare.sdk`; its `/http/` route, node:http upstream, measured the same);
  *    - through Stratus: `GET /files/{id}/content` with the backend in `proxy` mode (the default:
  *      the bytes pass through the server) and in `redirect` mode (302 to a presigned URL, followed).
  *    Each at 1 request in flight (the whole file) and 4 (four ranges of a quarter each). Beside
@@ -149,7 +149,6 @@ async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: nu
     { id: 'direct.sdk', label: 'direct RGW, SDK GetObject', get: sdk },
     { id: 'direct.http', label: 'direct RGW, node:http GET (presigned)', get: raw },
     { id: 'bare.sdk', label: 'bare proxy, SDK upstream', pid: barePid, get: bare('sdk') },
-    { id: 'bare.http', label: 'bare proxy, node:http upstream', pid: barePid, get: bare('http') },
     { id: 'proxy', label: 'Stratus (proxy)', mode: 'proxy', pid: o.target.pid, get: stratus('proxy') },
     { id: 'redirect', label: 'Stratus (redirect)', mode: 'redirect', pid: o.target.pid, get: stratus('redirect') },
   ];
