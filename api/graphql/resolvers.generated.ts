@@ -329,7 +329,7 @@ export type Query = {
   transfers: TransferList;
   /** The viewer's personal access tokens, newest first, expired ones included; never their secrets. A signed-in session only (FORBIDDEN session_required with a token). */
   accessTokens: Array<AccessToken>;
-  /** The viewer's upload links (the newest 200), revoked and expired ones included; never their tokens. */
+  /** The viewer's upload links (the newest 200), revoked and expired ones included. */
   uploadLinks: Array<UploadLink>;
   /** Public (no sign-in): what the drop page shows for a link. */
   uploadLinkInfo: UploadLinkInfo;
@@ -458,7 +458,7 @@ export type Mutation = {
   createAccessToken: NewAccessToken;
   /** Refused at once everywhere, open graphql-ws connections closed (4403); another person's id is NOT_FOUND. A signed-in session only. */
   revokeAccessToken: Scalars['Boolean']['output'];
-  /** At most 100 live links per person (RATE_LIMITED too_many_upload_links). The only answer that carries the token and url. */
+  /** At most 100 live links per person (RATE_LIMITED too_many_upload_links). */
   createUploadLink: UploadLink;
   /** Another person's id is NOT_FOUND. */
   updateUploadLink: UploadLink;
@@ -813,10 +813,10 @@ export type CreateAccessTokenInput = {
 export type UploadLink = {
   __typename?: 'UploadLink';
   id: Scalars['ID']['output'];
-  /** The secret (256 random bits, base64url). Returned by createUploadLink only: just its SHA-256 is kept, so it is null everywhere else. */
-  token?: Maybe<Scalars['String']['output']>;
-  /** The drop page to send to people (`PUBLIC_URL/drop/{token}`); like token, returned by createUploadLink only. */
-  url?: Maybe<Scalars['String']['output']>;
+  /** 256 random bits, base64url: whoever has it can upload into the folder (nothing else). */
+  token: Scalars['String']['output'];
+  /** The drop page to send to people (`PUBLIC_URL/drop/{token}`). */
+  url: Scalars['String']['output'];
   folderId: Scalars['ID']['output'];
   /** The folder files land in; null once it is in the trash or deleted (the link is then dead). */
   folder?: Maybe<File>;
@@ -1365,8 +1365,8 @@ export type NewAccessTokenResolvers<ContextType = GraphQLContext, ParentType ext
 
 export type UploadLinkResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadLink'] = ResolversParentTypes['UploadLink']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  token?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   folderId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   folder?: Resolver<Maybe<ResolversTypes['File']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;

@@ -331,19 +331,19 @@ export type RevokeAccessTokenMutation = { revokeAccessToken: boolean };
 
 export type LinkArrivalFragment = { linkId: string, fileId: string, name: string, size: number, receivedAt: string };
 
-export type OwnedUploadLinkFragment = { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> };
+export type OwnedUploadLinkFragment = { id: string, token: string, url: string, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> };
 
 export type UploadLinksQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type UploadLinksQuery = { uploadLinks: Array<{ id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> }> };
+export type UploadLinksQuery = { uploadLinks: Array<{ id: string, token: string, url: string, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> }> };
 
 export type CreateUploadLinkMutationVariables = Exact<{
   input: CreateUploadLinkInput;
 }>;
 
 
-export type CreateUploadLinkMutation = { createUploadLink: { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
+export type CreateUploadLinkMutation = { createUploadLink: { id: string, token: string, url: string, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
 
 export type UpdateUploadLinkMutationVariables = Exact<{
   id: string;
@@ -351,7 +351,7 @@ export type UpdateUploadLinkMutationVariables = Exact<{
 }>;
 
 
-export type UpdateUploadLinkMutation = { updateUploadLink: { id: string, token: string | null, url: string | null, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
+export type UpdateUploadLinkMutation = { updateUploadLink: { id: string, token: string, url: string, folderId: string, expiresAt: string | null, maxFiles: number | null, maxBytes: number | null, filesReceived: number, bytesReceived: number, hasPassword: boolean, createdAt: string, revoked: boolean, active: boolean, folder: { name: string } | null, arrivals: Array<{ linkId: string, fileId: string, name: string, size: number, receivedAt: string }> } };
 
 export type RevokeUploadLinkMutationVariables = Exact<{
   id: string;

@@ -23,7 +23,7 @@ export const uploadLinksResolvers: Resolvers = {
     uploadLinkInfo: (_, args, ctx) => ctx.clients.uploads.links.info.query({ token: args.token, unlockToken: args.unlockToken ?? null }),
   },
   UploadLink: {
-    url: (link, _, ctx) => (link.token ? `${ctx.origin}/drop/${link.token}` : null),
+    url: (link, _, ctx) => `${ctx.origin}/drop/${link.token}`,
     folder: (link, _, ctx) => ctx.loaders.file.load(link.folderId),
     arrivals: (link, args, ctx) => ctx.clients.uploads.links.arrivals.query({ id: link.id, first: args.first ?? 20 }),
   },

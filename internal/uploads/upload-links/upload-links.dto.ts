@@ -5,8 +5,7 @@ import { accepting } from './upload-links.rules.ts';
 
 export interface UploadLinkDto {
   id: string;
-  /** Only in createUploadLink's answer: the database keeps its hash alone. */
-  token: string | null;
+  token: string;
   folderId: string;
   expiresAt: string | null;
   maxFiles: number | null;
@@ -20,10 +19,10 @@ export interface UploadLinkDto {
   active: boolean;
 }
 
-export function toUploadLinkDto(row: UploadLinkRow, now: Date, token: string | null = null): UploadLinkDto {
+export function toUploadLinkDto(row: UploadLinkRow, now: Date): UploadLinkDto {
   return {
     id: row.id,
-    token,
+    token: row.token,
     folderId: row.folderId,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     maxFiles: row.maxFiles,

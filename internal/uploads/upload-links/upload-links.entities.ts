@@ -1,7 +1,8 @@
 /**
- * File-drop links. The token is a capability to write into the owner's folder: 256 random bits,
- * kept only as its SHA-256 (like personal access tokens), so a copy of the database opens no
- * folder; the owner gets the token once, from createUploadLink. A password is a scrypt hash.
+ * File-drop links. The token is a capability to write into the owner's folder: 256 random bits
+ * (base64url), compared in constant time and never logged. The owner shares a drop link again and
+ * again (as file requests elsewhere show it any time), so it is kept as is, like share tokens
+ * (shares.entities.ts). A password is a scrypt hash.
  *
  * Counters: `filesReserved`/`bytesReserved` are what unfinished drop sessions hold (reserved with
  * one conditional UPDATE when a session is created, so the N+1th file of a maxFiles: N link is
@@ -14,7 +15,7 @@ export class UploadLinkRow {
   id!: string;
   ownerId!: string;
   folderId!: string;
-  tokenHash!: string;
+  token!: string;
   passwordHash!: string | null;
   expiresAt!: Date | null;
   maxFiles!: number | null;
@@ -51,12 +52,12 @@ export const UploadLinkSchema = new EntitySchema<UploadLinkRow>({
   class: UploadLinkRow,
   tableName: 'upload_links',
   indexes: [{ name: 'upload_links_owner_idx', properties: ['ownerId', 'createdAt'] }],
-  uniques: [{ name: 'upload_links_token_unique', properties: ['tokenHash'] }],
+  uniques: [{ name: 'upload_links_token_unique', properties: ['token'] }],
   properties: {
     id: { type: 'string', primary: true, length: 36 },
     ownerId: { type: 'string', length: 36 },
     folderId: { type: 'string', length: 36 },
-    tokenHash: { type: 'string', length: 64 },
+    token: { type: 'string', length: 64 },
     passwordHash: { type: 'string', length: 255, nullable: true },
     expiresAt: { type: 'datetime', length: 3, nullable: true },
     maxFiles: { type: 'integer', nullable: true },

@@ -4,7 +4,7 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../../platform/db/orm.ts';
 import { UploadLinkArrivalRow, UploadLinkReservationRow, UploadLinkRow } from './upload-links.entities.ts';
 
-export type NewUploadLink = Pick<UploadLinkRow, 'ownerId' | 'folderId' | 'tokenHash' | 'passwordHash' | 'expiresAt' | 'maxFiles' | 'maxBytes'>;
+export type NewUploadLink = Pick<UploadLinkRow, 'ownerId' | 'folderId' | 'token' | 'passwordHash' | 'expiresAt' | 'maxFiles' | 'maxBytes'>;
 export type UploadLinkChanges = Partial<Pick<UploadLinkRow, 'passwordHash' | 'expiresAt' | 'maxFiles' | 'maxBytes' | 'revokedAt'>>;
 
 export class UploadLinksRepository {
@@ -32,8 +32,8 @@ export class UploadLinksRepository {
     return this.em().findOne(UploadLinkRow, { id }, { connectionType: 'write' });
   }
 
-  async findByHash(tokenHash: string): Promise<UploadLinkRow | null> {
-    return this.em().findOne(UploadLinkRow, { tokenHash }, { connectionType: 'write' });
+  async findByToken(token: string): Promise<UploadLinkRow | null> {
+    return this.em().findOne(UploadLinkRow, { token }, { connectionType: 'write' });
   }
 
   async listOwned(ownerId: string, limit: number): Promise<UploadLinkRow[]> {

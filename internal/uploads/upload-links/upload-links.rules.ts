@@ -3,7 +3,6 @@
  * may still send, the settings' bounds, and the name a file takes when its name is taken
  * (`name (1).ext`, `name (2).ext` …, the renaming the issue asks for).
  */
-import { createHash } from 'node:crypto';
 import { AppError } from '../../platform/errors.ts';
 import type { UploadLinkRow } from './upload-links.entities.ts';
 
@@ -19,11 +18,6 @@ export const MAX_ARRIVALS_LISTED = 100;
 export const UNLOCK_TTL_MS = 3_600_000;
 /** Names tried when renaming on a clash before giving up (`name (1)` … `name (200)`). */
 export const MAX_RENAMES = 200;
-
-/** Hex SHA-256: a random 256-bit secret needs no slow hash, nobody can search that space. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 export type LinkState = 'live' | 'revoked' | 'expired';
 

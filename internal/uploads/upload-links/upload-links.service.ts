@@ -5,7 +5,7 @@
  * unknown, expired, revoked, its folder trashed or deleted — gives the one answer deadLink().
  * What the uploads service does with a link's sessions (limits, arrivals): upload-links.port.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../../platform/auth/password-hash.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { KeyValueStore } from '../../platform/kv/kv.ts';
@@ -16,7 +16,7 @@ import { toArrivalDto, toUploadLinkDto, type DropPrincipalDto, type UploadLinkDt
 import type { UploadLinkRow } from './upload-links.entities.ts';
 import type { UploadLinkChanges, UploadLinksRepository } from './upload-links.repository.ts';
 import {
-  MAX_ARRIVALS_LISTED, MAX_LIVE_LINKS, TOKEN_RE, UNLOCK_TTL_MS, UPLOAD_LINKS_LISTED, checkLimit, checkPassword, deadLink, left, linkState, tokenHash,
+  MAX_ARRIVALS_LISTED, MAX_LIVE_LINKS, TOKEN_RE, UNLOCK_TTL_MS, UPLOAD_LINKS_LISTED, checkLimit, checkPassword, deadLink, left, linkState,
 } from './upload-links.rules.ts';
 
 export interface LinkSettings {
@@ -68,10 +68,10 @@ export class UploadLinksService {
     }
     const token = randomBytes(32).toString('base64url');
     const row = await this.repo.insert(
-      { ownerId: viewer.userId, folderId, tokenHash: tokenHash(token), passwordHash: null, expiresAt: null, maxFiles: null, maxBytes: null, ...changes },
+      { ownerId: viewer.userId, folderId, token, passwordHash: null, expiresAt: null, maxFiles: null, maxBytes: null, ...changes },
       now,
     );
-    return toUploadLinkDto(row, now, token);
+    return toUploadLinkDto(row, now);
   }
 
   async list(viewer: Viewer): Promise<UploadLinkDto[]> {
@@ -161,9 +161,9 @@ export class UploadLinksService {
   /** A link a visitor may use: its token well-formed and known, live, its folder there. */
   private async live(token: string): Promise<UploadLinkRow> {
     if (!TOKEN_RE.test(token)) throw deadLink();
-    // Found by the token's hash (an indexed lookup that never compares the secret itself).
-    const link = await this.repo.findByHash(tokenHash(token));
-    if (!link || linkState(link, this.now()) !== 'live') throw deadLink();
+    const link = await this.repo.findByToken(token);
+    // Constant-time compare after the indexed lookup, so timing says nothing about near misses.
+    if (!link || !timingSafeEqual(Buffer.from(link.token), Buffer.from(token)) || linkState(link, this.now()) !== 'live') throw deadLink();
     if (!(await this.folders.alive(link.ownerId, link.folderId))) throw deadLink();
     return link;
   }

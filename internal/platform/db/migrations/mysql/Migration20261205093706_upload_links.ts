@@ -10,9 +10,9 @@ export class Migration20261205093706_upload_links extends Migration {
     this.addSql(`create table \`upload_link_reservations\` (\`session_id\` varchar(36) not null, \`link_id\` varchar(36) not null, \`bytes\` bigint not null, \`created_at\` datetime(3) not null, primary key (\`session_id\`)) default character set utf8mb4 engine = InnoDB;`);
     this.addSql(`alter table \`upload_link_reservations\` add index \`upload_link_reservations_link_idx\`(\`link_id\`);`);
 
-    this.addSql(`create table \`upload_links\` (\`id\` varchar(36) not null, \`owner_id\` varchar(36) not null, \`folder_id\` varchar(36) not null, \`token_hash\` varchar(64) not null, \`password_hash\` varchar(255) null, \`expires_at\` datetime(3) null, \`max_files\` int null, \`max_bytes\` bigint null, \`files_reserved\` int not null default 0, \`bytes_reserved\` bigint not null default 0, \`files_received\` int not null default 0, \`bytes_received\` bigint not null default 0, \`revoked_at\` datetime(3) null, \`created_at\` datetime(3) not null, \`updated_at\` datetime(3) not null, primary key (\`id\`)) default character set utf8mb4 engine = InnoDB;`);
+    this.addSql(`create table \`upload_links\` (\`id\` varchar(36) not null, \`owner_id\` varchar(36) not null, \`folder_id\` varchar(36) not null, \`token\` varchar(64) not null, \`password_hash\` varchar(255) null, \`expires_at\` datetime(3) null, \`max_files\` int null, \`max_bytes\` bigint null, \`files_reserved\` int not null default 0, \`bytes_reserved\` bigint not null default 0, \`files_received\` int not null default 0, \`bytes_received\` bigint not null default 0, \`revoked_at\` datetime(3) null, \`created_at\` datetime(3) not null, \`updated_at\` datetime(3) not null, primary key (\`id\`)) default character set utf8mb4 engine = InnoDB;`);
     this.addSql(`alter table \`upload_links\` add index \`upload_links_owner_idx\`(\`owner_id\`, \`created_at\`);`);
-    this.addSql(`alter table \`upload_links\` add unique \`upload_links_token_unique\`(\`token_hash\`);`);
+    this.addSql(`alter table \`upload_links\` add unique \`upload_links_token_unique\`(\`token\`);`);
   }
 
   override async down(): Promise<void> {

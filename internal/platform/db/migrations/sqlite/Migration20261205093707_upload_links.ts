@@ -10,9 +10,9 @@ export class Migration20261205093707_upload_links extends Migration {
     this.addSql(`create table \`upload_link_reservations\` (\`session_id\` text not null, \`link_id\` text not null, \`bytes\` bigint not null, \`created_at\` datetime not null, primary key (\`session_id\`));`);
     this.addSql(`create index \`upload_link_reservations_link_idx\` on \`upload_link_reservations\` (\`link_id\`);`);
 
-    this.addSql(`create table \`upload_links\` (\`id\` text not null, \`owner_id\` text not null, \`folder_id\` text not null, \`token_hash\` text not null, \`password_hash\` text null, \`expires_at\` datetime null, \`max_files\` integer null, \`max_bytes\` bigint null, \`files_reserved\` integer not null default 0, \`bytes_reserved\` bigint not null default 0, \`files_received\` integer not null default 0, \`bytes_received\` bigint not null default 0, \`revoked_at\` datetime null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
+    this.addSql(`create table \`upload_links\` (\`id\` text not null, \`owner_id\` text not null, \`folder_id\` text not null, \`token\` text not null, \`password_hash\` text null, \`expires_at\` datetime null, \`max_files\` integer null, \`max_bytes\` bigint null, \`files_reserved\` integer not null default 0, \`bytes_reserved\` bigint not null default 0, \`files_received\` integer not null default 0, \`bytes_received\` bigint not null default 0, \`revoked_at\` datetime null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
     this.addSql(`create index \`upload_links_owner_idx\` on \`upload_links\` (\`owner_id\`, \`created_at\`);`);
-    this.addSql(`create unique index \`upload_links_token_unique\` on \`upload_links\` (\`token_hash\`);`);
+    this.addSql(`create unique index \`upload_links_token_unique\` on \`upload_links\` (\`token\`);`);
   }
 
 }
