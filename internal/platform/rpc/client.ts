@@ -6,11 +6,13 @@
  *   with the caller's access token, request id and "this request wrote" flag forwarded; name
  *   resolution is injectable.
  */
-import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
+import { observable } from '@trpc/server/observable';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
 import { INTERNAL_TOKEN_HEADER } from './internal-token.ts';
+import { jsonCopy } from './json-copy.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
 import type { ServiceContext } from './trpc.ts';
 
@@ -40,12 +42,37 @@ export function serviceUrl(service: ServiceName, d: Extract<Discovery, { mode: '
   return `http://${fqdn}:${d.port}/trpc`;
 }
 
+/**
+ * Copies each in-process result as the HTTP link's JSON would (jsonCopy: same value, no string in
+ * between). The local link's own copy is JSON.stringify + JSON.parse of every result; it is turned
+ * off below by giving it an identity transformer (with any transformer it passes results through).
+ */
+function jsonCopyLink<R extends AnyRouter>(): TRPCLink<R> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        const subscription = next(op).subscribe({
+          next: (envelope) => {
+            const result = envelope.result;
+            // Queries and mutations answer { data } (no `type`); subscriptions' state results pass.
+            observer.next('data' in result && result.type === undefined ? { ...envelope, result: { ...result, data: jsonCopy(result.data) } } : envelope);
+          },
+          error: (error) => observer.error(error),
+          complete: () => observer.complete(),
+        });
+        return () => subscription.unsubscribe();
+      });
+}
+
+const identity = { serialize: (value: unknown) => value, deserialize: (value: unknown) => value as never };
+
 export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
+      jsonCopyLink<R>(),
       unstable_localLink({
         router,
-        transformer: undefined as never,
+        transformer: identity as never,
         createContext: async (): Promise<ServiceContext> => {
           const rc = currentContext();
           const requestId = rc?.requestId ?? newRequestId();
