@@ -152,6 +152,21 @@ describe('upload links: uploads through /drop/{token}/tus/', () => {
     expect((await info(link.token)).data?.uploadLinkInfo).toMatchObject({ filesLeft: 0 });
   });
 
+  it('zero-length files through a link are created at once: renamed on clash, counted against maxFiles and as received', async () => {
+    const folderId = await folder('inbox-empty');
+    const link = await createLink({ folderId, maxFiles: 2 });
+    for (const expected of ['empty.txt', 'empty (1).txt']) {
+      const res = await post(link.token, 0, 'empty.txt');
+      expect(res.status, res.text).toBe(201);
+      expect(res.headers.get('upload-offset')).toBe('0');
+      expect((await filesIn(folderId)).map((f) => f.name)).toContain(expected);
+    }
+    const third = await post(link.token, 0, 'empty.txt');
+    expect(third.status).toBe(413);
+    expect(third.text).toMatch(/^upload_link_files_limit: /);
+    expect((await links()).find((l) => l.id === link.id)).toMatchObject({ filesReceived: 2, bytesReceived: 0 });
+  });
+
   it('an upload over maxBytes (counting the uploads in progress) is refused with 413', async () => {
     const link = await createLink({ folderId: await folder('inbox-max-bytes'), maxBytes: 1000 });
     expect((await post(link.token, 1001, 'big.bin')).text).toMatch(/^upload_link_bytes_limit: /);

@@ -82,20 +82,31 @@ export class TusService {
    * and a COMPLETED session answers HEAD with offset 0.
    */
   private async createEmpty(viewer: Viewer, input: TusCreate): Promise<TusUploadState> {
-    const target = await this.files.childByName(input.parentId, input.name);
-    if (target.existing) throw nameTaken(target.name);
+    // Through a file drop: the link's folder under a free name, one file reserved against its
+    // maxFiles before anything is stored, counted as arrived once committed (upload-links.port.ts).
+    const links = input.uploadLinkId ? this.deps.links : undefined;
+    const target = links && input.uploadLinkId ? await links.admit(viewer, input.uploadLinkId, input.name) : await this.files.childByName(input.parentId, input.name);
+    if ('existing' in target && target.existing) throw nameTaken(target.name);
+    const id = randomUUID();
+    if (links && input.uploadLinkId) await links.reserve(input.uploadLinkId, id, 0);
     const { name: backend, store } = this.deps.storage.defaultBackend();
     const storageKey = newBlobKey();
-    await store.put(storageKey, Readable.from([]), 0, input.mimeType ? { contentType: input.mimeType } : {});
-    const id = randomUUID();
-    const file = await commitUpload(
-      { files: this.files, storage: this.deps.storage },
-      { id, parentId: target.parentId, name: target.name, size: 0, contentHash: combineBlockDigests([]), mimeType: input.mimeType, backend, storageKey },
-      { bytes: 'request' },
-    );
+    let file: Awaited<ReturnType<typeof commitUpload>>;
+    try {
+      await store.put(storageKey, Readable.from([]), 0, input.mimeType ? { contentType: input.mimeType } : {});
+      file = await commitUpload(
+        { files: this.files, storage: this.deps.storage },
+        { id, parentId: target.parentId, name: target.name, size: 0, contentHash: combineBlockDigests([]), mimeType: input.mimeType, backend, storageKey },
+        { bytes: 'request', conflict: links ? 'RENAME' : 'FAIL' },
+      );
+    } catch (error) {
+      await links?.release(id).catch(() => undefined);
+      throw error;
+    }
+    await links?.arrived(id, file);
     const now = this.core.now();
     const row = Object.assign(new UploadSessionRow(), {
-      id, ownerId: viewer.userId, parentId: target.parentId, name: target.name, size: 0, chunkSize: 0, chunkCount: 0, contentHash: file.contentHash, mimeType: input.mimeType,
+      id, ownerId: viewer.userId, parentId: file.parentId ?? target.parentId, name: file.name, size: 0, chunkSize: 0, chunkCount: 0, contentHash: file.contentHash, mimeType: input.mimeType,
       status: 'COMPLETED' as UploadStatus, backend, storageKey, multipartId: '', fileId: file.id, challengeNonce: null, challengeRanges: null, proofAttempts: 0,
       failureReason: null, blockHashes: null, assembledHash: file.contentHash, uploadLinkId: input.uploadLinkId, tusMetadata: input.metadata, createdAt: now, updatedAt: now, expiresAt: now,
     });
