@@ -17,6 +17,7 @@ export const FAST_FILES = [
   'api/graphql/ws-sessions.test.ts',
   'api/http/*.test.ts',
   'internal/files/content-hash.test.ts',
+  'internal/files/blobs.writer.test.ts',
   'internal/files/shares.router.test.ts',
   'internal/files/download-links.router.test.ts',
   'internal/uploads/*.test.ts',

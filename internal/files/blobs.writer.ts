@@ -1,18 +1,20 @@
 /**
- * Writes a stream of unknown length as a new blob object on the default backend: the bytes are
- * spooled to a temp file (bounded memory, and the length must be known for a single PUT) while
- * the content hash is computed and the size limit enforced, then PUT from the file. Nothing is
- * kept when a limit is hit or the store fails: the temp file and any partial object go.
+ * Writes a stream of unknown length as a new blob object on the default backend: the length must
+ * be known for a single PUT, so the body is held until it ends while the content hash is computed
+ * and the size limit enforced, then PUT with its length. A small body (most files of a drive) is
+ * held in memory, within a process-wide byte budget (body-sink.ts); a larger one, or any body
+ * while the budget is spent, is spooled to a temp file (bounded memory) and PUT from there.
+ * Nothing is kept when a limit is hit or the store fails: the temp file and any partial object go.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../platform/errors.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../platform/private-files.ts';
+import { PRIVATE_DIR_MODE } from '../platform/private-files.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { BodySink, MEMORY_BODY_MAX, PROCESS_BODY_BUDGET, type ByteBudget } from './body-sink.ts';
 import { BlockHasher } from './content-hash.ts';
 
 export interface WrittenBlob {
@@ -25,6 +27,12 @@ export interface WrittenBlob {
 export interface BlobWriterOptions {
   tmpDir: string;
   defaultBackend: () => { name: string; store: ObjectStore };
+  /**
+   * Bodies of at most `bodyMax` bytes are held in memory while `budget` (shared by every writer
+   * of the process) has room; defaults: 8 MiB (the one-request threshold of the CLI and the web
+   * app) and the process-wide 64 MiB budget.
+   */
+  memory?: { bodyMax: number; budget: ByteBudget };
 }
 
 /** Object key of a new blob: random, so two uploads never write the same key. */
@@ -58,8 +66,8 @@ export class BlobWriter {
    * (PAYLOAD_TOO_LARGE or QUOTA_EXCEEDED, the caller knows which limit it was).
    */
   async write(body: Readable, limit: number, onLimit: () => AppError, contentType?: string): Promise<WrittenBlob> {
-    await mkdir(this.options.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    const tmp = path.join(this.options.tmpDir, `upload-${randomUUID()}`);
+    const memory = this.options.memory ?? { bodyMax: MEMORY_BODY_MAX, budget: PROCESS_BODY_BUDGET };
+    const sink = new BodySink({ ...memory, spoolFile: () => this.spoolFile() });
     const hasher = new BlockHasher();
     let seen = 0;
     const guard = new Transform({
@@ -69,11 +77,11 @@ export class BlobWriter {
       },
     });
     try {
-      await pipeline(body, guard, hasher, createWriteStream(tmp, { mode: PRIVATE_FILE_MODE }));
+      await pipeline(body, guard, hasher, sink);
       const { name, store } = this.options.defaultBackend();
       const key = newBlobKey();
       try {
-        await store.put(key, createReadStream(tmp), hasher.bytes, contentType ? { contentType } : {});
+        await store.put(key, sink.body(), hasher.bytes, contentType ? { contentType } : {});
       } catch (error) {
         await store.delete(key).catch(() => undefined);
         throw error;
@@ -83,7 +91,13 @@ export class BlobWriter {
       if (error instanceof AppError) throw error;
       throw new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
     } finally {
-      await rm(tmp, { force: true });
+      await sink.discard();
     }
+  }
+
+  /** A private temp file for a body that is spooled (its directory made on first use). */
+  private async spoolFile(): Promise<string> {
+    await mkdir(this.options.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    return path.join(this.options.tmpDir, `upload-${randomUUID()}`);
   }
 }
