@@ -25,6 +25,11 @@ export function createUploads(runtime: Runtime, files: TRPCClient<FilesRouter>, 
   const port = filesPort(files);
   const links = createUploadLinks(runtime, files, port);
   deps.links = links.port;
+  // Whatever ends a drop's session without a file gives its reservation back to the link.
+  core.onEndedUncommitted(async (row) => {
+    if (!row.uploadLinkId) return;
+    await links.port.release(row.id).catch((error: unknown) => runtime.log.warn({ err: error, session: row.id }, 'releasing an upload link reservation failed'));
+  });
   const uploads = new UploadsService(core, deps, port);
   const chunks = new ChunksService(core, deps);
   const completion = new CompletionService(core, deps, port, runtime.kv);

@@ -72,6 +72,9 @@ export const UNFINISHED: readonly UploadStatus[] = reaching('COMPLETED');
  */
 export const FINISHED: readonly UploadStatus[] = UPLOAD_STATUSES.filter((s) => !UNFINISHED.includes(s));
 
+/** Finished without a file (cancelled, failed, expired): what such a session held is given back. */
+export const ENDED_UNCOMMITTED: readonly UploadStatus[] = FINISHED.filter((s) => s !== 'COMPLETED');
+
 export function isUnfinished(status: UploadStatus): boolean {
   return UNFINISHED.includes(status);
 }

@@ -13,7 +13,7 @@ import type { PartInfo } from '../storage/object-store.ts';
 import type { ChunkReceipts } from './chunk-receipts.repository.ts';
 import { recoverCompletion } from './completion-recovery.service.ts';
 import { publishProgress, type UploadProgress } from './progress.channel.ts';
-import { isUnfinished, sourcesOf, type UploadStatus } from './session-status.machine.ts';
+import { ENDED_UNCOMMITTED, isUnfinished, sourcesOf, type UploadStatus } from './session-status.machine.ts';
 import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 import type { UploadsRepository } from './uploads.repository.ts';
@@ -50,6 +50,8 @@ export interface UploadSessionDto {
 export const IDLE_TTL_MS = 24 * 3_600_000;
 
 export class SessionCore {
+  private endedUncommitted: ((row: UploadSessionRow) => Promise<void>) | null = null;
+
   constructor(
     private readonly repo: UploadsRepository,
     private readonly receipts: ChunkReceipts,
@@ -191,7 +193,17 @@ export class SessionCore {
     if (!(await this.repo.transition(row.id, from, to, changes))) return false;
     Object.assign(row, changes, { status: to });
     await this.publish(row);
+    if (ENDED_UNCOMMITTED.includes(to)) await this.endedUncommitted?.(row);
     return true;
+  }
+
+  /**
+   * What runs once a session ends without a file — cancelled, terminated, expired or failed,
+   * whichever path took it there (a file drop's reservation goes back to its link). One hook on the
+   * status change, so no path that ends a session can forget it.
+   */
+  onEndedUncommitted(hook: (row: UploadSessionRow) => Promise<void>): void {
+    this.endedUncommitted = hook;
   }
 
   /**

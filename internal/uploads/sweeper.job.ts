@@ -32,8 +32,6 @@ export class UploadSweeper {
       if (!(await this.core.moveTo(row, 'EXPIRED'))) continue;
       await this.core.dropBytes(row).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'removing the bytes of an expired upload failed'));
       await this.deps.receipts.clear(row.id);
-      // A file drop's reservation goes back to its link (upload-links.port.ts).
-      await this.deps.links?.release(row.id).catch((error: unknown) => this.log.warn({ err: error, session: row.id }, 'releasing an upload link reservation failed'));
       expired++;
     }
     await this.deps.sessions.deleteFinishedBefore(new Date(now.getTime() - FINISHED_RETENTION_MS));

@@ -198,8 +198,6 @@ export class UploadsService {
     await this.core.dropBytes(row);
     await this.deps.receipts.clear(row.id);
     await this.deps.sessions.delete(row.id);
-    // A file drop's reservation goes back to its link (upload-links.port.ts).
-    await this.deps.links?.release(row.id);
     return true;
   }
 }

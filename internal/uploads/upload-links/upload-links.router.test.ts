@@ -15,6 +15,7 @@ import { createCallerFactory } from '../../platform/rpc/trpc.ts';
 import { callerAs, failureOf } from '../../../test/support/embedded.ts';
 import { createTestRuntime, type TestRuntime } from '../../../test/support/runtime.ts';
 import { createUploads } from '../index.ts';
+import { UploadSessionRow } from '../uploads.entities.ts';
 import { renamed } from './upload-links.rules.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -120,6 +121,18 @@ describe('upload links router on the embedded stack', () => {
     // A link whose folder went to the trash is dead.
     await me.drive.trash({ id: folderId });
     expect(await failureOf(visitor().info({ token: link.token ?? '', unlockToken: null }))).toBe('NOT_FOUND:upload_link_not_found');
+  });
+
+  it('gives the reservation back whatever ends a session unfinished: a completion whose bytes are gone (FAILED) too', async () => {
+    const me = await person();
+    const folderId = await me.folder('drop-failed');
+    const link = await me.links.create({ folderId, maxFiles: 1 });
+    const session = await me.up.create({ parentId: folderId, name: 'lost.bin', size: 10, uploadLinkId: link.id });
+    expect(await failureOf(me.up.create({ parentId: folderId, name: 'next.bin', size: 1, uploadLinkId: link.id }))).toBe('PAYLOAD_TOO_LARGE:upload_link_files_limit');
+    // A completion that died with its process after its bytes went: recovery finds nothing to complete.
+    await t.runtime.orm.em.fork().nativeUpdate(UploadSessionRow, { id: session.id }, { status: 'COMPLETING', multipartId: '' });
+    expect(await me.up.get({ id: session.id })).toMatchObject({ status: 'FAILED' });
+    expect(await me.up.create({ parentId: folderId, name: 'next.bin', size: 1, uploadLinkId: link.id })).toMatchObject({ name: 'next.bin' });
   });
 });
 
