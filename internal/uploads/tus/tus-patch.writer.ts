@@ -227,15 +227,9 @@ class PatchRun {
     else await this.record(written);
   }
 
+  /** One call per part (uploads.tus.recordPart): the tus lock, not a chunk slot, keeps other writers out. */
   private async record(part: WrittenPart): Promise<void> {
-    const uploads = this.clients.uploads;
-    const slot = await uploads.beginChunk.mutate({ sessionId: this.state.id, index: part.index, length: part.size });
-    if (slot.alreadyRecorded) return;
-    if (slot.multipartId !== this.state.multipartId) {
-      await uploads.abortChunk.mutate({ sessionId: this.state.id, index: part.index, lockToken: slot.lockToken, streamed: 0 }).catch(() => undefined);
-      throw new AppError('CONFLICT', 'The upload changed meanwhile; ask for its offset again (HEAD)', { details: { reason: 'session_changed' } });
-    }
-    await uploads.recordChunk.mutate({ sessionId: this.state.id, index: part.index, lockToken: slot.lockToken, etag: part.etag, size: part.size, digests: part.digests, streamed: 0 });
+    await this.clients.uploads.tus.recordPart.mutate({ id: this.state.id, lockToken: this.lockToken, multipartId: this.state.multipartId, ...part });
   }
 
   private async verifyAndRecord(): Promise<void> {
@@ -252,6 +246,8 @@ class PatchRun {
   private async storeTail(): Promise<void> {
     const consumed = this.index !== this.state.nextIndex;
     if (this.pendingBytes === 0 && !consumed) return;
+    // No tail before (no record at all, not even a stale one) and none now: nothing to record or delete.
+    if (this.pendingBytes === 0 && this.state.tailSlot === null) return;
     if (this.pendingBytes === 0) {
       await this.clients.uploads.tus.setTail.mutate({ id: this.state.id, lockToken: this.lockToken, index: this.index, length: 0, slot: 0 });
       return;

@@ -57,6 +57,11 @@ export class TusStateRepository {
     return (await this.kv.set(keys(sid).lock, token, { ttlMs: TUS_LOCK_MS, ifAbsent: true })) ? token : null;
   }
 
+  /** True while `token` holds the upload's lock. */
+  async holds(sid: string, token: string): Promise<boolean> {
+    return (await this.kv.get(keys(sid).lock)) === token;
+  }
+
   async renew(sid: string, token: string): Promise<boolean> {
     const key = keys(sid).lock;
     if ((await this.kv.get(key)) !== token) return false;

@@ -25,6 +25,14 @@ export function tusRouter(tus: TusService) {
     lock: authedProcedure.input(z.object({ id: Id, uploadLinkId: LinkId })).mutation(({ ctx, input }) => tus.lock(ctx.viewer, input.id, input.uploadLinkId)),
     renew: authedProcedure.input(z.object({ id: Id, lockToken: Token })).mutation(({ ctx, input }) => tus.renew(ctx.viewer, input.id, input.lockToken)),
     unlock: authedProcedure.input(z.object({ id: Id, lockToken: Token })).mutation(({ ctx, input }) => tus.unlock(ctx.viewer, input.id, input.lockToken)),
+    recordPart: authedProcedure
+      .input(
+        z.object({
+          id: Id, lockToken: Token, multipartId: z.string().max(1024), index: z.number().int().min(0), etag: z.string().max(256),
+          size: z.number().int().min(1), digests: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(64),
+        }),
+      )
+      .mutation(({ ctx, input }) => tus.recordPart(ctx.viewer, input)),
     setTail: authedProcedure
       .input(z.object({ id: Id, lockToken: Token, index: z.number().int().min(0), length: z.number().int().min(0), slot: z.union([z.literal(0), z.literal(1)]) }))
       .mutation(({ ctx, input }) => tus.setTail(ctx.viewer, input)),

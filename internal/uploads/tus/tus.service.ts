@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { newBlobKey } from '../../files/blobs.writer.ts';
-import { combineBlockDigests } from '../../files/content-hash.ts';
+import { BLOCK_SIZE, combineBlockDigests } from '../../files/content-hash.ts';
 import { nameTaken } from '../../files/files.statements.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Viewer } from '../../platform/request-context.ts';
@@ -22,7 +22,7 @@ import { commitUpload } from '../upload-commit.service.ts';
 import { UploadSessionRow } from '../uploads.entities.ts';
 import type { UploadsService } from '../uploads.service.ts';
 import { tusTailKey, type TusStateRepository } from './tus-state.repository.ts';
-import { tusOffset } from './tus.rules.ts';
+import { chunkLengthOf, tusOffset } from './tus.rules.ts';
 
 /** How far the idle expiry must have fallen behind before a tail write moves it (chunks.service.ts does the same). */
 const EXPIRY_REFRESH_MS = 60_000;
@@ -57,6 +57,18 @@ export interface TusUploadState {
   backend: string;
   storageKey: string;
   multipartId: string;
+}
+
+/** One part the PATCH writer uploaded (chunk `index` = part index + 1), for recordPart. */
+export interface TusPart {
+  id: string;
+  lockToken: string;
+  multipartId: string;
+  index: number;
+  etag: string;
+  size: number;
+  /** SHA-256 of each 4 MiB block, for the content hash at completion. */
+  digests: string[];
 }
 
 export class TusService {
@@ -128,8 +140,11 @@ export class TusService {
     const lockToken = await this.state.lock(row.id);
     if (!lockToken) throw locked();
     try {
-      if (row.status === 'PAUSED') await this.uploads.resume(viewer, row.id);
-      const fresh = await this.load(viewer, id, uploadLinkId);
+      // Read again only when resuming changed the row: the one read per PATCH otherwise.
+      const fresh = row.status === 'PAUSED' ? (await this.uploads.resume(viewer, row.id), await this.load(viewer, id, uploadLinkId)) : row;
+      // The PATCH is about to send parts (chunks.service.ts begin does this for a chunk); once
+      // here, not in each recordPart, where parts in flight would race for it.
+      if (fresh.status === 'PENDING') await this.core.transition(fresh, ['PENDING'], 'UPLOADING');
       return { ...(await this.describe(fresh, true)), lockToken };
     } catch (error) {
       await this.state.unlock(row.id, lockToken);
@@ -137,14 +152,45 @@ export class TusService {
     }
   }
 
-  async renew(viewer: Viewer, id: string, lockToken: string): Promise<boolean> {
-    const row = await this.core.load(viewer, id);
-    return this.state.renew(row.id, lockToken);
+  /**
+   * Renew and unlock act by token alone, without reading the session: the token is 122 random
+   * bits handed only to the request that locked the upload (which proved the viewer owns it), and
+   * a wrong token changes nothing.
+   */
+  async renew(_viewer: Viewer, id: string, lockToken: string): Promise<boolean> {
+    return this.state.renew(id, lockToken);
   }
 
-  async unlock(viewer: Viewer, id: string, lockToken: string): Promise<void> {
-    const row = await this.core.load(viewer, id);
-    await this.state.unlock(row.id, lockToken);
+  async unlock(_viewer: Viewer, id: string, lockToken: string): Promise<void> {
+    await this.state.unlock(id, lockToken);
+  }
+
+  /**
+   * Records one part the PATCH writer uploaded, in one call and one read of the session (the
+   * chunk API needs begin + record, four reads, a chunk lock and its renewals): the writer holds
+   * the upload's tus lock, so no other tus request writes it, and the lock is checked here. What
+   * chunks.service.ts record checks is checked the same: the chunk's length and its digests, the
+   * session UPLOADING (PENDING moves to UPLOADING as begin does), the same multipart upload; the
+   * receipt, the idle expiry and the progress event follow as they do there. A part a chunk PUT
+   * raced onto the same index cannot corrupt the file: completion names every part by the ETag
+   * recorded, and S3 refuses an assembly whose part no longer has it ("InvalidPart").
+   */
+  async recordPart(viewer: Viewer, input: TusPart): Promise<void> {
+    const row = await this.core.load(viewer, input.id);
+    if (!(await this.state.holds(row.id, input.lockToken))) throw locked();
+    if (row.multipartId !== input.multipartId) {
+      throw new AppError('CONFLICT', 'The upload changed meanwhile; ask for its offset again (HEAD)', { details: { reason: 'session_changed' } });
+    }
+    if (input.index < 0 || input.index >= row.chunkCount || input.size !== chunkLengthOf({ size: Number(row.size), chunkSize: row.chunkSize, chunkCount: row.chunkCount }, input.index)) {
+      throw new AppError('BAD_INPUT', 'Chunk receipt does not match the chunk', { details: { reason: 'chunk_length' } });
+    }
+    if (input.digests.length !== Math.ceil(input.size / BLOCK_SIZE)) throw new AppError('BAD_INPUT', 'Chunk receipt does not match the chunk', { details: { reason: 'chunk_length' } });
+    if (row.status !== 'UPLOADING' || row.assembledHash) throw this.core.refuse(row, 'record a chunk');
+    // A tus session never declares block hashes (TusCreate has none), so there is nothing to compare.
+    await this.deps.receipts.record(row.id, input.index, { etag: input.etag, size: input.size, digests: input.digests });
+    const expiresAt = this.core.expiry();
+    if (expiresAt.getTime() - row.expiresAt.getTime() >= EXPIRY_REFRESH_MS) await this.deps.sessions.update(row.id, { expiresAt });
+    await this.core.publish(row);
   }
 
   /**
