@@ -11,7 +11,7 @@ import { deleteProperties } from './file-properties.repository.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
 import { childrenStatement, type Page } from './files.paging.ts';
 import {
-  chargeOrThrow, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
+  chargeOrThrow, chargeUnderParent, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
   type NewBlob, type NewNode,
 } from './files.statements.ts';
 
@@ -220,12 +220,26 @@ export class FilesRepository {
   /**
    * Records stored bytes as a file in one transaction: charges the quota (QUOTA_EXCEEDED when it
    * does not fit), references the live blob of the same content or records `blob` as a new one,
-   * and inserts the file row (CONFLICT name_taken on a clash). Returns the row and the blob used.
+   * and inserts the file row (CONFLICT name_taken on a clash). Returns the row and the blob used;
+   * null only with `guardParent`, when the parent is no longer the live folder at `parentPath`.
    */
-  commitFile(file: Omit<NewNode, 'isFolder' | 'blobId' | 'contentHash'> & { contentHash: string }, parentPath: string, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow }> {
+  commitFile(
+    file: Omit<NewNode, 'isFolder' | 'blobId' | 'contentHash'> & { contentHash: string },
+    parentPath: string,
+    location: Pick<NewBlob, 'backend' | 'storageKey'>,
+    options: { guardParent?: boolean } = {},
+  ): Promise<{ row: FileRow; blob: BlobRow } | null> {
     return this.transactional(async (tx) => {
-      await chargeOrThrow(tx, file.ownerId, file.size, this.defaultQuotaBytes);
-      const blob = (await refExistingBlob(tx, file.contentHash, file.size)) ?? (await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size }));
+      if (options.guardParent) {
+        // The folder was read before this transaction (uploadTarget): it must still be the
+        // owner's, live, at that path, checked here by the quota charge itself (one statement);
+        // null (nothing written) sends the caller to read the folder as usual.
+        if (!(await chargeUnderParent(tx, file.ownerId, file.size, { id: file.parentId ?? '', path: parentPath }, this.defaultQuotaBytes))) return null;
+      } else {
+        await chargeOrThrow(tx, file.ownerId, file.size, this.defaultQuotaBytes);
+      }
+      // One upsert whether the content is known (its blob gains a reference) or new (recorded).
+      const blob = await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size });
       return { row: await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath), blob };
     });
   }

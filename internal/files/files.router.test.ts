@@ -225,4 +225,44 @@ describe.each(STACKS)('files on the %s stack', (stack) => {
     expect((await me.quota()).used).toBe(3);
     expect(await t.runtime.orm.em.fork().count(BlobRow, { contentHash: 'e'.repeat(64) })).toBe(0);
   });
+
+  it('uploadTarget answers the pre-checks in one call; a commit carrying its parentPath lands right even when the folder moved, and refuses a trashed or foreign folder whole', async () => {
+    const owner = viewer();
+    const me = as(owner);
+    const a = await me.createFolder({ parentId: null, name: 'A' });
+    const b = await me.createFolder({ parentId: null, name: 'B' });
+    const em = () => t.runtime.orm.em.fork();
+    const taken = await me.commitFile({ parentId: a.id, name: 'taken.txt', contentHash: 'f'.repeat(64), mimeType: null, ...(await storeBytes('t')) });
+    expect(await code(me.uploadTarget({ parentId: a.id, name: 'TAKEN.txt' }))).toBe('CONFLICT:name_taken');
+    expect(await code(me.uploadTarget({ parentId: taken.file.id, name: 'x' }))).toBe('BAD_INPUT:not_a_folder');
+    const target = await me.uploadTarget({ parentId: a.id, name: ' f.txt'.trim() });
+    expect(target).toEqual({ parentId: a.id, name: 'f.txt', parentPath: (await em().findOneOrFail(FileRow, { id: a.id })).path, used: 1, limit: 1000 });
+    const commit = async (v: Viewer, name: string, content: string) =>
+      as(v).commitFile({ parentId: target.parentId, parentPath: target.parentPath, name, contentHash: randomUUID().replace(/-/g, '').repeat(2), mimeType: null, ...(await storeBytes(content)) });
+
+    // As read: the file is under the folder's path, charged once.
+    const here = await commit(owner, target.name, 'abc');
+    expect((await em().findOneOrFail(FileRow, { id: here.file.id })).path).toBe(`${target.parentPath}${here.file.id}/`);
+    expect((await me.quota()).used).toBe(4);
+    // A name taken meanwhile and a quota that no longer fits are still refused by the transaction.
+    expect(await code(commit(owner, target.name, 'again'))).toBe('CONFLICT:name_taken');
+    expect(await code(commit(owner, 'big.bin', 'x'.repeat(997)))).toBe('QUOTA_EXCEEDED');
+    expect((await me.quota()).used).toBe(4);
+    // Moved since it was read: the commit reads the folder again and the path follows it.
+    await me.move({ id: a.id, parentId: b.id });
+    const moved = await commit(owner, 'moved.txt', 'de');
+    const movedA = await em().findOneOrFail(FileRow, { id: a.id });
+    expect(movedA.path).not.toBe(target.parentPath);
+    expect((await em().findOneOrFail(FileRow, { id: moved.file.id })).path).toBe(`${movedA.path}${moved.file.id}/`);
+    expect((await me.quota()).used).toBe(6);
+    // Another person with the folder's id and path gets NOT_FOUND, nothing charged or recorded.
+    const stranger = viewer();
+    expect(await code(commit(stranger, 'x.txt', 'xyz'))).toBe('NOT_FOUND');
+    expect((await as(stranger).quota()).used).toBe(0);
+    // Trashed since: NOT_FOUND, no row, no charge.
+    await me.trash({ id: b.id });
+    expect(await code(commit(owner, 'late.txt', 'late'))).toBe('NOT_FOUND');
+    expect((await me.quota()).used).toBe(6);
+    expect(await em().count(FileRow, { ownerId: { $in: [owner.userId, stranger.userId] }, name: { $in: ['late.txt', 'x.txt', 'big.bin'] } })).toBe(0);
+  });
 });

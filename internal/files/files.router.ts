@@ -53,6 +53,9 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
     assertNameFree: authedProcedure
       .input(z.object({ parentId: Id.nullable(), name: Name }))
       .query(({ ctx, input }) => service.assertNameFree(ctx.viewer, input.parentId, input.name)),
+    uploadTarget: authedProcedure
+      .input(z.object({ parentId: Id.nullable(), name: Name }))
+      .query(({ ctx, input }) => service.uploadTarget(ctx.viewer, input.parentId, input.name)),
     childByName: authedProcedure
       .input(z.object({ parentId: Id.nullable(), name: Name }))
       .query(({ ctx, input }) => service.childByName(ctx.viewer, input.parentId, input.name)),
@@ -71,6 +74,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
           backend: z.string().max(63),
           storageKey: z.string().max(512),
           replaces: Id.optional(),
+          parentPath: z.string().max(4096).optional(),
         }),
       )
       .mutation(({ ctx, input }) => service.commitFile(ctx.viewer, input)),

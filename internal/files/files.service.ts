@@ -34,6 +34,19 @@ export interface StoredBytes {
   storageKey: string;
   /** A live file that takes this content in place (content-replace.service.ts). */
   replaces?: string | undefined;
+  /**
+   * The folder's path as uploadTarget read it: the commit then reads no folder, and its quota
+   * charge holds only while that folder is still the viewer's, live, at that path (checked in
+   * the commit's transaction); otherwise the commit reads the folder as usual.
+   */
+  parentPath?: string | undefined;
+}
+
+/** Where a one-request upload goes and the room it has: uploadTarget's answer. */
+export interface UploadTarget extends QuotaDto {
+  parentId: string;
+  name: string;
+  parentPath: string;
 }
 
 export interface BlobStores {
@@ -206,6 +219,18 @@ export class FilesService {
     return { parentId: parent.id, name };
   }
 
+  /**
+   * The pre-checks of a one-request upload in one call: the name is free in the folder (refused
+   * first, as assertNameFree does), and the quota as it stands; the folder's path lets the commit
+   * skip reading the folder again (StoredBytes.parentPath).
+   */
+  async uploadTarget(viewer: Viewer, parentId: string | null, rawName: string): Promise<UploadTarget> {
+    const name = normalizeName(rawName);
+    const parent = await this.folderRow(viewer, parentId);
+    if (await this.repo.findLiveChild(viewer.userId, parent.id, nameKey(name))) throw nameTaken(name);
+    return { parentId: parent.id, name, parentPath: parent.path, ...(await this.quota(viewer)) };
+  }
+
   /** The folder (validated) and the live item of that name in it, if any. */
   async childByName(viewer: Viewer, parentId: string | null, rawName: string): Promise<{ parentId: string; name: string; existing: FileDto | null }> {
     const name = normalizeName(rawName);
@@ -232,15 +257,21 @@ export class FilesService {
       if (done) return { file: toFileDto(done), duplicate: null };
     }
     const name = normalizeName(input.name);
-    const parent = await this.folderRow(viewer, input.parentId);
-    const { row, blob } = await this.repo.commitFile(
-      {
-        ...(input.id ? { id: input.id } : {}), ownerId: viewer.userId, parentId: parent.id, name, nameKey: nameKey(name),
-        size: input.size, contentHash: input.contentHash, mimeType: input.mimeType,
-      },
-      parent.path,
-      locationOf(input),
-    );
+    const file = (parentId: string) => ({
+      ...(input.id ? { id: input.id } : {}), ownerId: viewer.userId, parentId, name, nameKey: nameKey(name),
+      size: input.size, contentHash: input.contentHash, mimeType: input.mimeType,
+    });
+    let committed: Awaited<ReturnType<FilesRepository['commitFile']>> | null = null;
+    if (input.parentPath !== undefined && input.parentId !== null) {
+      // null: the folder moved, went or is not the viewer's since it was read; read it now.
+      committed = await this.repo.commitFile(file(input.parentId), input.parentPath, locationOf(input), { guardParent: true });
+    }
+    if (!committed) {
+      const parent = await this.folderRow(viewer, input.parentId);
+      committed = await this.repo.commitFile(file(parent.id), parent.path, locationOf(input));
+    }
+    if (!committed) throw new Error('commitFile without a parent guard always commits or throws');
+    const { row, blob } = committed;
     const duplicate = blob.storageKey !== input.storageKey || blob.backend !== input.backend ? locationOf(input) : null;
     return { file: toFileDto(row), duplicate };
   }

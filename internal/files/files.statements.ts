@@ -101,6 +101,29 @@ async function chargeRow(em: EntityManager, userId: string, bytes: number): Prom
   return result.affectedRows === 1;
 }
 
+/**
+ * The charge of a commit whose folder was read before its transaction: `bytes` are charged only
+ * while that folder is still the person's, live and at `parent.path` (a move re-roots the path, a
+ * trash sets trashed_at on every row below), in the charge's own statement. True when charged
+ * (nothing to charge: when the folder is as read); false when the folder changed (nothing
+ * charged). A quota that does not fit still throws QUOTA_EXCEEDED, as chargeOrThrow does.
+ */
+export async function chargeUnderParent(em: EntityManager, userId: string, bytes: number, parent: { id: string; path: string }, defaultLimit: number): Promise<boolean> {
+  const live = 'exists (select 1 from files where id = ? and owner_id = ? and path = ? and trashed_at is null)';
+  if (bytes > 0) {
+    const result = await em.execute<{ affectedRows: number }>(
+      `update quotas set used_bytes = used_bytes + ? where user_id = ? and used_bytes + ? <= limit_bytes and ${live}`,
+      [bytes, userId, bytes, parent.id, userId, parent.path],
+      'run',
+    );
+    if (result.affectedRows === 1) return true;
+  }
+  // Not charged (or nothing to charge): which of the two it was decides the answer.
+  if ((await em.count(FileRow, { id: parent.id, ownerId: userId, path: parent.path, trashedAt: null })) === 0) return false;
+  await chargeOrThrow(em, userId, bytes, defaultLimit);
+  return true;
+}
+
 export async function release(em: EntityManager, userId: string, bytes: number): Promise<void> {
   if (bytes === 0) return;
   await em.execute('update quotas set used_bytes = case when used_bytes >= ? then used_bytes - ? else 0 end where user_id = ?', [bytes, bytes, userId], 'run');

@@ -14,11 +14,15 @@ export interface StoredBlob {
 export interface FilesPort {
   childByName(parentId: string | null, name: string): Promise<{ parentId: string; name: string; existing: FileDto | null }>;
   quota(): Promise<{ used: number; limit: number }>;
+  /** The one-request upload's pre-checks: the folder, the name free in it, the quota; and the folder's path. */
+  uploadTarget(parentId: string | null, name: string): Promise<{ parentId: string; name: string; parentPath: string; used: number; limit: number }>;
   blobFor(contentHash: string, size: number): Promise<StoredBlob | null>;
   /** `replaces`: the live file that takes this content in place (same id); `freed` are blobs it no longer uses. */
   commitFile(input: {
     id?: string; parentId: string; name: string; size: number; contentHash: string; mimeType: string | null; backend: string; storageKey: string;
     replaces?: string;
+    /** uploadTarget's parentPath: the commit reads no folder while that still holds. */
+    parentPath?: string;
   }): Promise<{ file: FileDto; duplicate: StoredBlob | null; freed?: StoredBlob[] }>;
 }
 
@@ -28,6 +32,7 @@ export function filesPort(client: TRPCClient<FilesRouter>): FilesPort {
   return {
     childByName: (parentId, name) => call(client.childByName.query({ parentId, name })),
     quota: () => call(client.quota.query()),
+    uploadTarget: (parentId, name) => call(client.uploadTarget.query({ parentId, name })),
     blobFor: (contentHash, size) => call(client.blobFor.query({ contentHash, size })),
     commitFile: (input) => call(client.commitFile.mutate(input)),
   };

@@ -32,27 +32,16 @@ export interface SimpleUploadPorts {
   blobWriter: BlobWriter;
 }
 
-function settled<T>(result: PromiseSettledResult<T>): T {
-  if (result.status === 'rejected') throw result.reason;
-  return result.value;
-}
-
 export async function writeSimpleUpload(ports: SimpleUploadPorts, upload: SimpleUpload): Promise<FileDto> {
   const { files, uploads } = ports.clients;
   try {
-    // Name and space are checked before a byte is stored, in one round trip: the three reads are
-    // independent, and for a small file their latency, not its bytes, is what the request costs.
-    // A refused name is the answer even when the quota read failed too (the order they had).
-    const [named, quotaRead, reservedRead] = await Promise.allSettled([
-      files.assertNameFree.query({ parentId: upload.parentId, name: upload.name }),
-      files.quota.query(),
-      // Unfinished upload sessions hold their whole size: the room left is what they do not.
-      uploads.reserved.query(),
-    ]);
-    const target = settled(named);
-    const quota = settled(quotaRead);
-    const reserved = settled(reservedRead);
-    const room = Math.max(0, quota.limit - quota.used - reserved.bytes);
+    // Name and space are checked before a byte is stored, in one call (for a small file the
+    // latency of these reads, not its bytes, is most of what the request costs): the folder, the
+    // name free in it (refused first), the quota, and what unfinished upload sessions reserve
+    // (they hold their whole size: the room left is what they do not).
+    const target = await uploads.oneRequestTarget.query({ parentId: upload.parentId, name: upload.name });
+    const quota = { used: target.used, limit: target.limit };
+    const room = Math.max(0, quota.limit - quota.used - target.reserved);
     const max = upload.limit.bytes;
     const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
     const written = await ports.blobWriter.write(upload.body, Math.min(room, max), () =>
@@ -62,7 +51,8 @@ export async function writeSimpleUpload(ports: SimpleUploadPorts, upload: Simple
     mimeType);
     return await commitUpload(
       { files: filesPort(files), storage: ports.storage },
-      { parentId: target.parentId, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey },
+      // The folder's path as read: the commit reads no folder again while it still holds there.
+      { parentId: target.parentId, parentPath: target.parentPath, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey },
       { bytes: 'request' },
     );
   } finally {

@@ -30,6 +30,8 @@ export interface StoredUpload {
   storageKey: string;
   /** A live file of the person's that takes this content in place (WebDAV PUT over an existing file). */
   replaces?: string;
+  /** The folder's path as the pre-checks read it (files.uploadTarget): the commit then reads no folder. */
+  parentPath?: string;
 }
 
 export interface CommitOptions {

@@ -39,6 +39,9 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => uploads.get(ctx.viewer, input.id)),
     list: authedProcedure.query(({ ctx }) => uploads.list(ctx.viewer)),
     reserved: authedProcedure.query(({ ctx }) => uploads.reserved(ctx.viewer)),
+    oneRequestTarget: authedProcedure
+      .input(z.object({ parentId: Id.nullable(), name: z.string().max(1024) }))
+      .query(({ ctx, input }) => uploads.oneRequestTarget(ctx.viewer, input.parentId, input.name)),
     pause: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.pause(ctx.viewer, input.id)),
     resume: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.resume(ctx.viewer, input.id)),
     cancel: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => uploads.cancel(ctx.viewer, input.id)),

@@ -161,6 +161,18 @@ export class UploadsService {
     );
   }
 
+  /**
+   * The pre-checks of a one-request upload (uploadFile) in one call: the files service's answer
+   * (folder, name free, quota, the folder's path) and what unfinished sessions reserve, read in
+   * parallel. A refused name is the answer even when the reservation read failed too.
+   */
+  async oneRequestTarget(viewer: Viewer, parentId: string | null, name: string) {
+    const [target, reserved] = await Promise.allSettled([this.files.uploadTarget(parentId, name), this.deps.sessions.reservedBytes(viewer.userId)]);
+    if (target.status === 'rejected') throw target.reason;
+    if (reserved.status === 'rejected') throw reserved.reason;
+    return { ...target.value, reserved: reserved.value };
+  }
+
   /** What the viewer's unfinished sessions hold against the quota. */
   async reserved(viewer: Viewer): Promise<{ bytes: number }> {
     return { bytes: await this.deps.sessions.reservedBytes(viewer.userId) };
