@@ -58,9 +58,13 @@ describe('config', () => {
   });
 
   it('per-client limits: documented defaults, whole numbers of at least 1', () => {
-    expect(loadConfig({ DATA_DIR: tempDir() }).clientLimits).toEqual({ signInAttemptsPerMinute: 20, signInFailuresPerClient: 10, emailCodesPerHour: 20 });
+    expect(loadConfig({ DATA_DIR: tempDir() }).clientLimits).toEqual({ signInAttemptsPerMinute: 20, signInFailuresPerClient: 10, emailCodesPerHour: 20, dropUploadsPerMinute: 60, dropUnlockFailures: 10 });
+    expect(loadConfig({ DATA_DIR: tempDir(), DROP_UPLOADS_PER_CLIENT_MINUTE: '7' }).clientLimits.dropUploadsPerMinute).toBe(7);
     expect(loadConfig({ DATA_DIR: tempDir(), EMAIL_CODES_PER_CLIENT_HOUR: '5' }).clientLimits.emailCodesPerHour).toBe(5);
-    for (const bad of ['0', '1.5', 'lots']) expect(() => loadConfig({ DATA_DIR: tempDir(), SIGNIN_FAILURES_PER_CLIENT: bad })).toThrow(/SIGNIN_FAILURES_PER_CLIENT/);
+    for (const bad of ['0', '1.5', 'lots']) {
+      expect(() => loadConfig({ DATA_DIR: tempDir(), SIGNIN_FAILURES_PER_CLIENT: bad })).toThrow(/SIGNIN_FAILURES_PER_CLIENT/);
+      expect(() => loadConfig({ DATA_DIR: tempDir(), DROP_UNLOCK_FAILURES_PER_CLIENT: bad })).toThrow(/DROP_UNLOCK_FAILURES_PER_CLIENT/);
+    }
   });
 
   it('requires JWT_SECRET in production', () => {

@@ -36,6 +36,7 @@ interface Person {
 
 /** Alice's things: what bob must neither see nor touch. */
 interface Ids {
+  uploadLink: string;
   folder: string;
   file: string;
   trashed: string;
@@ -93,7 +94,8 @@ beforeAll(async () => {
   const accessToken = (await pat('alice-laptop')).createAccessToken.accessToken.id;
   const revoked = (await pat('alice-revoked')).createAccessToken;
   await must(gql(t.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: revoked.accessToken.id }, alice.token));
-  ids = { folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile, accessToken, revokedPat: revoked.token };
+  const uploadLink = (await must(gql<{ createUploadLink: { id: string } }>(t.url, 'mutation($f: ID!) { createUploadLink(input: { folderId: $f }) { id } }', { f: folder }, alice.token))).createUploadLink.id;
+  ids = { uploadLink, folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile, accessToken, revokedPat: revoked.token };
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -170,9 +172,16 @@ const SPECS: Record<string, Spec> = {
   accessTokens: { kind: 'mine' },
   createAccessToken: { kind: 'self' },
   revokeAccessToken: { kind: 'owned', vars: (i) => ({ id: i.accessToken }) },
+  uploadLinks: { kind: 'mine' },
+  uploadLinkInfo: { kind: 'public' },
+  createUploadLink: { kind: 'owned', vars: (i) => ({ input: { folderId: i.folder } }) },
+  updateUploadLink: { kind: 'owned', vars: (i) => ({ id: i.uploadLink }), fixed: () => ({ input: { maxFiles: 1 } }) },
+  revokeUploadLink: { kind: 'owned', vars: (i) => ({ id: i.uploadLink }) },
+  unlockUploadLink: { kind: 'public' },
   // Subscription
   heartbeat: { kind: 'mine' },
   uploadProgress: { kind: 'owned', vars: (i) => ({ sessionId: i.session }) },
+  uploadLinkActivity: { kind: 'owned', vars: (i) => ({ linkId: i.uploadLink }) },
   transferProgress: { kind: 'admin' },
 };
 
