@@ -320,11 +320,11 @@ describe('PROPFIND of a large folder', () => {
     const smallShapes = new Set(small.statements);
     const extra = [...new Set(large.statements)].filter((s) => !smallShapes.has(s));
     expect(extra).toHaveLength(1);
-    expect(extra[0]).toContain('`name_key` > ?');
+    expect(extra[0]).toMatch(/`?name_key`? > \?/);
     expect([...smallShapes].every((s) => large.statements.includes(s))).toBe(true);
     // A page costs a fixed few statements (the folder, the page, its dead properties in one
     // batch): 20 pages of 500 instead of 1, each with the statements of the 50-member page.
-    const pageOf = (list: string[]) => list.filter((s) => /order by `f0`.`is_folder`/.test(s)).length;
+    const pageOf = (list: string[]) => list.filter((s) => /order by (`f0`\.)?`?is_folder`?/.test(s)).length;
     expect([pageOf(small.statements), pageOf(large.statements)]).toEqual([1, 20]);
     expect(large.statements.length - small.statements.length).toBe(19 * 3);
     // A page at a time: far less than 10 000 members' answer (≈ 6 MB) plus their rows kept at once.
