@@ -22,6 +22,7 @@ import { uploadFile } from '../cli/lib/upload.ts';
 import { testEnv } from '../test/support/env.ts';
 import { BUCKETS, writeMix, type MixFile } from './lib/file-mix.ts';
 import type { Row } from './lib/report.ts';
+import { measureCpu } from './lib/cpu.ts';
 import { countServerCalls, type CallCounts } from './lib/server-calls.ts';
 import { describeDisk, directS3, log, rgwGc } from './lib/stack.ts';
 import { median, MiB, pool, round } from './lib/stats.ts';
@@ -103,12 +104,16 @@ export async function benchSmallFiles({ target, counting, files, reps }: SmallFi
   const tus = await startTusServer();
   const user = await target.signUp();
   const ms: Record<System, number[]> = { stratus: [], direct: [], tus: [] };
+  // CPU seconds of the Stratus server over its turns (the bench process too when in process).
+  let stratusCpu = 0;
   const slices = Array.from({ length: reps }, (_, rep) => mix.files.filter((_, i) => i % reps === rep));
   try {
     for (const [rep, slice] of slices.entries()) {
       for (const system of SYSTEMS) {
+        const cpu = system === 'stratus' ? measureCpu(target.pid) : null;
         const turn = system === 'stratus' ? await stratusSlice(user, slice, rep) : system === 'direct' ? await directSlice(s3, slice, rep) : await tusSlice(s3, tus, slice);
         ms[system].push(turn.ms);
+        if (cpu) stratusCpu += cpu.stop();
         await turn.cleanup();
         await rgwGc();
       }
@@ -121,11 +126,12 @@ export async function benchSmallFiles({ target, counting, files, reps }: SmallFi
     mix.remove();
   }
   const calls = await perFileCalls(counting);
-  return rowsOf(mix.files.length, mix.bytes, slices.map((s) => s.length), ms, calls);
+  const serverCpu = `server CPU ${round((stratusCpu * 1000) / mix.files.length, 1)} ms/file over the mix${target.pid === process.pid ? ' (in process: with the CLI client)' : ''}`;
+  return rowsOf(mix.files.length, mix.bytes, slices.map((s) => s.length), ms, { ...calls, serverCpu });
 }
 
 /** SQL statements and Redis commands per small file, each way, files sent one at a time. */
-async function perFileCalls(counting: Target): Promise<{ request: CallCounts; session: CallCounts; n: number }> {
+async function perFileCalls(counting: Target): Promise<{ request: CallCounts; session: CallCounts; n: number; requestCpuMs: number }> {
   const t = counting.app;
   if (!t) throw new Error('counting needs an in-process app');
   const mix = await writeMix(30, `bench-small-count-${Date.now()}`);
@@ -134,20 +140,23 @@ async function perFileCalls(counting: Target): Promise<{ request: CallCounts; se
     const user = await counting.signUp();
     // Warm-up: the first request of a person pays for lazy set-up (quota row, caches).
     await sendFile(user.api, smallOnes[0]?.path ?? '', { name: 'warm-up' });
+    let requestCpuMs = 0;
     const request = await countServerCalls(t, testEnv.redisUrl, async () => {
+      const cpu = measureCpu();
       for (const f of smallOnes) await sendFile(user.api, f.path, { name: `r-${f.name}` });
+      requestCpuMs = (cpu.stop() * 1000) / smallOnes.length;
     });
     const session = await countServerCalls(t, testEnv.redisUrl, async () => {
       // The same content again: without noInstant the session would be an instant upload (a proof).
       for (const f of smallOnes) await uploadFile(user.api, f.path, { name: `s-${f.name}`, noInstant: true });
     });
-    return { request, session, n: smallOnes.length };
+    return { request, session, n: smallOnes.length, requestCpuMs };
   } finally {
     mix.remove();
   }
 }
 
-function rowsOf(files: number, bytes: number, sliceFiles: number[], ms: Record<System, number[]>, calls: Awaited<ReturnType<typeof perFileCalls>>): Row[] {
+function rowsOf(files: number, bytes: number, sliceFiles: number[], ms: Record<System, number[]>, calls: Awaited<ReturnType<typeof perFileCalls>> & { serverCpu: string }): Row[] {
   const total = (s: System) => ms[s].reduce((a, b) => a + b, 0) / 1000;
   const fps = (s: System) => round(files / total(s), 1);
   const mibs = (s: System) => round(bytes / MiB / total(s), 1);
@@ -163,7 +172,7 @@ function rowsOf(files: number, bytes: number, sliceFiles: number[], ms: Record<S
     {
       id: 'small.stratus', label: `${label}, Stratus CLI`, value: fps('stratus'), unit: 'files/s', samples: perSlice('stratus'),
       reference: { label: 'direct RGW', value: fps('direct') }, ratio: vsDirect, target: '≥0.8× direct', met: vsDirect >= 0.8,
-      note: `${mibs('stratus')} MiB/s; median of ${ms.stratus.length} paired slices (${list(paired('direct'))}); ${perFile}`,
+      note: `${mibs('stratus')} MiB/s; median of ${ms.stratus.length} paired slices (${list(paired('direct'))}); ${calls.serverCpu}; ${perFile}`,
     },
     {
       id: 'small.vs-tus', label: `${label}, Stratus CLI vs @tus/server`, value: fps('stratus'), unit: 'files/s',
@@ -174,7 +183,7 @@ function rowsOf(files: number, bytes: number, sliceFiles: number[], ms: Record<S
     { id: 'small.tus', label: `${label}, @tus/server`, value: fps('tus'), unit: 'files/s', samples: perSlice('tus'), note: `${mibs('tus')} MiB/s; tus-js-client defaults (one PATCH per file)` },
     {
       id: 'small.calls', label: 'server calls per small file, Stratus CLI', value: round(calls.request.sql / calls.n, 1), unit: 'SQL/file',
-      note: `${round(calls.request.redis / calls.n, 1)} Redis commands/file (${Object.entries(calls.request.redisByName).map(([k, v]) => `${k} ${v}`).join(', ')} over ${calls.n}); upload session: ${per(calls.session, calls.n)}`,
+      note: `${round(calls.request.redis / calls.n, 1)} Redis commands/file (${Object.entries(calls.request.redisByName).map(([k, v]) => `${k} ${v}`).join(', ')} over ${calls.n}); CPU ${round(calls.requestCpuMs, 1)} ms/file of the in-process app with its CLI client; upload session: ${per(calls.session, calls.n)}`,
     },
   ];
 }

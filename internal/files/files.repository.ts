@@ -76,6 +76,26 @@ export class FilesRepository {
     return this.em().find(FileRow, { id: { $in: [...ids] }, ownerId, trashedAt: null });
   }
 
+  /**
+   * A one-request upload's pre-checks in one statement: the live folder's path (or a file's), whether
+   * a live item holds the name key in it, and the quota. Null when any row is missing (unknown,
+   * another person's or trashed folder; an account without its rows): the caller then takes the
+   * usual reads, which answer or repair exactly as before.
+   */
+  async uploadTarget(ownerId: string, folderId: string, key: string): Promise<{ path: string; isFolder: boolean; taken: boolean; used: number; limit: number } | null> {
+    const rows = await this.em().execute<{ path: string; is_folder: unknown; taken: unknown; used_bytes: unknown; limit_bytes: unknown }[]>(
+      `select f.path, f.is_folder, q.used_bytes, q.limit_bytes,
+        (select count(*) from files c where c.owner_id = f.owner_id and c.parent_id = f.id and c.name_key = ? and c.trash_key = '') as taken
+       from files f join quotas q on q.user_id = f.owner_id
+       where f.id = ? and f.owner_id = ? and f.trash_key = '' and f.trashed_at is null`,
+      [key, folderId, ownerId],
+      'all',
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { path: row.path, isFolder: Boolean(Number(row.is_folder)), taken: Number(row.taken) > 0, used: Number(row.used_bytes), limit: Number(row.limit_bytes) };
+  }
+
   findLiveChild(ownerId: string, parentId: string, key: string): Promise<FileRow | null> {
     return this.em().findOne(FileRow, { ownerId, parentId, nameKey: key, trashKey: '' });
   }

@@ -226,6 +226,13 @@ export class FilesService {
    */
   async uploadTarget(viewer: Viewer, parentId: string | null, rawName: string): Promise<UploadTarget> {
     const name = normalizeName(rawName);
+    const folderId = parentId ?? viewer.userId;
+    const read = await this.repo.uploadTarget(viewer.userId, folderId, nameKey(name));
+    if (read) {
+      if (!read.isFolder) throw notAFolder();
+      if (read.taken) throw nameTaken(name);
+      return { parentId: folderId, name, parentPath: read.path, used: read.used, limit: read.limit };
+    }
     const parent = await this.folderRow(viewer, parentId);
     if (await this.repo.findLiveChild(viewer.userId, parent.id, nameKey(name))) throw nameTaken(name);
     return { parentId: parent.id, name, parentPath: parent.path, ...(await this.quota(viewer)) };
@@ -296,7 +303,7 @@ export class FilesService {
   /** Like nodeRow, but BAD_INPUT not_a_folder for a file. */
   async folderRow(viewer: Viewer, id: string | null): Promise<FileRow> {
     const row = await this.nodeRow(viewer, id);
-    if (!row.isFolder) throw new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
+    if (!row.isFolder) throw notAFolder();
     return row;
   }
 
@@ -312,4 +319,8 @@ export class FilesService {
     const base = depthOf(row.path);
     return (await this.repo.folderPaths(row.ownerId, row.path)).reduce((max, path) => Math.max(max, depthOf(path) - base), 0);
   }
+}
+
+function notAFolder(): AppError {
+  return new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
 }

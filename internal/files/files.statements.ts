@@ -67,9 +67,13 @@ export async function rerootSubtree(em: EntityManager, ownerId: string, oldPath:
   );
 }
 
+function isSqlite(em: EntityManager): boolean {
+  return /sqlite/i.test(em.getPlatform().constructor.name);
+}
+
 /** String concatenation differs: MySQL has concat(), SQLite the || operator. */
 function concat(em: EntityManager, a: string, b: string): string {
-  return /sqlite/i.test(em.getPlatform().constructor.name) ? `(${a} || ${b})` : `concat(${a}, ${b})`;
+  return isSqlite(em) ? `(${a} || ${b})` : `concat(${a}, ${b})`;
 }
 
 /** Charges `bytes` to the person's quota, or QUOTA_EXCEEDED (the transaction then rolls back). */
@@ -151,7 +155,11 @@ export async function refBlobById(em: EntityManager, blobId: string): Promise<bo
  */
 export async function insertBlob(em: EntityManager, blob: NewBlob): Promise<BlobRow> {
   const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
-  await em.createQueryBuilder(BlobRow).insert(row).onConflict(['contentHash', 'size']).merge({ refCount: raw('ref_count + 1') }).execute('run');
+  const result = await em.createQueryBuilder(BlobRow).insert(row).onConflict(['contentHash', 'size']).merge({ refCount: raw('ref_count + 1') }).execute('run');
+  // MySQL/MariaDB: "the affected-rows value per row is 1 if the row is inserted as a new row, 2 if
+  // an existing row is updated" (INSERT ... ON DUPLICATE KEY UPDATE): 1 means the row is ours.
+  // SQLite counts 1 either way, so there the row is read back.
+  if (result.affectedRows === 1 && !isSqlite(em)) return row;
   const recorded = await em.findOne(BlobRow, { contentHash: blob.contentHash, size: blob.size }, { refresh: true });
   if (!recorded) throw new Error(`blob ${blob.contentHash}/${blob.size} not found after its upsert`);
   return recorded;
