@@ -22,7 +22,6 @@ export const FAST_FILES = [
   'internal/files/download-links.router.test.ts',
   'internal/uploads/*.test.ts',
   'internal/uploads/tus/*.test.ts',
-  'api/http/tus/*.test.ts',
   'internal/uploads/upload-links/*.test.ts',
   'api/http/tus/*.test.ts',
   'internal/transfer/*.test.ts',
