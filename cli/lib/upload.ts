@@ -82,8 +82,8 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
 
   if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
-    const proofs = await challengeProofs(file, session.challenge.nonce, session.challenge.ranges);
-    session = (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
+    const proven = await proveOrSkip(api, session, await challengeProofs(file, session.challenge.nonce, session.challenge.ranges));
+    if (proven) session = proven;
     if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
   }
 
@@ -176,4 +176,18 @@ async function putChunk(api: StratusApi, file: string, sessionId: string, index:
     body.on('error', (error) => req.destroy(error));
     body.pipe(req);
   });
+}
+
+/**
+ * Instant upload is an optimisation: when the person's proofs for the minute are spent (a folder of
+ * many big files), the server says "upload the file instead" (RATE_LIMITED proof_attempts), and
+ * so the bytes are sent rather than the upload failing. null: no proof was made.
+ */
+async function proveOrSkip(api: StratusApi, session: { id: string }, proofs: string[]) {
+  try {
+    return (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'RATE_LIMITED' && error.details?.reason === 'proof_attempts') return null;
+    throw error;
+  }
 }

@@ -67,3 +67,27 @@ describe('stratus upload: block hashes', () => {
     expect(sent.join(' ')).not.toContain('100%');
   }, 180_000);
 });
+
+describe('stratus upload: instant-upload proofs spent', () => {
+  it('sends the bytes when the minute\'s ownership proofs are used up, instead of failing (a folder of many big files)', async () => {
+    const person = await t.signUp();
+    // Spend the person's proofs for this minute (30): sessions with some hash, wrong proofs.
+    for (let i = 0; i < 31; i++) {
+      const session = await gqlData<{ createUpload: { id: string } }>(person.token, 'mutation($i: CreateUploadInput!) { createUpload(input: $i) { id } }', {
+        i: { name: `spent-${i}.bin`, size: 9 * MiB, contentHash: randomBytes(32).toString('hex') },
+      });
+      await gqlData(person.token, 'mutation($id: ID!) { proveOwnership(sessionId: $id, proofs: ["00"]) { id } }', { id: session.createUpload.id }).catch(() => undefined);
+    }
+    const file = await makeFile(`after-proofs-${randomBytes(3).toString('hex')}.bin`, 5 * MiB);
+    const r = await run(['upload', file, '--chunk-size', String(4 * MiB), '--json'], { url: t.url, home: makeHome(), token: person.token });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ instant: false });
+  }, 180_000);
+});
+
+async function gqlData<T>(bearer: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (!body.data || body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
