@@ -111,9 +111,11 @@ describe('stratus local files: XDG base directories', () => {
     const r = await run(['login', '-u', alice.name, '--password-stdin'], { url: t.url, home, stdin: PASSWORD });
     expect(r.code, r.stderr).toBe(0);
     expect(mode(path.join(home.home, '.config/stratus/config.json'))).toBe(0o600);
-    const file = path.join(home.home, 'one.txt');
-    writeFileSync(file, 'hello\n');
-    const up = await run(['upload', file], { url: t.url, home });
+    // Larger than one chunk, so it goes as a resumable session, which the state file records
+    // while it runs (a file of one chunk goes in one request and needs no record).
+    const file = path.join(home.home, 'one.bin');
+    writeFileSync(file, Buffer.alloc(5 * 1024 * 1024, 7));
+    const up = await run(['upload', '--chunk-size', String(4 * 1024 * 1024), file], { url: t.url, home });
     expect(up.code, up.stderr).toBe(0);
     // The record of unfinished uploads is state, not configuration (XDG Base Directory spec 0.8).
     expect(JSON.parse(readFileSync(path.join(home.home, '.local/state/stratus/uploads.json'), 'utf8'))).toEqual({});
