@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const machine = measureMachine();
   const rows: Row[] = [];
+  let failure: unknown;
   log(`config ${JSON.stringify(config)}; ${await describeDisk()}`);
   const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
   let app: Target | undefined;
@@ -128,6 +129,10 @@ async function main(): Promise<void> {
       rows.push(...(await benchSmallFiles({ target, counting: app, files: config.smallFiles, reps: config.reps })));
     }
     if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
+  } catch (error) {
+    // A step that dies must not take the finished steps' figures with it: they are written (not
+    // as latest.json), then the run fails.
+    failure = error;
   } finally {
     if (app && app !== target) await app.close();
     await target.close();
@@ -138,9 +143,10 @@ async function main(): Promise<void> {
   const load = machine.stop();
   log(`machine busy ${Math.round(100 * load.busyShare)} % of all CPUs over the run (bench and its servers ${Math.round(100 * load.benchShare)} %, other processes ${Math.round(100 * load.otherShare)} %)`);
   // latest.json (the README's table, `npm run bench:readme`) only from a run of every step.
-  const full = STEPS.every(wants) || process.env.BENCH_LATEST === '1';
+  const full = failure === undefined && (STEPS.every(wants) || process.env.BENCH_LATEST === '1');
   const files = writeResults(dir, rows, { ...config, sizeMiB: config.size / MiB }, startedAt, load, full);
   log(`wrote ${files.join(', ')}`);
+  if (failure !== undefined) throw failure;
 }
 
 main().then(
