@@ -1,7 +1,7 @@
 /**
  * Create an upload link ("file drop") for one folder: people with the link send files into it
- * without an account and without seeing what is there. The link is shown once, here: only its
- * hash is kept on the server.
+ * without an account and without seeing what is there. The link is shown here with a copy
+ * button, and listed again on /links.
  */
 import { useState, type FormEvent } from 'react';
 import { gql } from '../api.ts';
@@ -37,7 +37,7 @@ export function UploadLinkDialog({ folder, onClose }: { folder: FileNode; onClos
     <Dialog title={`Upload link to “${folder.name}”`} onClose={onClose} wide>
       {created?.url ? (
         <div className="token-secret" data-testid="upload-link-created">
-          <p>Send this link to the people who should send you files. Copy it now: it will not be shown again.</p>
+          <p>Send this link to the people who should send you files. You can copy it again from Upload links.</p>
           <CopyField id="upload-link-url" label="Upload link" value={created.url} testId="upload-link-url" />
           <div className="dialog-actions">
             <button type="button" onClick={() => navigate('/links')}>

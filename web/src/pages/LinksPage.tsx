@@ -2,11 +2,12 @@
  * The owner's upload links ("file drops"): each link's folder, state, limits, what arrived through
  * it, edit and revoke. Arrivals come live through the `uploadLinkActivity` subscription (graphql-ws,
  * the app's one socket); the list is read again on each one so the counters stay the server's.
- * Each link shows its last three arrivals. The link's URL is shown once, at creation (the server
- * keeps only its hash).
+ * Each link shows its last three arrivals, and its URL with a copy button while it accepts files:
+ * a drop link is sent to people again and again.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { gql, subscribe } from '../api.ts';
+import { CopyField } from '../components/CopyField.tsx';
 import { Dialog, ErrorText } from '../components/Dialog.tsx';
 import { fieldsOf, limitsOf, UploadLinkFields, type LinkFields } from '../components/UploadLinkForm.tsx';
 import { humanError } from '../errors.ts';
@@ -105,6 +106,7 @@ function LinkItem({ link, onOpen }: { link: Link; onOpen: (open: Open) => void }
         )}
         <span className={`badge ${link.active ? 'ok' : 'off'}`}>{state}</span>
       </div>
+      {link.active && <CopyField id={`link-url-${link.id}`} label="Link" value={link.url} testId="link-url" />}
       <p className="share-meta" data-testid="link-counts">{limitsLine(link)}</p>
       <p className="share-meta">
         {link.expiresAt ? `Expires ${formatDate(link.expiresAt)}` : 'No expiry'} · {link.hasPassword ? 'Password' : 'No password'} · created {formatDate(link.createdAt)}
