@@ -4,19 +4,16 @@
  * resume and cancel, and the stable refusals. Only public entry points (createUploads, its router,
  * writeChunk), so the tests outlive a rearrangement of the service's files.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFiles } from '../files/index.ts';
-import { createLogger } from '../platform/logger.ts';
+import { describe, expect, it } from 'vitest';
 import { runWithContext, type Viewer } from '../platform/request-context.ts';
 import { localClient } from '../platform/rpc/client.ts';
 import { createCallerFactory } from '../platform/rpc/trpc.ts';
 import { callerAs, failureOf } from '../../test/support/embedded.ts';
-import { createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
-import { createUploads, writeChunk } from './index.ts';
+import { embeddedUploads, silentLog } from '../../test/support/embedded-uploads.ts';
+import { writeChunk } from './index.ts';
 
-const log = createLogger({ level: 'silent' });
 const MiB = 1024 * 1024;
 /** The content hash, computed here without Stratus: SHA-256 over the 4 MiB blocks' SHA-256s. */
 const contentHash = (data: Buffer) => {
@@ -25,27 +22,12 @@ const contentHash = (data: Buffer) => {
   return outer.digest('hex');
 };
 
-let t: TestRuntime;
-let files: ReturnType<typeof createFiles>;
-let uploads: ReturnType<typeof createUploads>;
-
-beforeAll(async () => {
-  t = await createTestRuntime('embedded');
-  files = createFiles(t.runtime);
-  uploads = createUploads(t.runtime, localClient(files.router, log));
-});
-afterAll(() => t?.close());
-
-async function person() {
-  const viewer: Viewer = { userId: randomUUID(), username: 'u', isAdmin: false };
-  await callerAs(createCallerFactory(files.router), viewer).provisionDrive();
-  return { viewer, up: callerAs(createCallerFactory(uploads.router), viewer), files: callerAs(createCallerFactory(files.router), viewer) };
-}
+const { stack, person } = embeddedUploads();
 
 /** One chunk through the gateway's byte path (writeChunk), as the viewer. */
 function sendChunk(viewer: Viewer, sessionId: string, index: number, bytes: Buffer) {
   return runWithContext({ requestId: 't', viewer }, () =>
-    writeChunk({ uploads: localClient(uploads.router, log) }, t.runtime.storage, { sessionId, index, body: Readable.from([bytes]), length: bytes.length, digest: null }),
+    writeChunk({ uploads: localClient(stack.uploads.router, silentLog) }, stack.t.runtime.storage, { sessionId, index, body: Readable.from([bytes]), length: bytes.length, digest: null }),
   );
 }
 
@@ -118,7 +100,7 @@ describe('uploads router on the embedded stack', () => {
     expect(await failure(up.beginChunk({ sessionId: s.id, index: 0, length: 4 }))).toBe('BAD_INPUT:chunk_length');
     expect(await failure(other.up.get({ id: s.id }))).toBe('NOT_FOUND');
     expect(await failure(other.up.beginChunk({ sessionId: s.id, index: 0, length: 5 }))).toBe('NOT_FOUND');
-    expect(await failure(callerAs(createCallerFactory(uploads.router), undefined).list())).toBe('UNAUTHENTICATED');
+    expect(await failure(callerAs(createCallerFactory(stack.uploads.router), undefined).list())).toBe('UNAUTHENTICATED');
     expect(await failure(up.create({ parentId: null, name: 'empty.bin', size: 0 }))).toBe('BAD_INPUT:size_invalid');
     expect(await failure(up.create({ parentId: null, name: 'odd.bin', size: 10, chunkSize: 1000 }))).toBe('BAD_INPUT:chunk_size_invalid');
     expect(await failure(up.create({ parentId: null, name: 'strict.bin', size: 5 }))).toBe('no error');

@@ -5,35 +5,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFiles } from '../../files/index.ts';
-import { createLogger } from '../../platform/logger.ts';
-import type { Viewer } from '../../platform/request-context.ts';
-import { localClient } from '../../platform/rpc/client.ts';
-import { createCallerFactory } from '../../platform/rpc/trpc.ts';
-import { callerAs, failureOf } from '../../../test/support/embedded.ts';
-import { createTestRuntime, type TestRuntime } from '../../../test/support/runtime.ts';
-import { createUploads } from '../index.ts';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../../test/support/embedded.ts';
+import { embeddedUploads } from '../../../test/support/embedded-uploads.ts';
 
-const log = createLogger({ level: 'silent' });
 const MiB = 1024 * 1024;
-
-let t: TestRuntime;
-let files: ReturnType<typeof createFiles>;
-let uploads: ReturnType<typeof createUploads>;
-
-beforeAll(async () => {
-  t = await createTestRuntime('embedded');
-  files = createFiles(t.runtime);
-  uploads = createUploads(t.runtime, localClient(files.router, log));
-});
-afterAll(() => t?.close());
-
-async function person() {
-  const viewer: Viewer = { userId: randomUUID(), username: 'u', isAdmin: false };
-  await callerAs(createCallerFactory(files.router), viewer).provisionDrive();
-  return callerAs(createCallerFactory(uploads.router), viewer);
-}
+const { stack, person: newPerson } = embeddedUploads();
+const person = async () => (await newPerson()).up;
 
 describe('uploads.tus.recordPart', () => {
   it('records a part for the lock holder only, checked like a chunk receipt; the offset follows', async () => {
@@ -44,7 +22,7 @@ describe('uploads.tus.recordPart', () => {
     const { lockToken, ...state } = await up.tus.lock({ id: created.id, uploadLinkId: null });
     // The PATCH is about to send parts: the session moved to UPLOADING once, at the lock.
     expect(state.status).toBe('UPLOADING');
-    const part = await t.runtime.storage.store(state.backend).uploadPart(state.storageKey, state.multipartId, 1, Readable.from([bytes]), bytes.length);
+    const part = await stack.t.runtime.storage.store(state.backend).uploadPart(state.storageKey, state.multipartId, 1, Readable.from([bytes]), bytes.length);
     const digests = [0, 1].map((b) => createHash('sha256').update(bytes.subarray(b * 4 * MiB, (b + 1) * 4 * MiB)).digest('hex'));
     const receipt = { id: created.id, lockToken, multipartId: state.multipartId, index: 0, etag: part.etag, size: bytes.length, digests };
 
