@@ -6,6 +6,7 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
+import { readStatement } from '../platform/db/read-statement.ts';
 import { AppError } from '../platform/errors.ts';
 import { deleteProperties } from './file-properties.repository.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
@@ -80,7 +81,8 @@ export class FilesRepository {
    * A one-request upload's pre-checks in one statement: the live folder's path (or a file's), whether
    * a live item holds the name key in it, and the quota. Null when any row is missing (unknown,
    * another person's or trashed folder; an account without its rows): the caller then takes the
-   * usual reads, which answer or repair exactly as before.
+   * usual reads, which answer or repair exactly as before. On the primary on purpose (em.execute):
+   * a write follows at once and a lagging replica would miss a name taken a moment ago.
    */
   async uploadTarget(ownerId: string, folderId: string, key: string): Promise<{ path: string; isFolder: boolean; taken: boolean; used: number; limit: number } | null> {
     const rows = await this.em().execute<{ path: string; is_folder: unknown; taken: unknown; used_bytes: unknown; limit_bytes: unknown }[]>(
@@ -111,7 +113,7 @@ export class FilesRepository {
     const em = this.em();
     const platform = em.getPlatform();
     const { sql, params } = childrenStatement(ownerId, parentId, page, opts.count === true, (d) => platform.processDateProperty(d));
-    const raw: Record<string, unknown>[] = await em.getConnection().execute(sql, params, 'all');
+    const raw = await readStatement(em, sql, params);
     const meta = em.getMetadata().get(FileRow.name);
     const driver = em.getDriver();
     const rows = raw.slice(0, page.first).map((r) => driver.mapResult(r, meta) as unknown as FileRow);
