@@ -122,6 +122,10 @@ const EnvSchema = z.object({
   DROP_UPLOADS_PER_CLIENT_MINUTE: perClientLimit,
   /** Wrong upload-link passwords (and dead links tried) per client address in 15 minutes. */
   DROP_UNLOCK_FAILURES_PER_CLIENT: perClientLimit,
+  /** Older versions kept per file; adding one beyond this prunes the oldest in the same transaction. */
+  VERSIONS_KEEP: z.coerce.number().int().min(0).max(1000).default(10),
+  /** Versions older than this many days are pruned (on a new version and by a periodic sweep); 0: no age limit. */
+  VERSIONS_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -158,6 +162,8 @@ export interface Config {
   trustedProxies: string[];
   /** Per-client-address limits on signing in and e-mail codes (internal/accounts/sign-in-guard.ts). */
   clientLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; emailCodesPerHour: number; dropUploadsPerMinute: number; dropUnlockFailures: number };
+  /** File version retention (internal/files/versions): how many to keep, and a maximum age in days (0: none). */
+  versions: { keep: number; maxAgeDays: number };
 }
 
 export class ConfigError extends Error {
@@ -226,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dropUploadsPerMinute: e.DROP_UPLOADS_PER_CLIENT_MINUTE ?? 60,
       dropUnlockFailures: e.DROP_UNLOCK_FAILURES_PER_CLIENT ?? 10,
     },
+    versions: { keep: e.VERSIONS_KEEP, maxAgeDays: e.VERSIONS_MAX_AGE_DAYS },
   };
 }
 
