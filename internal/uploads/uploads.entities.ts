@@ -46,6 +46,8 @@ export class UploadSessionRow {
    * sent none; null for sessions that are not tus uploads (they keep no tail object).
    */
   tusMetadata?: string | null;
+  /** What completing does when the name is taken: FAIL, RENAME or NEW_VERSION (createUpload's conflict; issue 22). */
+  conflict?: 'FAIL' | 'RENAME' | 'NEW_VERSION';
   createdAt!: Date;
   updatedAt!: Date;
   expiresAt!: Date;
@@ -83,6 +85,7 @@ export const UploadSessionSchema = new EntitySchema<UploadSessionRow>({
     assembledHash: { type: 'string', length: 64, nullable: true },
     uploadLinkId: { type: 'string', length: 36, nullable: true },
     tusMetadata: { type: 'text', nullable: true },
+    conflict: { type: 'string', length: 16, default: 'FAIL' },
     createdAt: { type: 'datetime', length: 3 },
     updatedAt: { type: 'datetime', length: 3 },
     expiresAt: { type: 'datetime', length: 3 },
