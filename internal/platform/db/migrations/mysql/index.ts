@@ -13,6 +13,7 @@ import { Migration20261205071321_file_properties as M9 } from './Migration202612
 import { Migration20261205093600_tus_sessions as M10 } from './Migration20261205093600_tus_sessions.ts';
 import { Migration20261205093706_upload_links as M11 } from './Migration20261205093706_upload_links.ts';
 import { Migration20261205125928_file_versions as M13 } from './Migration20261205125928_file_versions.ts';
+import { Migration20261205130001_thumbnails as M14 } from './Migration20261205130001_thumbnails.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -28,4 +29,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205093600_tus_sessions', class: M10 },
   { name: 'Migration20261205093706_upload_links', class: M11 },
   { name: 'Migration20261205125928_file_versions', class: M13 },
+  { name: 'Migration20261205130001_thumbnails', class: M14 },
 ];
