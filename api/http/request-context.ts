@@ -20,8 +20,13 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       log.debug({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
-    runWithContext({ requestId, ip: req.ip }, () => next());
+    runWithContext({ requestId, ip: req.ip, ...userAgentOf(req.headers['user-agent']) }, () => next());
   };
+}
+
+/** The User-Agent for the activity log, cut to what it stores (a huge header is no reason to keep it all). */
+function userAgentOf(header: string | undefined): { userAgent?: string } {
+  return header ? { userAgent: header.slice(0, 255) } : {};
 }
 
 /** Low-cardinality route names for metrics, by route template: ids never become label values. */

@@ -76,6 +76,14 @@ describe('config', () => {
     }
   });
 
+  it('activity retention: 90 days by default; whole days of at least 1', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).activityRetentionDays).toBe(90);
+    expect(loadConfig({ DATA_DIR: tempDir(), ACTIVITY_RETENTION_DAYS: '7' }).activityRetentionDays).toBe(7);
+    for (const bad of ['0', '-3', '1.5', 'forever']) {
+      expect(() => loadConfig({ DATA_DIR: tempDir(), ACTIVITY_RETENTION_DAYS: bad })).toThrow(/ACTIVITY_RETENTION_DAYS/);
+    }
+  });
+
   it('requires JWT_SECRET in production', () => {
     expect(() => loadConfig({ DATA_DIR: tempDir(), NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
   });

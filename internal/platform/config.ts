@@ -126,6 +126,8 @@ const EnvSchema = z.object({
   VERSIONS_KEEP: z.coerce.number().int().min(0).max(1000).default(10),
   /** Versions older than this many days are pruned (on a new version and by a periodic sweep); 0: no age limit. */
   VERSIONS_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
+  /** Activity events older than this many days are deleted by a periodic sweep (internal/activity). */
+  ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -164,6 +166,8 @@ export interface Config {
   clientLimits: { signInAttemptsPerMinute: number; signInFailuresPerClient: number; emailCodesPerHour: number; dropUploadsPerMinute: number; dropUnlockFailures: number };
   /** File version retention (internal/files/versions): how many to keep, and a maximum age in days (0: none). */
   versions: { keep: number; maxAgeDays: number };
+  /** Days an activity event is kept (internal/activity/activity.sweeper.ts). */
+  activityRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -233,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dropUnlockFailures: e.DROP_UNLOCK_FAILURES_PER_CLIENT ?? 10,
     },
     versions: { keep: e.VERSIONS_KEEP, maxAgeDays: e.VERSIONS_MAX_AGE_DAYS },
+    activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
   };
 }
 

@@ -33,6 +33,8 @@ export interface RequestContext {
   viewer?: Viewer;
   /** Client address, for rate limits. */
   ip?: string;
+  /** The client's User-Agent, for the activity log (internal/activity). */
+  userAgent?: string;
   /**
    * Set once this request wrote to the database (by the database layer, or from the calling
    * service's `x-stratus-wrote` header): later reads use the primary.

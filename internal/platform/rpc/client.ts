@@ -96,6 +96,7 @@ export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunc
           if (rc?.requestId) headers['x-request-id'] = rc.requestId;
           if (rc?.accessToken) headers.authorization = `Bearer ${rc.accessToken}`;
           if (rc?.ip) headers['x-stratus-client-ip'] = rc.ip;
+          if (rc?.userAgent) headers['x-stratus-user-agent'] = rc.userAgent;
           // Read-your-writes along the call chain: the callee reads from the primary too.
           if (rc?.wrote || rc?.recentWriter) headers['x-stratus-wrote'] = '1';
           return headers;

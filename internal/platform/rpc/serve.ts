@@ -50,6 +50,11 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
     // Nested service calls made while handling this one forward the same identity and request id;
     // a caller that already wrote (x-stratus-wrote) makes this call read from the primary too.
     const wrote = req.headers['x-stratus-wrote'] === '1';
-    runWithContext({ requestId, accessToken: token, ...(wrote ? { wrote } : {}) }, () => handler(req, res));
+    // The client's address and browser as the gateway saw them, for the activity log (believed
+    // like x-stratus-client-ip: only from a caller holding the internal token, when one is set).
+    const ipHeader = req.headers['x-stratus-client-ip'];
+    const agentHeader = req.headers['x-stratus-user-agent'];
+    const origin = { ...(typeof ipHeader === 'string' ? { ip: ipHeader } : {}), ...(typeof agentHeader === 'string' ? { userAgent: agentHeader.slice(0, 255) } : {}) };
+    runWithContext({ requestId, accessToken: token, ...origin, ...(wrote ? { wrote } : {}) }, () => handler(req, res));
   };
 }

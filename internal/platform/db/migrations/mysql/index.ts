@@ -14,6 +14,7 @@ import { Migration20261205093600_tus_sessions as M10 } from './Migration20261205
 import { Migration20261205093706_upload_links as M11 } from './Migration20261205093706_upload_links.ts';
 import { Migration20261205125928_file_versions as M13 } from './Migration20261205125928_file_versions.ts';
 import { Migration20261205130001_thumbnails as M14 } from './Migration20261205130001_thumbnails.ts';
+import { Migration20261205130007_activity_events as M15 } from './Migration20261205130007_activity_events.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -30,4 +31,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205093706_upload_links', class: M11 },
   { name: 'Migration20261205125928_file_versions', class: M13 },
   { name: 'Migration20261205130001_thumbnails', class: M14 },
+  { name: 'Migration20261205130007_activity_events', class: M15 },
 ];

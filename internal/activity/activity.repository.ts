@@ -1,0 +1,74 @@
+/**
+ * The only code of the activity log that touches the database. `recordEvent` runs inside the
+ * transaction of the change it records (the caller's EntityManager): one INSERT, so the event
+ * commits or rolls back with that change.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { Orm } from '../platform/db/orm.ts';
+import { isSecurityAction, requestOrigin, type ActivityInput } from './activity.actions.ts';
+import { ActivityEventRow } from './activity.entities.ts';
+
+const NAME_MAX = 255;
+const ACTOR_MAX = 254;
+
+/** Inserts the event with the request's origin, in `em`'s transaction (or on its own without one). */
+export async function recordEvent(em: EntityManager, input: ActivityInput, at: Date = new Date()): Promise<void> {
+  const { ip, userAgent } = requestOrigin();
+  await em.insert(ActivityEventRow, {
+    id: randomUUID(),
+    ownerId: input.ownerId,
+    action: input.action,
+    fileId: input.file?.id ?? null,
+    fileName: input.file ? input.file.name.slice(0, NAME_MAX) : null,
+    shareId: input.shareId ?? null,
+    actorName: input.actorName ? input.actorName.slice(0, ACTOR_MAX) : null,
+    ip,
+    userAgent,
+    security: isSecurityAction(input.action),
+    at,
+  });
+}
+
+export interface EventCursor {
+  at: Date;
+  id: string;
+}
+
+export interface EventFilter {
+  ownerId?: string;
+  fileId?: string;
+  securityOnly?: boolean;
+}
+
+export class ActivityRepository {
+  constructor(private readonly orm: Orm) {}
+
+  private em(): EntityManager {
+    return this.orm.em.fork();
+  }
+
+  /** Records an event on its own (for what has no transaction of its own: a failed sign-in). */
+  async record(input: ActivityInput, at?: Date): Promise<void> {
+    await recordEvent(this.em(), input, at);
+  }
+
+  /** Newest first, ties by id: `limit` rows after the cursor. */
+  async page(filter: EventFilter, limit: number, after: EventCursor | null): Promise<ActivityEventRow[]> {
+    const where: FilterQuery<ActivityEventRow> = {
+      ...(filter.ownerId !== undefined ? { ownerId: filter.ownerId } : {}),
+      ...(filter.fileId !== undefined ? { fileId: filter.fileId } : {}),
+      ...(filter.securityOnly ? { security: true } : {}),
+      ...(after ? { $or: [{ at: { $lt: after.at } }, { at: after.at, id: { $lt: after.id } }] } : {}),
+    };
+    return this.em().find(ActivityEventRow, where, { orderBy: [{ at: 'desc' }, { id: 'desc' }], limit });
+  }
+
+  /** Deletes up to `batch` events older than `before`; returns how many went. */
+  async deleteOlderThan(before: Date, batch: number): Promise<number> {
+    const em = this.em();
+    const rows = await em.find(ActivityEventRow, { at: { $lt: before } }, { fields: ['id'], limit: batch, connectionType: 'write' });
+    if (rows.length === 0) return 0;
+    return em.nativeDelete(ActivityEventRow, { id: { $in: rows.map((r) => r.id) } });
+  }
+}
