@@ -1,9 +1,10 @@
 /**
- * New content for an existing file, in place (WebDAV PUT over a file; until versions exist, issue
- * 22, the old content is not kept): the file keeps its id, name, folder, shares and properties and
+ * New content for an existing file, in place (WebDAV PUT over a file, an upload with conflict
+ * NEW_VERSION, restoreVersion): the file keeps its id, name, folder, shares and properties and
  * takes the new size, content hash and type. In one transaction (FilesRepository.replaceContent):
- * the quota is charged the difference (QUOTA_EXCEEDED when the growth does not fit), the new
- * content's blob referenced (or recorded), the old one released. `freed` lists the blobs no file
+ * the new content's blob referenced (or recorded) and charged, the old content kept as a version
+ * (issue 22; its charge stays, retention may prune older ones and give theirs back) —
+ * QUOTA_EXCEEDED when that does not fit, and then nothing changed. `freed` lists the blobs no row
  * uses any more, whose bytes the caller deletes after the commit.
  */
 import { AppError } from '../platform/errors.ts';
@@ -23,5 +24,5 @@ export async function replaceContent(
   if (row.isFolder) throw new AppError('BAD_INPUT', 'A folder has no content to replace', { details: { reason: 'is_folder' } });
   const { row: updated, blob, freed } = await repo.replaceContent(row, { size: input.size, contentHash: input.contentHash, mimeType: input.mimeType }, locationOf(input));
   const duplicate = blob.storageKey !== input.storageKey || blob.backend !== input.backend ? locationOf(input) : null;
-  return { file: toFileDto(updated), duplicate, freed: freed ? [locationOf(freed)] : [] };
+  return { file: toFileDto(updated), duplicate, freed: freed.map(locationOf) };
 }

@@ -15,6 +15,7 @@ import {
   chargeOrThrow, chargeUnderParent, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
   type NewBlob, type NewNode,
 } from './files.statements.ts';
+import { DEFAULT_RETENTION, dropVersionsOf, keepVersion, type VersionRetention } from './versions/versions.statements.ts';
 
 export { nameTaken, type NewBlob, type NewNode } from './files.statements.ts';
 
@@ -23,6 +24,8 @@ export class FilesRepository {
     private readonly orm: Orm,
     /** The limit of a new person's quota row (DEFAULT_QUOTA_BYTES). */
     private readonly defaultQuotaBytes: number,
+    /** VERSIONS_KEEP / VERSIONS_MAX_AGE_DAYS: applied whenever a file's content is replaced. */
+    private readonly retention: VersionRetention = DEFAULT_RETENTION,
   ) {}
 
   private em(): EntityManager {
@@ -232,9 +235,12 @@ export class FilesRepository {
         const orphan = await unrefBlob(tx, r.blobId);
         if (orphan) freed.push(orphan);
       }
+      // Purging a file takes its versions along: their references and quota go too.
+      const versions = await dropVersionsOf(tx, rows.filter((r) => !r.isFolder).map((r) => r.id));
+      freed.push(...versions.freed);
       await deleteProperties(tx, rows.map((r) => r.id));
       await tx.nativeDelete(FileRow, subtree);
-      await release(tx, node.ownerId, bytes);
+      await release(tx, node.ownerId, bytes + versions.bytes);
       return freed;
     });
   }
@@ -270,21 +276,25 @@ export class FilesRepository {
    * New content for a live file in place, in one transaction: the quota charged the growth
    * (QUOTA_EXCEEDED) or given back the shrink, the content's blob referenced or recorded, the row
    * updated only if it still has the content it was read with (else CONFLICT precondition_failed:
-   * a concurrent replace won), the old blob released. `freed`: that blob when no file uses it now.
+   * a concurrent replace won), the old content kept as a version (versions.statements.ts keepVersion,
+   * with retention) or, without versions, its blob released. `freed`: blobs no row uses now.
    */
-  replaceContent(node: FileRow, content: { size: number; contentHash: string; mimeType: string | null }, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow; freed: BlobRow | null }> {
+  replaceContent(node: FileRow, content: { size: number; contentHash: string; mimeType: string | null }, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow; freed: BlobRow[] }> {
     return this.transactional(async (tx) => {
-      const delta = content.size - Number(node.size);
-      if (delta > 0) await chargeOrThrow(tx, node.ownerId, delta, this.defaultQuotaBytes);
-      else await release(tx, node.ownerId, -delta);
       const blob = (await refExistingBlob(tx, content.contentHash, content.size)) ?? (await insertBlob(tx, { ...location, contentHash: content.contentHash, size: content.size }));
       const updatedAt = new Date();
       const changes = { size: content.size, blobId: blob.id, contentHash: content.contentHash, mimeType: content.mimeType, updatedAt };
       if ((await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId, blobId: node.blobId, trashKey: '' }, changes)) !== 1) {
         throw new AppError('CONFLICT', 'The file changed meanwhile; try again', { details: { reason: 'precondition_failed' } });
       }
-      const freed = node.blobId ? await unrefBlob(tx, node.blobId) : null;
-      return { row: Object.assign(new FileRow(), node, changes), blob, freed };
+      // The old content becomes a version (issue 22: its blob reference and quota charge move to
+      // the version row, retention runs here); unchanged content, or VERSIONS_KEEP=0, keeps none.
+      const old = node.blobId && node.blobId !== blob.id && this.retention.keep > 0 ? { ...node, blobId: node.blobId, contentHash: node.contentHash ?? '' } : null;
+      const dropped = old ? await keepVersion(tx, old, this.retention, updatedAt) : { bytes: Number(node.size), freed: node.blobId ? [await unrefBlob(tx, node.blobId)].filter((b): b is BlobRow => b !== null) : [] };
+      const delta = content.size - dropped.bytes;
+      if (delta > 0) await chargeOrThrow(tx, node.ownerId, delta, this.defaultQuotaBytes);
+      else await release(tx, node.ownerId, -delta);
+      return { row: Object.assign(new FileRow(), node, changes), blob, freed: dropped.freed };
     });
   }
 

@@ -39,20 +39,21 @@ export class FsckRepository {
   /** Every blob with the file rows counted (not its refCount: that is what is checked). */
   async blobUses(): Promise<BlobUse[]> {
     const blobs = await this.sql<{ id: string; backend: string; storage_key: string; ref_count: number | string; files: number | string }>(
-      'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) as files from blobs b',
+      // A file version (issue 22) holds a reference like a file row does.
+      'select b.id, b.backend, b.storage_key, b.ref_count, (select count(*) from files f where f.blob_id = b.id) + (select count(*) from file_versions v where v.blob_id = b.id) as files from blobs b',
     );
     return blobs.map((b) => ({ id: b.id, backend: b.backend, storageKey: b.storage_key, refCount: Number(b.ref_count), files: Number(b.files) }));
   }
 
   /** Sets a blob's refCount to its file rows counted now; false when the blob is gone. */
   async recountRefs(blobId: string): Promise<boolean> {
-    await this.run('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) where id = ?', [blobId]);
+    await this.run('update blobs set ref_count = (select count(*) from files f where f.blob_id = blobs.id) + (select count(*) from file_versions v where v.blob_id = blobs.id) where id = ?', [blobId]);
     return (await this.em().findOne(BlobRow, { id: blobId })) !== null;
   }
 
   /** Deletes the blob row only while no file points at it (a file committed meanwhile keeps it); true when it is gone. */
   async deleteUnreferencedBlob(blobId: string): Promise<boolean> {
-    const deleted = await this.run('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id)', [blobId]);
+    const deleted = await this.run('delete from blobs where id = ? and not exists (select 1 from files f where f.blob_id = blobs.id) and not exists (select 1 from file_versions v where v.blob_id = blobs.id)', [blobId]);
     return deleted === 1 || (await this.em().count(BlobRow, { id: blobId })) === 0;
   }
 

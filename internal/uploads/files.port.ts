@@ -23,6 +23,10 @@ export interface FilesPort {
     replaces?: string;
     /** uploadTarget's parentPath: the commit reads no folder while that still holds. */
     parentPath?: string;
+    /** The file-drop link the file arrived through (the owner's activity: DROP_RECEIVED). */
+    uploadLinkId?: string;
+    /** conflict NEW_VERSION: a live file of that name takes the content, its old one kept as a version. */
+    newVersion?: boolean;
   }): Promise<{ file: FileDto; duplicate: StoredBlob | null; freed?: StoredBlob[] }>;
 }
 

@@ -32,6 +32,8 @@ export interface StoredUpload {
   replaces?: string;
   /** The folder's path as the pre-checks read it (files.uploadTarget): the commit then reads no folder. */
   parentPath?: string;
+  /** The file-drop link it arrived through: recorded as the owner's DROP_RECEIVED, not UPLOADED. */
+  uploadLinkId?: string;
 }
 
 export interface CommitOptions {
@@ -46,12 +48,14 @@ export interface CommitOptions {
   refused?: () => Promise<void>;
   /**
    * What a name already taken in the folder does: FAIL (CONFLICT name_taken, the default) or RENAME
-   * (the first free `name (1).ext`, `name (2).ext` …: file drops). Issue 22 adds NEW_VERSION.
+   * (the first free `name (1).ext`, `name (2).ext` …: file drops) or NEW_VERSION (a live file of
+   * that name takes the content, its old content kept as a version; a folder of that name is still
+   * CONFLICT: files versions/versions.commit.ts).
    */
   conflict?: ConflictPolicy;
 }
 
-export type ConflictPolicy = 'FAIL' | 'RENAME';
+export type ConflictPolicy = 'FAIL' | 'RENAME' | 'NEW_VERSION';
 
 export interface CommitPorts {
   files: Pick<FilesPort, 'commitFile'>;
@@ -82,6 +86,7 @@ export async function commitUpload(ports: CommitPorts, upload: StoredUpload, opt
  * try is the files service's one transaction, so two uploads racing for a name never both get it.
  */
 async function commitNamed(ports: CommitPorts, upload: StoredUpload, conflict: ConflictPolicy): ReturnType<FilesPort['commitFile']> {
+  if (conflict === 'NEW_VERSION') return ports.files.commitFile({ ...upload, newVersion: true });
   for (let n = 0; ; n++) {
     try {
       return await ports.files.commitFile(n === 0 ? upload : { ...upload, name: renamed(upload.name, n) });
