@@ -15,7 +15,6 @@ import { nameTaken, type FilesRepository } from './files.repository.ts';
 import { nameKey, normalizeName, numberedName } from './names.ts';
 import { replaceContent } from './content-replace.service.ts';
 import { copyTree } from './tree-copy.service.ts';
-import { commitOrNewVersion } from './versions/versions.commit.ts';
 
 export const MAX_DEPTH = 64;
 export const MAX_PAGE = 500;
@@ -41,8 +40,6 @@ export interface StoredBytes {
    * the commit's transaction); otherwise the commit reads the folder as usual.
    */
   parentPath?: string | undefined;
-  /** conflict NEW_VERSION: a live file of that name takes this content, its old one kept as a version (versions.commit.ts). */
-  newVersion?: boolean | undefined;
 }
 
 /** Where a one-request upload goes and the room it has: uploadTarget's answer. */
@@ -69,6 +66,14 @@ export class FilesService {
     private readonly stores: BlobStores,
     private readonly log: Logger,
   ) {}
+
+  /** Told of a file whose content was recorded as a new blob (the thumbnails feature queues its job). */
+  contentRecorded?: (file: FileDto) => void;
+
+  private recorded<T extends { file: FileDto; duplicate: BlobLocation | null }>(result: T): T {
+    if (result.duplicate === null) this.contentRecorded?.(result.file);
+    return result;
+  }
 
   /** A live node of the viewer's, or the viewer's root when id is null. */
   async node(viewer: Viewer, id: string | null): Promise<FileDto> {
@@ -261,8 +266,7 @@ export class FilesService {
    * new blob, and inserts the file row, all in one transaction.
    */
   async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: BlobLocation | null; freed?: BlobLocation[] }> {
-    if (input.replaces) return replaceContent(this.repo, viewer, input.replaces, input);
-    if (input.newVersion) return commitOrNewVersion(this.repo, viewer, input, (plain) => this.commitFile(viewer, { ...plain, newVersion: false }));
+    if (input.replaces) return this.recorded(await replaceContent(this.repo, viewer, input.replaces, input));
     if (input.id) {
       const done = await this.repo.findAny(viewer.userId, input.id);
       if (done) return { file: toFileDto(done), duplicate: null };
@@ -284,7 +288,7 @@ export class FilesService {
     if (!committed) throw new Error('commitFile without a parent guard always commits or throws');
     const { row, blob } = committed;
     const duplicate = blob.storageKey !== input.storageKey || blob.backend !== input.backend ? locationOf(input) : null;
-    return { file: toFileDto(row), duplicate };
+    return this.recorded({ file: toFileDto(row), duplicate });
   }
 
   /** What a download needs: the file and where its bytes are. */

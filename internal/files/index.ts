@@ -9,25 +9,19 @@ import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
 import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
-import { VersionsRepository } from './versions/versions.repository.ts';
-import { VersionsService } from './versions/versions.service.ts';
-import { VersionSweeper } from './versions/versions.sweeper.ts';
+import { createThumbnails } from '../thumbnails/index.ts';
 
 export function createFiles(runtime: Runtime) {
-  const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes, runtime.config.versions);
+  const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes);
   const service = new FilesService(repo, runtime.storage, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
   const links = new DownloadLinks(runtime.config.jwtSecret, service);
   const paths = new DrivePaths(repo, service);
   const properties = new FilePropertiesService(new FilePropertiesRepository(runtime.orm), repo);
-  const versions = new VersionsService(new VersionsRepository(runtime.orm, runtime.config.versions), repo, runtime.storage, runtime.log, runtime.config.versions.maxAgeDays);
-  // Age-limited retention also needs a sweep: a file nobody changes adds no version to prune on.
-  if (runtime.config.versions.maxAgeDays > 0) {
-    const sweeper = new VersionSweeper(versions, runtime.log);
-    sweeper.start();
-    runtime.onClose(() => sweeper.stop());
-  }
-  return { service, shares, versions, router: filesRouter(service, shares, links, paths, properties, versions) };
+  // Thumbnails of images: queued when a new blob is recorded, made by this service's worker.
+  const thumbnails = createThumbnails(runtime, service);
+  service.contentRecorded = (file) => thumbnails.service.requested(file);
+  return { service, shares, thumbnails, router: filesRouter(service, shares, links, paths, properties, thumbnails.router) };
 }
 
 export * from './shared.ts';

@@ -21,6 +21,8 @@ export const ERROR_REASONS = [
   'share_password', 'share_password_required', 'share_password_attempts', 'share_password_length', 'expiry_in_past',
   'max_downloads', 'share_unknown', 'share_revoked', 'share_expired', 'share_exhausted', 'share_item_gone',
   'download_link_invalid', 'download_link_expired', 'precondition_failed', 'range_not_satisfiable',
+  // Thumbnails (internal/thumbnails)
+  'thumbnail_not_ready',
   // Upload sessions and chunks
   'index_out_of_range', 'chunk_length', 'digest_mismatch', 'digest_malformed', 'chunks_missing', 'content_hash_mismatch',
   'size_invalid', 'block_hashes_mismatch', 'block_hashes_count', 'block_hashes_invalid', 'block_hashes_without_content_hash',

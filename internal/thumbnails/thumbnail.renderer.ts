@@ -1,0 +1,102 @@
+/**
+ * Makes the thumbnails of one blob with sharp, bounded:
+ * 1. the blob's size against `maxInputBytes` (nothing read);
+ * 2. its first `headerBytes` only: sharp reads the header (format, width, height) without decoding
+ *    pixels, so a 30000×30000 "bomb" of a few KiB or a 100-megapixel photo is refused here;
+ * 3. the whole blob streamed from the store into sharp (which buffers at most `maxInputBytes`),
+ *    with `limitInputPixels` again (the header could lie) and a timeout, to the LARGE size; the
+ *    smaller sizes are made from that (at most 1024 px), not by decoding the original again.
+ * libvips threads and cache are kept small: one job at a time per process is the plan.
+ */
+import sharp from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
+import type { Readable } from 'node:stream';
+import { AppError } from '../platform/errors.ts';
+import { THUMBNAIL_FORMATS, THUMBNAIL_SIZES, type ThumbnailLimits, type ThumbnailSize } from './thumbnails.rules.ts';
+
+sharp.cache(false);
+sharp.concurrency(1);
+
+export type RenderFailure = 'too_large' | 'too_many_pixels' | 'unsupported' | 'corrupt' | 'timeout';
+export type RenderResult = { kind: 'ready'; images: Map<ThumbnailSize, Buffer> } | { kind: 'failed'; reason: RenderFailure };
+
+export interface RenderSource {
+  size: number;
+  /** The first `bytes` of the blob. */
+  head(bytes: number): Promise<Buffer>;
+  /** The whole blob as a stream. */
+  open(): Promise<Readable>;
+}
+
+export async function renderThumbnails(source: RenderSource, limits: ThumbnailLimits): Promise<RenderResult> {
+  if (source.size > limits.maxInputBytes) return { kind: 'failed', reason: 'too_large' };
+  const header = await source.head(Math.min(source.size, limits.headerBytes));
+  let meta: Metadata;
+  try {
+    meta = await sharp(header, { limitInputPixels: false, failOn: 'none' }).metadata();
+  } catch {
+    return { kind: 'failed', reason: 'corrupt' };
+  }
+  if (!meta.format || !THUMBNAIL_FORMATS.has(meta.format)) return { kind: 'failed', reason: 'unsupported' };
+  if (!meta.width || !meta.height) return { kind: 'failed', reason: 'corrupt' };
+  if (meta.width * meta.height > limits.maxInputPixels) return { kind: 'failed', reason: 'too_many_pixels' };
+  try {
+    const large = await withTimeout(decodeLarge(await source.open(), limits), limits.timeoutMs);
+    const images = new Map<ThumbnailSize, Buffer>([['LARGE', large]]);
+    for (const size of ['MEDIUM', 'SMALL'] as const) images.set(size, await resize(sharp(large), size).toBuffer());
+    return { kind: 'ready', images };
+  } catch (error) {
+    // The store failing is worth a retry; the image failing is not.
+    if (error instanceof AppError) throw error;
+    return { kind: 'failed', reason: failureOf(error) };
+  }
+}
+
+function resize(image: Sharp, size: ThumbnailSize): Sharp {
+  const px = THUMBNAIL_SIZES[size];
+  return image.resize(px, px, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 });
+}
+
+async function decodeLarge(body: Readable, limits: ThumbnailLimits): Promise<Buffer> {
+  // pages 1: the first frame of a GIF or animated WebP. rotate(): EXIF orientation applied.
+  const image = sharp({ limitInputPixels: limits.maxInputPixels, failOn: 'error', pages: 1, sequentialRead: true })
+    .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
+    .rotate();
+  let storeError: unknown;
+  body.once('error', (error) => {
+    storeError = error;
+    image.destroy(error);
+  });
+  body.pipe(image);
+  try {
+    return await resize(image, 'LARGE').toBuffer();
+  } catch (error) {
+    if (storeError === undefined) throw error;
+    throw storeError instanceof AppError ? storeError : new AppError('UNAVAILABLE', 'blob could not be read for its thumbnail', { cause: storeError });
+  } finally {
+    body.destroy();
+  }
+}
+
+class Timeout extends Error {}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout('thumbnail timeout')), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failureOf(error: unknown): RenderFailure {
+  if (error instanceof Timeout) return 'timeout';
+  const message = error instanceof Error ? error.message : String(error);
+  if (/pixel limit/i.test(message)) return 'too_many_pixels';
+  if (/timeout/i.test(message)) return 'timeout';
+  if (/unsupported image format/i.test(message)) return 'unsupported';
+  return 'corrupt';
+}

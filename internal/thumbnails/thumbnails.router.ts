@@ -1,0 +1,22 @@
+/** Thumbnails as tRPC procedures (nested in the files router): signed URLs for a page of files, and where one is. */
+import { z } from 'zod';
+import { authedProcedure, publicProcedure, router } from '../platform/rpc/trpc.ts';
+import type { ThumbnailsService } from './thumbnails.service.ts';
+import { THUMBNAIL_SIZE_NAMES, type ThumbnailSize } from './thumbnails.rules.ts';
+
+const Id = z.string().min(1).max(64);
+const Size = z.enum(THUMBNAIL_SIZE_NAMES as [ThumbnailSize, ...ThumbnailSize[]]);
+
+export function thumbnailsRouter(service: ThumbnailsService) {
+  return router({
+    signed: authedProcedure
+      .input(z.object({ items: z.array(z.object({ fileId: Id, size: Size })).max(1000) }))
+      .query(({ ctx, input }) => service.signed(ctx.viewer, input.items)),
+    open: authedProcedure.input(z.object({ fileId: Id, size: Size })).query(({ ctx, input }) => service.open({ viewer: ctx.viewer }, input.fileId, input.size)),
+    openSigned: publicProcedure
+      .input(z.object({ fileId: Id, size: Size, sig: z.string().max(256) }))
+      .query(({ input }) => service.open({ sig: input.sig }, input.fileId, input.size)),
+  });
+}
+
+export type ThumbnailsRouter = ReturnType<typeof thumbnailsRouter>;
