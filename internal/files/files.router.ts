@@ -12,6 +12,8 @@ import { DIRECTIONS, ORDER_FIELDS } from './files.paging.ts';
 import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
 import type { ThumbnailsRouter } from '../thumbnails/index.ts';
+import { versionsRouter } from './versions/versions.router.ts';
+import type { VersionsService } from './versions/versions.service.ts';
 import type { SharesService } from './shares.service.ts';
 
 const Id = z.string().min(1).max(64);
@@ -25,13 +27,14 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, thumbnails: ThumbnailsRouter) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, thumbnails: ThumbnailsRouter) {
   return router({
     shares: sharesRouter(shares),
     properties: filePropertiesRouter(properties),
     paths: drivePathsRouter(paths),
     downloadLinks: downloadLinksRouter(links),
     thumbnails,
+    versions: versionsRouter(versions),
     node: authedProcedure.input(z.object({ id: Id.nullable() })).query(({ ctx, input }) => service.node(ctx.viewer, input.id)),
     get: authedProcedure.input(z.object({ id: Id })).query(({ ctx, input }) => service.get(ctx.viewer, input.id)),
     getMany: authedProcedure.input(z.object({ ids: z.array(Id).max(1000) })).query(({ ctx, input }) => service.getMany(ctx.viewer, input.ids)),
@@ -77,6 +80,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
           storageKey: z.string().max(512),
           replaces: Id.optional(),
           parentPath: z.string().max(4096).optional(),
+          newVersion: z.boolean().optional(),
         }),
       )
       .mutation(({ ctx, input }) => service.commitFile(ctx.viewer, input)),

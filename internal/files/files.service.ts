@@ -15,6 +15,7 @@ import { nameTaken, type FilesRepository } from './files.repository.ts';
 import { nameKey, normalizeName, numberedName } from './names.ts';
 import { replaceContent } from './content-replace.service.ts';
 import { copyTree } from './tree-copy.service.ts';
+import { commitOrNewVersion } from './versions/versions.commit.ts';
 
 export const MAX_DEPTH = 64;
 export const MAX_PAGE = 500;
@@ -40,6 +41,8 @@ export interface StoredBytes {
    * the commit's transaction); otherwise the commit reads the folder as usual.
    */
   parentPath?: string | undefined;
+  /** conflict NEW_VERSION: a live file of that name takes this content, its old one kept as a version (versions.commit.ts). */
+  newVersion?: boolean | undefined;
 }
 
 /** Where a one-request upload goes and the room it has: uploadTarget's answer. */
@@ -267,6 +270,7 @@ export class FilesService {
    */
   async commitFile(viewer: Viewer, input: StoredBytes): Promise<{ file: FileDto; duplicate: BlobLocation | null; freed?: BlobLocation[] }> {
     if (input.replaces) return this.recorded(await replaceContent(this.repo, viewer, input.replaces, input));
+    if (input.newVersion) return commitOrNewVersion(this.repo, viewer, input, (plain) => this.commitFile(viewer, { ...plain, newVersion: false }));
     if (input.id) {
       const done = await this.repo.findAny(viewer.userId, input.id);
       if (done) return { file: toFileDto(done), duplicate: null };

@@ -10,9 +10,12 @@ import { FilesService } from './files.service.ts';
 import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
 import { createThumbnails } from '../thumbnails/index.ts';
+import { VersionsRepository } from './versions/versions.repository.ts';
+import { VersionsService } from './versions/versions.service.ts';
+import { VersionSweeper } from './versions/versions.sweeper.ts';
 
 export function createFiles(runtime: Runtime) {
-  const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes);
+  const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes, runtime.config.versions);
   const service = new FilesService(repo, runtime.storage, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
   const links = new DownloadLinks(runtime.config.jwtSecret, service);
@@ -21,7 +24,14 @@ export function createFiles(runtime: Runtime) {
   // Thumbnails of images: queued when a new blob is recorded, made by this service's worker.
   const thumbnails = createThumbnails(runtime, service);
   service.contentRecorded = (file) => thumbnails.service.requested(file);
-  return { service, shares, thumbnails, router: filesRouter(service, shares, links, paths, properties, thumbnails.router) };
+  const versions = new VersionsService(new VersionsRepository(runtime.orm, runtime.config.versions), repo, runtime.storage, runtime.log, runtime.config.versions.maxAgeDays);
+  // Age-limited retention also needs a sweep: a file nobody changes adds no version to prune on.
+  if (runtime.config.versions.maxAgeDays > 0) {
+    const sweeper = new VersionSweeper(versions, runtime.log);
+    sweeper.start();
+    runtime.onClose(() => sweeper.stop());
+  }
+  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, thumbnails.router) };
 }
 
 export * from './shared.ts';
