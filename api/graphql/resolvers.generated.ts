@@ -322,6 +322,18 @@ export type Query = {
   /** The viewer's live share links, newest first. */
   shares: Array<Share>;
   /** Public: opens a share link. A password share needs password or unlockToken (UNAUTHENTICATED otherwise). */
+/** Narrows a search; every given condition must hold. */
+export type SearchFilter = {
+  /** The MIME type starts with this ("image/", "application/pdf"). */
+  mimeTypePrefix?: InputMaybe<Scalars['String']['input']>;
+  /** Changed after this instant. */
+  modifiedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  minSize?: InputMaybe<Scalars['Size']['input']>;
+  maxSize?: InputMaybe<Scalars['Size']['input']>;
+  /** Only folders when true. */
+  foldersOnly?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
   share: PublicShare;
   /** Administrators only. */
   storageBackends: Array<StorageBackend>;
@@ -330,6 +342,14 @@ export type Query = {
   /** The viewer's personal access tokens, newest first, expired ones included; never their secrets. A signed-in session only (FORBIDDEN session_required with a token). */
   accessTokens: Array<AccessToken>;
   /** The viewer's upload links (the newest 200), revoked and expired ones included. */
+  /**
+   * The viewer's live files and folders (not the trash) whose names match the query regardless of
+   * case, accents and punctuation: the whole name, a word's start, or anywhere inside. Best matches
+   * first (exact name, then a word starting with it, then inside a word), then the newest change.
+   * BAD_INPUT search_query_empty when the query has no letter or digit, search_query_too_long above
+   * 255 characters, page_size when first is not 0–500, invalid_cursor for another search's cursor.
+   */
+  search: FileConnection;
   uploadLinks: Array<UploadLink>;
   /** Public (no sign-in): what the drop page shows for a link. */
   uploadLinkInfo: UploadLinkInfo;
@@ -367,6 +387,14 @@ export type QueryTransfersArgs = {
   status?: InputMaybe<TransferStatus>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+export type QuerySearchArgs = {
+  query: Scalars['String']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SearchFilter>;
+};
+
+
 
 
 export type QueryUploadLinkInfoArgs = {
@@ -1037,6 +1065,7 @@ export type ResolversTypes = {
   UploadLinkUnlock: ResolverTypeWrapper<UploadLinkUnlock>;
   UploadLinkInfo: ResolverTypeWrapper<UploadLinkInfo>;
 };
+  SearchFilter: SearchFilter;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
@@ -1091,6 +1120,7 @@ export type ResolversParentTypes = {
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+  SearchFilter: SearchFilter;
 
 export interface SizeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Size'], any> {
   name: 'Size';
@@ -1268,6 +1298,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'oldPassword' | 'newPassword'>>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'email' | 'code' | 'newPassword'>>;
+  search?: Resolver<ResolversTypes['FileConnection'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'query' | 'first'>>;
   refreshConnection?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRefreshConnectionArgs, 'accessToken'>>;
   createFolder?: Resolver<ResolversTypes['File'], ParentType, ContextType, RequireFields<MutationCreateFolderArgs, 'name'>>;
   renameFile?: Resolver<ResolversTypes['File'], ParentType, ContextType, RequireFields<MutationRenameFileArgs, 'id' | 'name'>>;

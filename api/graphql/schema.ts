@@ -11,6 +11,7 @@ import { uploadsResolvers } from './resolvers/uploads.resolvers.ts';
 import { transferResolvers } from './resolvers/transfer.resolvers.ts';
 import { sharesResolvers } from './resolvers/shares.resolvers.ts';
 import { uploadLinksResolvers } from './resolvers/upload-links.resolvers.ts';
+import { searchResolvers } from './resolvers/search.resolvers.ts';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 
 const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
@@ -22,7 +23,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers, searchResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

@@ -20,6 +20,8 @@ export class FileRow {
   parentId!: string | null;
   name!: string;
   nameKey!: string;
+  /** The name folded for search (search/search-key.ts), written wherever the name is. */
+  searchKey?: string;
   path!: string;
   isFolder!: boolean;
   size!: number;
@@ -41,6 +43,8 @@ export const FileSchema = new EntitySchema<FileRow>({
     { name: 'files_children_idx', properties: ['ownerId', 'parentId', 'trashKey', 'isFolder', 'nameKey'] },
     { name: 'files_trashed_by_idx', properties: ['trashedBy'] },
     { name: 'files_blob_idx', properties: ['blobId'] },
+    // Search scans one person's live keys in this index alone (search/search.statements.ts).
+    { name: 'files_search_idx', properties: ['ownerId', 'trashKey', 'searchKey', 'updatedAt'] },
   ],
   uniques: [{ name: 'files_name_unique', properties: ['ownerId', 'parentId', 'nameKey', 'trashKey'] }],
   properties: {
@@ -49,6 +53,7 @@ export const FileSchema = new EntitySchema<FileRow>({
     parentId: { type: 'string', length: 36, nullable: true },
     name: { type: 'string', length: 255 },
     nameKey: { type: 'string', length: 255 },
+    searchKey: { type: 'string', length: 255, default: '' },
     path: { type: 'text' },
     isFolder: { type: 'boolean' },
     size: { type: 'bigint', runtimeType: 'number', default: 0 } as never,

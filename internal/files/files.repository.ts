@@ -15,6 +15,7 @@ import {
   chargeOrThrow, chargeUnderParent, insertBlob, insertNode, isUniqueViolation, nameTaken, provisionRows, refBlobById, refExistingBlob, release, rerootSubtree, unrefBlob,
   type NewBlob, type NewNode,
 } from './files.statements.ts';
+import { searchKey } from './search/search-key.ts';
 import { DEFAULT_RETENTION, dropVersionsOf, keepVersion, type VersionRetention } from './versions/versions.statements.ts';
 
 export { nameTaken, type NewBlob, type NewNode } from './files.statements.ts';
@@ -160,7 +161,7 @@ export class FilesRepository {
   /** Renames a node; CONFLICT name_taken when its folder has a live item of that name. */
   async rename(node: FileRow, name: string, nameKey: string): Promise<void> {
     try {
-      await this.em().nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { name, nameKey, updatedAt: new Date() });
+      await this.em().nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { name, nameKey, searchKey: searchKey(name), updatedAt: new Date() });
     } catch (error) {
       if (isUniqueViolation(error)) throw nameTaken(name, error);
       throw error;
@@ -175,7 +176,7 @@ export class FilesRepository {
     const newPath = `${target.path}${node.id}/`;
     await this.transactional(async (tx) => {
       try {
-        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { parentId: target.id, ...rename, updatedAt: new Date() });
+        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { parentId: target.id, ...rename, ...(rename ? { searchKey: searchKey(rename.name) } : {}), updatedAt: new Date() });
       } catch (error) {
         if (isUniqueViolation(error)) throw nameTaken(rename?.name ?? node.name, error);
         throw error;
@@ -209,7 +210,7 @@ export class FilesRepository {
           [node.ownerId, node.id, node.id],
           'run',
         );
-        await tx.nativeUpdate(FileRow, { id: node.id }, { trashedAt: null, trashedBy: null, trashKey: '', parentId: parent.id, name, nameKey, updatedAt: new Date() });
+        await tx.nativeUpdate(FileRow, { id: node.id }, { trashedAt: null, trashedBy: null, trashKey: '', parentId: parent.id, name, nameKey, searchKey: searchKey(name), updatedAt: new Date() });
         if (newPath !== node.path) await rerootSubtree(tx, node.ownerId, node.path, newPath);
       });
       return true;
@@ -309,7 +310,7 @@ export class FilesRepository {
         await chargeOrThrow(tx, ownerId, bytes, this.defaultQuotaBytes);
         for (const row of rows) {
           if (row.blobId && !(await refBlobById(tx, row.blobId))) throw blobGone();
-          await tx.insert(FileRow, Object.assign(new FileRow(), row));
+          await tx.insert(FileRow, Object.assign(new FileRow(), row, { searchKey: searchKey(row.name) }));
         }
       });
       return true;

@@ -11,6 +11,8 @@ import type { DownloadLinks } from './download-links.service.ts';
 import { DIRECTIONS, ORDER_FIELDS } from './files.paging.ts';
 import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
+import { searchProcedure } from './search/search.router.ts';
+import type { SearchService } from './search/search.service.ts';
 import type { ThumbnailsRouter } from '../thumbnails/index.ts';
 import { versionsRouter } from './versions/versions.router.ts';
 import type { VersionsService } from './versions/versions.service.ts';
@@ -27,12 +29,13 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, thumbnails: ThumbnailsRouter) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, search: SearchService, thumbnails: ThumbnailsRouter) {
   return router({
     shares: sharesRouter(shares),
     properties: filePropertiesRouter(properties),
     paths: drivePathsRouter(paths),
     downloadLinks: downloadLinksRouter(links),
+    search: searchProcedure(search),
     thumbnails,
     versions: versionsRouter(versions),
     node: authedProcedure.input(z.object({ id: Id.nullable() })).query(({ ctx, input }) => service.node(ctx.viewer, input.id)),

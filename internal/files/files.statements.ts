@@ -8,6 +8,7 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
+import { searchKey } from './search/search-key.ts';
 
 /** A node to insert: what the caller decides; path, trash state and times are set here. */
 export type NewNode = Omit<FileRow, 'id' | 'path' | 'createdAt' | 'updatedAt' | 'trashKey' | 'trashedAt' | 'trashedBy'> & { id?: string };
@@ -47,7 +48,7 @@ export async function insertNode(em: EntityManager, row: NewNode, parentPath: st
   const id = row.id ?? randomUUID();
   const now = new Date();
   const full: FileRow = Object.assign(new FileRow(), {
-    ...row, id, path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
+    ...row, id, searchKey: searchKey(row.name), path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
   });
   try {
     await em.insert(FileRow, full);

@@ -9,6 +9,8 @@ import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
 import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
+import { SearchRepository } from './search/search.repository.ts';
+import { SearchService } from './search/search.service.ts';
 import { createThumbnails } from '../thumbnails/index.ts';
 import { VersionsRepository } from './versions/versions.repository.ts';
 import { VersionsService } from './versions/versions.service.ts';
@@ -31,7 +33,7 @@ export function createFiles(runtime: Runtime) {
     sweeper.start();
     runtime.onClose(() => sweeper.stop());
   }
-  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, thumbnails.router) };
+  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router) };
 }
 
 export * from './shared.ts';

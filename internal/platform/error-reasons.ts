@@ -17,6 +17,8 @@ export const ERROR_REASONS = [
   'name_taken', 'name_empty', 'name_too_long', 'name_whitespace', 'name_only_dots', 'name_invalid_character',
   'name_unpaired_surrogate', 'not_a_folder', 'is_folder', 'root', 'move_cycle', 'too_deep', 'page_size',
   'invalid_cursor', 'tree_too_large', 'blob_gone', 'parent_gone',
+  // Search (internal/files/search)
+  'search_query_empty', 'search_query_too_long',
   // Shares and download links
   'share_password', 'share_password_required', 'share_password_attempts', 'share_password_length', 'expiry_in_past',
   'max_downloads', 'share_unknown', 'share_revoked', 'share_expired', 'share_exhausted', 'share_item_gone',

@@ -12,6 +12,7 @@ import { Migration20261205070000_access_tokens as M8 } from './Migration20261205
 import { Migration20261205071321_file_properties as M9 } from './Migration20261205071321_file_properties.ts';
 import { Migration20261205093600_tus_sessions as M10 } from './Migration20261205093600_tus_sessions.ts';
 import { Migration20261205093706_upload_links as M11 } from './Migration20261205093706_upload_links.ts';
+import { Migration20261205125921_search_keys as M12 } from './Migration20261205125921_search_keys.ts';
 import { Migration20261205125928_file_versions as M13 } from './Migration20261205125928_file_versions.ts';
 import { Migration20261205130001_thumbnails as M14 } from './Migration20261205130001_thumbnails.ts';
 import { Migration20261205130007_activity_events as M15 } from './Migration20261205130007_activity_events.ts';
@@ -29,6 +30,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205071321_file_properties', class: M9 },
   { name: 'Migration20261205093600_tus_sessions', class: M10 },
   { name: 'Migration20261205093706_upload_links', class: M11 },
+  { name: 'Migration20261205125921_search_keys', class: M12 },
   { name: 'Migration20261205125928_file_versions', class: M13 },
   { name: 'Migration20261205130001_thumbnails', class: M14 },
   { name: 'Migration20261205130007_activity_events', class: M15 },

@@ -1,0 +1,164 @@
+/**
+ * Search through the files tRPC router on both stacks (MariaDB + Redis with the covering index,
+ * SQLite + memory with FTS5 trigrams): the matching and ranking rules as a table, the key kept
+ * wherever a name is written, live items only, filters, keyset paging, bad input with stable
+ * reasons, strangers, and one SQL statement per search whatever the number of matches.
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../platform/logger.ts';
+import type { Viewer } from '../../platform/request-context.ts';
+import { createCallerFactory } from '../../platform/rpc/trpc.ts';
+import { STACKS, createTestRuntime, type TestRuntime } from '../../../test/support/runtime.ts';
+import { newBlobKey } from '../blobs.writer.ts';
+import { createFiles } from '../index.ts';
+
+const log = createLogger({ level: 'silent' });
+
+describe.each(STACKS)('search on the %s stack', (stack) => {
+  let t: TestRuntime;
+  let files: ReturnType<typeof createFiles>;
+  const statements: string[] = [];
+  const viewer = (): Viewer => ({ userId: randomUUID(), username: 'u', isAdmin: false });
+  const as = (v: Viewer) => createCallerFactory(files.router)({ requestId: 't', viewer: v, ip: undefined, log });
+  let me: ReturnType<typeof as>;
+
+  beforeAll(async () => {
+    t = await createTestRuntime(stack, {}, { onQuery: (sql) => statements.push(sql) });
+    files = createFiles(t.runtime);
+    me = as(viewer());
+  });
+  afterAll(() => t?.close());
+
+  async function code(promise: Promise<unknown>): Promise<string | undefined> {
+    const error = await promise.then(() => undefined, (e: { cause?: { code?: string; details?: { reason?: string } } }) => e);
+    return error?.cause ? `${error.cause.code}${error.cause.details?.reason ? `:${error.cause.details.reason}` : ''}` : 'no error';
+  }
+
+  async function upload(caller: ReturnType<typeof as>, parentId: string | null, name: string, content: string, mimeType: string | null) {
+    const { name: backend, store } = t.runtime.storage.defaultBackend();
+    const key = newBlobKey();
+    const size = Buffer.byteLength(content);
+    await store.put(key, Readable.from([Buffer.from(content)]), size);
+    const hash = randomUUID().replace(/-/g, '').padEnd(64, '0');
+    return caller.commitFile({ parentId, name, contentHash: hash, mimeType, backend, storageKey: key, size });
+  }
+
+  const names = async (caller: ReturnType<typeof as>, query: string, extra: Record<string, unknown> = {}) =>
+    (await caller.search({ query, first: 100, ...extra })).edges.map((e) => e.node.name);
+
+  it('matches regardless of case and accents, by word prefix and substring, best matches first', async () => {
+    const dir = await me.createFolder({ parentId: null, name: 'Rules' });
+    // Created oldest first: within one rank the newest change comes first.
+    for (const name of ['my resume draft.txt', 'Résumé', 'RESUMES 2024.pdf', 'unresumed.log', 'Straße.md', 'q3_report-final.pdf', 'Report.PDF', 'export.csv']) {
+      await me.createFolder({ parentId: dir.id, name });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const table: [string, string[]][] = [
+      // exact key (0), then word prefixes (1) newest first, then inside a word (2)
+      ['résumé', ['Résumé', 'RESUMES 2024.pdf', 'my resume draft.txt', 'unresumed.log']],
+      ['RESUME', ['Résumé', 'RESUMES 2024.pdf', 'my resume draft.txt', 'unresumed.log']],
+      ['Resumes', ['RESUMES 2024.pdf']],
+      ['strasse', ['Straße.md']],
+      ['STRAẞE', ['Straße.md']],
+      ['report', ['Report.PDF', 'q3_report-final.pdf']],
+      ['port', ['export.csv', 'Report.PDF', 'q3_report-final.pdf']],
+      ['report final', ['q3_report-final.pdf']],
+      ['report.final', ['q3_report-final.pdf']],
+      ['pdf', ['Report.PDF', 'q3_report-final.pdf', 'RESUMES 2024.pdf']],
+      ['rules', ['Rules']],
+      ['nothing like it', []],
+    ];
+    for (const [query, expected] of table) expect(await names(me, query), query).toEqual(expected);
+  });
+
+  it('keeps the key wherever a name is written: create, upload, rename, copy; live items only', async () => {
+    const dir = await me.createFolder({ parentId: null, name: 'Keys' });
+    const up = await upload(me, dir.id, 'Zébra upload.txt', 'hello', 'text/plain');
+    expect(await names(me, 'zebra')).toEqual(['Zébra upload.txt']);
+    await me.rename({ id: up.file.id, name: 'Ocelot.txt' });
+    expect(await names(me, 'zebra')).toEqual([]);
+    expect(await names(me, 'ocelot')).toEqual(['Ocelot.txt']);
+    await me.trash({ id: up.file.id });
+    expect(await names(me, 'ocelot')).toEqual([]);
+    await me.restore({ id: up.file.id });
+    expect(await names(me, 'ocelot')).toEqual(['Ocelot.txt']);
+    // A trashed folder takes what is inside out of the results.
+    await me.trash({ id: dir.id });
+    expect(await names(me, 'ocelot')).toEqual([]);
+    await me.restore({ id: dir.id });
+    // A copy (saving a share into one's drive) writes its rows with their keys.
+    const share = await me.shares.create({ fileId: dir.id });
+    const other = as(viewer());
+    await other.shares.save({ token: share.token, targetFolderId: (await other.node({ id: null })).id });
+    expect(await names(other, 'ocelot')).toEqual(['Ocelot.txt']);
+    expect(await names(other, 'keys')).toEqual(['Keys']);
+  });
+
+  it('filters by MIME type prefix, change time, size and folders', async () => {
+    const v = as(viewer());
+    const photos = await v.createFolder({ parentId: null, name: 'holiday photos' });
+    await upload(v, photos.id, 'holiday 1.jpg', 'x'.repeat(10), 'image/jpeg');
+    await upload(v, photos.id, 'holiday 2.png', 'x'.repeat(100), 'image/png');
+    await upload(v, null, 'holiday plan.pdf', 'x'.repeat(1000), 'application/pdf');
+    await upload(v, null, 'holiday_%.txt', 'x', 'text/plain');
+    expect(await names(v, 'holiday', { filter: { mimeTypePrefix: 'image/' } })).toEqual(['holiday 2.png', 'holiday 1.jpg']);
+    expect(await names(v, 'holiday', { filter: { mimeTypePrefix: 'image/%' } })).toEqual([]);
+    expect(await names(v, 'holiday', { filter: { minSize: 50, maxSize: 500 } })).toEqual(['holiday 2.png']);
+    expect(await names(v, 'holiday', { filter: { foldersOnly: true } })).toEqual(['holiday photos']);
+    expect(await names(v, 'holiday', { filter: { modifiedAfter: new Date(Date.now() + 60_000) } })).toEqual([]);
+    expect((await names(v, 'holiday', { filter: { modifiedAfter: new Date(Date.now() - 60_000) } })).length).toBe(5);
+  });
+
+  it('pages by cursor without gaps or repeats, counts all matches, and runs one statement whatever the result size', async () => {
+    const v = as(viewer());
+    const dir = await v.createFolder({ parentId: null, name: 'many' });
+    for (let i = 0; i < 23; i++) await v.createFolder({ parentId: dir.id, name: `invoice ${String(i).padStart(2, '0')}` });
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await v.search({ query: 'invoice', first: 5, after });
+      expect(page.totalCount).toBe(23);
+      seen.push(...page.edges.map((e) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor ?? undefined;
+    }
+    expect(seen).toHaveLength(23);
+    expect(new Set(seen).size).toBe(23);
+    for (const [query, first] of [['invoice', 50], ['invoice 07', 50], ['nomatch', 50], ['invoice', 0], ['in', 3]] as const) {
+      statements.length = 0;
+      await v.search({ query, first });
+      expect(statements, `${query}/${first}`).toHaveLength(1);
+    }
+  });
+
+  it('refuses bad input with stable reasons and never scans for a wildcard', async () => {
+    expect(await code(me.search({ query: 'x'.repeat(10_000), first: 10 }))).toBe('BAD_INPUT:search_query_too_long');
+    expect(await code(me.search({ query: 'é'.repeat(256), first: 10 }))).toBe('BAD_INPUT:search_query_too_long');
+    for (const query of ['', '   ', '%', '%%%', '_', '*', '%_*?', '\\%']) {
+      statements.length = 0;
+      expect(await code(me.search({ query, first: 10 })), query).toBe('BAD_INPUT:search_query_empty');
+      expect(statements, query).toHaveLength(0);
+    }
+    expect(await code(me.search({ query: 'a', first: -1 }))).toBe('BAD_INPUT:page_size');
+    expect(await code(me.search({ query: 'a', first: 501 }))).toBe('BAD_INPUT:page_size');
+    expect((await me.search({ query: 'é'.repeat(255), first: 500 })).edges).toEqual([]);
+  });
+
+  it('takes a cursor only for the same person, query and filter', async () => {
+    const page = await me.search({ query: 'resume', first: 1 });
+    const cursor = page.pageInfo.endCursor ?? '';
+    expect(cursor).not.toBe('');
+    expect((await me.search({ query: 'RÉSUMÉ', first: 1, after: cursor })).edges).toHaveLength(1);
+    expect(await code(me.search({ query: 'report', first: 1, after: cursor }))).toBe('BAD_INPUT:invalid_cursor');
+    expect(await code(me.search({ query: 'resume', first: 1, after: cursor, filter: { foldersOnly: true } }))).toBe('BAD_INPUT:invalid_cursor');
+    expect(await code(as(viewer()).search({ query: 'resume', first: 1, after: cursor }))).toBe('BAD_INPUT:invalid_cursor');
+    expect(await code(me.search({ query: 'resume', first: 1, after: 'not a cursor' }))).toBe('BAD_INPUT:invalid_cursor');
+  });
+
+  it('finds nothing of another person and nothing for a fresh account', async () => {
+    const stranger = as(viewer());
+    expect(await stranger.search({ query: 'resume', first: 50 })).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 });
+  });
+});
