@@ -1,5 +1,6 @@
 /** The only code of personal access tokens that touches the database. */
 import { randomUUID } from 'node:crypto';
+import { recordEvent, type ActivityInput } from '../activity/index.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { AccessTokenRow } from './access-tokens.entities.ts';
 
@@ -18,11 +19,14 @@ export class AccessTokensRepository {
     return this.orm.em.fork();
   }
 
-  async insert(row: NewAccessTokenRow, now: Date): Promise<AccessTokenRow> {
-    const em = this.em();
-    const created = em.create(AccessTokenRow, { ...row, id: randomUUID(), createdAt: now, lastUsedAt: null });
-    await em.flush();
-    return created;
+  /** Inserts the token and, in the same transaction, its event (TOKEN_CREATED). */
+  async insert(row: NewAccessTokenRow, now: Date, event?: ActivityInput): Promise<AccessTokenRow> {
+    return this.em().transactional(async (em) => {
+      const created = em.create(AccessTokenRow, { ...row, id: randomUUID(), createdAt: now, lastUsedAt: null });
+      await em.flush();
+      if (event) await recordEvent(em, event, now);
+      return created;
+    });
   }
 
   /**

@@ -16,6 +16,7 @@
  *   failure counts against the sign-in limits of that account and address (sign-in-guard.ts).
  * - Managing tokens (and the password) needs a session: a token cannot mint, list or revoke tokens.
  */
+import { eventBy } from '../activity/index.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import { AppError, type ErrorReason } from '../platform/errors.ts';
@@ -109,7 +110,7 @@ export class AccessTokensService {
       throw new AppError('RATE_LIMITED', `At most ${MAX_ACCESS_TOKENS} access tokens at once; revoke some`, { details: { reason: 'too_many_access_tokens' } });
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row = await this.repo.insert({ userId: viewer.userId, name, scopes: scopes.join(','), tokenHash: sha256(token).toString('hex'), expiresAt }, now);
+    const row = await this.repo.insert({ userId: viewer.userId, name, scopes: scopes.join(','), tokenHash: sha256(token).toString('hex'), expiresAt }, now, eventBy(viewer, 'TOKEN_CREATED'));
     return { token, accessToken: accessTokenDto(row) };
   }
 

@@ -1,6 +1,7 @@
 /** The only code of the accounts service that touches the database. */
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
+import { recordEvent, type ActivityInput } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { RefreshTokenRow, UserRow } from './accounts.entities.ts';
@@ -75,10 +76,18 @@ export class AccountsRepository {
     return null;
   }
 
-  async insertRefreshToken(row: Omit<RefreshTokenRow, 'id' | 'createdAt' | 'usedAt' | 'revokedAt'>): Promise<void> {
-    const em = this.em();
-    em.create(RefreshTokenRow, { ...row, id: randomUUID(), createdAt: new Date(), usedAt: null, revokedAt: null });
-    await em.flush();
+  /** A new refresh token; a sign-in's event (SIGNED_IN) goes in the same transaction. */
+  async insertRefreshToken(row: Omit<RefreshTokenRow, 'id' | 'createdAt' | 'usedAt' | 'revokedAt'>, event?: ActivityInput): Promise<void> {
+    await this.em().transactional(async (em) => {
+      em.create(RefreshTokenRow, { ...row, id: randomUUID(), createdAt: new Date(), usedAt: null, revokedAt: null });
+      await em.flush();
+      if (event) await recordEvent(em, event);
+    });
+  }
+
+  /** An event with no write of its own to go with (a failed sign-in). */
+  async recordEvent(event: ActivityInput): Promise<void> {
+    await recordEvent(this.em(), event);
   }
 
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {

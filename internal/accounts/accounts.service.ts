@@ -5,6 +5,7 @@
  * that was already used presented again means it was stolen or replayed: the whole family (every
  * token descended from the same login) is revoked, so neither the thief nor the owner can refresh.
  */
+import { eventBy } from '../activity/index.ts';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
@@ -126,7 +127,7 @@ export class AccountsService {
       await this.repo.deleteUser(user.id).catch(() => undefined);
       throw error;
     }
-    return this.issue(user, randomUUID());
+    return this.issue(user, randomUUID(), true);
   }
 
   /**
@@ -143,10 +144,12 @@ export class AccountsService {
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, await DUMMY_HASH).then(() => false);
     if (!user || !ok) {
       await this.guard.failed(account, clientIp);
+      // The person's log (and the audit log) shows it; an unknown login only the audit log, under the name tried.
+      await this.repo.recordEvent({ ownerId: user?.id ?? null, action: 'SIGN_IN_FAILED', actorName: user?.username ?? login });
       throw new AppError('UNAUTHENTICATED', 'Wrong username or password', { details: { reason: 'bad_credentials' } });
     }
     await this.guard.succeeded(account, clientIp);
-    return this.issue(user, randomUUID());
+    return this.issue(user, randomUUID(), true);
   }
 
   /**
@@ -200,14 +203,14 @@ export class AccountsService {
     return publicUser(user);
   }
 
-  private async issue(user: UserRow, familyId: string): Promise<AuthPayload> {
+  private async issue(user: UserRow, familyId: string, signedIn = false): Promise<AuthPayload> {
     const refreshToken = randomBytes(32).toString('base64url');
     await this.repo.insertRefreshToken({
       userId: user.id,
       familyId,
       tokenHash: sha256(refreshToken),
       expiresAt: new Date(this.now().getTime() + REFRESH_TOKEN_TTL_MS),
-    });
+    }, signedIn ? eventBy({ userId: user.id, username: user.username }, 'SIGNED_IN') : undefined);
     const accessToken = await this.tokens.signAccess(
       // The access token names its login (sid), so ending the login refuses it at once.
       { userId: user.id, username: user.username, isAdmin: user.isAdmin, sessionId: familyId },

@@ -94,3 +94,8 @@ function expandIPv6(address: string): number[] | null {
   if (missing < 0 || (tail === undefined && missing !== 0)) return null;
   return [...left, ...new Array<number>(missing).fill(0), ...right];
 }
+
+/** The event of something the signed-in person did to one of their items. */
+export function eventBy(viewer: { userId: string; username: string }, action: ActivityAction, file?: { id: string; name: string } | null, shareId?: string | null): ActivityInput {
+  return { ownerId: viewer.userId, action, file: file ? { id: file.id, name: file.name } : null, shareId: shareId ?? null, actorName: viewer.username || null };
+}

@@ -5,6 +5,7 @@
  * the drive's rules (names.ts): each segment is normalised, and one the drive refuses is BAD_INPUT
  * with its reason. Every lookup is scoped to the viewer, so another person's path does not exist.
  */
+import { eventBy } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { toFileDto, type FileDto } from './files.dto.ts';
@@ -92,7 +93,8 @@ export class DrivePaths {
     }
     const below = row.isFolder ? await this.files.subtreeDepth(row) : 0;
     if (target.id !== row.parentId && depthOf(target.path) + 1 + below > MAX_DEPTH) throw tooDeep();
-    const path = await this.repo.move(row, target, { name, nameKey: nameKey(name) });
+    const event = eventBy(viewer, target.id === row.parentId ? 'RENAMED' : 'MOVED', { id: row.id, name });
+    const path = await this.repo.move(row, target, { name, nameKey: nameKey(name) }, event);
     return toFileDto(Object.assign(row, { parentId: target.id, path, name, nameKey: nameKey(name) }));
   }
 }

@@ -8,6 +8,7 @@ import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
 import { readStatement } from '../platform/db/read-statement.ts';
 import { AppError } from '../platform/errors.ts';
+import { recordEvent, type ActivityInput } from '../activity/index.ts';
 import { deleteProperties } from './file-properties.repository.ts';
 import { BlobRow, FileRow, QuotaRow } from './files.entities.ts';
 import { childrenStatement, type Page } from './files.paging.ts';
@@ -159,9 +160,12 @@ export class FilesRepository {
   }
 
   /** Renames a node; CONFLICT name_taken when its folder has a live item of that name. */
-  async rename(node: FileRow, name: string, nameKey: string): Promise<void> {
+  async rename(node: FileRow, name: string, nameKey: string, event?: ActivityInput): Promise<void> {
     try {
-      await this.em().nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { name, nameKey, searchKey: searchKey(name), updatedAt: new Date() });
+      await this.transactional(async (tx) => {
+        await tx.nativeUpdate(FileRow, { id: node.id, ownerId: node.ownerId }, { name, nameKey, searchKey: searchKey(name), updatedAt: new Date() });
+        if (event) await recordEvent(tx, event);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw nameTaken(name, error);
       throw error;
@@ -172,7 +176,7 @@ export class FilesRepository {
    * Moves a node under `target` with its subtree (paths re-rooted in the same transaction), named
    * `rename` there when given (WebDAV MOVE names its destination); CONFLICT name_taken on a clash.
    */
-  async move(node: FileRow, target: { id: string; path: string }, rename?: { name: string; nameKey: string }): Promise<string> {
+  async move(node: FileRow, target: { id: string; path: string }, rename?: { name: string; nameKey: string }, event?: ActivityInput): Promise<string> {
     const newPath = `${target.path}${node.id}/`;
     await this.transactional(async (tx) => {
       try {
@@ -182,18 +186,20 @@ export class FilesRepository {
         throw error;
       }
       if (newPath !== node.path) await rerootSubtree(tx, node.ownerId, node.path, newPath);
+      if (event) await recordEvent(tx, event);
     });
     return newPath;
   }
 
   /** Trashes a node and everything below, marked as trashed by it so restore brings back exactly that. */
-  async trash(node: FileRow, now: Date): Promise<void> {
+  async trash(node: FileRow, now: Date, event?: ActivityInput): Promise<void> {
     await this.transactional(async (tx) => {
       await tx.execute(
         'update files set trashed_at = ?, trashed_by = ?, trash_key = id where owner_id = ? and path like ? and trashed_at is null',
         [now, node.id, node.ownerId, `${node.path}%`],
         'run',
       );
+      if (event) await recordEvent(tx, event, now);
     });
   }
 
@@ -201,7 +207,7 @@ export class FilesRepository {
    * Brings back what the deletion of `node` trashed, the node itself named `name` in `parent`.
    * False when that name is taken there (nothing changed): the caller tries another name.
    */
-  async restore(node: FileRow, parent: { id: string; path: string }, name: string, nameKey: string): Promise<boolean> {
+  async restore(node: FileRow, parent: { id: string; path: string }, name: string, nameKey: string, event?: ActivityInput): Promise<boolean> {
     const newPath = `${parent.path}${node.id}/`;
     try {
       await this.transactional(async (tx) => {
@@ -212,6 +218,7 @@ export class FilesRepository {
         );
         await tx.nativeUpdate(FileRow, { id: node.id }, { trashedAt: null, trashedBy: null, trashKey: '', parentId: parent.id, name, nameKey, searchKey: searchKey(name), updatedAt: new Date() });
         if (newPath !== node.path) await rerootSubtree(tx, node.ownerId, node.path, newPath);
+        if (event) await recordEvent(tx, { ...event, file: { id: node.id, name } });
       });
       return true;
     } catch (error) {
@@ -224,7 +231,7 @@ export class FilesRepository {
    * Deletes a subtree's rows for good and gives back its bytes of quota, in one transaction.
    * Returns the blobs whose last reference went (their rows are deleted; their bytes are the caller's).
    */
-  purge(node: FileRow): Promise<BlobRow[]> {
+  purge(node: FileRow, event?: ActivityInput): Promise<BlobRow[]> {
     const subtree = { ownerId: node.ownerId, path: { $like: `${node.path}%` } };
     return this.transactional(async (tx) => {
       const rows = await tx.find(FileRow, subtree);
@@ -242,6 +249,7 @@ export class FilesRepository {
       await deleteProperties(tx, rows.map((r) => r.id));
       await tx.nativeDelete(FileRow, subtree);
       await release(tx, node.ownerId, bytes + versions.bytes);
+      if (event) await recordEvent(tx, event);
       return freed;
     });
   }
@@ -256,7 +264,7 @@ export class FilesRepository {
     file: Omit<NewNode, 'isFolder' | 'blobId' | 'contentHash'> & { contentHash: string },
     parentPath: string,
     location: Pick<NewBlob, 'backend' | 'storageKey'>,
-    options: { guardParent?: boolean } = {},
+    options: { guardParent?: boolean; event?: ActivityInput } = {},
   ): Promise<{ row: FileRow; blob: BlobRow } | null> {
     return this.transactional(async (tx) => {
       if (options.guardParent) {
@@ -269,7 +277,10 @@ export class FilesRepository {
       }
       // One upsert whether the content is known (its blob gains a reference) or new (recorded).
       const blob = await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size });
-      return { row: await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath), blob };
+      const row = await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath);
+      // The upload's event names the file it made (UPLOADED, or DROP_RECEIVED through a drop link).
+      if (options.event) await recordEvent(tx, { ...options.event, file: { id: row.id, name: row.name } });
+      return { row, blob };
     });
   }
 

@@ -11,6 +11,7 @@ import type { DownloadLinks } from './download-links.service.ts';
 import { DIRECTIONS, ORDER_FIELDS } from './files.paging.ts';
 import type { FilesService } from './files.service.ts';
 import { sharesRouter } from './shares.router.ts';
+import type { ActivityRouter } from '../activity/index.ts';
 import { searchProcedure } from './search/search.router.ts';
 import type { SearchService } from './search/search.service.ts';
 import type { ThumbnailsRouter } from '../thumbnails/index.ts';
@@ -29,9 +30,10 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, search: SearchService, thumbnails: ThumbnailsRouter) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, search: SearchService, thumbnails: ThumbnailsRouter, activity: ActivityRouter) {
   return router({
     shares: sharesRouter(shares),
+    activity,
     properties: filePropertiesRouter(properties),
     paths: drivePathsRouter(paths),
     downloadLinks: downloadLinksRouter(links),
@@ -83,6 +85,7 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
           storageKey: z.string().max(512),
           replaces: Id.optional(),
           parentPath: z.string().max(4096).optional(),
+          uploadLinkId: Id.nullish(),
           newVersion: z.boolean().optional(),
         }),
       )

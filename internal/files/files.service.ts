@@ -4,6 +4,7 @@
  * Every read is scoped to the viewer: another person's id answers NOT_FOUND, never FORBIDDEN.
  * The database is reached only through FilesRepository; what goes out is a DTO (files.dto.ts).
  */
+import { eventBy } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Viewer } from '../platform/request-context.ts';
@@ -41,6 +42,8 @@ export interface StoredBytes {
    * the commit's transaction); otherwise the commit reads the folder as usual.
    */
   parentPath?: string | undefined;
+  /** The file-drop link it arrived through: the owner's activity says DROP_RECEIVED. */
+  uploadLinkId?: string | null | undefined;
   /** conflict NEW_VERSION: a live file of that name takes this content, its old one kept as a version (versions.commit.ts). */
   newVersion?: boolean | undefined;
 }
@@ -135,7 +138,7 @@ export class FilesService {
     const name = normalizeName(rawName);
     const row = await this.nodeRow(viewer, id);
     refuseRoot(row, 'renamed');
-    await this.repo.rename(row, name, nameKey(name));
+    await this.repo.rename(row, name, nameKey(name), eventBy(viewer, 'RENAMED', { id: row.id, name }));
     return toFileDto(Object.assign(row, { name, nameKey: nameKey(name) }));
   }
 
@@ -150,7 +153,7 @@ export class FilesService {
     if (target.id === row.parentId) return toFileDto(row);
     const subtreeDepth = row.isFolder ? await this.subtreeDepth(row) : 0;
     if (depthOf(target.path) + 1 + subtreeDepth > MAX_DEPTH) throw tooDeep();
-    const path = await this.repo.move(row, target);
+    const path = await this.repo.move(row, target, undefined, eventBy(viewer, 'MOVED', row));
     return toFileDto(Object.assign(row, { parentId: target.id, path }));
   }
 
@@ -158,7 +161,7 @@ export class FilesService {
     const row = await this.nodeRow(viewer, id);
     refuseRoot(row, 'deleted');
     const now = new Date();
-    await this.repo.trash(row, now);
+    await this.repo.trash(row, now, eventBy(viewer, 'TRASHED', row));
     return toFileDto(Object.assign(row, { trashedAt: now, trashedBy: row.id, trashKey: row.id }));
   }
 
@@ -172,14 +175,15 @@ export class FilesService {
     const parent = (row.parentId ? await this.repo.findLive(viewer.userId, row.parentId) : null) ?? (await this.repo.root(viewer.userId));
     for (let n = 0; n < 100; n++) {
       const name = n === 0 ? row.name : numberedName(row.name, n);
-      if (await this.repo.restore(row, parent, name, nameKey(name))) return this.get(viewer, row.id);
+      if (await this.repo.restore(row, parent, name, nameKey(name), eventBy(viewer, 'RESTORED', row))) return this.get(viewer, row.id);
     }
     throw nameTaken(row.name);
   }
 
   /** Deletes a trashed item for good: rows, quota, and the bytes of blobs no file uses any more. */
   async purge(viewer: Viewer, id: string): Promise<boolean> {
-    const orphans = await this.repo.purge(await this.trashedRow(viewer, id));
+    const node = await this.trashedRow(viewer, id);
+    const orphans = await this.repo.purge(node, eventBy(viewer, 'PURGED', node));
     // Bytes go only after the rows are gone for good; a failure leaves an orphan object for fsck,
     // never a file pointing at missing bytes.
     for (const blob of orphans) {
@@ -281,13 +285,15 @@ export class FilesService {
       size: input.size, contentHash: input.contentHash, mimeType: input.mimeType,
     });
     let committed: Awaited<ReturnType<FilesRepository['commitFile']>> | null = null;
+    // An arrival through a file-drop link is the owner's DROP_RECEIVED (the link as its share), else UPLOADED.
+    const event = input.uploadLinkId ? { ...eventBy(viewer, 'DROP_RECEIVED', null, input.uploadLinkId), actorName: null } : eventBy(viewer, 'UPLOADED');
     if (input.parentPath !== undefined && input.parentId !== null) {
       // null: the folder moved, went or is not the viewer's since it was read; read it now.
-      committed = await this.repo.commitFile(file(input.parentId), input.parentPath, locationOf(input), { guardParent: true });
+      committed = await this.repo.commitFile(file(input.parentId), input.parentPath, locationOf(input), { guardParent: true, event });
     }
     if (!committed) {
       const parent = await this.folderRow(viewer, input.parentId);
-      committed = await this.repo.commitFile(file(parent.id), parent.path, locationOf(input));
+      committed = await this.repo.commitFile(file(parent.id), parent.path, locationOf(input), { event });
     }
     if (!committed) throw new Error('commitFile without a parent guard always commits or throws');
     const { row, blob } = committed;

@@ -1,4 +1,5 @@
 /** Builds the files service and its router from the shared runtime. */
+import { createActivity } from '../activity/index.ts';
 import type { Runtime } from '../platform/runtime.ts';
 import { DownloadLinks } from './download-links.service.ts';
 import { FilePropertiesRepository } from './file-properties.repository.ts';
@@ -23,6 +24,8 @@ export function createFiles(runtime: Runtime) {
   const links = new DownloadLinks(runtime.config.jwtSecret, service);
   const paths = new DrivePaths(repo, service);
   const properties = new FilePropertiesService(new FilePropertiesRepository(runtime.orm), repo);
+  // The activity log's reads and retention sweep run with the files service, whose writes record most events.
+  const activity = createActivity(runtime, async (ownerId, fileId) => (await repo.findAny(ownerId, fileId)) !== null);
   // Thumbnails of images: queued when a new blob is recorded, made by this service's worker.
   const thumbnails = createThumbnails(runtime, service);
   service.contentRecorded = (file) => thumbnails.service.requested(file);
@@ -33,7 +36,7 @@ export function createFiles(runtime: Runtime) {
     sweeper.start();
     runtime.onClose(() => sweeper.stop());
   }
-  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router) };
+  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router, activity.router) };
 }
 
 export * from './shared.ts';

@@ -15,6 +15,7 @@
  * A slot taken for a request that fails before any byte was sent is given back with the ticket
  * handed out when it was taken (one use, unguessable), so only that request can return it.
  */
+import type { ActivityInput } from '../activity/index.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { SharesRepository } from './shares.repository.ts';
@@ -48,11 +49,11 @@ export class ShareSlots {
   }
 
   /** Continues the client's download when `resume` and its token lives, else takes a new slot. */
-  async take(shareId: string, fileId: string, client: DownloadClient, resume: boolean): Promise<SlotResult> {
+  async take(shareId: string, fileId: string, client: DownloadClient, resume: boolean, event?: ActivityInput): Promise<SlotResult> {
     const key = slotKey(shareId, fileId, client);
     // EXPIRE answers whether the key exists and refreshes it in one step.
     if (resume && (await this.kv.expire(key, SLOT_TTL_MS))) return { kind: 'continued' };
-    if (!(await this.repo.addDownload(shareId))) return { kind: 'exhausted' };
+    if (!(await this.repo.addDownload(shareId, event))) return { kind: 'exhausted' };
     const ticket = randomBytes(16).toString('base64url');
     await this.kv.set(key, ticket, { ttlMs: SLOT_TTL_MS });
     await this.kv.set(ticketKey(ticket), JSON.stringify({ shareId, key }), { ttlMs: TICKET_TTL_MS });

@@ -10,6 +10,7 @@
  * download (If-Range) by the same client continues it without a new slot. saveShare copies the
  * whole item, so it takes a slot too.
  */
+import { eventBy, type ActivityAction, type ActivityInput } from '../activity/index.ts';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import { hashPassword, verifyPassword } from '../platform/auth/password-hash.ts';
@@ -58,6 +59,8 @@ const exhausted = (share: ShareRow) => share.maxDownloads !== null && share.down
 
 /** Who the owner's files are read as when a visitor opens them through a share. */
 const ownerOf = (share: ShareRow) => ({ userId: share.ownerId, username: '', isAdmin: false });
+/** What a visitor did through a share, for its owner's activity (a visitor has no name). */
+const visitorEvent = (share: ShareRow, action: ActivityAction, file: FileRow): ActivityInput => ({ ownerId: share.ownerId, action, file: { id: file.id, name: file.name }, shareId: share.id, actorName: null });
 
 export class SharesService {
   private readonly slots: ShareSlots;
@@ -81,7 +84,7 @@ export class SharesService {
     const row = await this.repo.insert({
       id: randomUUID(), ownerId: viewer.userId, fileId: node.id, token: randomBytes(32).toString('base64url'),
       passwordHash: null, expiresAt: null, maxDownloads: null, ...(await this.settings(settings)),
-    }, this.now());
+    }, this.now(), eventBy(viewer, 'SHARE_CREATED', node));
     return toShareDto(row);
   }
 
@@ -116,7 +119,7 @@ export class SharesService {
     await this.checkKey(share, key);
     const root = await this.filesRepo.findLive(share.ownerId, share.fileId);
     if (!root || root.trashKey !== '') throw gone('share_item_gone');
-    if (options.countView) await this.repo.addView(share.id);
+    if (options.countView) await this.repo.addView(share.id, visitorEvent(share, 'SHARE_OPENED', root));
     return { share, root };
   }
 
@@ -160,7 +163,7 @@ export class SharesService {
    */
   async takeDownloadSlot(token: string, key: ShareKey, fileId: string | null, client: DownloadClient, resume: boolean): Promise<{ ticket: string | null }> {
     const { share, node } = await this.nodeOf(token, key, fileId, { exhaustedOk: true });
-    const slot = await this.slots.take(share.id, node.id, client, resume);
+    const slot = await this.slots.take(share.id, node.id, client, resume, visitorEvent(share, 'SHARE_DOWNLOADED', node));
     if (slot.kind === 'exhausted') throw gone('share_exhausted');
     return { ticket: slot.kind === 'taken' ? slot.ticket : null };
   }

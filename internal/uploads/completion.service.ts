@@ -139,7 +139,7 @@ export class CompletionService {
     const contentHash = row.assembledHash ?? '';
     await commitUpload(
       { files: this.files, storage: this.deps.storage },
-      { id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey },
+      { id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash, mimeType: row.mimeType, backend: row.backend, storageKey: row.storageKey, uploadLinkId: row.uploadLinkId },
       {
         bytes: 'session',
         refused: async () => {

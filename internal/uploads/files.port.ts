@@ -24,7 +24,7 @@ export interface FilesPort {
     /** uploadTarget's parentPath: the commit reads no folder while that still holds. */
     parentPath?: string;
     /** The file-drop link the file arrived through (the owner's activity: DROP_RECEIVED). */
-    uploadLinkId?: string;
+    uploadLinkId?: string | null;
     /** conflict NEW_VERSION: a live file of that name takes the content, its old one kept as a version. */
     newVersion?: boolean;
   }): Promise<{ file: FileDto; duplicate: StoredBlob | null; freed?: StoredBlob[] }>;

@@ -33,7 +33,7 @@ export interface StoredUpload {
   /** The folder's path as the pre-checks read it (files.uploadTarget): the commit then reads no folder. */
   parentPath?: string;
   /** The file-drop link it arrived through: recorded as the owner's DROP_RECEIVED, not UPLOADED. */
-  uploadLinkId?: string;
+  uploadLinkId?: string | null;
 }
 
 export interface CommitOptions {

@@ -108,7 +108,7 @@ export class TusService {
       await store.put(storageKey, Readable.from([]), 0, input.mimeType ? { contentType: input.mimeType } : {});
       file = await commitUpload(
         { files: this.files, storage: this.deps.storage },
-        { id, parentId: target.parentId, name: target.name, size: 0, contentHash: combineBlockDigests([]), mimeType: input.mimeType, backend, storageKey },
+        { id, parentId: target.parentId, name: target.name, size: 0, contentHash: combineBlockDigests([]), mimeType: input.mimeType, backend, storageKey, uploadLinkId: input.uploadLinkId },
         { bytes: 'request', conflict: links ? 'RENAME' : 'FAIL' },
       );
     } catch (error) {
