@@ -4,14 +4,18 @@
  */
 import DataLoader from 'dataloader';
 import type { FileDto } from '../../internal/files/index.ts';
+import type { ThumbnailSize } from '../../internal/thumbnails/index.ts';
 import type { Clients } from '../clients.ts';
 
 export interface Loaders {
   file: DataLoader<string, FileDto | null>;
+  /** A signed thumbnail of one of the viewer's files (null: none ready), a page of them per call. */
+  thumbnail: DataLoader<{ fileId: string; size: ThumbnailSize }, { sig: string; version: string } | null, string>;
 }
 
 export function createLoaders(clients: Clients): Loaders {
   return {
     file: new DataLoader<string, FileDto | null>((ids) => clients.files.getMany.query({ ids: [...ids] }), { maxBatchSize: 500 }),
+    thumbnail: new DataLoader((items) => clients.files.thumbnails.signed.query({ items: [...items] }), { maxBatchSize: 500, cacheKeyFn: (i) => `${i.fileId}|${i.size}` }),
   };
 }

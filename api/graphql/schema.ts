@@ -12,6 +12,7 @@ import { transferResolvers } from './resolvers/transfer.resolvers.ts';
 import { sharesResolvers } from './resolvers/shares.resolvers.ts';
 import { uploadLinksResolvers } from './resolvers/upload-links.resolvers.ts';
 import { searchResolvers } from './resolvers/search.resolvers.ts';
+import { thumbnailsResolvers } from './resolvers/thumbnails.resolvers.ts';
 import { GraphQLUpload } from 'graphql-upload-minimal';
 
 const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.graphql');
@@ -23,7 +24,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers, searchResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers, searchResolvers, thumbnailsResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

@@ -15,7 +15,14 @@ import { THUMBNAIL_LIMITS, type ThumbnailLimits } from './thumbnails.rules.ts';
 import { ThumbnailsService } from './thumbnails.service.ts';
 import { ThumbnailsWorker } from './thumbnails.worker.ts';
 
-export const THUMBNAIL_QUEUE_PREFIX = 'stratus.thumbnails';
+/**
+ * The queue's RabbitMQ prefix: `stratus.thumbnails` beside the default `stratus.transfer`, else
+ * `<TRANSFER_AMQP_PREFIX>.thumbnails`, so deployments (and test runs) that share a broker under
+ * their own transfer prefix never take each other's thumbnail jobs.
+ */
+export function thumbnailQueuePrefix(transferPrefix: string): string {
+  return transferPrefix === 'stratus.transfer' ? 'stratus.thumbnails' : `${transferPrefix}.thumbnails`;
+}
 /** How often content whose last blob went loses its thumbnails. */
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -27,7 +34,7 @@ export interface ThumbnailsOptions {
 export function createThumbnails(runtime: Runtime, files: Pick<FilesService, 'getMany' | 'content'>, options: ThumbnailsOptions = {}) {
   const settings = runtime.config.transfer;
   const queue: Promise<JobQueue> = runtime.config.amqpUrl
-    ? RabbitJobQueue.connect({ url: runtime.config.amqpUrl, prefix: THUMBNAIL_QUEUE_PREFIX, retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries, log: runtime.log })
+    ? RabbitJobQueue.connect({ url: runtime.config.amqpUrl, prefix: thumbnailQueuePrefix(settings.amqpPrefix), retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries, log: runtime.log })
     : Promise.resolve(new MemoryJobQueue({ retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries }));
   // Not awaited here (the files service is built synchronously); a failure shows in readiness and on publish.
   queue.catch((error: unknown) => runtime.log.error({ err: error }, 'thumbnail queue unavailable'));

@@ -59,7 +59,7 @@ function resize(image: Sharp, size: ThumbnailSize): Sharp {
 
 async function decodeLarge(body: Readable, limits: ThumbnailLimits): Promise<Buffer> {
   // pages 1: the first frame of a GIF or animated WebP. rotate(): EXIF orientation applied.
-  const image = sharp({ limitInputPixels: limits.maxInputPixels, failOn: 'error', pages: 1, sequentialRead: true })
+  const image = sharp({ limitInputPixels: limits.maxInputPixels, failOn: 'warning', pages: 1, sequentialRead: true })
     .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
     .rotate();
   let storeError: unknown;
