@@ -63,7 +63,16 @@ export interface GetOptions {
   expectedBytes?: number;
 }
 
-export interface PutOptions {
+export interface BodyOptions {
+  /**
+   * The MD5 of the body as the caller already computes it (platform/digests, off the event loop),
+   * read once the body has ended. A driver that checks the backend's ETag against the bytes sent
+   * uses it instead of hashing the body a second time; others ignore it.
+   */
+  md5?: () => Buffer;
+}
+
+export interface PutOptions extends BodyOptions {
   contentType?: string;
 }
 
@@ -86,7 +95,7 @@ export interface ObjectStore {
   readonly capabilities: StoreCapabilities;
 
   createMultipart(key: string, options?: PutOptions): Promise<string>;
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo>;
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, options?: BodyOptions): Promise<PartInfo>;
   listParts(key: string, uploadId: string): Promise<PartInfo[]>;
   completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
   abortMultipart(key: string, uploadId: string): Promise<void>;

@@ -72,7 +72,7 @@ export async function writeChunk(clients: UploadsClients, storage: StorageRouter
     (error: unknown) => error,
   );
   try {
-    const part = await storage.store(slot.backend).uploadPart(slot.storageKey, slot.multipartId, slot.partNumber, blocks, slot.size);
+    const part = await storage.store(slot.backend).uploadPart(slot.storageKey, slot.multipartId, slot.partNumber, blocks, slot.size, { md5: () => blocks.md5() });
     partWritten = true;
     const streamError = await flowing;
     if (streamError) throw streamError;

@@ -44,6 +44,7 @@ import type {
   ObjectStore,
   PartInfo,
   PresignOptions,
+  BodyOptions,
   PutOptions,
   StoreCapabilities,
   StoreType,
@@ -124,7 +125,7 @@ export class S3ObjectStore implements ObjectStore {
     return out.UploadId;
   }
 
-  async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<PartInfo> {
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, options: BodyOptions = {}): Promise<PartInfo> {
     await refusing(body, () => {
       checkPartNumber(partNumber, this.capabilities.maxParts);
       checkSize(size, this.capabilities.maxPartSize);
@@ -134,6 +135,7 @@ export class S3ObjectStore implements ObjectStore {
         new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: size }),
         { abortSignal },
       ),
+      options.md5,
     );
     return { partNumber, etag: out.etag, size };
   }
@@ -213,6 +215,7 @@ export class S3ObjectStore implements ObjectStore {
         new PutObjectCommand({ Bucket: this.bucket, Key: key, Body, ContentLength: size, ContentType: options?.contentType }),
         { abortSignal },
       ),
+      options?.md5,
     );
     return { key, size, etag: out.etag, ...(options?.contentType ? { contentType: options.contentType } : {}) };
   }
@@ -324,8 +327,10 @@ export class S3ObjectStore implements ObjectStore {
     body: Readable,
     size: number,
     send: (body: Readable, abortSignal: AbortSignal) => Promise<{ ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }>,
+    givenMd5?: () => Buffer,
   ): Promise<{ etag: string }> {
-    const meter = new ExactLength(size, { md5: true });
+    // Hashed here only when the caller does not hash the body already (BodyOptions.md5).
+    const meter = new ExactLength(size, { md5: givenMd5 === undefined });
     const abort = new AbortController();
     let failure: unknown;
     const fail = (error: unknown) => {
@@ -352,7 +357,8 @@ export class S3ObjectStore implements ObjectStore {
     // digest of their object data" (S3 Object API: Common Response Headers). RGW keeps that rule
     // and its SDK checksums prove nothing, so the MD5 counted here is the end-to-end check.
     const encrypted = out.ServerSideEncryption === 'aws:kms' || out.SSECustomerAlgorithm !== undefined;
-    if (!encrypted && /^[0-9a-f]{32}$/.test(etag) && etag !== meter.md5) {
+    const sent = givenMd5 ? givenMd5().toString('hex') : meter.md5;
+    if (!encrypted && /^[0-9a-f]{32}$/.test(etag) && etag !== sent) {
       throw unavailable('the backend stored bytes other than those sent', { reason: 'digest-mismatch', store: this.name, key });
     }
     return { etag };

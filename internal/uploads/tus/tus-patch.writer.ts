@@ -5,7 +5,8 @@
  * and is recorded with its 4 MiB block digests (uploads.beginChunk/recordChunk, as the chunk PUT
  * does: progress events, and completion computes the content hash without reading anything back).
  * What is left after the last whole chunk is stored as the new tail object. Memory: the chunk
- * being filled plus PARTS_IN_FLIGHT travelling, whatever the PATCH's length.
+ * being filled plus PARTS_IN_FLIGHT travelling, whatever the PATCH's length. The block digests and
+ * the part's MD5 are computed on the digest pool's threads while the chunk fills (platform/digests).
  *
  * - "The Server SHOULD always attempt to store as much of the received data as possible": a body
  *   cut off keeps its whole chunks and its partial chunk becomes the tail.
@@ -21,6 +22,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BLOCK_SIZE } from '../../files/content-hash.ts';
+import { digestPool, type DigestJob } from '../../platform/digests/digest-pool.ts';
 import { AppError } from '../../platform/errors.ts';
 import { normalizeError } from '../../platform/rpc/rpc.errors.ts';
 import type { StorageRouter } from '../../storage/index.ts';
@@ -95,29 +97,6 @@ function beyondLength(state: TusUploadState): AppError {
   });
 }
 
-/** SHA-256 of each 4 MiB block of a part held as buffers (chunks are multiples of 4 MiB). */
-function blockDigests(buffers: readonly Buffer[]): string[] {
-  const digests: string[] = [];
-  let block = createHash('sha256');
-  let inBlock = 0;
-  for (const buffer of buffers) {
-    let at = 0;
-    while (at < buffer.length) {
-      const take = Math.min(BLOCK_SIZE - inBlock, buffer.length - at);
-      block.update(buffer.subarray(at, at + take));
-      inBlock += take;
-      at += take;
-      if (inBlock === BLOCK_SIZE) {
-        digests.push(block.digest('hex'));
-        block = createHash('sha256');
-        inBlock = 0;
-      }
-    }
-  }
-  if (inBlock > 0) digests.push(block.digest('hex'));
-  return digests;
-}
-
 class PatchRun {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -127,6 +106,8 @@ class PatchRun {
   private readonly written: WrittenPart[] = [];
   private failure: unknown = null;
   private readonly hash: Hash | null;
+  /** The digests of the chunk being filled, computed off the event loop as its bytes arrive. */
+  private digests: DigestJob | null = null;
 
   constructor(
     private readonly clients: UploadsClients,
@@ -145,6 +126,14 @@ class PatchRun {
 
   /** Writes the tail and the body; returns the body's bytes taken (the offset grows by this). */
   async write(body: Readable, room: number): Promise<number> {
+    try {
+      return await this.writeAll(body, room);
+    } finally {
+      this.digests?.abort();
+    }
+  }
+
+  private async writeAll(body: Readable, room: number): Promise<number> {
     await this.readTail();
     let received = 0;
     let cutOff: unknown = null;
@@ -192,6 +181,8 @@ class PatchRun {
       const need = chunkLengthOf(this.state, this.index) - this.pendingBytes;
       const piece = rest.length <= need ? rest : rest.subarray(0, need);
       rest = rest.subarray(piece.length);
+      this.digests ??= digestPool().job(BLOCK_SIZE);
+      await this.digests.update(piece);
       this.pending.push(piece);
       this.pendingBytes += piece.length;
       if (piece.length === need) await this.emit();
@@ -203,12 +194,15 @@ class PatchRun {
     const buffers = this.pending;
     const size = this.pendingBytes;
     const index = this.index;
+    const digests = this.digests;
+    if (!digests) throw new Error('a filled chunk without its digests');
     this.pending = [];
     this.pendingBytes = 0;
+    this.digests = null;
     this.index++;
     while (this.inFlight.size >= TUS_PARTS_IN_FLIGHT) await Promise.race(this.inFlight);
     if (this.failure) throw toStoreError(this.failure);
-    const sent = this.upload(index, buffers, size).catch((error: unknown) => {
+    const sent = this.upload(index, buffers, size, digests).catch((error: unknown) => {
       this.failure ??= error;
     });
     this.inFlight.add(sent);
@@ -216,12 +210,11 @@ class PatchRun {
     void sent.then(() => this.inFlight.delete(sent));
   }
 
-  private async upload(index: number, buffers: Buffer[], size: number): Promise<void> {
-    const sending = this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size);
-    // Hashed while the part travels (the buffers are not changed by either).
-    const digests = blockDigests(buffers);
-    const part = await sending;
-    const written = { index, etag: part.etag, size, digests };
+  private async upload(index: number, buffers: Buffer[], size: number, job: DigestJob): Promise<void> {
+    // The worker has hashed all but the last segment while the chunk filled: this waits for that one.
+    const { blocks, md5 } = await job.finish();
+    const part = await this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size, { md5: () => md5 });
+    const written = { index, etag: part.etag, size, digests: blocks.map((d) => d.toString('hex')) };
     // With a checksum nothing is recorded before the whole body is verified.
     if (this.checksum) this.written.push(written);
     else await this.record(written);
@@ -264,6 +257,8 @@ class PatchRun {
   }
 
   private async drop(): Promise<void> {
+    this.digests?.abort();
+    this.digests = null;
     this.pending = [];
     this.pendingBytes = 0;
     await Promise.all(this.settled);
