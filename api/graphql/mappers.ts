@@ -28,6 +28,7 @@ export type ShareParent = Files['shares']['list'][number];
 export type UploadLinkParent = Uploads['links']['list'][number];
 export type StorageBackendParent = Transfer['backends'][number];
 export type TransferJobParent = Transfer['list']['jobs'][number];
+export type ActivityEventParent = Files['activity']['list']['edges'][number]['node'];
 
 /** What a share link was opened with: nested fields of a public share ask the service again with it. */
 export interface ShareKey {

@@ -76,6 +76,7 @@ export const OUTPUTS: OutputConfig[] = [
         StorageBackend: mapper('StorageBackendParent'),
         TransferJob: mapper('TransferJobParent'),
         UploadLink: mapper('UploadLinkParent'),
+        ActivityEvent: mapper('ActivityEventParent'),
       },
     },
   },

@@ -122,6 +122,9 @@ const CASES: Record<string, Case> = {
   'Mutation.revokeUploadLink': { expect: ['NOT_FOUND'], run: qw('mutation($id: ID!) { revokeUploadLink(id: $id) }', (w) => ({ id: w.uploadLinkId })) },
   // A link without a password cannot be unlocked: the wrong-password answer.
   'Mutation.unlockUploadLink': { expect: ['UNAUTHENTICATED'], run: qw('mutation($t: String!) { unlockUploadLink(token: $t, password: "pw-1234") { token } }', (w) => ({ t: w.uploadLinkToken })) },
+  // A new account's log already holds its sign-up (SIGNED_IN).
+  'Query.activity':        { expect: 'ok',              run: q('{ activity { edges { node { action at file { id name } ip } } pageInfo { hasNextPage } } }') },
+  'Query.auditLog':        { expect: ['FORBIDDEN'],     run: q('{ auditLog { edges { node { id } } } }') },
 };
 
 /** Every Query and Mutation field of the contract, as "Query.me", "Mutation.saveShare", ... */

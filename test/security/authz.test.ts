@@ -178,6 +178,9 @@ const SPECS: Record<string, Spec> = {
   updateUploadLink: { kind: 'owned', vars: (i) => ({ id: i.uploadLink }), fixed: () => ({ input: { maxFiles: 1 } }) },
   revokeUploadLink: { kind: 'owned', vars: (i) => ({ id: i.uploadLink }) },
   unlockUploadLink: { kind: 'public' },
+  // Another person's file id answers like a random one: NOT_FOUND (not an empty list).
+  activity: { kind: 'owned', vars: (i) => ({ fileId: i.file }) },
+  auditLog: { kind: 'admin' },
   // Subscription
   heartbeat: { kind: 'mine' },
   uploadProgress: { kind: 'owned', vars: (i) => ({ sessionId: i.session }) },

@@ -1,0 +1,83 @@
+/**
+ * The activity log through GraphQL on the real stack (MariaDB, Redis, Ceph RGW) and the embedded
+ * default (SQLite, local disk): a new account's log shows its sign-up, file operations appear with
+ * their live file (null once trashed), another person's file id is NOT_FOUND, `first` is bounded,
+ * and auditLog answers administrators only. The events themselves are tested per service in
+ * internal/activity/activity.test.ts.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
+import { errorCode, gql } from '../support/graphql.ts';
+
+const STACKS = {
+  real: () => startTestApp(),
+  embedded: () =>
+    startTestApp({
+      env: { DATABASE_URL: '', REDIS_URL: '' },
+      routing: (dataDir) => ({ default: 'disk', backends: [{ name: 'disk', type: 'local', path: path.join(dataDir, 'objects'), state: 'active' }] }),
+    }),
+};
+
+interface EventNode {
+  action: string;
+  file: { id: string; name: string } | null;
+  fileName: string | null;
+  actorName: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+const ACTIVITY = `query($first: Int, $after: String, $fileId: ID) {
+  activity(first: $first, after: $after, fileId: $fileId) { edges { cursor node { id at action file { id name } fileName shareId actorName ip userAgent } } pageInfo { hasNextPage endCursor } }
+}`;
+
+describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])('activity over GraphQL on the %s stack', (stack) => {
+  let t: TestApp;
+  let admin: { token: string };
+
+  beforeAll(async () => {
+    t = await STACKS[stack]();
+    admin = await t.signUp(); // the first person is the administrator
+  });
+  afterAll(() => t?.close());
+
+  const activity = async (token: string, vars: Record<string, unknown> = {}) => {
+    const res = await gql<{ activity: { edges: { node: EventNode }[] } }>(t.url, ACTIVITY, vars, token);
+    if (!res.data) throw new Error(JSON.stringify(res.errors));
+    return res.data.activity.edges.map((e) => e.node);
+  };
+
+  it("shows a new account's sign-up first, then its file operations with the live file", async () => {
+    const me = await t.signUp();
+    expect((await activity(me.token)).map((e) => e.action)).toEqual(['SIGNED_IN']);
+    const id = (await uploadSmall(t.url, me.token, 'plan.txt', 'plan')).data!.uploadFile.id;
+    await gql(t.url, 'mutation($id: ID!) { renameFile(id: $id, name: "plan-v2.txt") { id } }', { id }, me.token);
+    const events = await activity(me.token);
+    expect(events.map((e) => e.action)).toEqual(['RENAMED', 'UPLOADED', 'SIGNED_IN']);
+    // The file as it is now; the name as it was then. The test client connects over loopback.
+    expect(events[1]).toMatchObject({ file: { id, name: 'plan-v2.txt' }, fileName: 'plan.txt', ip: expect.stringMatching(/^(127\.0\.0\.0|0:0:0::)$/) });
+    await gql(t.url, 'mutation($id: ID!) { deleteFile(id: $id) { id } }', { id }, me.token);
+    const forFile = await activity(me.token, { fileId: id });
+    expect(forFile.map((e) => [e.action, e.file])).toEqual([['TRASHED', null], ['RENAMED', null], ['UPLOADED', null]]);
+  });
+
+  it("answers NOT_FOUND for another person's file and BAD_INPUT for first beyond 200 or a bad cursor", async () => {
+    const owner = await t.signUp();
+    const other = await t.signUp();
+    const id = (await uploadSmall(t.url, owner.token, 'mine.txt', 'mine')).data!.uploadFile.id;
+    expect(errorCode(await gql(t.url, ACTIVITY, { fileId: id }, other.token))).toBe('NOT_FOUND');
+    expect(errorCode(await gql(t.url, ACTIVITY, { first: 201 }, other.token))).toBe('BAD_INPUT');
+    expect(errorCode(await gql(t.url, ACTIVITY, { after: 'garbage' }, other.token))).toBe('BAD_INPUT');
+    expect(errorCode(await gql(t.url, ACTIVITY, {}))).toBe('UNAUTHENTICATED');
+  });
+
+  it('gives the audit log to administrators only', async () => {
+    const someone = await t.signUp();
+    const query = '{ auditLog(first: 200) { edges { node { action actorName } } } }';
+    expect(errorCode(await gql(t.url, query, {}, someone.token))).toBe('FORBIDDEN');
+    const res = await gql<{ auditLog: { edges: { node: { action: string } }[] } }>(t.url, query, {}, admin.token);
+    const actions = new Set(res.data!.auditLog.edges.map((e) => e.node.action));
+    expect([...actions].every((a) => ['SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_CREATED'].includes(a))).toBe(true);
+    expect(actions.has('SIGNED_IN')).toBe(true);
+  });
+});
