@@ -29,6 +29,7 @@ import { dropTusRouter } from './http/drop/drop.router.ts';
 import { createLocks } from '../internal/locks/index.ts';
 import { shareDownloadRouter } from './http/share-download.handler.ts';
 import { thumbnailRouter } from './http/thumbnail.handler.ts';
+import { versionDownloadRouter } from './http/version-download.handler.ts';
 import type { KeyValueStore, PubSub } from '../internal/platform/kv/kv.ts';
 import { MAX_CHUNK_SIZE } from '../internal/uploads/index.ts';
 import { SIMPLE_UPLOAD_MAX } from './graphql/resolvers/files.resolvers.ts';
@@ -224,6 +225,7 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
   }
   app.use(graphiqlRouter());
   app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps)));
+  app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps)));
   app.use(thumbnailRouter(clients, storage, log, requireBearer(contextDeps)));
   // A chunk PUT writes: a personal access token needs the WRITE scope (FORBIDDEN token_scope).
   app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE')));

@@ -9,6 +9,7 @@
 import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
 import { PROOF_RANGES, UPLOAD_LINKS_LISTED } from '../../internal/uploads/index.ts';
 import { ACCESS_TOKENS_LISTED } from '../../internal/accounts/index.ts';
+import { VERSIONS_KEEP_MAX } from '../../internal/platform/config.ts';
 
 export { MAX_PAGE };
 
@@ -30,4 +31,6 @@ export const LIST_MAXIMUM: ReadonlyMap<string, number> = new Map([
   ['Query.accessTokens', ACCESS_TOKENS_LISTED],
   // upload-links.service.ts list: the newest UPLOAD_LINKS_LISTED, revoked and expired ones included.
   ['Query.uploadLinks', UPLOAD_LINKS_LISTED],
+  // versions.statements.ts prune: a file keeps at most VERSIONS_KEEP, which config.ts bounds.
+  ['File.versions', VERSIONS_KEEP_MAX],
 ]);

@@ -5,10 +5,13 @@
 import DataLoader from 'dataloader';
 import type { FileDto } from '../../internal/files/index.ts';
 import type { ThumbnailSize } from '../../internal/thumbnails/index.ts';
+import type { VersionDto } from '../../internal/files/versions/versions.service.ts';
 import type { Clients } from '../clients.ts';
 
 export interface Loaders {
   file: DataLoader<string, FileDto | null>;
+  /** File.versions of every listed file: one call, one statement (versions.repository.ts listMany). */
+  versions: DataLoader<string, VersionDto[]>;
   /** A signed thumbnail of one of the viewer's files (null: none ready), a page of them per call. */
   thumbnail: DataLoader<{ fileId: string; size: ThumbnailSize }, { sig: string; version: string } | null, string>;
 }
@@ -16,6 +19,7 @@ export interface Loaders {
 export function createLoaders(clients: Clients): Loaders {
   return {
     file: new DataLoader<string, FileDto | null>((ids) => clients.files.getMany.query({ ids: [...ids] }), { maxBatchSize: 500 }),
+    versions: new DataLoader<string, VersionDto[]>((ids) => clients.files.versions.listMany.query({ fileIds: [...ids] }), { maxBatchSize: 500 }),
     thumbnail: new DataLoader((items) => clients.files.thumbnails.signed.query({ items: [...items] }), { maxBatchSize: 500, cacheKeyFn: (i) => `${i.fileId}|${i.size}` }),
   };
 }

@@ -11,6 +11,7 @@ import { uploadsResolvers } from './resolvers/uploads.resolvers.ts';
 import { transferResolvers } from './resolvers/transfer.resolvers.ts';
 import { sharesResolvers } from './resolvers/shares.resolvers.ts';
 import { uploadLinksResolvers } from './resolvers/upload-links.resolvers.ts';
+import { versionsResolvers } from './resolvers/versions.resolvers.ts';
 import { activityResolvers } from './resolvers/activity.resolvers.ts';
 import { searchResolvers } from './resolvers/search.resolvers.ts';
 import { thumbnailsResolvers } from './resolvers/thumbnails.resolvers.ts';
@@ -25,7 +26,7 @@ export function loadTypeDefs(): string {
 export function buildSchema() {
   return makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers, searchResolvers, thumbnailsResolvers, activityResolvers],
+    resolvers: [{ DateTime, Size, Upload: GraphQLUpload }, accountsResolvers, accessTokensResolvers, filesResolvers, uploadsResolvers, sharesResolvers, uploadLinksResolvers, transferResolvers, versionsResolvers, searchResolvers, thumbnailsResolvers, activityResolvers],
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

@@ -108,6 +108,20 @@ function answerConditions(req: Request, res: Response, content: Content, etag: s
   return range.kind === 'single' ? range.range : undefined;
 }
 
+/**
+ * A Bearer download's answer: the bytes (sendContent), or a 302 to a presigned backend URL where
+ * the backend is configured for redirects (download-redirect.ts). The file's content and a file
+ * version's content (version-download.handler.ts) both answer through here.
+ */
+export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger): Promise<void> {
+  const target = await redirectTarget(req, storage, content);
+  if (target === null) return sendContent(req, res, storage, content, log);
+  // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.redirect(302, target);
+}
+
 export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {
   const router = express.Router();
   // A signed link needs no token: the signature names the person (checked by the files service).
@@ -125,12 +139,7 @@ export function downloadRouter(clients: Clients, storage: StorageRouter, log: Lo
     };
     // A signed URL is a credential: never leak it to the pages a download might link to.
     if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
-    const target = await redirectTarget(req, storage, content);
-    if (target === null) return sendContent(req, res, storage, content, log);
-    // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
-    res.setHeader('Cache-Control', 'private, no-store');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.redirect(302, target);
+    await sendOrRedirect(req, res, storage, content, log);
   };
   router.get('/files/:id/content', signedOrBearer, handler);
   router.head('/files/:id/content', signedOrBearer, handler);

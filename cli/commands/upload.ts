@@ -1,5 +1,7 @@
 /**
- * `stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--json]`
+ * `stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--overwrite] [--json]`
+ * With --overwrite a file of that name in the folder takes the new content (same file id) and its
+ * old content is kept as a version (conflict NEW_VERSION); without it a taken name is refused.
  * The session id and local path go into uploads.json (state directory) the moment the session
  * exists, so a killed upload can be continued by `stratus resume` (or by running the same upload
  * again). The MIME type comes from the extension. An empty file, and a file of at most one chunk
@@ -11,7 +13,7 @@ import { connect, forgetUpload, rememberUpload, type CliApi } from '../lib/confi
 import { ProgressBar } from '../lib/progress-bar.ts';
 import { bytesOption, intOption, onePositional, out, outJson, parse, type Command } from './args.ts';
 
-export const usage = 'stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--json] [--url URL]';
+export const usage = 'stratus upload FILE [--parallel N] [--folder ID] [--chunk-size BYTES] [--no-instant] [--overwrite] [--json] [--url URL]';
 
 export interface UploadReport {
   file: UploadedFile;
@@ -52,6 +54,7 @@ export const upload: Command = {
       folder: { type: 'string' },
       'chunk-size': { type: 'string' },
       'no-instant': { type: 'boolean' },
+      overwrite: { type: 'boolean' },
     });
     const file = onePositional(positionals, 'FILE');
     const options: UploadOptions = {
@@ -59,6 +62,7 @@ export const upload: Command = {
       parentId: values.folder ?? null,
       chunkSize: bytesOption('chunk-size', values['chunk-size']),
       noInstant: values['no-instant'] ?? false,
+      overwrite: values.overwrite ?? false,
       signal,
     };
     const report = await runUpload(await connect(values.url), file, options, values.json);

@@ -3,6 +3,18 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** What an upload does when an item of its name is already in the folder. */
+export type ConflictPolicy =
+  /** CONFLICT (name_taken). */
+  | 'FAIL'
+  /** The file gets the first free name: `name (1).ext`, `name (2).ext` … */
+  | 'RENAME'
+  /**
+   * A file of that name takes the new content (same id); its old content becomes a version
+   * (File.versions). A folder of that name is still CONFLICT (name_taken).
+   */
+  | 'NEW_VERSION';
+
 export type UploadStatus =
   | 'PENDING'
   | 'UPLOADING'
@@ -30,6 +42,8 @@ export type CreateUploadInput = {
    * cannot fail on content.
    */
   blockHashes?: Array<string> | null | undefined;
+  /** When the name is taken in the folder at completion (NEW_VERSION: the file's new content). */
+  conflict?: ConflictPolicy | null | undefined;
 };
 
 export type CreateShareInput = {
@@ -179,6 +193,7 @@ export type UploadStatusQuery = { upload: { status: UploadStatus } };
 export type UploadEmptyFileMutationVariables = Exact<{
   parentId?: string | null | undefined;
   file: unknown;
+  conflict?: ConflictPolicy | null | undefined;
 }>;
 
 
@@ -208,4 +223,4 @@ export const LoginDocument = "mutation Login($username: String!, $password: Stri
 export const WhoAmIDocument = "query WhoAmI {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<WhoAmIQuery, WhoAmIQueryVariables>;
 export const ResumableUploadsDocument = "query ResumableUploads {\n  uploads {\n    id\n    name\n    parentId\n    status\n  }\n}" as Operation<ResumableUploadsQuery, ResumableUploadsQueryVariables>;
 export const UploadStatusDocument = "query UploadStatus($id: ID!) {\n  upload(id: $id) {\n    status\n  }\n}" as Operation<UploadStatusQuery, UploadStatusQueryVariables>;
-export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;
+export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL) {\n  uploadFile(parentId: $parentId, file: $file, conflict: $conflict) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;

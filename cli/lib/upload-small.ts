@@ -46,12 +46,12 @@ export function uploadWay(size: number, mimeType: string | null, options: WayOpt
 }
 
 /** The whole file in one uploadFile request, its part typed with `mimeType`. */
-export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal): Promise<UploadedFile> {
+export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
   const form = new FormData();
   form.append('operations', JSON.stringify({
     query: UploadEmptyFileDocument,
     // The file is the multipart request's part "0", mapped onto variables.file.
-    variables: { parentId, file: null },
+    variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL' },
   }));
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   // A Blob backed by the file: fetch streams it from disk, never whole in memory.
@@ -76,7 +76,7 @@ export async function sendFile(api: StratusApi, file: string, options: UploadOpt
   const name = options.name ?? path.basename(file);
   const mimeType = options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name);
   if (uploadWay((await stat(file)).size, mimeType, options) === 'request') {
-    return { file: await uploadInOneRequest(api, file, name, options.parentId ?? null, mimeType, options.signal), way: 'request' };
+    return { file: await uploadInOneRequest(api, file, name, options.parentId ?? null, mimeType, options.signal, options.overwrite ?? false), way: 'request' };
   }
   const result = await uploadFile(api, file, { ...options, name, mimeType });
   if (!result.session.file) throw new ApiError(`upload ${result.session.id} ended ${result.session.status} without a file`, 'INTERNAL');

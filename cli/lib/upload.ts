@@ -43,6 +43,8 @@ export interface UploadOptions {
    * when it is gone or the local file no longer has its size and content hash.
    */
   sessionId?: string;
+  /** `--overwrite`: a file of that name in the folder takes the content; its old content is kept as a version (conflict NEW_VERSION). */
+  overwrite?: boolean;
 }
 
 export interface UploadResult {
@@ -110,7 +112,7 @@ async function openSession(api: StratusApi, local: LocalUpload, options: UploadO
   if (!session) {
     session = (
       await api.gql(CreateUploadDocument, {
-        input: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes },
+        input: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes, ...(options.overwrite ? { conflict: 'NEW_VERSION' as const } : {}) },
       })
     ).createUpload;
   }

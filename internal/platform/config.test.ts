@@ -70,6 +70,7 @@ describe('config', () => {
   it('version retention: keep 10 and no age limit by default; whole numbers, 0 allowed', () => {
     expect(loadConfig({ DATA_DIR: tempDir() }).versions).toEqual({ keep: 10, maxAgeDays: 0 });
     expect(loadConfig({ DATA_DIR: tempDir(), VERSIONS_KEEP: '2', VERSIONS_MAX_AGE_DAYS: '30' }).versions).toEqual({ keep: 2, maxAgeDays: 30 });
+    expect(() => loadConfig({ DATA_DIR: tempDir(), VERSIONS_KEEP: '101' })).toThrow(/VERSIONS_KEEP/);
     for (const bad of ['-1', '1.5', 'many']) {
       expect(() => loadConfig({ DATA_DIR: tempDir(), VERSIONS_KEEP: bad })).toThrow(/VERSIONS_KEEP/);
       expect(() => loadConfig({ DATA_DIR: tempDir(), VERSIONS_MAX_AGE_DAYS: bad })).toThrow(/VERSIONS_MAX_AGE_DAYS/);

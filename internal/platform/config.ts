@@ -40,6 +40,9 @@ const serviceHost = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, 'must be a DNS name (lower-case letters, digits, - and .)');
 
+/** The most versions VERSIONS_KEEP may keep per file: File.versions is priced at this many (api/graphql/list-sizes.ts). */
+export const VERSIONS_KEEP_MAX = 100;
+
 export const ROLES = ['all', 'api', 'accounts', 'files', 'uploads', 'transfer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -123,7 +126,7 @@ const EnvSchema = z.object({
   /** Wrong upload-link passwords (and dead links tried) per client address in 15 minutes. */
   DROP_UNLOCK_FAILURES_PER_CLIENT: perClientLimit,
   /** Older versions kept per file; adding one beyond this prunes the oldest in the same transaction. */
-  VERSIONS_KEEP: z.coerce.number().int().min(0).max(1000).default(10),
+  VERSIONS_KEEP: z.coerce.number().int().min(0).max(VERSIONS_KEEP_MAX).default(10),
   /** Versions older than this many days are pruned (on a new version and by a periodic sweep); 0: no age limit. */
   VERSIONS_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /** Activity events older than this many days are deleted by a periodic sweep (internal/activity). */

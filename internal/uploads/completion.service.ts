@@ -151,7 +151,7 @@ export class CompletionService {
           if (row.uploadLinkId) await this.deps.links?.arrived(row.id, file);
         },
         // A file drop never fails on a name that arrived meanwhile: it becomes `name (1).ext` ….
-        conflict: row.uploadLinkId ? 'RENAME' : 'FAIL',
+        conflict: row.uploadLinkId ? 'RENAME' : (row.conflict ?? 'FAIL'),
       },
     );
   }
@@ -178,6 +178,7 @@ export class CompletionService {
       { id: row.id, parentId: row.parentId, name: row.name, size: Number(row.size), contentHash: challenge.contentHash, mimeType: row.mimeType, backend: blob.backend, storageKey: blob.storageKey },
       {
         bytes: 'stored',
+        conflict: row.conflict ?? 'FAIL',
         committed: async (file) => {
           if (row.multipartId) await this.deps.storage.store(row.backend).abortMultipart(row.storageKey, row.multipartId).catch(() => undefined);
           await this.finish(row, file.id, { backend: blob.backend, storageKey: blob.storageKey });

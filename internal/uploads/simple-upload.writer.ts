@@ -8,9 +8,11 @@ import type { Readable } from 'node:stream';
 import type { TRPCClient } from '@trpc/client';
 import type { BlobWriter, FileDto, FilesRouter } from '../files/index.ts';
 import { AppError } from '../platform/errors.ts';
+import { normalizeError } from '../platform/rpc/rpc.errors.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import { filesPort } from './files.port.ts';
-import { commitUpload } from './upload-commit.service.ts';
+import { commitUpload, type ConflictPolicy } from './upload-commit.service.ts';
+import { conflictAllows } from './upload-conflict.rules.ts';
 import type { UploadsRouter } from './uploads.router.ts';
 
 const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
@@ -23,6 +25,8 @@ export interface SimpleUpload {
   body: Readable;
   /** The most this way of uploading takes, and its name for the PAYLOAD_TOO_LARGE answer. */
   limit: { bytes: number; operation: string };
+  /** What a name taken in the folder does (issue 22): FAIL (default), RENAME, NEW_VERSION. */
+  conflict?: ConflictPolicy;
 }
 
 /** The services as the gateway reaches them (in process or over HTTP), and its byte paths. */
@@ -33,13 +37,13 @@ export interface SimpleUploadPorts {
 }
 
 export async function writeSimpleUpload(ports: SimpleUploadPorts, upload: SimpleUpload): Promise<FileDto> {
-  const { files, uploads } = ports.clients;
+  const { files } = ports.clients;
   try {
     // Name and space are checked before a byte is stored, in one call (for a small file the
     // latency of these reads, not its bytes, is most of what the request costs): the folder, the
     // name free in it (refused first), the quota, and what unfinished upload sessions reserve
     // (they hold their whole size: the room left is what they do not).
-    const target = await uploads.oneRequestTarget.query({ parentId: upload.parentId, name: upload.name });
+    const target = await preChecks(ports, upload);
     const quota = { used: target.used, limit: target.limit };
     const room = Math.max(0, quota.limit - quota.used - target.reserved);
     const max = upload.limit.bytes;
@@ -53,9 +57,29 @@ export async function writeSimpleUpload(ports: SimpleUploadPorts, upload: Simple
       { files: filesPort(files), storage: ports.storage },
       // The folder's path as read: the commit reads no folder again while it still holds there.
       { parentId: target.parentId, parentPath: target.parentPath, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey },
-      { bytes: 'request' },
+      { bytes: 'request', conflict: upload.conflict ?? 'FAIL' },
     );
   } finally {
     upload.body.destroy();
+  }
+}
+
+/**
+ * The pre-checks in one call; when the name is taken and the conflict policy lets the upload go on
+ * (RENAME, NEW_VERSION over a file), the same figures by the usual reads (the commit then reads the
+ * folder itself: no parentPath).
+ */
+async function preChecks(ports: SimpleUploadPorts, upload: SimpleUpload): Promise<{ parentId: string; parentPath?: string; name: string; used: number; limit: number; reserved: number }> {
+  const { files, uploads } = ports.clients;
+  try {
+    return await uploads.oneRequestTarget.query({ parentId: upload.parentId, name: upload.name });
+  } catch (thrown) {
+    const error = normalizeError(thrown);
+    const taken = AppError.is(error, 'CONFLICT') && error.details?.reason === 'name_taken';
+    if (!taken || (upload.conflict ?? 'FAIL') === 'FAIL') throw error;
+    const port = filesPort(files);
+    const [found, quota, reserved] = await Promise.all([port.childByName(upload.parentId, upload.name), port.quota(), uploads.reserved.query()]);
+    if (!conflictAllows(upload.conflict, found.existing, { size: -1 })) throw error;
+    return { parentId: found.parentId, name: found.name, used: quota.used, limit: quota.limit, reserved: reserved.bytes };
   }
 }

@@ -33,6 +33,8 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
           blockHashes: z.array(z.string().max(64)).max(MAX_BLOCK_HASHES + 1).nullish(),
           // A file drop's link (upload-links): the uploads service checks it belongs to the viewer.
           uploadLinkId: Id.nullish(),
+          // What completing does when the name is taken (issue 22): FAIL, RENAME or NEW_VERSION.
+          conflict: z.enum(['FAIL', 'RENAME', 'NEW_VERSION']).nullish(),
         }),
       )
       .mutation(({ ctx, input }) => uploads.create(ctx.viewer, input)),

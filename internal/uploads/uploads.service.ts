@@ -9,6 +9,8 @@ import type { Viewer } from '../platform/request-context.ts';
 import { newBlobKey } from '../files/blobs.writer.ts';
 import type { FileDto } from '../files/index.ts';
 import type { FilesPort } from './files.port.ts';
+import type { ConflictPolicy } from './upload-commit.service.ts';
+import { conflictAllows } from './upload-conflict.rules.ts';
 import type { SessionCore, UploadSessionDto, UploadsDeps } from './session.core.ts';
 import { declaredBlockHashes, newChallenge, planChunks } from './upload-plan.rules.ts';
 import { UploadSessionRow } from './uploads.entities.ts';
@@ -26,6 +28,8 @@ export interface CreateUploadInput {
   uploadLinkId?: string | null;
   /** A tus upload's Upload-Metadata ('' for none); marks the session as a tus upload (tus/tus.service.ts). */
   tusMetadata?: string | null;
+  /** What completing does when the name is taken (issue 22); FAIL when not given. */
+  conflict?: ConflictPolicy | null;
 }
 
 /** Unfinished sessions one person may hold at once (each holds a backend multipart upload). */
@@ -79,7 +83,13 @@ export class UploadsService {
    * the viewer's, live) under a free name — a clash becomes `name (1).ext` (upload-links.port.ts).
    */
   private async placement(viewer: Viewer, input: CreateUploadInput): Promise<{ name: string; parentId: string; existing: FileDto | null }> {
-    if (!input.uploadLinkId) return this.files.childByName(input.parentId, input.name);
+    if (!input.uploadLinkId) {
+      const found = await this.files.childByName(input.parentId, input.name);
+      // RENAME and NEW_VERSION place the file at completion (upload-commit.service.ts), so a taken
+      // name is no clash now; NEW_VERSION still refuses a folder of that name, and the very same
+      // content is still answered at once (alreadyThere).
+      return conflictAllows(input.conflict, found.existing, input) ? { ...found, existing: null } : found;
+    }
     return { ...(await this.links().admit(viewer, input.uploadLinkId, input.name)), existing: null };
   }
 
@@ -106,7 +116,7 @@ export class UploadsService {
       id: randomUUID(), ownerId: viewer.userId, parentId: at.parentId, name: at.name, size: input.size, chunkSize: at.chunkSize, chunkCount: at.chunkCount,
       contentHash: input.contentHash ?? null, mimeType: input.mimeType ?? null, status: 'PENDING' as UploadSessionRow['status'], backend: at.backend, storageKey: '', multipartId: '',
       fileId: null as string | null, challengeNonce: null as string | null, challengeRanges: null as string | null, proofAttempts: 0, failureReason: null as string | null, blockHashes: at.blockHashes, assembledHash: null as string | null,
-      uploadLinkId: input.uploadLinkId ?? null, tusMetadata: input.tusMetadata ?? null, createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
+      uploadLinkId: input.uploadLinkId ?? null, tusMetadata: input.tusMetadata ?? null, conflict: input.conflict ?? 'FAIL', createdAt: now, updatedAt: now, expiresAt: this.core.expiry(),
     });
   }
 

@@ -21,6 +21,7 @@ const ROUTERS: Record<string, string> = {
   'files.shares': 'internal/files/shares.router.ts',
   'files.downloadLinks': 'internal/files/download-links.router.ts',
   'files.activity': 'internal/activity/activity.router.ts',
+  'files.versions': 'internal/files/versions/versions.router.ts',
   uploads: 'internal/uploads/uploads.router.ts',
   'uploads.links': 'internal/uploads/upload-links/upload-links.router.ts',
   transfer: 'internal/transfer/transfer.router.ts',

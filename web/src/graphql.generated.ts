@@ -3,6 +3,18 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+/** What an upload does when an item of its name is already in the folder. */
+export type ConflictPolicy =
+  /** CONFLICT (name_taken). */
+  | 'FAIL'
+  /** The file gets the first free name: `name (1).ext`, `name (2).ext` … */
+  | 'RENAME'
+  /**
+   * A file of that name takes the new content (same id); its old content becomes a version
+   * (File.versions). A folder of that name is still CONFLICT (name_taken).
+   */
+  | 'NEW_VERSION';
+
 export type FileOrderField =
   | 'NAME'
   | 'SIZE'
@@ -45,6 +57,8 @@ export type CreateUploadInput = {
    * cannot fail on content.
    */
   blockHashes?: Array<string> | null | undefined;
+  /** When the name is taken in the folder at completion (NEW_VERSION: the file's new content). */
+  conflict?: ConflictPolicy | null | undefined;
 };
 
 export type CreateShareInput = {

@@ -91,7 +91,7 @@ export const filesResolvers: Resolvers = {
       const upload = await args.file;
       return writeSimpleUpload(
         { clients: ctx.clients, storage: ctx.bytes.storage, blobWriter: ctx.bytes.blobWriter },
-        { parentId: args.parentId ?? null, name: upload.filename, mimeType: upload.mimetype, body: upload.createReadStream(), limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' } },
+        { parentId: args.parentId ?? null, name: upload.filename, mimeType: upload.mimetype, body: upload.createReadStream(), limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' }, conflict: args.conflict ?? 'FAIL' },
       );
     },
   },

@@ -1,0 +1,29 @@
+/**
+ * GET|HEAD /files/{id}/versions/{versionId}/content: an older content of one of the Bearer
+ * token's person's files (File.versions), answered exactly like the file's own content
+ * (download.handler.ts sendOrRedirect: Range → 206/416, the strong `ETag: "<contentHash>"` of the
+ * version's content, conditionals, Content-Disposition with the file's name, or a redirect on a
+ * `downloads: "redirect"` backend). Another person's file, another file's version or an id that is
+ * no version: 404 NOT_FOUND alike.
+ */
+import type { Request, RequestHandler, Response, Router } from 'express';
+import express from 'express';
+import type { Logger } from '../../internal/platform/logger.ts';
+import type { StorageRouter } from '../../internal/storage/index.ts';
+import type { Clients } from '../clients.ts';
+import { sendOrRedirect, type Content } from './download.handler.ts';
+
+export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {
+  const router = express.Router();
+  const handler = async (req: Request, res: Response) => {
+    const { file, version, blob } = await clients.files.versions.content.query({ fileId: String(req.params.id), versionId: String(req.params.versionId) });
+    const content: Content = {
+      name: file.name, size: version.size, mimeType: version.mimeType, etag: version.contentHash, backend: blob.backend, storageKey: blob.storageKey,
+      lastModified: new Date(version.createdAt),
+    };
+    await sendOrRedirect(req, res, storage, content, log);
+  };
+  router.get('/files/:id/versions/:versionId/content', auth, handler);
+  router.head('/files/:id/versions/:versionId/content', auth, handler);
+  return router;
+}
