@@ -4,6 +4,7 @@ import { auth, gql, type User } from './api.ts';
 import { MeDocument } from './graphql.generated.ts';
 import { UploadPanel } from './components/UploadPanel.tsx';
 import { formatBytes } from './format.ts';
+import { ActivityPage } from './pages/ActivityPage.tsx';
 import { AuthPage } from './pages/AuthPage.tsx';
 import { DrivePage } from './pages/DrivePage.tsx';
 import { LinksPage } from './pages/LinksPage.tsx';
@@ -41,7 +42,7 @@ export function App() {
   }, [signedIn, route.name]);
 
   useEffect(() => {
-    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', settings: 'Settings', links: 'Upload links', share: 'Shared file', drop: 'Send files', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
+    const titles: Record<string, string> = { drive: 'My drive', trash: 'Trash', settings: 'Settings', links: 'Upload links', activity: 'Activity', share: 'Shared file', drop: 'Send files', signin: 'Sign in', signup: 'Create account', notFound: 'Not found' };
     document.title = `${titles[route.name] ?? ''} · Stratus`;
   }, [route.name]);
 
@@ -77,6 +78,7 @@ export function App() {
           {link('/', 'My drive', route.name === 'drive')}
           {link('/trash', 'Trash', route.name === 'trash')}
           {link('/links', 'Upload links', route.name === 'links')}
+          {link('/activity', 'Activity', route.name === 'activity')}
           {link('/settings', 'Settings', route.name === 'settings')}
         </nav>
         <span className="spacer" />
@@ -98,6 +100,7 @@ export function App() {
       {route.name === 'trash' && <TrashPage />}
       {route.name === 'settings' && <SettingsPage />}
       {route.name === 'links' && <LinksPage />}
+      {route.name === 'activity' && <ActivityPage />}
       {route.name === 'notFound' && (
         <main id="main" className="drive">
           <h1>Page not found</h1>

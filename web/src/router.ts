@@ -33,6 +33,7 @@ export type Route =
   | { name: 'share'; token: string; itemId: string | null }
   | { name: 'drop'; token: string }
   | { name: 'links' }
+  | { name: 'activity' }
   | { name: 'signin' }
   | { name: 'signup' }
   | { name: 'notFound' };
@@ -45,8 +46,14 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'share' && parts[1]) return { name: 'share', token: parts[1], itemId: parts[2] ?? null };
   if (parts[0] === 'drop' && parts[1] && parts.length === 2) return { name: 'drop', token: parts[1] };
-  if (parts[0] === 'links') return { name: 'links' };
   if (parts[0] === 'signin') return { name: 'signin' };
   if (parts[0] === 'signup') return { name: 'signup' };
+  return sectionOf(parts[0]);
+}
+
+/** The pages of the main navigation named by one path segment (apart, so parseRoute stays short). */
+function sectionOf(segment: string | undefined): Route {
+  if (segment === 'links') return { name: 'links' };
+  if (segment === 'activity') return { name: 'activity' };
   return { name: 'notFound' };
 }
