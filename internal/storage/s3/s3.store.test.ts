@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../../test/support/env.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -60,6 +60,25 @@ describe('S3ObjectStore', () => {
     expect(await real.head(key)).toBeNull();
     // Signing needs no connection, so a presigned URL is still produced.
     expect(await down.presignGet(key, { expiresInSeconds: 60 })).toMatch(/^http:\/\/127\.0\.0\.1:9\//);
+  });
+
+  it("checks the ETag against the caller's MD5 when one is given (BodyOptions.md5), and refuses a mismatch", async () => {
+    const bytes = randomBytes(64 * 1024);
+    const right = createHash('md5').update(bytes).digest();
+    expect((await real.put(key, bodyOf(bytes), bytes.length, { md5: () => right })).etag).toBe(right.toString('hex'));
+    // An MD5 that is not the body's: the driver compared against it (it did not hash again).
+    const wrong = createHash('md5').update('other bytes').digest();
+    const { error } = await failure(real.put(key, bodyOf(bytes), bytes.length, { md5: () => wrong }));
+    expect(AppError.is(error, 'UNAVAILABLE')).toBe(true);
+    expect((error as AppError).details).toMatchObject({ reason: 'digest-mismatch' });
+    const uploadId = await real.createMultipart(key);
+    try {
+      const part = await failure(real.uploadPart(key, uploadId, 1, bodyOf(bytes), bytes.length, { md5: () => wrong }));
+      expect((part.error as AppError).details).toMatchObject({ reason: 'digest-mismatch' });
+      expect((await real.uploadPart(key, uploadId, 1, bodyOf(bytes), bytes.length, { md5: () => right })).etag).toBe(right.toString('hex'));
+    } finally {
+      await real.abortMultipart(key, uploadId);
+    }
   });
 
   it('formats Content-Disposition per RFC 6266 / RFC 5987', () => {
