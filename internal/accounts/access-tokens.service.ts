@@ -143,6 +143,8 @@ export class AccessTokensService {
     const found = await this.lookup(token);
     if ('reason' in found || !owner || found.user.id !== owner.id) {
       await this.guard.tokenFailed(account, clientIp);
+      // A wrong Basic password (WebDAV) is a failed sign-in too, in the person's log and the audit log.
+      await this.users.recordEvent({ ownerId: owner?.id ?? null, action: 'SIGN_IN_FAILED', actorName: owner?.username ?? login });
       throw new AppError('UNAUTHENTICATED', 'Wrong user name or access token', { details: { reason: 'bad_credentials' } });
     }
     await this.guard.succeeded(account, clientIp);

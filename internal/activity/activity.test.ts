@@ -153,16 +153,18 @@ describe.each(STACKS)('activity on the %s stack', (stack) => {
     const ghost = `ghost${randomBytes(4).toString('hex')}`;
     expect(await failureOf(acc().login({ username: ghost, password: 'wrong-password-9' }))).toBe('UNAUTHENTICATED:bad_credentials');
     await acc().accessTokens.create({ name: 'script', scopes: ['READ'] });
+    // HTTP Basic (WebDAV) with a wrong token as the password.
+    expect(await failureOf(acc().accessTokens.authenticate({ token: `stp_${'x'.repeat(43)}`, login: username }))).toBe('UNAUTHENTICATED:bad_credentials');
     const mine = await events(viewer);
-    expect(mine.map((e) => e.action)).toEqual(['TOKEN_CREATED', 'SIGN_IN_FAILED', 'SIGNED_IN']);
-    expect(mine[2]).toMatchObject({ actorName: username, ip: '192.0.2.0', userAgent: 'TestBrowser/1.0' });
+    expect(mine.map((e) => e.action)).toEqual(['SIGN_IN_FAILED', 'TOKEN_CREATED', 'SIGN_IN_FAILED', 'SIGNED_IN']);
+    expect(mine[3]).toMatchObject({ actorName: username, ip: '192.0.2.0', userAgent: 'TestBrowser/1.0' });
 
     const admin: Viewer = { userId: randomUUID(), username: 'root', isAdmin: true };
     expect(await failureOf(as({ ...viewer, isAdmin: false }).activity.audit({ first: 10 }))).toBe('FORBIDDEN');
     const audit = (await as(admin).activity.audit({ first: 200 })).edges.map((e) => e.node);
     expect(audit.every((e) => ['SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_CREATED'].includes(e.action))).toBe(true);
     expect(audit.filter((e) => e.actorName === ghost).map((e) => e.action)).toEqual(['SIGN_IN_FAILED']);
-    expect(audit.filter((e) => e.actorName === username).map((e) => e.action)).toEqual(['TOKEN_CREATED', 'SIGN_IN_FAILED', 'SIGNED_IN']);
+    expect(audit.filter((e) => e.actorName === username).map((e) => e.action)).toEqual(['SIGN_IN_FAILED', 'TOKEN_CREATED', 'SIGN_IN_FAILED', 'SIGNED_IN']);
   });
 
   it('sweeps events older than the retention in bounded batches, and keeps the rest', async () => {
