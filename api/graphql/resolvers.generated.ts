@@ -309,7 +309,17 @@ export type SharedFile = {
   updatedAt: Scalars['DateTime']['output'];
   /** GET this path (with Authorization: Bearer <unlockShare token> for a password share) to download. */
   downloadPath: Scalars['String']['output'];
+  /**
+   * A WebP thumbnail an <img> can load as it is (a password share's unlock token is in it when the
+   * query was made with one); null while it is being made and for what is not an image.
+   */
+  thumbnailUrl?: Maybe<Scalars['String']['output']>;
   children: SharedFileConnection;
+};
+
+
+export type SharedFileThumbnailUrlArgs = {
+  size?: InputMaybe<ThumbnailSize>;
 };
 
 
@@ -1405,6 +1415,7 @@ export type SharedFileResolvers<ContextType = GraphQLContext, ParentType extends
   isFolder?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   downloadPath?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  thumbnailUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType, RequireFields<SharedFileThumbnailUrlArgs, 'size'>>;
   children?: Resolver<ResolversTypes['SharedFileConnection'], ParentType, ContextType, RequireFields<SharedFileChildrenArgs, 'first' | 'orderBy'>>;
 };
 

@@ -99,6 +99,19 @@ export class ThumbnailsService {
     return { backend: row.backend, key: thumbnailKey(key, size), etag: `${file.contentHash}-${size}`, expires: signed?.expires ?? null };
   }
 
+  /** Which contents have their thumbnails ready (for a share page's files, already authorised by the share). */
+  async ready(keys: readonly ContentKey[]): Promise<boolean[]> {
+    const ready = await this.repo.readyAmong(keys);
+    return keys.map((k) => ready.has(contentKeyText(k)));
+  }
+
+  /** Where a content's thumbnail is; the caller has checked who may see that content (a share). */
+  async locate(key: ContentKey, size: ThumbnailSize): Promise<ThumbnailTarget> {
+    const row = await this.repo.find(key);
+    if (row?.status !== 'READY') throw notReady();
+    return { backend: row.backend, key: thumbnailKey(key, size), etag: `${key.contentHash}-${size}`, expires: null };
+  }
+
   /** Deletes the thumbnails of content no blob has any more; returns how many contents went. */
   async sweep(limit = 500): Promise<number> {
     let removed = 0;

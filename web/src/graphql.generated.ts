@@ -114,9 +114,26 @@ export type UpdateUploadLinkInput = {
   maxBytes?: number | null | undefined;
 };
 
+/** What happened to a person's drive or account (closed: a new action is a schema change). */
+export type ActivityAction =
+  | 'UPLOADED'
+  | 'VERSION_ADDED'
+  | 'RENAMED'
+  | 'MOVED'
+  | 'TRASHED'
+  | 'RESTORED'
+  | 'PURGED'
+  | 'SHARE_CREATED'
+  | 'SHARE_OPENED'
+  | 'SHARE_DOWNLOADED'
+  | 'DROP_RECEIVED'
+  | 'TOKEN_CREATED'
+  | 'SIGNED_IN'
+  | 'SIGN_IN_FAILED';
+
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
-export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string };
+export type FileNodeFragment = { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null };
 
 export type FolderQueryVariables = Exact<{
   id?: string | null | undefined;
@@ -125,7 +142,7 @@ export type FolderQueryVariables = Exact<{
 }>;
 
 
-export type FolderQuery = { folder: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, ancestors: Array<{ id: string, name: string }>, children: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } }> } } };
+export type FolderQuery = { folder: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null, ancestors: Array<{ id: string, name: string }>, children: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null } }> } } };
 
 export type OpenUploadsQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -188,7 +205,7 @@ export type CreateFolderMutationVariables = Exact<{
 }>;
 
 
-export type CreateFolderMutation = { createFolder: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+export type CreateFolderMutation = { createFolder: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null } };
 
 export type RenameFileMutationVariables = Exact<{
   id: string;
@@ -196,7 +213,7 @@ export type RenameFileMutationVariables = Exact<{
 }>;
 
 
-export type RenameFileMutation = { renameFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+export type RenameFileMutation = { renameFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null } };
 
 export type MoveFileMutationVariables = Exact<{
   id: string;
@@ -204,7 +221,7 @@ export type MoveFileMutationVariables = Exact<{
 }>;
 
 
-export type MoveFileMutation = { moveFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+export type MoveFileMutation = { moveFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null } };
 
 export type DeleteFileMutationVariables = Exact<{
   id: string;
@@ -218,7 +235,7 @@ export type RestoreFileMutationVariables = Exact<{
 }>;
 
 
-export type RestoreFileMutation = { restoreFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string } };
+export type RestoreFileMutation = { restoreFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null } };
 
 export type PurgeFileMutationVariables = Exact<{
   id: string;
@@ -230,7 +247,7 @@ export type PurgeFileMutation = { purgeFile: boolean };
 export type TrashQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TrashQuery = { trash: Array<{ trashedAt: string | null, id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string }> };
+export type TrashQuery = { trash: Array<{ trashedAt: string | null, id: string, name: string, size: number, contentHash: string | null, mimeType: string | null, isFolder: boolean, parentId: string | null, createdAt: string, updatedAt: string, thumbnailUrl: string | null }> };
 
 export type CreateDownloadLinkMutationVariables = Exact<{
   id: string;
@@ -303,7 +320,7 @@ export type RegisterMutationVariables = Exact<{
 
 export type RegisterMutation = { register: { accessToken: string, refreshToken: string, user: { id: string, username: string, email: string } } };
 
-export type SharedNodeFragment = { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string };
+export type SharedNodeFragment = { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, thumbnailUrl: string | null };
 
 export type PublicShareQueryVariables = Exact<{
   token: string;
@@ -312,7 +329,7 @@ export type PublicShareQueryVariables = Exact<{
 }>;
 
 
-export type PublicShareQuery = { share: { token: string, expiresAt: string | null, hasPassword: boolean, root: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string }, item: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, children: { totalCount: number, edges: Array<{ node: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string } }> } } } };
+export type PublicShareQuery = { share: { token: string, expiresAt: string | null, hasPassword: boolean, root: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, thumbnailUrl: string | null }, item: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, thumbnailUrl: string | null, children: { totalCount: number, edges: Array<{ node: { id: string, name: string, size: number, isFolder: boolean, updatedAt: string, downloadPath: string, thumbnailUrl: string | null } }> } } } };
 
 export type UnlockShareMutationVariables = Exact<{
   token: string;
@@ -405,18 +422,27 @@ export type UploadFileMutationVariables = Exact<{
 
 export type UploadFileMutation = { uploadFile: { id: string, name: string, size: number } };
 
+export type ActivityQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  fileId?: string | null | undefined;
+}>;
+
+
+export type ActivityQuery = { activity: { edges: Array<{ cursor: string, node: { id: string, at: string, action: ActivityAction, fileName: string | null, actorName: string | null, ip: string | null, userAgent: string | null, file: { id: string, name: string, isFolder: boolean, parentId: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
 export const UploadSessionFields = "id status name parentId size chunkSize chunkCount contentHash uploadedChunks missingChunks uploadedBytes challenge { nonce ranges { offset length } } file { id name size contentHash mimeType } failureReason createdAt expiresAt";
-export const FileNodeFields = "id name size contentHash mimeType isFolder parentId createdAt updatedAt";
+export const FileNodeFields = "id name size contentHash mimeType isFolder parentId createdAt updatedAt thumbnailUrl(size: SMALL)";
 export const ShareLinkFields = "id token url fileId expiresAt maxDownloads downloads hasPassword createdAt";
 export const AuthFieldsFields = "accessToken refreshToken user { id username email }";
-export const SharedNodeFields = "id name size isFolder updatedAt downloadPath";
+export const SharedNodeFields = "id name size isFolder updatedAt downloadPath thumbnailUrl(size: MEDIUM)";
 export const AccessTokenInfoFields = "id name scopes createdAt lastUsedAt expiresAt";
 export const LinkArrivalFields = "linkId fileId name size receivedAt";
 export const OwnedUploadLinkFields = "id token url folderId folder { name } expiresAt maxFiles maxBytes filesReceived bytesReceived hasPassword createdAt revoked active arrivals(first: 3) { ...LinkArrival }";
-export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<FolderQuery, FolderQueryVariables>;
+export const FolderDocument = "query Folder($id: ID, $first: Int, $order: FileOrder) {\n  folder(id: $id) {\n    ...FileNode\n    ancestors {\n      id\n      name\n    }\n    children(first: $first, orderBy: $order) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          ...FileNode\n        }\n      }\n    }\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<FolderQuery, FolderQueryVariables>;
 export const OpenUploadsDocument = "query OpenUploads {\n  uploads {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<OpenUploadsQuery, OpenUploadsQueryVariables>;
 export const UploadDocument = "query Upload($id: ID!) {\n  upload(id: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<UploadQuery, UploadQueryVariables>;
 export const CreateUploadDocument = "mutation CreateUpload($i: CreateUploadInput!) {\n  createUpload(input: $i) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<CreateUploadMutation, CreateUploadMutationVariables>;
@@ -425,13 +451,13 @@ export const PauseUploadDocument = "mutation PauseUpload($id: ID!) {\n  pauseUpl
 export const ProveOwnershipDocument = "mutation ProveOwnership($id: ID!, $proofs: [String!]!) {\n  proveOwnership(sessionId: $id, proofs: $proofs) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<ProveOwnershipMutation, ProveOwnershipMutationVariables>;
 export const CompleteUploadDocument = "mutation CompleteUpload($id: ID!) {\n  completeUpload(sessionId: $id) {\n    ...UploadSession\n  }\n}\nfragment UploadSession on UploadSession {\n  id\n  status\n  name\n  parentId\n  size\n  chunkSize\n  chunkCount\n  contentHash\n  uploadedChunks\n  missingChunks\n  uploadedBytes\n  challenge {\n    nonce\n    ranges {\n      offset\n      length\n    }\n  }\n  file {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n  failureReason\n  createdAt\n  expiresAt\n}" as Operation<CompleteUploadMutation, CompleteUploadMutationVariables>;
 export const UploadProgressDocument = "subscription UploadProgress($id: ID!) {\n  uploadProgress(sessionId: $id) {\n    status\n    uploadedBytes\n    size\n  }\n}" as Operation<UploadProgressSubscription, UploadProgressSubscriptionVariables>;
-export const CreateFolderDocument = "mutation CreateFolder($parentId: ID, $name: String!) {\n  createFolder(parentId: $parentId, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<CreateFolderMutation, CreateFolderMutationVariables>;
-export const RenameFileDocument = "mutation RenameFile($id: ID!, $name: String!) {\n  renameFile(id: $id, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RenameFileMutation, RenameFileMutationVariables>;
-export const MoveFileDocument = "mutation MoveFile($id: ID!, $parentId: ID) {\n  moveFile(id: $id, parentId: $parentId) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<MoveFileMutation, MoveFileMutationVariables>;
+export const CreateFolderDocument = "mutation CreateFolder($parentId: ID, $name: String!) {\n  createFolder(parentId: $parentId, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<CreateFolderMutation, CreateFolderMutationVariables>;
+export const RenameFileDocument = "mutation RenameFile($id: ID!, $name: String!) {\n  renameFile(id: $id, name: $name) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<RenameFileMutation, RenameFileMutationVariables>;
+export const MoveFileDocument = "mutation MoveFile($id: ID!, $parentId: ID) {\n  moveFile(id: $id, parentId: $parentId) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<MoveFileMutation, MoveFileMutationVariables>;
 export const DeleteFileDocument = "mutation DeleteFile($id: ID!) {\n  deleteFile(id: $id) {\n    id\n  }\n}" as Operation<DeleteFileMutation, DeleteFileMutationVariables>;
-export const RestoreFileDocument = "mutation RestoreFile($id: ID!) {\n  restoreFile(id: $id) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<RestoreFileMutation, RestoreFileMutationVariables>;
+export const RestoreFileDocument = "mutation RestoreFile($id: ID!) {\n  restoreFile(id: $id) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<RestoreFileMutation, RestoreFileMutationVariables>;
 export const PurgeFileDocument = "mutation PurgeFile($id: ID!) {\n  purgeFile(id: $id)\n}" as Operation<PurgeFileMutation, PurgeFileMutationVariables>;
-export const TrashDocument = "query Trash {\n  trash {\n    ...FileNode\n    trashedAt\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n}" as Operation<TrashQuery, TrashQueryVariables>;
+export const TrashDocument = "query Trash {\n  trash {\n    ...FileNode\n    trashedAt\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<TrashQuery, TrashQueryVariables>;
 export const CreateDownloadLinkDocument = "mutation CreateDownloadLink($id: ID!) {\n  createDownloadLink(id: $id) {\n    url\n  }\n}" as Operation<CreateDownloadLinkMutation, CreateDownloadLinkMutationVariables>;
 export const MeDocument = "query Me {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<MeQuery, MeQueryVariables>;
 export const SharesDocument = "query Shares {\n  shares {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<SharesQuery, SharesQueryVariables>;
@@ -442,7 +468,7 @@ export const RefreshConnectionDocument = "mutation RefreshConnection($accessToke
 export const LoginDocument = "mutation Login($username: String!, $password: String!) {\n  login(username: $username, password: $password) {\n    ...AuthFields\n  }\n}\nfragment AuthFields on AuthPayload {\n  accessToken\n  refreshToken\n  user {\n    id\n    username\n    email\n  }\n}" as Operation<LoginMutation, LoginMutationVariables>;
 export const RequestEmailCodeDocument = "mutation RequestEmailCode($email: String!) {\n  requestEmailCode(email: $email)\n}" as Operation<RequestEmailCodeMutation, RequestEmailCodeMutationVariables>;
 export const RegisterDocument = "mutation Register($input: RegisterInput!) {\n  register(input: $input) {\n    ...AuthFields\n  }\n}\nfragment AuthFields on AuthPayload {\n  accessToken\n  refreshToken\n  user {\n    id\n    username\n    email\n  }\n}" as Operation<RegisterMutation, RegisterMutationVariables>;
-export const PublicShareDocument = "query PublicShare($token: String!, $unlockToken: String, $item: ID) {\n  share(token: $token, unlockToken: $unlockToken) {\n    token\n    expiresAt\n    hasPassword\n    root {\n      ...SharedNode\n    }\n    item(id: $item) {\n      ...SharedNode\n      children(first: 500) {\n        totalCount\n        edges {\n          node {\n            ...SharedNode\n          }\n        }\n      }\n    }\n  }\n}\nfragment SharedNode on SharedFile {\n  id\n  name\n  size\n  isFolder\n  updatedAt\n  downloadPath\n}" as Operation<PublicShareQuery, PublicShareQueryVariables>;
+export const PublicShareDocument = "query PublicShare($token: String!, $unlockToken: String, $item: ID) {\n  share(token: $token, unlockToken: $unlockToken) {\n    token\n    expiresAt\n    hasPassword\n    root {\n      ...SharedNode\n    }\n    item(id: $item) {\n      ...SharedNode\n      children(first: 500) {\n        totalCount\n        edges {\n          node {\n            ...SharedNode\n          }\n        }\n      }\n    }\n  }\n}\nfragment SharedNode on SharedFile {\n  id\n  name\n  size\n  isFolder\n  updatedAt\n  downloadPath\n  thumbnailUrl(size: MEDIUM)\n}" as Operation<PublicShareQuery, PublicShareQueryVariables>;
 export const UnlockShareDocument = "mutation UnlockShare($token: String!, $password: String!) {\n  unlockShare(token: $token, password: $password)\n}" as Operation<UnlockShareMutation, UnlockShareMutationVariables>;
 export const AccessTokensDocument = "query AccessTokens {\n  accessTokens {\n    ...AccessTokenInfo\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<AccessTokensQuery, AccessTokensQueryVariables>;
 export const CreateAccessTokenDocument = "mutation CreateAccessToken($input: CreateAccessTokenInput!) {\n  createAccessToken(input: $input) {\n    token\n    accessToken {\n      ...AccessTokenInfo\n    }\n  }\n}\nfragment AccessTokenInfo on AccessToken {\n  id\n  name\n  scopes\n  createdAt\n  lastUsedAt\n  expiresAt\n}" as Operation<CreateAccessTokenMutation, CreateAccessTokenMutationVariables>;
@@ -455,3 +481,4 @@ export const UploadLinkActivityDocument = "subscription UploadLinkActivity($link
 export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: String) {\n  uploadLinkInfo(token: $token, unlockToken: $unlockToken) {\n    hasPassword\n    expiresAt\n    filesLeft\n    bytesLeft\n  }\n}" as Operation<DropLinkQuery, DropLinkQueryVariables>;
 export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;
 export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;
+export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;

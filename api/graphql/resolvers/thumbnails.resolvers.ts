@@ -1,4 +1,4 @@
-/** File.thumbnailUrl: signed URLs for a page of files in one batched call (loaders.thumbnail). */
+/** File.thumbnailUrl and SharedFile.thumbnailUrl: one batched call per page of files (loaders). */
 import type { Resolvers } from '../resolvers.generated.ts';
 
 export const thumbnailsResolvers: Resolvers = {
@@ -10,6 +10,17 @@ export const thumbnailsResolvers: Resolvers = {
       if (!signed) return null;
       const query = new URLSearchParams({ size, v: signed.version, sig: signed.sig });
       return `${ctx.origin}/files/${encodeURIComponent(file.id)}/thumbnail?${query.toString()}`;
+    },
+  },
+  SharedFile: {
+    thumbnailUrl: async (file, args, ctx) => {
+      if (file.isFolder || !file.contentHash) return null;
+      if (!(await ctx.loaders.thumbnailReady.load({ contentHash: file.contentHash, size: file.size }))) return null;
+      const size = args.size ?? 'MEDIUM';
+      const query = new URLSearchParams({ size, v: file.contentHash.slice(0, 16) });
+      // An <img> sends no header: a password share's unlock token rides in the URL, as for downloads.
+      if (file.key.unlockToken) query.set('unlock', file.key.unlockToken);
+      return `${ctx.origin}/s/${encodeURIComponent(file.key.token)}/thumbnail/${encodeURIComponent(file.id)}?${query.toString()}`;
     },
   },
 };

@@ -5,6 +5,7 @@ import { ErrorText } from '../components/Dialog.tsx';
 import { FolderNameDialog, MoveDialog, RenameDialog } from '../components/FileDialogs.tsx';
 import { ShareDialog } from '../components/ShareDialog.tsx';
 import { UploadLinkDialog } from '../components/UploadLinkDialog.tsx';
+import { Thumbnail } from '../components/Thumbnail.tsx';
 import { UnfinishedUploads } from '../components/UnfinishedUploads.tsx';
 import { filesFromDrop, filesFromInput } from '../drop.ts';
 import { humanError } from '../errors.ts';
@@ -245,7 +246,7 @@ function FileRow({ file, act, onOpen }: { file: FileNode; act: Act; onOpen: (ope
           </a>
         ) : (
           <button type="button" className="link" onClick={() => void act(() => downloadFile(file))} aria-label={`Download ${file.name}`}>
-            <Icon kind="file" /> <span className="fname">{file.name}</span>
+            <Thumbnail url={file.thumbnailUrl} /> <span className="fname">{file.name}</span>
           </button>
         )}
       </td>

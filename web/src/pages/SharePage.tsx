@@ -3,6 +3,7 @@ import { Icon } from '../components/Icon.tsx';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { publicGql } from '../api.ts';
 import { ErrorText } from '../components/Dialog.tsx';
+import { Thumbnail } from '../components/Thumbnail.tsx';
 import { ApiError, humanError } from '../errors.ts';
 import { downloadShared } from '../files.ts';
 import { PublicShareDocument, UnlockShareDocument, type PublicShareQuery, type SharedNodeFragment } from '../graphql.generated.ts';
@@ -169,7 +170,7 @@ function SharedRow({ node, base, onDownload }: { node: SharedFile; base: string;
             <Icon kind="folder" /> <span className="fname">{node.name}</span>
           </a>
         ) : (
-          <><Icon kind="file" /> <span className="fname">{node.name}</span></>
+          <><Thumbnail url={node.thumbnailUrl} /> <span className="fname">{node.name}</span></>
         )}
       </td>
       <td className="num">{node.isFolder ? '—' : formatBytes(node.size)}</td>
@@ -188,6 +189,7 @@ function SharedFileCard({ share, error, onDownload }: { share: PublicShare; erro
   return (
     <>
       <h1 className="shared-name"><Icon kind="file" /> {share.item.name}</h1>
+      {share.item.thumbnailUrl && <Thumbnail url={share.item.thumbnailUrl} large />}
       <p>
         {formatBytes(share.item.size)} · updated {formatDate(share.item.updatedAt)}
       </p>
