@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
 import { errorCode, gql } from '../support/graphql.ts';
+import { OCTETS, TUS, metadata, tusRequest } from '../tus/tus-protocol-harness.ts';
 
 const STACKS = {
   real: () => startTestApp(),
@@ -26,6 +27,7 @@ interface EventNode {
   actorName: string | null;
   ip: string | null;
   userAgent: string | null;
+  shareId: string | null;
 }
 const ACTIVITY = `query($first: Int, $after: String, $fileId: ID) {
   activity(first: $first, after: $after, fileId: $fileId) { edges { cursor node { id at action file { id name } fileName shareId actorName ip userAgent } } pageInfo { hasNextPage endCursor } }
@@ -69,6 +71,29 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])('activity over Gra
     expect(errorCode(await gql(t.url, ACTIVITY, { first: 201 }, other.token))).toBe('BAD_INPUT');
     expect(errorCode(await gql(t.url, ACTIVITY, { after: 'garbage' }, other.token))).toBe('BAD_INPUT');
     expect(errorCode(await gql(t.url, ACTIVITY, {}))).toBe('UNAUTHENTICATED');
+  });
+
+  it('records a file-drop arrival as DROP_RECEIVED and a share visit and download, by network, without a name', async () => {
+    const name = `drop${Date.now().toString(36)}`;
+    const me = await t.signUp(name);
+    const link = (await gql<{ createUploadLink: { id: string; token: string } }>(t.url, 'mutation($f: ID!) { createUploadLink(input: { folderId: $f }) { id token } }', { f: me.userId }, me.token)).data!.createUploadLink;
+    const dropUrl = `${t.url}/drop/${link.token}/tus/`;
+    const bytes = Buffer.from('dropped bytes');
+    const created = await tusRequest(dropUrl, 'POST', { ...TUS, 'upload-length': String(bytes.length), 'upload-metadata': metadata({ filename: 'inbox.txt' }) });
+    expect(created.status, created.text).toBe(201);
+    const done = await tusRequest(new URL(created.headers.get('location') ?? '', dropUrl).toString(), 'PATCH', { ...TUS, ...OCTETS, 'upload-offset': '0' }, bytes);
+    expect(done.status, done.text).toBe(204);
+    const [dropped] = await activity(me.token);
+    expect(dropped).toMatchObject({ action: 'DROP_RECEIVED', fileName: 'inbox.txt', actorName: null, shareId: link.id });
+
+    const share = (await gql<{ createShare: { id: string; token: string } }>(t.url, 'mutation($f: ID!) { createShare(input: { fileId: $f }) { id token } }', { f: dropped!.file!.id }, me.token)).data!.createShare;
+    await gql(t.url, 'query($t: String!) { share(token: $t) { root { id } } }', { t: share.token });
+    const download = await fetch(`${t.url}/s/${share.token}`, { headers: { 'user-agent': 'curl/8.0' } });
+    expect(await download.text()).toBe('dropped bytes');
+    const [downloaded, opened, shared] = await activity(me.token);
+    expect(shared).toMatchObject({ action: 'SHARE_CREATED', shareId: share.id, actorName: name });
+    expect(opened).toMatchObject({ action: 'SHARE_OPENED', shareId: share.id, actorName: null, file: { name: 'inbox.txt' } });
+    expect(downloaded).toMatchObject({ action: 'SHARE_DOWNLOADED', shareId: share.id, actorName: null, userAgent: 'curl/8.0' });
   });
 
   it('gives the audit log to administrators only', async () => {
