@@ -10,7 +10,7 @@
  * account's quota and root still answer. It runs on the real stack (MariaDB, Redis, Ceph RGW) and
  * on the embedded default (SQLite, local disk, in-memory KV and queue).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { buildSchema } from 'graphql';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,9 @@ const CASES: Record<string, Case> = {
   // A fresh account's trash is empty: another person's trashed item is NOT_FOUND.
   'Mutation.restoreFile':  { expect: ['NOT_FOUND'],     run: qw('mutation($id: ID!) { restoreFile(id: $id) { id } }', (w) => ({ id: w.trashedId })) },
   'Mutation.purgeFile':    { expect: ['NOT_FOUND'],     run: qw('mutation($id: ID!) { purgeFile(id: $id) }', (w) => ({ id: w.trashedId })) },
+  // A fresh account has no version: the root is a folder (none), and a random version id is NOT_FOUND.
+  'Mutation.restoreVersion': { expect: ['NOT_FOUND'], run: qw('mutation($f: ID!, $v: ID!) { restoreVersion(fileId: $f, versionId: $v) { id } }', (_w, me) => ({ f: me.userId, v: randomUUID() })) },
+  'Mutation.deleteVersion': { expect: ['NOT_FOUND'],  run: qw('mutation($f: ID!, $v: ID!) { deleteVersion(fileId: $f, versionId: $v) }', (_w, me) => ({ f: me.userId, v: randomUUID() })) },
   // A signed link to the own root: a folder has no content (BAD_INPUT, documented).
   'Mutation.createDownloadLink': { expect: ['BAD_INPUT'], run: qw('mutation($id: ID!) { createDownloadLink(id: $id) { url } }', (_w, me) => ({ id: me.userId })) },
   'Mutation.uploadFile':   { expect: 'ok',              run: async (t, _w, me) => uploadSmall(t.url, me.token, 'first.txt', 'first bytes', me.userId) as Promise<GraphQLResponse> },

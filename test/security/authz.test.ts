@@ -50,6 +50,8 @@ interface Ids {
   /** Alice's personal access token: its id, and a revoked one's secret. */
   accessToken: string;
   revokedPat: string;
+  /** A version of alice's outsideFile (a WebDAV PUT over it kept the old content). */
+  version: string;
 }
 
 let admin: Person;
@@ -95,7 +97,9 @@ beforeAll(async () => {
   const revoked = (await pat('alice-revoked')).createAccessToken;
   await must(gql(t.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: revoked.accessToken.id }, alice.token));
   const uploadLink = (await must(gql<{ createUploadLink: { id: string } }>(t.url, 'mutation($f: ID!) { createUploadLink(input: { folderId: $f }) { id } }', { f: folder }, alice.token))).createUploadLink.id;
-  ids = { uploadLink, folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile, accessToken, revokedPat: revoked.token };
+  expect((await fetch(`${t.url}/dav/alice-outside.txt`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: 'outside bytes, second' })).status).toBe(204);
+  const version = (await must(gql<{ file: { versions: { id: string }[] } }>(t.url, 'query($id: ID!) { file(id: $id) { versions { id } } }', { id: outsideFile }, alice.token))).file.versions[0]!.id;
+  ids = { uploadLink, folder, file, trashed, session, share: share.id, shareToken: share.token, folderShareToken: folderShare.token, outsideFile, bobFolder, bobFile, accessToken, revokedPat: revoked.token, version };
 }, 120_000);
 afterAll(() => t?.close());
 
@@ -154,6 +158,8 @@ const SPECS: Record<string, Spec> = {
   deleteFile: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   restoreFile: { kind: 'owned', vars: (i) => ({ id: i.trashed }) },
   purgeFile: { kind: 'owned', vars: (i) => ({ id: i.trashed }) },
+  restoreVersion: { kind: 'owned', vars: (i) => ({ fileId: i.outsideFile, versionId: i.version }) },
+  deleteVersion: { kind: 'owned', vars: (i) => ({ fileId: i.outsideFile, versionId: i.version }) },
   createDownloadLink: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   uploadFile: { kind: 'owned', vars: (i) => ({ parentId: i.folder }), upload: 'file' },
   createUpload: { kind: 'owned', vars: (i) => ({ input: { parentId: i.folder, name: 'x.bin', size: 10 } }) },
@@ -468,6 +474,8 @@ describe('every byte endpoint', () => {
       { method: 'PUT', path: (id: string) => `/upload/${id}/0`, own: ids.session, body: Buffer.from('chunk') },
       { method: 'GET', path: (id: string) => `/files/${id}/content`, own: ids.file },
       { method: 'HEAD', path: (id: string) => `/files/${id}/content`, own: ids.file },
+      { method: 'GET', path: (id: string) => `/files/${id}/versions/${ids.version}/content`, own: ids.outsideFile },
+      { method: 'HEAD', path: (id: string) => `/files/${id}/versions/${ids.version}/content`, own: ids.outsideFile },
     ];
     for (const e of endpoints) {
       const name = `${e.method} ${e.path(':id')}`;
