@@ -13,6 +13,7 @@
  *                         default the smaller of 512 and BENCH_SIZE_MIB (see config.tusSize)
  *   BENCH_ONLY=upload,download,memory,instant,metadata,webdav   a subset, in this order
  *   BENCH_INSTANT_RUNS=200, BENCH_FILES=10000, BENCH_CLIENTS=100, BENCH_CLIENT_SECONDS=15
+ *   BENCH_SEARCH_FILES=100000   the search step's items of one person
  *   BENCH_SERVER=process  where the Stratus server of upload/download/instant/clients runs:
  *                         `process` (a child process, as deployed) or `inprocess` (startTestApp,
  *                         sharing this event loop with the client). The folder listing always
@@ -28,6 +29,7 @@ import { benchDownloads } from './download.bench.ts';
 import { benchInstant } from './instant.bench.ts';
 import { benchMemory } from './memory.bench.ts';
 import { benchMetadata } from './metadata.bench.ts';
+import { benchSearch } from './search.bench.ts';
 import { benchSmallFiles } from './small-files.bench.ts';
 import { benchTus } from './tus.bench.ts';
 import { benchUploads } from './upload.bench.ts';
@@ -39,7 +41,7 @@ import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
 
-const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus', 'small'] as const;
+const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus', 'small', 'search'] as const;
 type Step = (typeof STEPS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -58,6 +60,8 @@ const config = {
   clientSeconds: intEnv('BENCH_CLIENT_SECONDS', 15),
   // small: the cdperf mix, at least 2 000 files (1 680 under 1 MB … 16 above 100 MB, ~3.6 GiB).
   smallFiles: intEnv('BENCH_SMALL_FILES', 2_000),
+  // search: one person's items on MariaDB (issue 22: 100 000).
+  searchFiles: intEnv('BENCH_SEARCH_FILES', 100_000),
   // tus: 4 uploads a repetition (2 servers × 2 shapes, each then GC'd). At the 2026-11-29 rates
   // (@tus/server 78 MiB/s in one request, 30 MiB/s in 8 MiB PATCHes) 1 GiB needs ~110 s a
   // repetition, 5.5 min for 3: over the 6-minute budget at the first slowdown. 512 MiB halves it
@@ -127,6 +131,11 @@ async function main(): Promise<void> {
     if (wants('small')) {
       app ??= target.app ? target : await inProcessTarget(SERVER_ENV);
       rows.push(...(await benchSmallFiles({ target, counting: app, files: config.smallFiles, reps: config.reps })));
+    }
+    if (wants('search')) {
+      app ??= target.app ? target : await inProcessTarget(SERVER_ENV);
+      if (!app.app) throw new Error('no in-process app');
+      rows.push(...(await benchSearch({ t: app.app, owner: await app.signUp(), files: config.searchFiles })));
     }
     if (wants('webdav')) rows.push(...(await benchWebdav({ target, user: await target.signUp(), size: config.size, reps: config.reps })));
   } catch (error) {

@@ -14,7 +14,7 @@ export interface SearchHit {
 export class SearchRepository {
   constructor(private readonly orm: Orm) {}
 
-  async search(ownerId: string, key: string, filter: SearchFilter, page: { first: number; after?: SearchCursor }): Promise<{ hits: SearchHit[]; hasNextPage: boolean; totalCount: number }> {
+  async search(ownerId: string, key: string, filter: SearchFilter, page: { first: number; after?: SearchCursor }): Promise<{ hits: SearchHit[]; hasNextPage: boolean; totalCount: number | null }> {
     const em = this.orm.em.fork() as EntityManager;
     const platform = em.getPlatform();
     const dialect = /sqlite/i.test(platform.constructor.name) ? 'sqlite' : 'mysql';
@@ -22,8 +22,10 @@ export class SearchRepository {
     const raw = await readStatement(em, sql, params);
     const meta = em.getMetadata().get(FileRow.name);
     const driver = em.getDriver();
-    const matched = raw.filter((r) => r.id !== null && r.id !== undefined);
-    const hits = matched.slice(0, page.first).map((r) => ({ row: driver.mapResult(r, meta) as unknown as FileRow, rank: Number(r.rnk) }));
-    return { hits, hasNextPage: matched.length > page.first, totalCount: Number(raw[0]?.total_count ?? 0) };
+    const hits = raw.slice(0, page.first).map((r) => ({ row: driver.mapResult(r, meta) as unknown as FileRow, rank: Number(r.rnk) }));
+    // Every row carries the count of all matches; no row (nothing matched, or a cursor past the
+    // last match, or first = 0): unknown here.
+    const first = raw[0];
+    return { hits, hasNextPage: raw.length > page.first, totalCount: first ? Number(first.total_count) : null };
   }
 }

@@ -117,15 +117,21 @@ describe.each(STACKS)('search on the %s stack', (stack) => {
     for (let i = 0; i < 23; i++) await v.createFolder({ parentId: dir.id, name: `invoice ${String(i).padStart(2, '0')}` });
     const seen: string[] = [];
     let after: string | undefined;
+    let last: string | undefined;
     for (;;) {
       const page = await v.search({ query: 'invoice', first: 5, after });
       expect(page.totalCount).toBe(23);
       seen.push(...page.edges.map((e) => e.node.id));
+      last = page.pageInfo.endCursor ?? undefined;
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor ?? undefined;
     }
     expect(seen).toHaveLength(23);
     expect(new Set(seen).size).toBe(23);
+    // Past the last match the count still holds (the cursor carries it); first 0 counts too.
+    const past = await v.search({ query: 'invoice', first: 5, after: last });
+    expect(past).toMatchObject({ edges: [], totalCount: 23, pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(await v.search({ query: 'invoice', first: 0 })).toMatchObject({ edges: [], totalCount: 23, pageInfo: { hasNextPage: true } });
     for (const [query, first] of [['invoice', 50], ['invoice 07', 50], ['nomatch', 50], ['invoice', 0], ['in', 3]] as const) {
       statements.length = 0;
       await v.search({ query, first });

@@ -26,6 +26,8 @@ interface CursorJson {
   r: number;
   u: string;
   id: string;
+  /** The number of matches when the cursor was made: the total of an empty page after it. */
+  t: number;
   s: string;
 }
 
@@ -47,8 +49,11 @@ export class SearchService {
     const scope = scopeOf(viewer.userId, key, filter);
     const after = input.after === undefined ? undefined : decodeCursor(input.after, scope);
     const result = await this.repo.search(viewer.userId, key, filter, { first: input.first, ...(after ? { after } : {}) });
-    const edges = result.hits.map((h) => ({ cursor: encodeCursor({ rank: h.rank, updatedAt: h.row.updatedAt, id: h.row.id }, scope), node: toFileDto(h.row) }));
-    return { edges, pageInfo: { hasNextPage: result.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: result.totalCount };
+    // The count comes with the rows (first = 0 still reads one). No row: nothing matches, or the
+    // cursor was the last match, whose count the cursor carries.
+    const totalCount = result.totalCount ?? after?.total ?? 0;
+    const edges = result.hits.map((h) => ({ cursor: encodeCursor({ rank: h.rank, updatedAt: h.row.updatedAt, id: h.row.id }, totalCount, scope), node: toFileDto(h.row) }));
+    return { edges, pageInfo: { hasNextPage: result.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount };
   }
 }
 
@@ -58,12 +63,12 @@ function scopeOf(userId: string, key: string, filter: SearchFilter): string {
   return createHash('sha256').update(JSON.stringify([userId, key, f])).digest('base64url').slice(0, 16);
 }
 
-function encodeCursor(c: SearchCursor, scope: string): string {
-  const json: CursorJson = { r: c.rank, u: c.updatedAt.toISOString(), id: c.id, s: scope };
+function encodeCursor(c: SearchCursor, total: number, scope: string): string {
+  const json: CursorJson = { r: c.rank, u: c.updatedAt.toISOString(), id: c.id, t: total, s: scope };
   return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
-function decodeCursor(after: string, scope: string): SearchCursor {
+function decodeCursor(after: string, scope: string): SearchCursor & { total: number } {
   const bad = (cause?: unknown) => new AppError('BAD_INPUT', 'Invalid cursor', { cause, details: { field: 'after', reason: 'invalid_cursor' } });
   let c: CursorJson;
   try {
@@ -71,8 +76,8 @@ function decodeCursor(after: string, scope: string): SearchCursor {
   } catch (error) {
     throw bad(error);
   }
-  if (typeof c !== 'object' || c === null || ![0, 1, 2].includes(c.r) || typeof c.u !== 'string' || typeof c.id !== 'string' || c.id.length > 64 || c.s !== scope) throw bad();
+  if (typeof c !== 'object' || c === null || ![0, 1, 2].includes(c.r) || typeof c.u !== 'string' || typeof c.id !== 'string' || c.id.length > 64 || !Number.isSafeInteger(c.t) || c.t < 0 || c.s !== scope) throw bad();
   const updatedAt = new Date(c.u);
   if (Number.isNaN(updatedAt.getTime())) throw bad();
-  return { rank: c.r, updatedAt, id: c.id };
+  return { rank: c.r, updatedAt, id: c.id, total: c.t };
 }
