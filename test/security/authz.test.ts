@@ -476,6 +476,8 @@ describe('every byte endpoint', () => {
       { method: 'HEAD', path: (id: string) => `/files/${id}/content`, own: ids.file },
       { method: 'GET', path: (id: string) => `/files/${id}/versions/${ids.version}/content`, own: ids.outsideFile },
       { method: 'HEAD', path: (id: string) => `/files/${id}/versions/${ids.version}/content`, own: ids.outsideFile },
+      { method: 'GET', path: (id: string) => `/files/${id}/thumbnail`, own: ids.file },
+      { method: 'HEAD', path: (id: string) => `/files/${id}/thumbnail?size=LARGE`, own: ids.file },
     ];
     for (const e of endpoints) {
       const name = `${e.method} ${e.path(':id')}`;
@@ -507,6 +509,11 @@ describe('every byte endpoint', () => {
       const random = await answer(await http(method, `/s/${ids.folderShareToken}/${randomUUID()}`));
       expect(outside.status).toBe(404);
       expect(outside).toEqual(random);
+      // The share's thumbnail route follows the same rules as its downloads.
+      const outsideThumb = await answer(await http(method, `/s/${ids.folderShareToken}/thumbnail/${ids.outsideFile}`));
+      const randomThumb = await answer(await http(method, `/s/${ids.folderShareToken}/thumbnail/${randomUUID()}`));
+      expect(outsideThumb.status).toBe(404);
+      expect(outsideThumb).toEqual(randomThumb);
       const unknown = await answer(await http(method, `/s/${randomBytes(32).toString('base64url')}`));
       expect(unknown.status).toBe(404);
     }
