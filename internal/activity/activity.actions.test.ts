@@ -1,6 +1,7 @@
-/** Address shortening: what a person's activity log keeps of a visitor's address. */
+/** Address shortening (what a person's activity log keeps of an address), the actions, event ids. */
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_ACTIONS, isSecurityAction, shortenAddress } from './activity.actions.ts';
+import { eventId } from './activity.repository.ts';
 
 describe('shortenAddress', () => {
   it.each([
@@ -29,5 +30,15 @@ describe('actions', () => {
   it('are the 14 of the contract; the security ones go to the audit log', () => {
     expect(ACTIVITY_ACTIONS).toHaveLength(14);
     expect(ACTIVITY_ACTIONS.filter(isSecurityAction)).toEqual(['TOKEN_CREATED', 'SIGNED_IN', 'SIGN_IN_FAILED']);
+  });
+});
+
+describe('event ids', () => {
+  it('sort as written, also within one millisecond, and look like UUIDv7', () => {
+    const at = new Date('2026-12-05T12:00:00.123Z');
+    const ids = Array.from({ length: 50 }, () => eventId(at));
+    expect([...ids].sort()).toEqual(ids);
+    expect(eventId(new Date(at.getTime() + 1)) > ids.at(-1)!).toBe(true);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

@@ -3,7 +3,7 @@
  * transaction of the change it records (the caller's EntityManager): one INSERT, so the event
  * commits or rolls back with that change.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { Orm } from '../platform/db/orm.ts';
 import { isSecurityAction, requestOrigin, type ActivityInput } from './activity.actions.ts';
@@ -12,11 +12,29 @@ import { ActivityEventRow } from './activity.entities.ts';
 const NAME_MAX = 255;
 const ACTOR_MAX = 254;
 
+let lastMs = -1;
+let sequence = 0;
+
+/**
+ * A UUIDv7-shaped id that sorts as the events were written: the millisecond first, then a counter
+ * within it (this process), then random bits. Pages are ordered by (at, id), so two events of one
+ * millisecond (a transaction's, or a fast sequence's) still come newest first.
+ */
+export function eventId(at: Date): string {
+  const ms = at.getTime();
+  sequence = ms === lastMs ? (sequence + 1) & 0xfff : 0;
+  lastMs = ms;
+  const time = Math.max(0, ms).toString(16).padStart(12, '0');
+  const random = randomBytes(8).toString('hex');
+  const variant = ((parseInt(random.slice(0, 1), 16) & 0x3) | 0x8).toString(16);
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${sequence.toString(16).padStart(3, '0')}-${variant}${random.slice(1, 4)}-${random.slice(4, 16)}`;
+}
+
 /** Inserts the event with the request's origin, in `em`'s transaction (or on its own without one). */
 export async function recordEvent(em: EntityManager, input: ActivityInput, at: Date = new Date()): Promise<void> {
   const { ip, userAgent } = requestOrigin();
   await em.insert(ActivityEventRow, {
-    id: randomUUID(),
+    id: eventId(at),
     ownerId: input.ownerId,
     action: input.action,
     fileId: input.file?.id ?? null,
