@@ -41,7 +41,7 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
   if (!meta.width || !meta.height) return { kind: 'failed', reason: 'corrupt' };
   if (meta.width * meta.height > limits.maxInputPixels) return { kind: 'failed', reason: 'too_many_pixels' };
   try {
-    const large = await withTimeout(decodeLarge(await source.open(), limits), limits.timeoutMs);
+    const large = await decodeLarge(await source.open(), limits);
     const images = new Map<ThumbnailSize, Buffer>([['LARGE', large]]);
     for (const size of ['MEDIUM', 'SMALL'] as const) images.set(size, await resize(sharp(large), size).toBuffer());
     return { kind: 'ready', images };
@@ -62,35 +62,25 @@ async function decodeLarge(body: Readable, limits: ThumbnailLimits): Promise<Buf
   const image = sharp({ limitInputPixels: limits.maxInputPixels, failOn: 'warning', pages: 1, sequentialRead: true })
     .timeout({ seconds: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) })
     .rotate();
-  let storeError: unknown;
-  body.once('error', (error) => {
-    storeError = error;
-    image.destroy(error);
+  // sharp waits for its input to end before it decodes: a store that breaks off mid-read, or a
+  // read that takes too long, must end the job from here (the stream is destroyed either way).
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    body.once('error', (error) => reject(error instanceof AppError ? error : new AppError('UNAVAILABLE', 'blob could not be read for its thumbnail', { cause: error })));
+    timer = setTimeout(() => reject(new Timeout('thumbnail timeout')), limits.timeoutMs);
   });
+  image.once('error', () => undefined);
   body.pipe(image);
   try {
-    return await resize(image, 'LARGE').toBuffer();
-  } catch (error) {
-    if (storeError === undefined) throw error;
-    throw storeError instanceof AppError ? storeError : new AppError('UNAVAILABLE', 'blob could not be read for its thumbnail', { cause: storeError });
+    return await Promise.race([resize(image, 'LARGE').toBuffer(), stopped]);
   } finally {
+    clearTimeout(timer);
+    body.unpipe(image);
     body.destroy();
   }
 }
 
 class Timeout extends Error {}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout('thumbnail timeout')), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function failureOf(error: unknown): RenderFailure {
   if (error instanceof Timeout) return 'timeout';

@@ -1,0 +1,88 @@
+/**
+ * The renderer's bounds, on sharp itself (no service): what is refused before any read, what a
+ * failing store does (thrown: the queue retries), the timeout, and the memory a real 24-megapixel
+ * photo costs to thumbnail.
+ */
+import { Readable } from 'node:stream';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../platform/errors.ts';
+import { renderThumbnails, type RenderSource } from './thumbnail.renderer.ts';
+import { THUMBNAIL_LIMITS } from './thumbnails.rules.ts';
+
+function source(bytes: Buffer, reads: string[] = []): RenderSource {
+  return {
+    size: bytes.length,
+    head: async (n) => {
+      reads.push(`head ${n}`);
+      return bytes.subarray(0, n);
+    },
+    open: async () => {
+      reads.push('open');
+      // Small pieces, as a store streams them.
+      return Readable.from((function* pieces() {
+        for (let i = 0; i < bytes.length; i += 64 * 1024) yield bytes.subarray(i, i + 64 * 1024);
+      })());
+    },
+  };
+}
+
+describe('renderThumbnails', () => {
+  it('refuses a blob over maxInputBytes without reading a byte', async () => {
+    const reads: string[] = [];
+    const big = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer();
+    expect(await renderThumbnails(source(big, reads), { ...THUMBNAIL_LIMITS, maxInputBytes: big.length - 1 })).toEqual({ kind: 'failed', reason: 'too_large' });
+    expect(reads).toEqual([]);
+  });
+
+  it('refuses too many pixels from the header alone (the whole blob is never opened)', async () => {
+    const reads: string[] = [];
+    const photo = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#abc' } }).jpeg().toBuffer();
+    expect(await renderThumbnails(source(photo, reads), { ...THUMBNAIL_LIMITS, maxInputPixels: 5_000_000 })).toEqual({ kind: 'failed', reason: 'too_many_pixels' });
+    expect(reads).toEqual([`head ${Math.min(photo.length, THUMBNAIL_LIMITS.headerBytes)}`]);
+  });
+
+  it('a store that breaks off mid-read throws an AppError (retried by the queue), not a FAILED image', async () => {
+    const photo = await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+    const broken: RenderSource = {
+      ...source(photo),
+      open: async () => Readable.from((async function* pieces() {
+        yield photo.subarray(0, 10_000);
+        throw new Error('socket hang up');
+      })()),
+    };
+    const error = await renderThumbnails(broken, THUMBNAIL_LIMITS).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('UNAVAILABLE');
+  });
+
+  it('a job past its timeout is FAILED timeout', async () => {
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+    const slow: RenderSource = {
+      ...source(photo),
+      open: async () => Readable.from((async function* pieces() {
+        yield photo.subarray(0, 1000);
+        await new Promise((r) => setTimeout(r, 2_000));
+        yield photo.subarray(1000);
+      })()),
+    };
+    expect(await renderThumbnails(slow, { ...THUMBNAIL_LIMITS, timeoutMs: 300 })).toEqual({ kind: 'failed', reason: 'timeout' });
+  });
+
+  it('a 24-megapixel photo: three sizes, and the memory it costs', async () => {
+    const photo = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg({ quality: 85 }).toBuffer();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const started = performance.now();
+    const result = await renderThumbnails(source(photo), THUMBNAIL_LIMITS).finally(() => clearInterval(sampler));
+    const ms = performance.now() - started;
+    if (result.kind !== 'ready') throw new Error(`not rendered: ${result.reason}`);
+    const sizes = await Promise.all([...result.images].map(async ([size, image]) => [size, (await sharp(image).metadata()).width] as const));
+    expect(Object.fromEntries(sizes)).toEqual({ LARGE: 1024, MEDIUM: 256, SMALL: 128 });
+    const growthMiB = (peak - before) / 2 ** 20;
+    console.log(`thumbnails: 24 MP JPEG (${(photo.length / 2 ** 20).toFixed(1)} MiB) -> 3 sizes in ${ms.toFixed(0)} ms, RSS growth ${growthMiB.toFixed(1)} MiB`);
+    // The decoded image would be 69 MiB (RGB); the input buffer is the file itself.
+    expect(growthMiB).toBeLessThan(photo.length / 2 ** 20 + 64);
+  }, 60_000);
+});
