@@ -56,7 +56,7 @@ const qw = (query: string, vars: (w: World, me: Fresh) => Record<string, unknown
 // field                 expected                  operation (arguments: own root, another person's things)
 const CASES: Record<string, Case> = {
   'Query.me':              { expect: 'ok',              run: q('{ me { id quota { used limit } } }') },
-  'Query.folder':          { expect: 'ok',              run: qw('query($id: ID) { folder(id: $id) { id parentId children { totalCount } } }', (_w, me) => ({ id: me.userId })) },
+  'Query.folder':          { expect: 'ok',              run: qw('query($id: ID) { folder(id: $id) { id parentId thumbnailUrl children { totalCount edges { node { thumbnailUrl(size: SMALL) } } } } }', (_w, me) => ({ id: me.userId })) },
   'Query.file':            { expect: 'ok',              run: qw('query($id: ID!) { file(id: $id) { id isFolder ancestors { id } } }', (_w, me) => ({ id: me.userId })) },
   'Query.trash':           { expect: 'ok',              run: q('{ trash { id } }') },
   // The root is a folder: no content to sign a URL for.
