@@ -431,6 +431,21 @@ export type ActivityQueryVariables = Exact<{
 
 export type ActivityQuery = { activity: { edges: Array<{ cursor: string, node: { id: string, at: string, action: ActivityAction, fileName: string | null, actorName: string | null, ip: string | null, userAgent: string | null, file: { id: string, name: string, isFolder: boolean, parentId: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
+export type FileVersionsQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type FileVersionsQuery = { file: { id: string, name: string, versions: Array<{ id: string, size: number, contentHash: string, createdAt: string }> } };
+
+export type RestoreVersionMutationVariables = Exact<{
+  fileId: string;
+  versionId: string;
+}>;
+
+
+export type RestoreVersionMutation = { restoreVersion: { id: string, size: number, updatedAt: string } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -482,3 +497,5 @@ export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: S
 export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;
 export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;
 export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;
+export const FileVersionsDocument = "query FileVersions($id: ID!) {\n  file(id: $id) {\n    id\n    name\n    versions {\n      id\n      size\n      contentHash\n      createdAt\n    }\n  }\n}" as Operation<FileVersionsQuery, FileVersionsQueryVariables>;
+export const RestoreVersionDocument = "mutation RestoreVersion($fileId: ID!, $versionId: ID!) {\n  restoreVersion(fileId: $fileId, versionId: $versionId) {\n    id\n    size\n    updatedAt\n  }\n}" as Operation<RestoreVersionMutation, RestoreVersionMutationVariables>;

@@ -5,6 +5,7 @@ import { ErrorText } from '../components/Dialog.tsx';
 import { FolderNameDialog, MoveDialog, RenameDialog } from '../components/FileDialogs.tsx';
 import { ShareDialog } from '../components/ShareDialog.tsx';
 import { UploadLinkDialog } from '../components/UploadLinkDialog.tsx';
+import { VersionsDialog } from '../components/VersionsDialog.tsx';
 import { Thumbnail } from '../components/Thumbnail.tsx';
 import { UnfinishedUploads } from '../components/UnfinishedUploads.tsx';
 import { filesFromDrop, filesFromInput } from '../drop.ts';
@@ -14,7 +15,7 @@ import { formatBytes, formatDate } from '../format.ts';
 import { navigate } from '../router.ts';
 import { uploads } from '../uploads.ts';
 
-type Open = { kind: 'rename' | 'move' | 'share' | 'uploadLink'; file: FileNode } | { kind: 'newFolder' } | null;
+type Open = { kind: 'rename' | 'move' | 'share' | 'uploadLink' | 'versions'; file: FileNode } | { kind: 'newFolder' } | null;
 
 export function DrivePage({ folderId }: { folderId: string | null }) {
   const [folder, setFolder] = useState<Folder | null>(null);
@@ -269,6 +270,11 @@ function FileRow({ file, act, onOpen }: { file: FileNode; act: Act; onOpen: (ope
                 Upload link
               </button>
             )}
+            {!file.isFolder && (
+              <button type="button" onClick={() => onOpen({ kind: 'versions', file })}>
+                Versions
+              </button>
+            )}
             <button type="button" onClick={() => onOpen({ kind: 'rename', file })}>
               Rename
             </button>
@@ -293,6 +299,7 @@ function DriveDialogs({ open, folder, onClose, onDone }: { open: Open; folder: F
       {open?.kind === 'move' && <MoveDialog file={open.file} onClose={onClose} onDone={onDone} />}
       {open?.kind === 'share' && <ShareDialog file={open.file} onClose={onClose} />}
       {open?.kind === 'uploadLink' && <UploadLinkDialog folder={open.file} onClose={onClose} />}
+      {open?.kind === 'versions' && <VersionsDialog file={open.file} onClose={onClose} onRestored={onDone} />}
     </>
   );
 }
