@@ -187,6 +187,15 @@ describe('distributed roles', () => {
     expect([refused.status, errorCode(refused)]).toEqual([401, 'UNAUTHENTICATED']);
   });
 
+  it('the activity log across processes: the accounts and files services record the client address and browser the gateway saw', async () => {
+    const res = await gql<{ activity: { edges: { node: { action: string; ip: string | null; userAgent: string | null } }[] } }>(gatewayB.url, '{ activity(first: 200) { edges { node { action ip userAgent } } } }', {}, token);
+    const events = res.data!.activity.edges.map((e) => e.node);
+    // Registered through gateway B (accounts service), tokens made through gateway A: both forwarded.
+    expect(events.filter((e) => e.action === 'SIGNED_IN')).toEqual([{ action: 'SIGNED_IN', ip: '127.0.0.0', userAgent: 'node' }]);
+    expect(events.filter((e) => e.action === 'TOKEN_CREATED')).toHaveLength(2);
+    expect(events.every((e) => e.ip === '127.0.0.0' && e.userAgent === 'node')).toBe(true);
+  });
+
   it('found every service by its DNS name (checked last, after every flow ran)', () => {
     // The release-prefixed Service names of SERVICE_HOST_*, never the bare role names.
     for (const name of ['accounts', 'files', 'uploads', 'transfer']) expect(dns.queries).toContain(`rel-${name}.${NAMESPACE}.svc.cluster.local`);
