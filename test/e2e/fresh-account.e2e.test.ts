@@ -58,6 +58,7 @@ const CASES: Record<string, Case> = {
   'Query.me':              { expect: 'ok',              run: q('{ me { id quota { used limit } } }') },
   'Query.folder':          { expect: 'ok',              run: qw('query($id: ID) { folder(id: $id) { id parentId thumbnailUrl children { totalCount edges { node { thumbnailUrl(size: SMALL) } } } } }', (_w, me) => ({ id: me.userId })) },
   'Query.file':            { expect: 'ok',              run: qw('query($id: ID!) { file(id: $id) { id isFolder ancestors { id } } }', (_w, me) => ({ id: me.userId })) },
+  'Query.search':          { expect: 'ok',              run: q('{ search(query: "report") { totalCount pageInfo { hasNextPage } edges { node { id } } } }') },
   'Query.trash':           { expect: 'ok',              run: q('{ trash { id } }') },
   // The root is a folder: no content to sign a URL for.
   'Query.downloadUrl':     { expect: ['BAD_INPUT'],     run: qw('query($id: ID!) { downloadUrl(id: $id) { url } }', (_w, me) => ({ id: me.userId })) },

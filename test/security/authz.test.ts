@@ -133,6 +133,8 @@ const SPECS: Record<string, Spec> = {
   me: { kind: 'mine' },
   folder: { kind: 'owned', vars: (i) => ({ id: i.folder }) },
   file: { kind: 'owned', vars: (i) => ({ id: i.file }) },
+  // Searches the viewer's own drive only (search.e2e.test.ts: bob searching alice's names finds nothing).
+  search: { kind: 'mine' },
   trash: { kind: 'mine' },
   downloadUrl: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   uploads: { kind: 'mine' },

@@ -446,6 +446,15 @@ export type RestoreVersionMutationVariables = Exact<{
 
 export type RestoreVersionMutation = { restoreVersion: { id: string, size: number, updatedAt: string } };
 
+export type SearchQueryVariables = Exact<{
+  query: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SearchQuery = { search: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, size: number, mimeType: string | null, isFolder: boolean, parentId: string | null, updatedAt: string, ancestors: Array<{ id: string, name: string }> } }> } };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -499,3 +508,4 @@ export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upl
 export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;
 export const FileVersionsDocument = "query FileVersions($id: ID!) {\n  file(id: $id) {\n    id\n    name\n    versions {\n      id\n      size\n      contentHash\n      createdAt\n    }\n  }\n}" as Operation<FileVersionsQuery, FileVersionsQueryVariables>;
 export const RestoreVersionDocument = "mutation RestoreVersion($fileId: ID!, $versionId: ID!) {\n  restoreVersion(fileId: $fileId, versionId: $versionId) {\n    id\n    size\n    updatedAt\n  }\n}" as Operation<RestoreVersionMutation, RestoreVersionMutationVariables>;
+export const SearchDocument = "query Search($query: String!, $first: Int, $after: String) {\n  search(query: $query, first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        size\n        mimeType\n        isFolder\n        parentId\n        updatedAt\n        ancestors {\n          id\n          name\n        }\n      }\n    }\n  }\n}" as Operation<SearchQuery, SearchQueryVariables>;

@@ -1,5 +1,6 @@
 /** The drive: one folder's contents with breadcrumbs, sorting, item actions, uploads by drop or picker. */
 import { Icon } from '../components/Icon.tsx';
+import { SearchBox } from '../components/SearchBox.tsx';
 import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { ErrorText } from '../components/Dialog.tsx';
 import { FolderNameDialog, MoveDialog, RenameDialog } from '../components/FileDialogs.tsx';
@@ -110,6 +111,7 @@ export function DrivePage({ folderId }: { folderId: string | null }) {
       onDrop={(e) => void onDrop(e)}
     >
       <Breadcrumbs folder={folder} title={title} />
+      <SearchBox />
       <h1 className="folder-title">{title}</h1>
       <Toolbar sort={sort} onSort={setSort} onFiles={addFiles} onNewFolder={() => setOpen({ kind: 'newFolder' })} />
 
