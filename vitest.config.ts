@@ -17,6 +17,7 @@ export const FAST_FILES = [
   'api/graphql/ws-sessions.test.ts',
   'api/http/*.test.ts',
   'internal/files/content-hash.test.ts',
+  'internal/files/search/search-key.test.ts',
   'internal/files/blobs.writer.test.ts',
   'internal/files/shares.router.test.ts',
   'internal/files/download-links.router.test.ts',
@@ -58,6 +59,7 @@ export const SPLIT_FILES = [
   'internal/files/files.router.test.ts',
   'internal/files/file-properties.router.test.ts',
   'internal/files/drive-paths.router.test.ts',
+  'internal/files/search/search.router.test.ts',
 ];
 
 export const shared = {
