@@ -1,0 +1,52 @@
+/**
+ * `npx tsx bench/profile/small-by-size.ts [files]`: where the small-files step loses time. The
+ * cdperf mix's files per size class, uploaded by the Stratus CLI's `sendFile` and straight to RGW
+ * (4 in flight, as the bench), with the wall time of each class and the median latency of one file.
+ * A diagnosis, not a figure for the README (the bench's small step is).
+ */
+import { createReadStream } from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Upload as S3Upload } from '@aws-sdk/lib-storage';
+import { sendFile } from '../../cli/lib/upload-small.ts';
+import { BUCKETS, writeMix, type MixFile } from '../lib/file-mix.ts';
+import { directS3 } from '../lib/stack.ts';
+import { median, MiB, pool, round } from '../lib/stats.ts';
+import { childProcessTarget } from '../lib/target.ts';
+
+const files = Number(process.argv[2] ?? 600);
+const mix = await writeMix(files, `probe-${Date.now()}`);
+const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
+const user = await target.signUp();
+const s3 = directS3();
+const PART = 8 * MiB;
+
+async function timed(list: MixFile[], one: (f: MixFile) => Promise<void>): Promise<{ s: number; p50: number }> {
+  const lat: number[] = [];
+  const started = performance.now();
+  await pool(list, 4, async (f) => {
+    const t = performance.now();
+    await one(f);
+    lat.push(performance.now() - t);
+  });
+  return { s: round((performance.now() - started) / 1000, 2), p50: round(median(lat), 1) };
+}
+
+try {
+  for (const [i, bucket] of BUCKETS.entries()) {
+    const list = mix.files.filter((f) => f.bucket === i);
+    if (list.length === 0) continue;
+    const stratus = await timed(list, async (f) => {
+      await sendFile(user.api, f.path, { name: `${i}-${f.name}` });
+    });
+    const direct = await timed(list, async (f) => {
+      const params = { Bucket: s3.bucket, Key: `probe/${Date.now()}-${f.name}`, Body: createReadStream(f.path) };
+      if (f.size <= PART) await s3.client.send(new PutObjectCommand({ ...params, ContentLength: f.size }));
+      else await new S3Upload({ client: s3.client, params, partSize: PART, queueSize: 4 }).done();
+    });
+    console.log(`${bucket.label.padEnd(10)} ${String(list.length).padStart(4)} files: Stratus ${stratus.s} s (p50 ${stratus.p50} ms/file), direct ${direct.s} s (p50 ${direct.p50} ms/file), ratio ${round(direct.s / stratus.s, 2)}`);
+  }
+} finally {
+  mix.remove();
+  s3.client.destroy();
+  await target.close();
+}
