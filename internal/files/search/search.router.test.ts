@@ -94,6 +94,14 @@ describe.each(STACKS)('search on the %s stack', (stack) => {
     await other.shares.save({ token: share.token, targetFolderId: (await other.node({ id: null })).id });
     expect(await names(other, 'ocelot')).toEqual(['Ocelot.txt']);
     expect(await names(other, 'keys')).toEqual(['Keys']);
+    // A move that names the item (WebDAV MOVE) and a copy under a new name (WebDAV COPY).
+    const target = await other.createFolder({ parentId: null, name: 'Target' });
+    const ocelot = (await other.search({ query: 'ocelot', first: 1 })).edges[0]?.node.id ?? '';
+    await other.paths.moveTo({ id: ocelot, parentId: target.id, name: 'Lynx.txt' });
+    expect(await names(other, 'ocelot')).toEqual([]);
+    expect(await names(other, 'lynx')).toEqual(['Lynx.txt']);
+    await other.paths.copyTo({ id: ocelot, parentId: target.id, name: 'Caracal.txt', shallow: false });
+    expect(await names(other, 'caracal')).toEqual(['Caracal.txt']);
   });
 
   it('filters by MIME type prefix, change time, size and folders', async () => {
