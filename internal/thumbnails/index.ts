@@ -39,7 +39,7 @@ export function createThumbnails(runtime: Runtime, files: Pick<FilesService, 'ge
   // Not awaited here (the files service is built synchronously); a failure shows in readiness and on publish.
   queue.catch((error: unknown) => runtime.log.error({ err: error }, 'thumbnail queue unavailable'));
   const repo = new ThumbnailsRepository(runtime.orm);
-  const service = new ThumbnailsService(repo, runtime.storage, queue, files, new ThumbnailLinks(runtime.config.jwtSecret), { ...THUMBNAIL_LIMITS, ...options.limits }, runtime.log);
+  const service = new ThumbnailsService(repo, runtime.storage, queue, files, new ThumbnailLinks(runtime.config.jwtSecret), { ...THUMBNAIL_LIMITS, ...options.limits }, runtime.log, runtime.kv);
   const worker = queue.then(async (q) => {
     const w = new ThumbnailsWorker(q, service, runtime.log);
     if (options.worker ?? true) await w.start();

@@ -28,11 +28,11 @@ export class ThumbnailsRepository {
     return this.em().findOne(ThumbnailRow, { contentHash: key.contentHash, size: key.size });
   }
 
-  /** The READY rows among `keys`, in one statement (the hashes are unique enough; size is checked here). */
-  async readyAmong(keys: readonly ContentKey[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    const rows = await this.em().find(ThumbnailRow, { contentHash: { $in: [...new Set(keys.map((k) => k.contentHash))] }, status: 'READY' }, { fields: ['contentHash', 'size'] });
-    return new Set(rows.map((r) => contentKeyText({ contentHash: r.contentHash, size: Number(r.size) })));
+  /** The rows among `keys` by contentKeyText, in one statement (READY or FAILED; absent: no job finished). */
+  async statusesAmong(keys: readonly ContentKey[]): Promise<Map<string, ThumbnailStatus>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.em().find(ThumbnailRow, { contentHash: { $in: [...new Set(keys.map((k) => k.contentHash))] } }, { fields: ['contentHash', 'size', 'status'] });
+    return new Map(rows.map((r) => [contentKeyText({ contentHash: r.contentHash, size: Number(r.size) }), r.status]));
   }
 
   /** Records a finished job; a row already there (another run won) is left as it is. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FileDto } from '../files/files.dto.ts';
 import type { FilesService } from '../files/files.service.ts';
 import { AppError } from '../platform/errors.ts';
+import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { JobQueue } from '../platform/mq/queue.ts';
 import type { Viewer } from '../platform/request-context.ts';
@@ -27,6 +28,9 @@ export interface ThumbnailTarget {
   expires: number | null;
 }
 
+/** How long a content's job request stands before it may be asked again (the job is queued or running meanwhile). */
+const ASK_AGAIN_MS = 15 * 60_000;
+
 const notReady = () => new AppError('NOT_FOUND', 'This file has no thumbnail (yet)', { details: { reason: 'thumbnail_not_ready' } });
 
 export class ThumbnailsService {
@@ -38,15 +42,22 @@ export class ThumbnailsService {
     private readonly links: ThumbnailLinks,
     private readonly limits: ThumbnailLimits,
     private readonly log: Logger,
+    private readonly kv?: KeyValueStore,
   ) {}
 
-  /** After a file's content was recorded: queue a job for an image (never fails the caller). */
+  /**
+   * Queues a job for an image's content (never fails the caller): after its content was recorded,
+   * and when it is listed without any thumbnail row (content stored before thumbnails existed, or a
+   * job lost because its publish failed). At most once per ASK_AGAIN_MS per content across replicas
+   * (a KV key set only when absent), so a listing shown again and again while the job runs queues
+   * nothing more.
+   */
   requested(file: Pick<FileDto, 'name' | 'mimeType' | 'contentHash' | 'size'>): void {
     if (!file.contentHash || !looksLikeImage(file.name, file.mimeType)) return;
     const job = { contentHash: file.contentHash, size: file.size };
-    // One message id per content: a broker that deduplicates keeps one; the job is idempotent anyway.
-    this.queue
-      .then((q) => q.publish(job, { messageId: `thumbnail:${contentKeyText(job)}` }))
+    const first = this.kv ? this.kv.set(`thumbnails:asked:${contentKeyText(job)}`, '1', { ttlMs: ASK_AGAIN_MS, ifAbsent: true }) : Promise.resolve(true);
+    first
+      .then(async (go) => go && (await (await this.queue).publish(job)))
       .catch((error: unknown) => this.log.warn({ err: error, ...job }, 'thumbnail job not queued'));
   }
 
@@ -75,10 +86,13 @@ export class ThumbnailsService {
     const ids = [...new Set(items.map((i) => i.fileId))];
     const files = new Map((await this.files.getMany(viewer, ids)).flatMap((f) => (f ? [[f.id, f] as const] : [])));
     const keys = [...files.values()].flatMap((f) => (f.contentHash && !f.isFolder ? [{ contentHash: f.contentHash, size: f.size }] : []));
-    const ready = await this.repo.readyAmong(keys);
+    const statuses = await this.repo.statusesAmong(keys);
+    for (const file of files.values()) {
+      if (file.contentHash && !statuses.has(contentKeyText({ contentHash: file.contentHash, size: file.size }))) this.requested(file);
+    }
     return items.map(({ fileId, size }) => {
       const file = files.get(fileId);
-      if (!file?.contentHash || !ready.has(contentKeyText({ contentHash: file.contentHash, size: file.size }))) return null;
+      if (!file?.contentHash || statuses.get(contentKeyText({ contentHash: file.contentHash, size: file.size })) !== 'READY') return null;
       return { sig: this.links.sign(viewer.userId, fileId, size).sig, version: file.contentHash.slice(0, 16) };
     });
   }
@@ -101,8 +115,8 @@ export class ThumbnailsService {
 
   /** Which contents have their thumbnails ready (for a share page's files, already authorised by the share). */
   async ready(keys: readonly ContentKey[]): Promise<boolean[]> {
-    const ready = await this.repo.readyAmong(keys);
-    return keys.map((k) => ready.has(contentKeyText(k)));
+    const statuses = await this.repo.statusesAmong(keys);
+    return keys.map((k) => statuses.get(contentKeyText(k)) === 'READY');
   }
 
   /** Where a content's thumbnail is; the caller has checked who may see that content (a share). */

@@ -37,8 +37,17 @@ const stacks: [string, () => Promise<Stack>][] = [
   }],
 ];
 
-const png = (width: number, height: number, seed: number) =>
-  sharp({ create: { width, height, channels: 3, background: { r: seed % 256, g: 80, b: 160 } } }).png().toBuffer();
+/**
+ * A colour of its own for every image of every run: job requests are remembered per content for
+ * 15 minutes in Redis, which every run shares, so a run must never upload an earlier run's bytes.
+ */
+const color = () => {
+  const [r = 0, g = 0, b = 0] = randomBytes(3);
+  return { r, g, b };
+};
+
+const png = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: color() } }).png().toBuffer();
 
 /** A PNG of a few hundred bytes whose header declares width × height (a decompression bomb). */
 function bombPng(width: number, height: number): Buffer {
@@ -56,7 +65,7 @@ function bombPng(width: number, height: number): Buffer {
   ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
   // The first rows' worth of zeros: valid deflate, and what a real bomb starts with.
   const idat = deflateSync(Buffer.alloc(64 * 1024), { level: 9 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('tEXt', Buffer.from(`Comment\0${randomBytes(8).toString('hex')}`)), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const THUMB_QUERY = 'query($id: ID!, $s: ThumbnailSize) { file(id: $id) { id thumbnailUrl(size: $s) } }';
@@ -100,10 +109,10 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
   };
 
   it.each([
-    ['photo.jpg', 'image/jpeg', () => sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#3366cc' } }).jpeg().toBuffer(), { SMALL: [128, 96], MEDIUM: [256, 192], LARGE: [1024, 768] }],
-    ['small.png', 'image/png', () => png(300, 200, 1), { SMALL: [128, 85], MEDIUM: [256, 171], LARGE: [300, 200] }],
-    ['tall.webp', 'image/webp', () => sharp({ create: { width: 400, height: 1600, channels: 4, background: '#11aa3380' } }).webp().toBuffer(), { SMALL: [32, 128], MEDIUM: [64, 256], LARGE: [256, 1024] }],
-    ['anim.gif', 'image/gif', () => sharp({ create: { width: 500, height: 500, channels: 3, background: '#aa0000' } }).gif().toBuffer(), { SMALL: [128, 128], MEDIUM: [256, 256], LARGE: [500, 500] }],
+    ['photo.jpg', 'image/jpeg', () => sharp({ create: { width: 2000, height: 1500, channels: 3, background: color() } }).jpeg().toBuffer(), { SMALL: [128, 96], MEDIUM: [256, 192], LARGE: [1024, 768] }],
+    ['small.png', 'image/png', () => png(300, 200), { SMALL: [128, 85], MEDIUM: [256, 171], LARGE: [300, 200] }],
+    ['tall.webp', 'image/webp', () => sharp({ create: { width: 400, height: 1600, channels: 4, background: { ...color(), alpha: 0.5 } } }).webp().toBuffer(), { SMALL: [32, 128], MEDIUM: [64, 256], LARGE: [256, 1024] }],
+    ['anim.gif', 'image/gif', () => sharp({ create: { width: 500, height: 500, channels: 3, background: color() } }).gif().toBuffer(), { SMALL: [128, 128], MEDIUM: [256, 256], LARGE: [500, 500] }],
   ] as const)('%s gets WebP thumbnails of the right dimensions in every size', async (name, type, make, expected) => {
     const file = await upload(alice.token, name, await make(), type);
     for (const [size, [width, height]] of Object.entries(expected)) {
@@ -122,7 +131,7 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
   }, 90_000);
 
   it('two files with the same content share one thumbnail row and object', async () => {
-    const bytes = await png(640, 480, 7);
+    const bytes = await png(640, 480);
     const a = await upload(alice.token, 'same.png', bytes, 'image/png');
     const b = await upload(bob.token, 'copy of same.png', bytes, 'image/png');
     const [urlA, urlB] = [await waitForUrl(alice.token, a.id), await waitForUrl(bob.token, b.id)];
@@ -137,7 +146,7 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
   }, 60_000);
 
   it('a corrupt image is marked FAILED once (acked, not retried) and its thumbnailUrl stays null', async () => {
-    const jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: color() } }).jpeg().toBuffer();
     const corrupt = Buffer.concat([jpeg.subarray(0, 700), randomBytes(20_000)]);
     const noise = await upload(alice.token, 'noise.png', randomBytes(5_000), 'image/png');
     const broken = await upload(alice.token, 'broken.jpg', corrupt, 'image/jpeg');
@@ -152,7 +161,7 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
   it('a decompression bomb (a small PNG declaring 30000×30000) and a 100-megapixel image are refused with bounded memory', async () => {
     const bomb = bombPng(30_000, 30_000);
     expect(bomb.length).toBeLessThan(2_000);
-    const huge = await sharp({ create: { width: 12_000, height: 8_400, channels: 3, background: '#808080' } }).jpeg({ quality: 50 }).toBuffer();
+    const huge = await sharp({ create: { width: 12_000, height: 8_400, channels: 3, background: color() } }).jpeg({ quality: 50 }).toBuffer();
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
@@ -173,19 +182,19 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
   }, 90_000);
 
   it('a non-image and a folder have no thumbnail', async () => {
-    const text = await upload(alice.token, 'notes.txt', Buffer.from('not an image at all'), 'text/plain');
+    const text = await upload(alice.token, 'notes.txt', Buffer.from(`not an image at all ${randomBytes(4).toString('hex')}`), 'text/plain');
     const folder = await gql<{ createFolder: { id: string } }>(stack.url, 'mutation { createFolder(name: "pics") { id } }', {}, alice.token);
     expect(await thumbnailUrl(alice.token, text.id)).toBeNull();
     expect(await thumbnailUrl(alice.token, folder.data!.createFolder.id)).toBeNull();
     // An image-looking name with text inside: the job reads the header and says so.
-    const fake = await upload(alice.token, 'fake.gif', Buffer.from('GIF? no, plain text'), 'image/gif');
+    const fake = await upload(alice.token, 'fake.gif', Buffer.from(`GIF? no, plain text ${randomBytes(4).toString('hex')}`), 'image/gif');
     const row = await waitForRow(fake.contentHash);
     expect(row.status).toBe('FAILED');
     expect(await thumbnailUrl(alice.token, fake.id)).toBeNull();
   }, 60_000);
 
   it("another person's file: no URL, its thumbnail NOT_FOUND with a token or someone else's signature", async () => {
-    const file = await upload(bob.token, 'bob.png', await png(200, 200, 42), 'image/png');
+    const file = await upload(bob.token, 'bob.png', await png(200, 200), 'image/png');
     const bobsUrl = await waitForUrl(bob.token, file.id);
     // Alice asking for Bob's file by id: NOT_FOUND, as for any unknown id.
     const asAlice = await gql(stack.url, THUMB_QUERY, { id: file.id }, alice.token);
@@ -194,7 +203,7 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
     expect(byToken.status).toBe(404);
     expect(((await byToken.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     // Alice's signature for her own file does not open Bob's.
-    const mine = await upload(alice.token, 'mine.png', await png(200, 200, 43), 'image/png');
+    const mine = await upload(alice.token, 'mine.png', await png(200, 200), 'image/png');
     const aliceUrl = new URL(await waitForUrl(alice.token, mine.id));
     const forged = new URL(bobsUrl);
     forged.searchParams.set('sig', aliceUrl.searchParams.get('sig') ?? '');
@@ -211,8 +220,20 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
     expect(own.status).toBe(200);
   }, 60_000);
 
+  it('content stored before thumbnails existed (no row, no request remembered) gets its thumbnail once listed', async () => {
+    const file = await upload(alice.token, 'old.png', await png(500, 400), 'image/png');
+    await waitForUrl(alice.token, file.id);
+    // As before this feature: no row, no remembered request.
+    await stack.runtime.orm.em.fork().nativeDelete(ThumbnailRow, { contentHash: file.contentHash });
+    await stack.runtime.kv.del(`thumbnails:asked:${file.contentHash}:${file.size}`);
+    expect(await thumbnailUrl(alice.token, file.id)).toBeNull();
+    const url = await waitForUrl(alice.token, file.id);
+    expect((await fetchImage(url)).res.status).toBe(200);
+    expect(await rowsOf(file.contentHash)).toHaveLength(1);
+  }, 60_000);
+
   it("purging a blob's last file deletes its thumbnails (row and objects) at the next sweep", async () => {
-    const file = await upload(alice.token, 'gone.png', await png(333, 222, 99), 'image/png');
+    const file = await upload(alice.token, 'gone.png', await png(333, 222), 'image/png');
     const url = await waitForUrl(alice.token, file.id);
     const row = await waitForRow(file.contentHash);
     const store = stack.runtime.storage.store(row.backend);
