@@ -33,13 +33,15 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund \
  && node -e "const Database = require('better-sqlite3'); new Database(':memory:').close()"
 
-# ---- build: the web UI (vite, a dev dependency), then drop the dev dependencies
+# ---- build: the web UI (vite, a dev dependency), then drop the dev dependencies. sharp (thumbnails)
+# needs no toolchain: npm ci installed its prebuilt libvips for this platform (@img/sharp-linux-x64),
+# and loading it here fails the build if that binary is missing.
 FROM deps AS build
 COPY . .
 RUN npm run build:web \
  && test -f web/dist/index.html \
  && npm prune --omit=dev \
- && node -e "require.resolve('tsx'); require('better-sqlite3')"
+ && node -e "require.resolve('tsx'); require('better-sqlite3'); require('sharp')"
 
 # ---- runtime
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
