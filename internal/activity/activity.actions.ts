@@ -38,6 +38,8 @@ export function isSecurityAction(action: ActivityAction): boolean {
 
 /** What a write path says about its event; the origin (address, browser) comes from the request. */
 export interface ActivityInput {
+  /** Chosen by the caller only when it may have to take the event back (activity.repository.ts deleteEvent). */
+  id?: string;
   ownerId: string | null;
   action: ActivityAction;
   file?: { id: string; name: string } | null;

@@ -34,7 +34,7 @@ export function eventId(at: Date): string {
 export async function recordEvent(em: EntityManager, input: ActivityInput, at: Date = new Date()): Promise<void> {
   const { ip, userAgent } = requestOrigin();
   await em.insert(ActivityEventRow, {
-    id: eventId(at),
+    id: input.id ?? eventId(at),
     ownerId: input.ownerId,
     action: input.action,
     fileId: input.file?.id ?? null,
@@ -46,6 +46,14 @@ export async function recordEvent(em: EntityManager, input: ActivityInput, at: D
     security: isSecurityAction(input.action),
     at,
   });
+}
+
+/**
+ * Takes an event back in the transaction that undoes what it recorded (a share download whose slot
+ * is given back before any byte was sent).
+ */
+export async function deleteEvent(em: EntityManager, id: string): Promise<void> {
+  await em.nativeDelete(ActivityEventRow, { id });
 }
 
 export interface EventCursor {

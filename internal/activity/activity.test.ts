@@ -132,6 +132,14 @@ describe.each(STACKS)('activity on the %s stack', (stack) => {
     await visitor('203.0.113.9').takeDownloadSlot({ token: limited.token, fileId: null, resume: false });
     expect(await failureOf(visitor('203.0.113.10').takeDownloadSlot({ token: limited.token, fileId: null, resume: false }))).toBe('NOT_FOUND:share_exhausted');
     expect((await actions(me)).filter((a) => a === 'SHARE_DOWNLOADED')).toHaveLength(2);
+    // A download that fails before its first byte gives its slot back, and its event with it.
+    const once = await as(me).shares.create({ fileId: file.id, maxDownloads: 1 });
+    const { ticket } = await visitor('203.0.113.11').takeDownloadSlot({ token: once.token, fileId: null, resume: false });
+    expect((await actions(me)).filter((a) => a === 'SHARE_DOWNLOADED')).toHaveLength(3);
+    await visitor('203.0.113.11').releaseDownloadSlot({ ticket: ticket ?? '' });
+    expect((await actions(me)).filter((a) => a === 'SHARE_DOWNLOADED')).toHaveLength(2);
+    await visitor('203.0.113.12').takeDownloadSlot({ token: once.token, fileId: null, resume: false });
+    expect((await actions(me)).filter((a) => a === 'SHARE_DOWNLOADED')).toHaveLength(3);
   });
 
   it('records a file-drop arrival as DROP_RECEIVED naming the link, not UPLOADED', async () => {

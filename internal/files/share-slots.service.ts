@@ -15,7 +15,7 @@
  * A slot taken for a request that fails before any byte was sent is given back with the ticket
  * handed out when it was taken (one use, unguessable), so only that request can return it.
  */
-import type { ActivityInput } from '../activity/index.ts';
+import { eventId, type ActivityInput } from '../activity/index.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from '../platform/kv/kv.ts';
 import type { SharesRepository } from './shares.repository.ts';
@@ -53,10 +53,12 @@ export class ShareSlots {
     const key = slotKey(shareId, fileId, client);
     // EXPIRE answers whether the key exists and refreshes it in one step.
     if (resume && (await this.kv.expire(key, SLOT_TTL_MS))) return { kind: 'continued' };
-    if (!(await this.repo.addDownload(shareId, event))) return { kind: 'exhausted' };
+    // The event's id goes with the ticket: a slot given back takes its event back too.
+    const recorded = event ? { ...event, id: eventId(new Date()) } : undefined;
+    if (!(await this.repo.addDownload(shareId, recorded))) return { kind: 'exhausted' };
     const ticket = randomBytes(16).toString('base64url');
     await this.kv.set(key, ticket, { ttlMs: SLOT_TTL_MS });
-    await this.kv.set(ticketKey(ticket), JSON.stringify({ shareId, key }), { ttlMs: TICKET_TTL_MS });
+    await this.kv.set(ticketKey(ticket), JSON.stringify({ shareId, key, ...(recorded ? { eventId: recorded.id } : {}) }), { ttlMs: TICKET_TTL_MS });
     return { kind: 'taken', ticket };
   }
 
@@ -74,8 +76,8 @@ export class ShareSlots {
   async release(ticket: string): Promise<void> {
     const raw = await this.kv.getdel(ticketKey(ticket));
     if (raw === null) return;
-    const { shareId, key } = JSON.parse(raw) as { shareId: string; key: string };
-    await this.repo.removeDownload(shareId);
+    const { shareId, key, eventId: recordedId } = JSON.parse(raw) as { shareId: string; key: string; eventId?: string };
+    await this.repo.removeDownload(shareId, recordedId);
     // The token goes with the slot, unless a later download of the same client replaced it.
     if ((await this.kv.get(key)) === ticket) await this.kv.del(key);
   }

@@ -1,6 +1,6 @@
 /** Database access for share links (the files tables are reached through FilesRepository). */
 import type { SqlEntityManager } from '@mikro-orm/knex';
-import { recordEvent, type ActivityInput } from '../activity/index.ts';
+import { deleteEvent, recordEvent, type ActivityInput } from '../activity/index.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { ShareRow } from './shares.entities.ts';
 
@@ -63,8 +63,11 @@ export class SharesRepository {
     });
   }
 
-  /** Gives back a slot taken by addDownload (its request failed before any byte). */
-  async removeDownload(id: string): Promise<void> {
-    await this.em().execute('update shares set downloads = downloads - 1 where id = ? and downloads > 0', [id], 'run');
+  /** Gives back a slot taken by addDownload (its request failed before any byte), and its event with it. */
+  async removeDownload(id: string, eventId?: string): Promise<void> {
+    await this.em().transactional(async (tx) => {
+      await tx.execute('update shares set downloads = downloads - 1 where id = ? and downloads > 0', [id], 'run');
+      if (eventId) await deleteEvent(tx, eventId);
+    });
   }
 }
