@@ -139,3 +139,45 @@ describe.each(STACKS)('file versions on the %s stack', (stack) => {
     expect(await me.get({ id: f.file.id })).toMatchObject({ size: 3 });
   });
 });
+
+describe.each(STACKS)('version age retention on the %s stack', (stack) => {
+  let t: TestRuntime;
+  let files: ReturnType<typeof createFiles>;
+  const as = (v: Viewer) => createCallerFactory(files.router)({ requestId: 't', viewer: v, ip: undefined, log });
+
+  beforeAll(async () => {
+    t = await createTestRuntime(stack, { DEFAULT_QUOTA_BYTES: '1000', VERSIONS_MAX_AGE_DAYS: '30' });
+    files = createFiles(t.runtime);
+  });
+  afterAll(() => t?.close());
+
+  async function commit(me: ReturnType<typeof as>, name: string, content: string, newVersion = false) {
+    const { name: backend, store } = t.runtime.storage.defaultBackend();
+    const key = newBlobKey();
+    await store.put(key, Readable.from([Buffer.from(content)]), Buffer.byteLength(content));
+    const contentHash = createHash('sha256').update(content).digest('hex');
+    return me.commitFile({ parentId: null, name, size: Buffer.byteLength(content), contentHash, mimeType: null, backend, storageKey: key, ...(newVersion ? { newVersion: true } : {}) });
+  }
+  const age = (fileId: string, days: number) => t.runtime.orm.em.fork().nativeUpdate(FileVersionRow, { fileId }, { createdAt: new Date(Date.now() - days * 86_400_000) });
+
+  it('a version older than VERSIONS_MAX_AGE_DAYS goes when the next one is added, and with the periodic sweep', async () => {
+    const v: Viewer = { userId: randomUUID(), username: 'u', isAdmin: false };
+    const me = as(v);
+    await me.provisionDrive();
+    const f = await commit(me, 'old.txt', 'aged-1');
+    await commit(me, 'old.txt', 'aged-22', true);
+    await age(f.file.id, 31);
+    await commit(me, 'old.txt', 'aged-333', true);
+    // The 31-day-old version went in that commit; the one just made stays.
+    expect((await me.versions.listMany({ fileIds: [f.file.id] }))[0]?.map((x) => x.size)).toEqual([7]);
+    expect(await me.quota()).toMatchObject({ used: 7 + 8 });
+
+    const g = await commit(me, 'idle.txt', 'idle-1');
+    await commit(me, 'idle.txt', 'idle-22', true);
+    await age(g.file.id, 40);
+    expect(await files.versions.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await me.versions.listMany({ fileIds: [g.file.id] })).toEqual([[]]);
+    expect(await me.quota()).toMatchObject({ used: 7 + 8 + 7 });
+    expect((await t.runtime.orm.em.fork().findOne(BlobRow, { contentHash: createHash('sha256').update('idle-1').digest('hex') }))?.refCount ?? 0).toBe(0);
+  });
+});
