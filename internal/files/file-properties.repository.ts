@@ -10,6 +10,7 @@ import type { Orm } from '../platform/db/orm.ts';
 import { AppError } from '../platform/errors.ts';
 import { FilePropertyRow } from './file-properties.entities.ts';
 import { FileRow } from './files.entities.ts';
+import { lockFileRow } from './files.statements.ts';
 
 export interface DeadProperty {
   namespace: string;
@@ -61,6 +62,8 @@ export class FilePropertiesRepository {
    */
   async patch(fileId: string, changes: readonly PropertyChange[], maxCount: number): Promise<void> {
     await this.em().transactional(async (tx) => {
+      // Patches of one file one after the other (each deletes then inserts its rows).
+      await lockFileRow(tx, fileId);
       for (const change of changes) {
         await tx.nativeDelete(FilePropertyRow, { fileId, namespace: change.namespace, name: change.name });
         if (change.op === 'set') await tx.insert(FilePropertyRow, { fileId, namespace: change.namespace, name: change.name, value: change.value });

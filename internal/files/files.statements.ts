@@ -68,6 +68,17 @@ export async function rerootSubtree(em: EntityManager, ownerId: string, oldPath:
   );
 }
 
+/**
+ * Takes the file row's write lock for the rest of the transaction, so that transactions on one
+ * file's dependent rows run one after the other. Without it, two that each delete then insert the
+ * same missing row (a PROPPATCH) both take InnoDB's gap lock, then each waits on the other's
+ * insert: a deadlock. SQLite needs none: its writers are serialized already.
+ */
+export async function lockFileRow(em: EntityManager, fileId: string): Promise<void> {
+  if (isSqlite(em)) return;
+  await em.execute('select id from files where id = ? for update', [fileId], 'all');
+}
+
 function isSqlite(em: EntityManager): boolean {
   return /sqlite/i.test(em.getPlatform().constructor.name);
 }
