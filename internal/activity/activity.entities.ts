@@ -8,7 +8,11 @@
  * - `fileName` is the name at the time: the file may be renamed or purged later (`file` in the API
  *   is then the live file or null, and the name stays readable here).
  * - `ip` is already shortened (IPv4 /24, IPv6 /48) before it is stored.
- * - `security` marks the events the administrators' audit log lists (sign-ins, tokens).
+ * - `security` marks the events the administrators' audit log lists (sign-ins, tokens, password
+ *   changes, administrators' actions).
+ * - `detail` says what the action alone does not: which token was revoked (or `all_logins` for
+ *   logoutAll), how a password changed (`changed`, `reset`), which administrator operation ran
+ *   (`retryTransfer <job id>`). Null for every other event.
  */
 import { EntitySchema } from '@mikro-orm/core';
 
@@ -22,6 +26,7 @@ export class ActivityEventRow {
   actorName!: string | null;
   ip!: string | null;
   userAgent!: string | null;
+  detail!: string | null;
   security!: boolean;
   at!: Date;
 }
@@ -45,6 +50,7 @@ export const ActivityEventSchema = new EntitySchema<ActivityEventRow>({
     actorName: { type: 'string', length: 254, nullable: true },
     ip: { type: 'string', length: 64, nullable: true },
     userAgent: { type: 'string', length: 255, nullable: true },
+    detail: { type: 'string', length: 128, nullable: true },
     security: { type: 'boolean', default: false },
     at: { type: 'datetime', length: 3 },
   },
