@@ -86,3 +86,23 @@ describe('renderThumbnails', () => {
     expect(growthMiB).toBeLessThan(photo.length / 2 ** 20 + 64);
   }, 60_000);
 });
+
+describe('a WebP larger than the header read', () => {
+  it.each([
+    ['lossy', { quality: 80 }],
+    ['lossless', { lossless: true }],
+  ] as const)('%s: its size is read from the first bytes, and it is refused or rendered by that size', async (_kind, options) => {
+    const webp = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).webp(options).toBuffer();
+    const limits = { ...THUMBNAIL_LIMITS, headerBytes: 4096 };
+    expect(webp.length).toBeGreaterThan(limits.headerBytes);
+    expect(await renderThumbnails(source(webp), { ...limits, maxInputPixels: 1_499_999 })).toEqual({ kind: 'failed', reason: 'too_many_pixels' });
+    const result = await renderThumbnails(source(webp), limits);
+    expect(result.kind).toBe('ready');
+    if (result.kind === 'ready') expect((await sharp(result.images.get('LARGE')).metadata()).width).toBe(1024);
+  }, 30_000);
+
+  it('extended (VP8X, with alpha)', async () => {
+    const webp = await sharp({ create: { width: 1200, height: 900, channels: 4, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).webp().toBuffer();
+    expect(await renderThumbnails(source(webp), { ...THUMBNAIL_LIMITS, headerBytes: 4096, maxInputPixels: 1_079_999 })).toEqual({ kind: 'failed', reason: 'too_many_pixels' });
+  }, 30_000);
+});

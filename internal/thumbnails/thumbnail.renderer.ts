@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import type { Readable } from 'node:stream';
 import { AppError } from '../platform/errors.ts';
+import { webpDimensions } from './webp-header.ts';
 import { THUMBNAIL_FORMATS, THUMBNAIL_SIZES, type ThumbnailLimits, type ThumbnailSize } from './thumbnails.rules.ts';
 
 sharp.cache(false);
@@ -31,12 +32,8 @@ export interface RenderSource {
 export async function renderThumbnails(source: RenderSource, limits: ThumbnailLimits): Promise<RenderResult> {
   if (source.size > limits.maxInputBytes) return { kind: 'failed', reason: 'too_large' };
   const header = await source.head(Math.min(source.size, limits.headerBytes));
-  let meta: Metadata;
-  try {
-    meta = await sharp(header, { limitInputPixels: false, failOn: 'none' }).metadata();
-  } catch {
-    return { kind: 'failed', reason: 'corrupt' };
-  }
+  const meta = await headerOf(header);
+  if (!meta) return { kind: 'failed', reason: 'corrupt' };
   if (!meta.format || !THUMBNAIL_FORMATS.has(meta.format)) return { kind: 'failed', reason: 'unsupported' };
   if (!meta.width || !meta.height) return { kind: 'failed', reason: 'corrupt' };
   if (meta.width * meta.height > limits.maxInputPixels) return { kind: 'failed', reason: 'too_many_pixels' };
@@ -49,6 +46,17 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
     // The store failing is worth a retry; the image failing is not.
     if (error instanceof AppError) throw error;
     return { kind: 'failed', reason: failureOf(error) };
+  }
+}
+
+/** Format and size from the header alone (no pixel decoded); null when it cannot be read. */
+async function headerOf(header: Buffer): Promise<Pick<Metadata, 'format' | 'width' | 'height'> | null> {
+  try {
+    return await sharp(header, { limitInputPixels: false, failOn: 'none' }).metadata();
+  } catch {
+    // libvips wants a whole WebP; its header says the size all the same.
+    const webp = webpDimensions(header);
+    return webp ? { format: 'webp', ...webp } : null;
   }
 }
 
