@@ -49,6 +49,20 @@ describe('stratus fsck', () => {
     expect(report.clean).toBe(true);
   });
 
+  it('counts a file version as a reference: a blob only a version uses is neither unreferenced nor mismatched', async () => {
+    const { file, blob } = await upload('versioned.bin');
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: 'mutation($f: Upload!) { uploadFile(file: $f, conflict: NEW_VERSION) { id } }', variables: { f: null } }));
+    form.append('map', JSON.stringify({ 0: ['variables.f'] }));
+    form.append('0', new Blob([randomBytes(3000)]), 'versioned.bin');
+    const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, body: form });
+    expect(((await res.json()) as { data?: { uploadFile: { id: string } } }).data?.uploadFile.id).toBe(file.id);
+    const report = await fsck({ repair: true });
+    expect(about(report, 'blob_unreferenced', blob.id)).toEqual([]);
+    expect(about(report, 'refcount_mismatch', blob.id)).toEqual([]);
+    expect((await em().findOneOrFail(BlobRow, { id: blob.id }, { refresh: true })).refCount).toBe(1);
+  });
+
   it('finds a blob without files and, with --repair, deletes its row and its object', async () => {
     const { file, blob } = await upload('orphan.bin');
     await em().nativeDelete(FileRow, { id: file.id });
