@@ -45,6 +45,8 @@ export function createThumbnails(runtime: Runtime, files: Pick<FilesService, 'ge
     if (options.worker ?? true) await w.start();
     return w;
   });
+  // Logged here; the process keeps serving (readiness reports the queue) rather than crash on it.
+  worker.catch((error: unknown) => runtime.log.error({ err: error }, 'thumbnail worker not started'));
   const timer = setInterval(() => void service.sweep().catch((error: unknown) => runtime.log.warn({ err: error }, 'thumbnail sweep failed')), SWEEP_INTERVAL_MS);
   timer.unref();
   runtime.onClose(async () => {
