@@ -26,7 +26,7 @@ const names = async (token: string, q: string, more: Record<string, unknown> = {
   if (!res.data) throw new Error(JSON.stringify(res.errors));
   return res.data.search.edges.map((e) => e.node.name);
 };
-const reason = (res: GraphQLResponse) => {
+const reason = <T,>(res: GraphQLResponse<T>) => {
   const ext = res.errors?.[0]?.extensions as { code?: string; details?: { reason?: string } } | undefined;
   return `${ext?.code}:${ext?.details?.reason}`;
 };
