@@ -26,6 +26,7 @@ export const FAST_FILES = [
   'internal/uploads/upload-links/*.test.ts',
   'api/http/tus/*.test.ts',
   'internal/transfer/*.test.ts',
+  'internal/thumbnails/*.test.ts',
   'internal/storage/s3/lean-get.test.ts',
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
