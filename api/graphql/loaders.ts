@@ -3,9 +3,8 @@
  * say) become one batched service call instead of one per field.
  */
 import DataLoader from 'dataloader';
-import type { FileDto } from '../../internal/files/index.ts';
+import type { FileDto, VersionDto } from '../../internal/files/index.ts';
 import type { ThumbnailSize } from '../../internal/thumbnails/index.ts';
-import type { VersionDto } from '../../internal/files/versions/versions.service.ts';
 import type { Clients } from '../clients.ts';
 
 export interface Loaders {

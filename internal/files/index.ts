@@ -46,4 +46,5 @@ export type { FilesRouter } from './files.router.ts';
 export { refusalOf as propertyRefusal, type DeadProperty as StoredProperty, type PropertyChange } from './file-properties.service.ts';
 export type { ChildPage, ResolvedPath } from './drive-paths.service.ts';
 export type { BlobDto, BlobLocation, Connection, ContentDto, FileDto, QuotaDto } from './files.dto.ts';
+export type { VersionDto } from './versions/versions.service.ts';
 export type { OpenedShareDto, ShareDto } from './shares.dto.ts';
