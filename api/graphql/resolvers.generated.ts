@@ -422,7 +422,7 @@ export type Query = {
    * (also once it is purged); another person's file id is NOT_FOUND. Kept ACTIVITY_RETENTION_DAYS days.
    */
   activity: ActivityConnection;
-  /** Administrators only (FORBIDDEN otherwise): everyone's sign-ins, failed sign-ins and new tokens, newest first. */
+  /** Administrators only (FORBIDDEN otherwise): everyone's sign-ins, failed sign-ins, new and revoked tokens, password changes and administrators' actions, newest first. */
   auditLog: ActivityConnection;
 };
 
@@ -1054,7 +1054,13 @@ export type ActivityAction =
   | 'DROP_RECEIVED'
   | 'TOKEN_CREATED'
   | 'SIGNED_IN'
-  | 'SIGN_IN_FAILED';
+  | 'SIGN_IN_FAILED'
+  /** changePassword (detail changed) or resetPassword (detail reset). */
+  | 'PASSWORD_CHANGED'
+  /** revokeAccessToken (detail access_token <id>) or logoutAll, which revokes every login (detail all_logins). */
+  | 'TOKEN_REVOKED'
+  /** An administrators-only mutation; detail names it and its argument (retryTransfer <job id>). */
+  | 'ADMIN_ACTION';
 
 /** One event of the activity log, written in the same transaction as what it records. */
 export type ActivityEvent = {
@@ -1073,6 +1079,8 @@ export type ActivityEvent = {
   /** The client's network, never its full address: IPv4 shortened to /24 (203.0.113.0), IPv6 to /48 (2001:db8:1::). */
   ip?: Maybe<Scalars['String']['output']>;
   userAgent?: Maybe<Scalars['String']['output']>;
+  /** What the action alone does not say (security events only: see ActivityAction); null otherwise. */
+  detail?: Maybe<Scalars['String']['output']>;
 };
 
 export type ActivityEdge = {
@@ -1616,6 +1624,7 @@ export type ActivityEventResolvers<ContextType = GraphQLContext, ParentType exte
   actorName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ip?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type ActivityEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ActivityEdge'] = ResolversParentTypes['ActivityEdge']> = {

@@ -46,9 +46,16 @@ export class AccessTokensRepository {
     return this.em().count(AccessTokenRow, { userId, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] }, { connectionType: 'write' });
   }
 
-  /** Deletes the person's token: true when it was theirs and existed. */
-  async delete(userId: string, id: string): Promise<boolean> {
-    return (await this.em().nativeDelete(AccessTokenRow, { id, userId })) === 1;
+  /**
+   * Deletes the person's token: true when it was theirs and existed. Its event (TOKEN_REVOKED) goes
+   * in the same transaction, and only when a row went: another person's id records nothing.
+   */
+  async delete(userId: string, id: string, event?: ActivityInput): Promise<boolean> {
+    return this.em().transactional(async (em) => {
+      const deleted = (await em.nativeDelete(AccessTokenRow, { id, userId })) === 1;
+      if (deleted && event) await recordEvent(em, event);
+      return deleted;
+    });
   }
 
   /**

@@ -16,7 +16,7 @@
  *   failure counts against the sign-in limits of that account and address (sign-in-guard.ts).
  * - Managing tokens (and the password) needs a session: a token cannot mint, list or revoke tokens.
  */
-import { eventBy } from '../activity/index.ts';
+import { eventBy, securityEventBy } from '../activity/index.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
 import { AppError, type ErrorReason } from '../platform/errors.ts';
@@ -122,7 +122,7 @@ export class AccessTokensService {
   /** Ends the token at once everywhere; another person's (or an unknown) id is NOT_FOUND. */
   async revoke(viewer: Viewer, id: string): Promise<boolean> {
     assertSession(viewer);
-    if (!(await this.repo.delete(viewer.userId, id))) throw new AppError('NOT_FOUND', 'No such access token');
+    if (!(await this.repo.delete(viewer.userId, id, securityEventBy(viewer, 'TOKEN_REVOKED', `access_token ${id}`)))) throw new AppError('NOT_FOUND', 'No such access token');
     await this.tokens.sessions?.end([patSession(id)]);
     return true;
   }

@@ -4,6 +4,7 @@
  * revokes its refresh tokens in the database and its access tokens and sockets through the KV
  * store (platform/auth/session-revocations.ts), at once. No transport types here.
  */
+import { securityEventBy, type ActivityInput } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import { MAX_ACCESS_TTL_S } from '../platform/auth/session-revocations.ts';
 import type { TokenSigner } from '../platform/auth/access-token.ts';
@@ -43,8 +44,9 @@ export class AccountSessions {
     this.limiter = new RateLimiter(kv);
   }
 
+  /** Revokes every login's refresh tokens: the audit log's TOKEN_REVOKED (`all_logins`). */
   async logoutAll(viewer: Viewer): Promise<boolean> {
-    await this.endLogins(viewer.userId);
+    await this.endLogins(viewer.userId, undefined, securityEventBy(viewer, 'TOKEN_REVOKED', 'all_logins'));
     return true;
   }
 
@@ -60,7 +62,7 @@ export class AccountSessions {
       throw new AppError('UNAUTHENTICATED', 'The current password is not right', { details: { reason: 'bad_credentials' } });
     }
     assertStrongPassword(newPassword, user.username, user.email);
-    await this.repo.updatePasswordHash(user.id, await hashPassword(newPassword));
+    await this.repo.updatePasswordHash(user.id, await hashPassword(newPassword), securityEventBy({ userId: user.id, username: user.username }, 'PASSWORD_CHANGED', 'changed'));
     await this.limiter.forget(failures.key);
     await this.endLogins(user.id, viewer.sessionId);
     return true;
@@ -100,15 +102,15 @@ export class AccountSessions {
     if (!user) throw new AppError('BAD_INPUT', 'The code is wrong or has expired; request a new one', { details: { field: 'code', reason: 'code_invalid' } });
     assertStrongPassword(newPassword, user.username, user.email);
     await this.codes.consume(resetKey(email), code);
-    await this.repo.updatePasswordHash(user.id, await hashPassword(newPassword));
+    await this.repo.updatePasswordHash(user.id, await hashPassword(newPassword), securityEventBy({ userId: user.id, username: user.username }, 'PASSWORD_CHANGED', 'reset'));
     await this.endLogins(user.id);
     return true;
   }
 
   /** Ends every login of the person but `except`: refresh tokens, access tokens, sockets. */
-  private async endLogins(userId: string, except?: string): Promise<void> {
+  private async endLogins(userId: string, except?: string, event?: ActivityInput): Promise<void> {
     const now = this.now();
-    await this.repo.revokeUserFamilies(userId, now, except);
+    await this.repo.revokeUserFamilies(userId, now, except, event);
     // Access tokens live at most MAX_ACCESS_TTL_S: only logins given one since then need a mark.
     const since = new Date(now.getTime() - (MAX_ACCESS_TTL_S + 60) * 1000);
     const families = (await this.repo.familiesIssuedSince(userId, since)).filter((f) => f !== except);

@@ -109,13 +109,19 @@ export class AccountsRepository {
     return (await this.em().count(RefreshTokenRow, { familyId, revokedAt: { $ne: null } })) > 0;
   }
 
-  /** Revokes every refresh token of the person, except those of the login `exceptFamily`. */
-  async revokeUserFamilies(userId: string, now: Date, exceptFamily?: string): Promise<void> {
-    await this.em().nativeUpdate(
-      RefreshTokenRow,
-      { userId, revokedAt: null, ...(exceptFamily ? { familyId: { $ne: exceptFamily } } : {}) },
-      { revokedAt: now },
-    );
+  /**
+   * Revokes every refresh token of the person, except those of the login `exceptFamily`; the
+   * event (logoutAll's TOKEN_REVOKED) goes in the same transaction.
+   */
+  async revokeUserFamilies(userId: string, now: Date, exceptFamily?: string, event?: ActivityInput): Promise<void> {
+    await this.em().transactional(async (em) => {
+      await em.nativeUpdate(
+        RefreshTokenRow,
+        { userId, revokedAt: null, ...(exceptFamily ? { familyId: { $ne: exceptFamily } } : {}) },
+        { revokedAt: now },
+      );
+      if (event) await recordEvent(em, event, now);
+    });
   }
 
   /** The logins of the person that were given a token since `since` (their access tokens may still live). */
@@ -124,7 +130,11 @@ export class AccountsRepository {
     return [...new Set(rows.map((r) => r.familyId))];
   }
 
-  async updatePasswordHash(userId: string, passwordHash: string): Promise<void> {
-    await this.em().nativeUpdate(UserRow, { id: userId }, { passwordHash });
+  /** The new password and, in the same transaction, its event (PASSWORD_CHANGED). */
+  async updatePasswordHash(userId: string, passwordHash: string, event?: ActivityInput): Promise<void> {
+    await this.em().transactional(async (em) => {
+      await em.nativeUpdate(UserRow, { id: userId }, { passwordHash });
+      if (event) await recordEvent(em, event);
+    });
   }
 }

@@ -27,9 +27,9 @@ describe('shortenAddress', () => {
 });
 
 describe('actions', () => {
-  it('are the 14 of the contract; the security ones go to the audit log', () => {
-    expect(ACTIVITY_ACTIONS).toHaveLength(14);
-    expect(ACTIVITY_ACTIONS.filter(isSecurityAction)).toEqual(['TOKEN_CREATED', 'SIGNED_IN', 'SIGN_IN_FAILED']);
+  it('are the 14 of the contract and 3 more; the security ones go to the audit log', () => {
+    expect(ACTIVITY_ACTIONS).toHaveLength(17);
+    expect(ACTIVITY_ACTIONS.filter(isSecurityAction)).toEqual(['TOKEN_CREATED', 'SIGNED_IN', 'SIGN_IN_FAILED', 'PASSWORD_CHANGED', 'TOKEN_REVOKED', 'ADMIN_ACTION']);
   });
 });
 

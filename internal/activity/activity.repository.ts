@@ -11,6 +11,7 @@ import { ActivityEventRow } from './activity.entities.ts';
 
 const NAME_MAX = 255;
 const ACTOR_MAX = 254;
+const DETAIL_MAX = 128;
 
 let lastMs = -1;
 let sequence = 0;
@@ -43,6 +44,7 @@ export async function recordEvent(em: EntityManager, input: ActivityInput, at: D
     actorName: input.actorName ? input.actorName.slice(0, ACTOR_MAX) : null,
     ip,
     userAgent,
+    detail: input.detail ? input.detail.slice(0, DETAIL_MAX) : null,
     security: isSecurityAction(input.action),
     at,
   });

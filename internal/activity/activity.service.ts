@@ -22,6 +22,7 @@ export interface ActivityEventDto {
   actorName: string | null;
   ip: string | null;
   userAgent: string | null;
+  detail: string | null;
 }
 
 export interface ActivityConnection {
@@ -73,7 +74,7 @@ export class ActivityService {
 function toDto(row: ActivityEventRow): ActivityEventDto {
   return {
     id: row.id, at: row.at.toISOString(), action: row.action as ActivityAction, fileId: row.fileId, fileName: row.fileName,
-    shareId: row.shareId, actorName: row.actorName, ip: row.ip, userAgent: row.userAgent,
+    shareId: row.shareId, actorName: row.actorName, ip: row.ip, userAgent: row.userAgent, detail: row.detail,
   };
 }
 

@@ -3,11 +3,14 @@
  * tRPC callers: each operation writes its event exactly once, a refused one writes none (the event
  * is in the operation's transaction), visitors' addresses are shortened, another person's file is
  * NOT_FOUND, paging and its bounds, the audit log is administrators' only, the retention sweep.
+ * The account's security events (password changed or reset, token revoked, logoutAll) and an
+ * administrator's action (retryTransfer) are written once each; mail goes over real SMTP.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccounts, type DriveProvisioner } from '../accounts/index.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
+import { SmtpMailer } from '../accounts/mailer.driver.ts';
 import { createFiles } from '../files/index.ts';
 import { hashPassword } from '../platform/auth/password-hash.ts';
 import type { Viewer } from '../platform/request-context.ts';
@@ -15,6 +18,10 @@ import { runWithContext } from '../platform/request-context.ts';
 import { createCallerFactory } from '../platform/rpc/trpc.ts';
 import { callerAs, failureOf, storedBlob } from '../../test/support/embedded.ts';
 import { STACKS, createTestRuntime, type TestRuntime } from '../../test/support/runtime.ts';
+import { startInbox, type Inbox } from '../../test/support/smtp.ts';
+import { createTransfer } from '../transfer/index.ts';
+import { TransferJobRow } from '../transfer/transfer.entities.ts';
+import { isSecurityAction } from './activity.actions.ts';
 import { ActivityEventRow } from './activity.entities.ts';
 import { ActivityRepository, recordEvent } from './activity.repository.ts';
 import { ActivitySweeper } from './activity.sweeper.ts';
@@ -27,14 +34,19 @@ describe.each(STACKS)('activity on the %s stack', (stack) => {
   let files: ReturnType<typeof createFiles>;
   let accounts: ReturnType<typeof createAccounts>;
   let users: AccountsRepository;
+  let inbox: Inbox;
 
   beforeAll(async () => {
+    inbox = await startInbox();
     t = await createTestRuntime(stack, { DEFAULT_QUOTA_BYTES: '1000' });
     files = createFiles(t.runtime);
-    accounts = createAccounts(t.runtime, noDrive);
+    accounts = createAccounts(t.runtime, noDrive, new SmtpMailer(inbox.url, 'Stratus <no-reply@stratus.test>'));
     users = new AccountsRepository(t.runtime.orm);
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await inbox?.close();
+  });
 
   const as = (viewer: Viewer | undefined, ip = '198.51.100.23') => callerAs(createCallerFactory(files.router), viewer, ip);
   const person = (): Viewer => ({ userId: randomUUID(), username: `p${randomBytes(4).toString('hex')}`, isAdmin: false });
@@ -170,9 +182,83 @@ describe.each(STACKS)('activity on the %s stack', (stack) => {
     const admin: Viewer = { userId: randomUUID(), username: 'root', isAdmin: true };
     expect(await failureOf(as({ ...viewer, isAdmin: false }).activity.audit({ first: 10 }))).toBe('FORBIDDEN');
     const audit = (await as(admin).activity.audit({ first: 200 })).edges.map((e) => e.node);
-    expect(audit.every((e) => ['SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_CREATED'].includes(e.action))).toBe(true);
+    expect(audit.every((e) => isSecurityAction(e.action))).toBe(true);
     expect(audit.filter((e) => e.actorName === ghost).map((e) => e.action)).toEqual(['SIGN_IN_FAILED']);
     expect(audit.filter((e) => e.actorName === username).map((e) => e.action)).toEqual(['SIGN_IN_FAILED', 'TOKEN_CREATED', 'SIGN_IN_FAILED', 'SIGNED_IN']);
+  });
+
+  /** A new person with a password, signed in (a session: tokens and passwords need one). */
+  async function signedUp(): Promise<{ viewer: Viewer; email: string }> {
+    const username = `s${randomBytes(4).toString('hex')}`;
+    const email = `${username}@example.com`;
+    const user = await users.createUser({ username, email, passwordHash: await hashPassword('a-good-password-1') });
+    return { viewer: { userId: user.id, username, isAdmin: user.isAdmin, sessionId: randomUUID() }, email };
+  }
+  const accountsAs = (viewer: Viewer | undefined) => callerAs(createCallerFactory(accounts.router), viewer, '192.0.2.44');
+  /** The audit log's events of one actor (everyone's newest 200: this test's are among them). */
+  const auditOf = async (actorName: string) =>
+    (await as({ userId: randomUUID(), username: 'root', isAdmin: true }).activity.audit({ first: 200 })).edges.map((e) => e.node).filter((e) => e.actorName === actorName);
+
+  it('records password changes and resets, token revocations and logoutAll once each; refused ones record none; the audit log shows them', async () => {
+    const { viewer, email } = await signedUp();
+    const acc = accountsAs(viewer);
+    expect(await failureOf(acc.changePassword({ oldPassword: 'not-the-password-1', newPassword: 'a-better-password-2' }))).toBe('UNAUTHENTICATED:bad_credentials');
+    expect(await events(viewer)).toEqual([]);
+    expect(await acc.changePassword({ oldPassword: 'a-good-password-1', newPassword: 'a-better-password-2' })).toBe(true);
+
+    // Another person's token id is NOT_FOUND and records nothing, for either of them.
+    const other = await signedUp();
+    const theirs = await accountsAs(other.viewer).accessTokens.create({ name: 'theirs', scopes: ['READ'] });
+    expect(await failureOf(acc.accessTokens.revoke({ id: theirs.accessToken.id }))).toBe('NOT_FOUND');
+    expect(await failureOf(acc.accessTokens.revoke({ id: randomUUID() }))).toBe('NOT_FOUND');
+    expect(await actions(other.viewer)).toEqual(['TOKEN_CREATED']);
+    const mine = await acc.accessTokens.create({ name: 'script', scopes: ['READ'] });
+    expect(await acc.accessTokens.revoke({ id: mine.accessToken.id })).toBe(true);
+    expect(await failureOf(acc.accessTokens.revoke({ id: mine.accessToken.id }))).toBe('NOT_FOUND');
+    expect(await acc.logoutAll()).toBe(true);
+
+    // A wrong reset code changes nothing and records nothing; the e-mailed one does both.
+    await accountsAs(undefined).requestPasswordReset({ email });
+    const code = await inbox.codeFor(email);
+    const wrong = code === '000000' ? '111111' : '000000';
+    expect(await failureOf(accountsAs(undefined).resetPassword({ email, code: wrong, newPassword: 'a-reset-password-3' }))).toMatch(/^BAD_INPUT/);
+    expect(await accountsAs(undefined).resetPassword({ email, code, newPassword: 'a-reset-password-3' })).toBe(true);
+
+    const expected = [
+      { action: 'PASSWORD_CHANGED', detail: 'reset' },
+      { action: 'TOKEN_REVOKED', detail: 'all_logins' },
+      { action: 'TOKEN_REVOKED', detail: `access_token ${mine.accessToken.id}` },
+      { action: 'TOKEN_CREATED', detail: null },
+      { action: 'PASSWORD_CHANGED', detail: 'changed' },
+    ];
+    const own = await events(viewer);
+    expect(own.map(({ action, detail }) => ({ action, detail }))).toEqual(expected);
+    expect(own.every((e) => e.actorName === viewer.username && e.fileId === null)).toBe(true);
+    expect(own[4]).toMatchObject({ ip: '192.0.2.0' });
+    expect((await auditOf(viewer.username)).map(({ action, detail }) => ({ action, detail }))).toEqual(expected);
+    expect((await auditOf(other.viewer.username)).map((e) => e.action)).toEqual(['TOKEN_CREATED']);
+  });
+
+  it("records an administrator's retryTransfer as ADMIN_ACTION naming the job, once; a refused or idle retry records none", async () => {
+    const transfer = await createTransfer(t.runtime, { worker: false, drainer: false });
+    const asTransfer = (viewer: Viewer) => callerAs(createCallerFactory(transfer.router), viewer);
+    const admin: Viewer = { ...person(), isAdmin: true };
+    const now = new Date();
+    const id = randomUUID();
+    await t.runtime.orm.em.fork().insert(TransferJobRow, {
+      id, blobId: randomUUID(), fromBackend: 'main', toBackend: 'main', mode: 'move', status: 'FAILED', activeKey: null, attempts: 3,
+      lastError: 'gone', sourceKey: null, bytes: 0, startedAt: now, createdAt: now, updatedAt: now,
+    });
+    const stranger = person();
+    expect(await failureOf(asTransfer(stranger).retry({ id }))).toBe('FORBIDDEN');
+    expect(await failureOf(asTransfer(admin).retry({ id: randomUUID() }))).toBe('NOT_FOUND');
+    expect(await asTransfer(admin).retry({ id })).toBe(true);
+    // Queued now, not FAILED: nothing changes, nothing is recorded.
+    expect(await asTransfer(admin).retry({ id })).toBe(false);
+    const expected = [{ action: 'ADMIN_ACTION', detail: `retryTransfer ${id}`, actorName: admin.username, fileId: null }];
+    expect((await events(admin)).map(({ action, detail, actorName, fileId }) => ({ action, detail, actorName, fileId }))).toEqual(expected);
+    expect(await actions(stranger)).toEqual([]);
+    expect((await auditOf(admin.username)).map(({ action, detail, actorName, fileId }) => ({ action, detail, actorName, fileId }))).toEqual(expected);
   });
 
   it('sweeps events older than the retention in bounded batches, and keeps the rest', async () => {

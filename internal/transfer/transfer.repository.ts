@@ -5,6 +5,7 @@
 import { raw, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { randomUUID } from 'node:crypto';
+import { recordEvent, type ActivityInput } from '../activity/index.ts';
 import { BlobRow } from '../files/files.entities.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { TransferJobRow, type TransferStatus } from './transfer.entities.ts';
@@ -71,16 +72,21 @@ export class TransferRepository {
   }
 
   /** FAILED → QUEUED, unless the blob has another live job meanwhile (then false). */
-  async requeueFailed(id: string): Promise<TransferJobRow | null> {
+  async requeueFailed(id: string, event?: ActivityInput): Promise<TransferJobRow | null> {
     const job = await this.findJob(id);
     if (!job || job.status !== 'FAILED') return null;
     try {
-      const changed = await this.em().nativeUpdate(
-        TransferJobRow,
-        { id, status: 'FAILED' },
-        { status: 'QUEUED', activeKey: job.blobId, updatedAt: new Date() },
-      );
-      return changed === 1 ? { ...job, status: 'QUEUED', activeKey: job.blobId } : null;
+      // The administrator's event (ADMIN_ACTION) commits with the requeue, or not at all.
+      return await this.em().transactional(async (em) => {
+        const changed = await em.nativeUpdate(
+          TransferJobRow,
+          { id, status: 'FAILED' },
+          { status: 'QUEUED', activeKey: job.blobId, updatedAt: new Date() },
+        );
+        if (changed !== 1) return null;
+        if (event) await recordEvent(em, event);
+        return { ...job, status: 'QUEUED' as const, activeKey: job.blobId };
+      });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) return null;
       throw error;

@@ -10,7 +10,7 @@ export function transferRouter(service: TransferService) {
     list: adminProcedure
       .input(z.object({ status: z.enum(TRANSFER_STATUSES).optional(), limit: z.number().int().min(1).max(500).default(100) }))
       .query(({ input }) => service.list(input.status, input.limit)),
-    retry: adminProcedure.input(z.object({ id: z.string().min(1).max(36) })).mutation(({ input }) => service.retry(input.id)),
+    retry: adminProcedure.input(z.object({ id: z.string().min(1).max(36) })).mutation(({ input, ctx }) => service.retry(input.id, ctx.viewer)),
     /** For subscriptions: answers only for admins, so the gateway can authorize before listening. */
     authorize: adminProcedure.query(() => true),
   });

@@ -15,6 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { securityEventBy } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { PubSub } from '../platform/kv/kv.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -117,11 +118,14 @@ export class TransferService {
     this.metrics.jobs.inc({ outcome: 'failed' });
   }
 
-  /** FAILED → queued again with a fresh retry budget. False when the job is not FAILED (or the blob has a live job). */
-  async retry(id: string): Promise<boolean> {
+  /**
+   * FAILED → queued again with a fresh retry budget. False when the job is not FAILED (or the blob
+   * has a live job). `by`: the administrator, whose ADMIN_ACTION event is written with the requeue.
+   */
+  async retry(id: string, by?: { userId: string; username: string }): Promise<boolean> {
     const existing = await this.repo.findJob(id);
     if (!existing) throw new AppError('NOT_FOUND', 'No such transfer job');
-    const row = await this.repo.requeueFailed(id);
+    const row = await this.repo.requeueFailed(id, by ? securityEventBy(by, 'ADMIN_ACTION', `retryTransfer ${id}`) : undefined);
     if (!row) return false;
     await this.publish(row);
     await this.emit(row);

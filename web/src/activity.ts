@@ -10,38 +10,29 @@ export async function loadActivity(after: string | null, fileId: string | null =
   return (await gql(ActivityDocument, { first: ACTIVITY_PAGE, after, fileId })).activity;
 }
 
-/** What happened, in words (schema.graphql ActivityAction; a new action fails to compile here). */
+/** What happened, in words (schema.graphql ActivityAction; a table over every action, so a new one fails to compile here). */
+const LABELS: Record<ActivityAction, string> = {
+  UPLOADED: 'Uploaded',
+  VERSION_ADDED: 'New version',
+  RENAMED: 'Renamed',
+  MOVED: 'Moved',
+  TRASHED: 'Moved to trash',
+  RESTORED: 'Restored',
+  PURGED: 'Deleted for good',
+  SHARE_CREATED: 'Share link created',
+  SHARE_OPENED: 'Share link opened',
+  SHARE_DOWNLOADED: 'Downloaded through a share',
+  DROP_RECEIVED: 'Received through an upload link',
+  TOKEN_CREATED: 'Access token created',
+  SIGNED_IN: 'Signed in',
+  SIGN_IN_FAILED: 'Failed sign-in',
+  PASSWORD_CHANGED: 'Password changed',
+  TOKEN_REVOKED: 'Access revoked',
+  ADMIN_ACTION: 'Administrator action',
+};
+
 export function actionLabel(action: ActivityAction): string {
-  switch (action) {
-    case 'UPLOADED':
-      return 'Uploaded';
-    case 'VERSION_ADDED':
-      return 'New version';
-    case 'RENAMED':
-      return 'Renamed';
-    case 'MOVED':
-      return 'Moved';
-    case 'TRASHED':
-      return 'Moved to trash';
-    case 'RESTORED':
-      return 'Restored';
-    case 'PURGED':
-      return 'Deleted for good';
-    case 'SHARE_CREATED':
-      return 'Share link created';
-    case 'SHARE_OPENED':
-      return 'Share link opened';
-    case 'SHARE_DOWNLOADED':
-      return 'Downloaded through a share';
-    case 'DROP_RECEIVED':
-      return 'Received through an upload link';
-    case 'TOKEN_CREATED':
-      return 'Access token created';
-    case 'SIGNED_IN':
-      return 'Signed in';
-    case 'SIGN_IN_FAILED':
-      return 'Failed sign-in';
-  }
+  return LABELS[action];
 }
 
 /** A short name for a browser's User-Agent ("Firefox on Linux"); the whole string is in the title. */

@@ -129,7 +129,13 @@ export type ActivityAction =
   | 'DROP_RECEIVED'
   | 'TOKEN_CREATED'
   | 'SIGNED_IN'
-  | 'SIGN_IN_FAILED';
+  | 'SIGN_IN_FAILED'
+  /** changePassword (detail changed) or resetPassword (detail reset). */
+  | 'PASSWORD_CHANGED'
+  /** revokeAccessToken (detail access_token <id>) or logoutAll, which revokes every login (detail all_logins). */
+  | 'TOKEN_REVOKED'
+  /** An administrators-only mutation; detail names it and its argument (retryTransfer <job id>). */
+  | 'ADMIN_ACTION';
 
 export type UploadSessionFragment = { id: string, status: UploadStatus, name: string, parentId: string, size: number, chunkSize: number, chunkCount: number, contentHash: string | null, uploadedChunks: Array<number>, missingChunks: Array<number>, uploadedBytes: number, failureReason: string | null, createdAt: string, expiresAt: string, challenge: { nonce: string, ranges: Array<{ offset: number, length: number }> } | null, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null };
 
@@ -429,7 +435,7 @@ export type ActivityQueryVariables = Exact<{
 }>;
 
 
-export type ActivityQuery = { activity: { edges: Array<{ cursor: string, node: { id: string, at: string, action: ActivityAction, fileName: string | null, actorName: string | null, ip: string | null, userAgent: string | null, file: { id: string, name: string, isFolder: boolean, parentId: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type ActivityQuery = { activity: { edges: Array<{ cursor: string, node: { id: string, at: string, action: ActivityAction, fileName: string | null, actorName: string | null, ip: string | null, userAgent: string | null, detail: string | null, file: { id: string, name: string, isFolder: boolean, parentId: string | null } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type FileVersionsQueryVariables = Exact<{
   id: string;
@@ -505,7 +511,7 @@ export const UploadLinkActivityDocument = "subscription UploadLinkActivity($link
 export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: String) {\n  uploadLinkInfo(token: $token, unlockToken: $unlockToken) {\n    hasPassword\n    expiresAt\n    filesLeft\n    bytesLeft\n  }\n}" as Operation<DropLinkQuery, DropLinkQueryVariables>;
 export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;
 export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!) {\n  uploadFile(parentId: $parentId, file: $file) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;
-export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;
+export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n        detail\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;
 export const FileVersionsDocument = "query FileVersions($id: ID!) {\n  file(id: $id) {\n    id\n    name\n    versions {\n      id\n      size\n      contentHash\n      createdAt\n    }\n  }\n}" as Operation<FileVersionsQuery, FileVersionsQueryVariables>;
 export const RestoreVersionDocument = "mutation RestoreVersion($fileId: ID!, $versionId: ID!) {\n  restoreVersion(fileId: $fileId, versionId: $versionId) {\n    id\n    size\n    updatedAt\n  }\n}" as Operation<RestoreVersionMutation, RestoreVersionMutationVariables>;
 export const SearchDocument = "query Search($query: String!, $first: Int, $after: String) {\n  search(query: $query, first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        size\n        mimeType\n        isFolder\n        parentId\n        updatedAt\n        ancestors {\n          id\n          name\n        }\n      }\n    }\n  }\n}" as Operation<SearchQuery, SearchQueryVariables>;

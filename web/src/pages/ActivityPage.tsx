@@ -59,6 +59,7 @@ export function ActivityPage() {
                 <td>
                   {actionLabel(event.action)}
                   {event.actorName === null && event.ip && <span className="hint"> · a visitor</span>}
+                  {event.detail && <span className="hint"> · {event.detail}</span>}
                 </td>
                 <td className="name">
                   <FileCell event={event} />
