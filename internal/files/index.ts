@@ -42,6 +42,7 @@ export function createFiles(runtime: Runtime) {
 export * from './shared.ts';
 export { BlobWriter, SPOOL_MAX_AGE_MS } from './blobs.writer.ts';
 export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
+export { assertQueryLength as assertSearchQueryLength } from './search/search.service.ts';
 export type { FilesRouter } from './files.router.ts';
 export { refusalOf as propertyRefusal, type DeadProperty as StoredProperty, type PropertyChange } from './file-properties.service.ts';
 export type { ChildPage, ResolvedPath } from './drive-paths.service.ts';

@@ -76,6 +76,7 @@ describe('search through GraphQL', () => {
 
   it('refuses bad input with stable reasons', async () => {
     expect(reason(await search(alice, 'a'.repeat(10_000)))).toBe('BAD_INPUT:search_query_too_long');
+    expect(reason(await search(alice, 'é'.repeat(10_000)))).toBe('BAD_INPUT:search_query_too_long');
     for (const q of ['', '%', '%%%%', '_', '*', '%_*']) expect(reason(await search(alice, q)), q).toBe('BAD_INPUT:search_query_empty');
     expect(reason(await search(alice, 'resume', { first: 501 }))).toBe('BAD_INPUT:page_size');
     expect(reason(await search(alice, 'resume', { first: -1 }))).toBe('BAD_INPUT:page_size');

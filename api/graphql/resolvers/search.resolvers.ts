@@ -1,4 +1,5 @@
 /** `search`: a thin call to the files service's search (internal/files/search). */
+import { assertSearchQueryLength } from '../../../internal/files/index.ts';
 import { requireViewer } from '../context.ts';
 import type { Resolvers } from '../resolvers.generated.ts';
 
@@ -6,6 +7,8 @@ export const searchResolvers: Resolvers = {
   Query: {
     search: (_, args, ctx) => {
       requireViewer(ctx);
+      // Before the hop: the query goes to the files service in a URL (search.service.ts).
+      assertSearchQueryLength(args.query);
       const f = args.filter;
       return ctx.clients.files.search.query({
         query: args.query,
