@@ -2,7 +2,8 @@
  * The activity log through GraphQL on the real stack (MariaDB, Redis, Ceph RGW) and the embedded
  * default (SQLite, local disk): a new account's log shows its sign-up, file operations appear with
  * their live file (null once trashed), another person's file id is NOT_FOUND, `first` is bounded,
- * and auditLog answers administrators only. The events themselves are tested per service in
+ * auditLog answers administrators only, and a password change and a token revocation show there and
+ * in the person's log with their detail. The events themselves are tested per service in
  * internal/activity/activity.test.ts.
  */
 import path from 'node:path';
@@ -102,7 +103,29 @@ describe.each(Object.keys(STACKS) as (keyof typeof STACKS)[])('activity over Gra
     expect(errorCode(await gql(t.url, query, {}, someone.token))).toBe('FORBIDDEN');
     const res = await gql<{ auditLog: { edges: { node: { action: string } }[] } }>(t.url, query, {}, admin.token);
     const actions = new Set(res.data!.auditLog.edges.map((e) => e.node.action));
-    expect([...actions].every((a) => ['SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_CREATED'].includes(a))).toBe(true);
+    const security = ['SIGNED_IN', 'SIGN_IN_FAILED', 'TOKEN_CREATED', 'PASSWORD_CHANGED', 'TOKEN_REVOKED', 'ADMIN_ACTION'];
+    expect([...actions].every((a) => security.includes(a))).toBe(true);
     expect(actions.has('SIGNED_IN')).toBe(true);
+  });
+
+  it("shows a password change and a revoked token with their detail in the person's log and the audit log", async () => {
+    const name = `pw${Date.now().toString(36)}`;
+    const me = await t.signUp(name);
+    const change = 'mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }';
+    expect(errorCode(await gql(t.url, change, { o: 'not-my-password-1', n: 'a-better-password-2' }, me.token))).toBe('UNAUTHENTICATED');
+    expect((await gql(t.url, change, { o: 'a-good-password-1', n: 'a-better-password-2' }, me.token)).data).toEqual({ changePassword: true });
+    const made = await gql<{ createAccessToken: { accessToken: { id: string } } }>(t.url, 'mutation { createAccessToken(input: { name: "cli", scopes: [READ] }) { accessToken { id } } }', {}, me.token);
+    const tokenId = made.data!.createAccessToken.accessToken.id;
+    expect((await gql(t.url, 'mutation($id: ID!) { revokeAccessToken(id: $id) }', { id: tokenId }, me.token)).data).toEqual({ revokeAccessToken: true });
+    const expected = [
+      { action: 'TOKEN_REVOKED', detail: `access_token ${tokenId}`, actorName: name },
+      { action: 'TOKEN_CREATED', detail: null, actorName: name },
+      { action: 'PASSWORD_CHANGED', detail: 'changed', actorName: name },
+      { action: 'SIGNED_IN', detail: null, actorName: name },
+    ];
+    const own = await gql<{ activity: { edges: { node: { action: string; detail: string | null; actorName: string } }[] } }>(t.url, '{ activity(first: 10) { edges { node { action detail actorName } } } }', {}, me.token);
+    expect(own.data!.activity.edges.map((e) => e.node)).toEqual(expected);
+    const audit = await gql<{ auditLog: { edges: { node: { action: string; detail: string | null; actorName: string } }[] } }>(t.url, '{ auditLog(first: 200) { edges { node { action detail actorName } } } }', {}, admin.token);
+    expect(audit.data!.auditLog.edges.map((e) => e.node).filter((e) => e.actorName === name)).toEqual(expected);
   });
 });
