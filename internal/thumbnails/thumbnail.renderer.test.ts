@@ -106,3 +106,13 @@ describe('a WebP larger than the header read', () => {
     expect(await renderThumbnails(source(webp), { ...THUMBNAIL_LIMITS, headerBytes: 4096, maxInputPixels: 1_079_999 })).toEqual({ kind: 'failed', reason: 'too_many_pixels' });
   }, 30_000);
 });
+
+describe('HEIF', () => {
+  it('AVIF (AV1 in HEIF), which the prebuilt libheif decodes, gets its thumbnails', async () => {
+    const avif = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).avif().toBuffer();
+    expect((await sharp(avif).metadata()).compression).toBe('av1');
+    const result = await renderThumbnails(source(avif), THUMBNAIL_LIMITS);
+    if (result.kind !== 'ready') throw new Error(`not rendered: ${result.reason}`);
+    expect((await sharp(result.images.get('MEDIUM')).metadata()).width).toBe(256);
+  }, 30_000);
+});

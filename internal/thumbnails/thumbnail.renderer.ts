@@ -35,6 +35,8 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
   const meta = await headerOf(header);
   if (!meta) return { kind: 'failed', reason: 'corrupt' };
   if (!meta.format || !THUMBNAIL_FORMATS.has(meta.format)) return { kind: 'failed', reason: 'unsupported' };
+  // The prebuilt libheif decodes AV1 (AVIF) only: an HEVC-coded HEIC (most phones') is not decodable here.
+  if (meta.format === 'heif' && meta.compression === 'hevc') return { kind: 'failed', reason: 'unsupported' };
   if (!meta.width || !meta.height) return { kind: 'failed', reason: 'corrupt' };
   if (meta.width * meta.height > limits.maxInputPixels) return { kind: 'failed', reason: 'too_many_pixels' };
   try {
@@ -50,7 +52,7 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
 }
 
 /** Format and size from the header alone (no pixel decoded); null when it cannot be read. */
-async function headerOf(header: Buffer): Promise<Pick<Metadata, 'format' | 'width' | 'height'> | null> {
+async function headerOf(header: Buffer): Promise<Pick<Metadata, 'format' | 'width' | 'height' | 'compression'> | null> {
   try {
     return await sharp(header, { limitInputPixels: false, failOn: 'none' }).metadata();
   } catch {
