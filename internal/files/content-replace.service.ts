@@ -7,6 +7,7 @@
  * QUOTA_EXCEEDED when that does not fit, and then nothing changed. `freed` lists the blobs no row
  * uses any more, whose bytes the caller deletes after the commit.
  */
+import { eventBy } from '../activity/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, toFileDto, type BlobLocation, type FileDto } from './files.dto.ts';
@@ -22,7 +23,7 @@ export async function replaceContent(
   const row = await repo.findLive(viewer.userId, fileId);
   if (!row) throw new AppError('NOT_FOUND', 'No such file or folder');
   if (row.isFolder) throw new AppError('BAD_INPUT', 'A folder has no content to replace', { details: { reason: 'is_folder' } });
-  const { row: updated, blob, freed } = await repo.replaceContent(row, { size: input.size, contentHash: input.contentHash, mimeType: input.mimeType }, locationOf(input));
+  const { row: updated, blob, freed } = await repo.replaceContent(row, { size: input.size, contentHash: input.contentHash, mimeType: input.mimeType }, locationOf(input), eventBy(viewer, 'VERSION_ADDED', row));
   const duplicate = blob.storageKey !== input.storageKey || blob.backend !== input.backend ? locationOf(input) : null;
   return { file: toFileDto(updated), duplicate, freed: freed.map(locationOf) };
 }

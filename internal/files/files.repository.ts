@@ -301,7 +301,7 @@ export class FilesRepository {
    * a concurrent replace won), the old content kept as a version (versions.statements.ts keepVersion,
    * with retention) or, without versions, its blob released. `freed`: blobs no row uses now.
    */
-  replaceContent(node: FileRow, content: { size: number; contentHash: string; mimeType: string | null }, location: Pick<NewBlob, 'backend' | 'storageKey'>): Promise<{ row: FileRow; blob: BlobRow; freed: BlobRow[] }> {
+  replaceContent(node: FileRow, content: { size: number; contentHash: string; mimeType: string | null }, location: Pick<NewBlob, 'backend' | 'storageKey'>, event?: ActivityInput): Promise<{ row: FileRow; blob: BlobRow; freed: BlobRow[] }> {
     return this.transactional(async (tx) => {
       const blob = (await refExistingBlob(tx, content.contentHash, content.size)) ?? (await insertBlob(tx, { ...location, contentHash: content.contentHash, size: content.size }));
       const updatedAt = new Date();
@@ -316,6 +316,8 @@ export class FilesRepository {
       const delta = content.size - dropped.bytes;
       if (delta > 0) await chargeOrThrow(tx, node.ownerId, delta, this.defaultQuotaBytes);
       else await release(tx, node.ownerId, -delta);
+      // VERSION_ADDED when the content changed (the same bytes again add no version).
+      if (event && node.blobId !== blob.id) await recordEvent(tx, event, updatedAt);
       return { row: Object.assign(new FileRow(), node, changes), blob, freed: dropped.freed };
     });
   }

@@ -6,6 +6,7 @@
 import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../../platform/db/orm.ts';
+import { recordEvent, type ActivityInput } from '../../activity/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import { FileRow, type BlobRow } from '../files.entities.ts';
 import { release, unrefBlob } from '../files.statements.ts';
@@ -54,7 +55,7 @@ export class VersionsRepository {
    * version row (the quota is unchanged but for what retention prunes). CONFLICT
    * precondition_failed when the file or the version changed meanwhile (nothing changed).
    */
-  restore(file: FileRow, version: FileVersionRow): Promise<{ row: FileRow; freed: BlobRow[] }> {
+  restore(file: FileRow, version: FileVersionRow, event?: ActivityInput): Promise<{ row: FileRow; freed: BlobRow[] }> {
     return this.transactional(async (tx) => {
       if ((await tx.nativeDelete(FileVersionRow, { id: version.id, fileId: file.id })) !== 1) throw changed();
       const now = new Date();
@@ -73,6 +74,7 @@ export class VersionsRepository {
         if (orphan) freed.push(orphan);
       }
       await release(tx, file.ownerId, releasedBytes);
+      if (event) await recordEvent(tx, event, now);
       return { row: Object.assign(new FileRow(), file, changes), freed };
     });
   }

@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActivityEventRow } from '../../activity/activity.entities.ts';
 import { createLogger } from '../../platform/logger.ts';
 import type { Viewer } from '../../platform/request-context.ts';
 import { createCallerFactory } from '../../platform/rpc/trpc.ts';
@@ -64,6 +65,8 @@ describe.each(STACKS)('file versions on the %s stack', (stack) => {
     expect(list.map((v) => v.contentHash)).toEqual([hashOf('two!'), hashOf('one')]);
     expect(await me.quota()).toMatchObject({ used: 3 + 4 + 5 });
     expect(await refCount(hashOf('one'))).toBe(1);
+    // Each new version is the owner's activity, written in its commit.
+    expect(await t.runtime.orm.em.fork().count(ActivityEventRow, { fileId: v1.file.id, action: 'VERSION_ADDED' })).toBe(2);
     // The same content in another file shares the version's blob (dedup applies).
     await commit(me, 'copy.txt', 'one');
     expect(await refCount(hashOf('one'))).toBe(2);
@@ -87,6 +90,7 @@ describe.each(STACKS)('file versions on the %s stack', (stack) => {
     if (!old) throw new Error('no version');
     const restored = await me.versions.restore({ fileId: f.file.id, versionId: old.id });
     expect(restored).toMatchObject({ id: f.file.id, size: 3, contentHash: hashOf('old') });
+    expect(await t.runtime.orm.em.fork().count(ActivityEventRow, { fileId: f.file.id, action: 'VERSION_ADDED' })).toBe(2);
     const [after = []] = await me.versions.listMany({ fileIds: [f.file.id] });
     expect(after.map((v) => v.contentHash)).toEqual([hashOf('newer')]);
     expect(await me.quota()).toMatchObject({ used: 8 });

@@ -5,6 +5,7 @@
  * with conflict NEW_VERSION, the CLI's --overwrite). Scoped to the viewer: another person's file
  * or version, a version of another file, or an id that is no version answer NOT_FOUND alike.
  */
+import { eventBy } from '../../activity/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Viewer } from '../../platform/request-context.ts';
@@ -66,7 +67,8 @@ export class VersionsService {
   /** The version becomes the current content (same file id); the current content becomes a version. */
   async restore(viewer: Viewer, fileId: string, versionId: string): Promise<FileDto> {
     const { file, version } = await this.load(viewer, fileId, versionId);
-    const { row, freed } = await this.repo.restore(file, version);
+    // A restore adds a version too (the content it replaces): the owner's activity says so.
+    const { row, freed } = await this.repo.restore(file, version, { ...eventBy(viewer, 'VERSION_ADDED', file), detail: 'restored' });
     await this.deleteBytes(freed);
     return toFileDto(row);
   }
