@@ -220,6 +220,40 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
     expect(own.status).toBe(200);
   }, 60_000);
 
+  it("a share's visitors get its files' thumbnails under the share's rules (password, revocation)", async () => {
+    const folder = await gql<{ createFolder: { id: string } }>(stack.url, 'mutation { createFolder(name: "shared pics") { id } }', {}, alice.token);
+    const folderId = folder.data!.createFolder.id;
+    const res = await uploadSmall(stack.url, alice.token, 'inside.png', await png(400, 300), folderId, 'image/png');
+    const file = res.data!.uploadFile;
+    await waitForUrl(alice.token, file.id);
+    const create = async (password?: string) => (await gql<{ createShare: { id: string; token: string } }>(
+      stack.url, 'mutation($i: CreateShareInput!) { createShare(input: $i) { id token } }', { i: { fileId: folderId, ...(password ? { password } : {}) } }, alice.token)).data!.createShare;
+    const visit = async (token: string, unlockToken?: string) => {
+      const r = await gql<{ share: { item: { children: { edges: { node: { name: string; thumbnailUrl: string | null } }[] } } } }>(
+        stack.url, 'query($t: String!, $u: String, $id: ID) { share(token: $t, unlockToken: $u) { item(id: $id) { children { edges { node { name thumbnailUrl(size: SMALL) } } } } } }', { t: token, u: unlockToken ?? null, id: null });
+      return r.data?.share.item.children.edges.find((e) => e.node.name === 'inside.png')?.node.thumbnailUrl ?? null;
+    };
+    const open = await create();
+    const url = await visit(open.token);
+    expect(url).toMatch(new RegExp(`/s/${open.token}/thumbnail/${file.id}\\?size=SMALL`));
+    const { res: got, body } = await fetchImage(url!);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('cache-control')).toBe('private, max-age=3600, immutable');
+    expect((await sharp(body).metadata()).width).toBe(128);
+
+    const locked = await create('pw-123456');
+    const unlock = (await gql<{ unlockShare: string }>(stack.url, 'mutation($t: String!, $p: String!) { unlockShare(token: $t, password: $p) }', { t: locked.token, p: 'pw-123456' })).data!.unlockShare;
+    const lockedUrl = await visit(locked.token, unlock);
+    expect(new URL(lockedUrl!).searchParams.get('unlock')).toBe(unlock);
+    expect((await fetch(lockedUrl!)).status).toBe(200);
+    const withoutUnlock = new URL(lockedUrl!);
+    withoutUnlock.searchParams.delete('unlock');
+    expect((await fetch(withoutUnlock)).status).toBe(401);
+
+    await gql(stack.url, 'mutation($id: ID!) { revokeShare(id: $id) }', { id: open.id }, alice.token);
+    expect((await fetch(url!)).status).toBe(404);
+  }, 60_000);
+
   it('content stored before thumbnails existed (no row, no request remembered) gets its thumbnail once listed', async () => {
     const file = await upload(alice.token, 'old.png', await png(500, 400), 'image/png');
     await waitForUrl(alice.token, file.id);
