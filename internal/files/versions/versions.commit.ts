@@ -13,6 +13,9 @@ import type { FilesRepository } from '../files.repository.ts';
 import type { StoredBytes } from '../files.service.ts';
 import { nameKey, normalizeName } from '../names.ts';
 
+/** Replaces tried when other new versions of the same file keep winning the race. */
+const MAX_RACES = 5;
+
 type Committed = { file: FileDto; duplicate: BlobLocation | null; freed?: BlobLocation[] };
 
 export async function commitOrNewVersion(
@@ -25,8 +28,17 @@ export async function commitOrNewVersion(
     return await commitNew(input);
   } catch (error) {
     if (!(AppError.is(error, 'CONFLICT') && error.details?.reason === 'name_taken')) throw error;
-    const existing = await repo.findLiveChild(viewer.userId, input.parentId ?? viewer.userId, nameKey(normalizeName(input.name)));
-    if (!existing || existing.isFolder) throw error;
-    return replaceContent(repo, viewer, existing.id, input);
+    // Concurrent new versions of one file: the replace that lost the race (precondition_failed,
+    // nothing changed) reads the file again and becomes the next version.
+    for (let attempt = 1; ; attempt++) {
+      const existing = await repo.findLiveChild(viewer.userId, input.parentId ?? viewer.userId, nameKey(normalizeName(input.name)));
+      if (!existing || existing.isFolder) throw error;
+      try {
+        return await replaceContent(repo, viewer, existing.id, input);
+      } catch (raced) {
+        const lost = AppError.is(raced, 'CONFLICT') && raced.details?.reason === 'precondition_failed';
+        if (!lost || attempt >= MAX_RACES) throw raced;
+      }
+    }
   }
 }

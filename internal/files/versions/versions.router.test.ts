@@ -82,6 +82,19 @@ describe.each(STACKS)('file versions on the %s stack', (stack) => {
     expect(await refCount(hashOf('r1'))).toBe(0);
   });
 
+  it('concurrent new versions of one file all land: each becomes the next version, quota and refCounts add up', async () => {
+    const me = await person();
+    const f = await commit(me, 'race.txt', 'race-0');
+    const bodies = ['race-1a', 'race-2bb', 'race-3ccc', 'race-4dddd'];
+    const results = await Promise.all(bodies.map((b) => commit(me, 'race.txt', b, { newVersion: true })));
+    expect(results.every((r) => r.file.id === f.file.id)).toBe(true);
+    const current = await me.get({ id: f.file.id });
+    const [list = []] = await me.versions.listMany({ fileIds: [f.file.id] });
+    expect(list).toHaveLength(2);
+    expect(await me.quota()).toMatchObject({ used: current.size + list.reduce((n, v) => n + v.size, 0) });
+    for (const v of list) expect(await refCount(v.contentHash)).toBe(1);
+  });
+
   it('restore makes the version current (same id, the current content a version); delete releases it', async () => {
     const me = await person();
     const f = await commit(me, 'doc.txt', 'old');
