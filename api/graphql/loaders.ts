@@ -12,7 +12,7 @@ export interface Loaders {
   /** File.versions of every listed file: one call, one statement (versions.repository.ts listMany). */
   versions: DataLoader<string, VersionDto[]>;
   /** A signed thumbnail of one of the viewer's files (null: none ready), a page of them per call. */
-  thumbnail: DataLoader<{ fileId: string; size: ThumbnailSize }, { sig: string; version: string } | null, string>;
+  thumbnail: DataLoader<{ fileId: string; name: string; mimeType: string | null; contentHash: string; size: number; thumb: ThumbnailSize }, { sig: string; version: string } | null, string>;
   /** Whether a content's thumbnail is ready (share pages: the share already allowed the files). */
   thumbnailReady: DataLoader<{ contentHash: string; size: number }, boolean, string>;
 }
@@ -21,7 +21,7 @@ export function createLoaders(clients: Clients): Loaders {
   return {
     file: new DataLoader<string, FileDto | null>((ids) => clients.files.getMany.query({ ids: [...ids] }), { maxBatchSize: 500 }),
     versions: new DataLoader<string, VersionDto[]>((ids) => clients.files.versions.listMany.query({ fileIds: [...ids] }), { maxBatchSize: 500 }),
-    thumbnail: new DataLoader((items) => clients.files.thumbnails.signed.query({ items: [...items] }), { maxBatchSize: 500, cacheKeyFn: (i) => `${i.fileId}|${i.size}` }),
+    thumbnail: new DataLoader((items) => clients.files.thumbnails.signed.query({ items: [...items] }), { maxBatchSize: 500, cacheKeyFn: (i) => `${i.fileId}|${i.thumb}` }),
     thumbnailReady: new DataLoader((keys) => clients.files.thumbnails.ready.query({ keys: [...keys] }), { maxBatchSize: 500, cacheKeyFn: (k) => `${k.contentHash}:${k.size}` }),
   };
 }

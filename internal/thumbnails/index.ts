@@ -31,7 +31,7 @@ export interface ThumbnailsOptions {
   limits?: Partial<ThumbnailLimits>;
 }
 
-export function createThumbnails(runtime: Runtime, files: Pick<FilesService, 'getMany' | 'content'>, options: ThumbnailsOptions = {}) {
+export function createThumbnails(runtime: Runtime, files: Pick<FilesService, 'content'>, options: ThumbnailsOptions = {}) {
   const settings = runtime.config.transfer;
   const queue: Promise<JobQueue> = runtime.config.amqpUrl
     ? RabbitJobQueue.connect({ url: runtime.config.amqpUrl, prefix: thumbnailQueuePrefix(settings.amqpPrefix), retryDelaysMs: settings.retryDelaysMs, maxDeliveries: settings.maxDeliveries, log: runtime.log })

@@ -11,7 +11,7 @@ const Size = z.enum(THUMBNAIL_SIZE_NAMES as [ThumbnailSize, ...ThumbnailSize[]])
 export function thumbnailsRouter(service: ThumbnailsService) {
   return router({
     signed: authedProcedure
-      .input(z.object({ items: z.array(z.object({ fileId: Id, size: Size })).max(1000) }))
+      .input(z.object({ items: z.array(Content.extend({ fileId: Id, name: z.string().max(1024), mimeType: z.string().max(255).nullable(), thumb: Size })).max(1000) }))
       .query(({ ctx, input }) => service.signed(ctx.viewer, input.items)),
     open: authedProcedure.input(z.object({ fileId: Id, size: Size })).query(({ ctx, input }) => service.open({ viewer: ctx.viewer }, input.fileId, input.size)),
     /** For the gateway's share routes, after the share allowed the file: no viewer of its own. */

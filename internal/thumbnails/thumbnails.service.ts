@@ -20,6 +20,14 @@ import { looksLikeImage, THUMBNAIL_SIZE_NAMES, thumbnailKey, type ThumbnailLimit
 
 export const ThumbnailJob = z.object({ contentHash: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) });
 
+/** One File of a page the gateway lists, as `signed` needs it. */
+export interface SignItem extends ContentKey {
+  fileId: string;
+  name: string;
+  mimeType: string | null;
+  thumb: ThumbnailSize;
+}
+
 export interface ThumbnailTarget {
   backend: string;
   key: string;
@@ -38,7 +46,7 @@ export class ThumbnailsService {
     private readonly repo: ThumbnailsRepository,
     private readonly storage: StorageRouter,
     private readonly queue: Promise<JobQueue>,
-    private readonly files: Pick<FilesService, 'getMany' | 'content'>,
+    private readonly files: Pick<FilesService, 'content'>,
     private readonly links: ThumbnailLinks,
     private readonly limits: ThumbnailLimits,
     private readonly log: Logger,
@@ -81,19 +89,18 @@ export class ThumbnailsService {
     await this.repo.record(job, 'READY', blob.backend, null);
   }
 
-  /** Signatures for the viewer's files whose thumbnail is ready (null: not ready, not an image, not theirs). */
-  async signed(viewer: Viewer, items: readonly { fileId: string; size: ThumbnailSize }[]): Promise<({ sig: string; version: string } | null)[]> {
-    const ids = [...new Set(items.map((i) => i.fileId))];
-    const files = new Map((await this.files.getMany(viewer, ids)).flatMap((f) => (f ? [[f.id, f] as const] : [])));
-    const keys = [...files.values()].flatMap((f) => (f.contentHash && !f.isFolder ? [{ contentHash: f.contentHash, size: f.size }] : []));
-    const statuses = await this.repo.statusesAmong(keys);
-    for (const file of files.values()) {
-      if (file.contentHash && !statuses.has(contentKeyText({ contentHash: file.contentHash, size: file.size }))) this.requested(file);
-    }
-    return items.map(({ fileId, size }) => {
-      const file = files.get(fileId);
-      if (!file?.contentHash || statuses.get(contentKeyText({ contentHash: file.contentHash, size: file.size })) !== 'READY') return null;
-      return { sig: this.links.sign(viewer.userId, fileId, size).sig, version: file.contentHash.slice(0, 16) };
+  /**
+   * Signatures for files the gateway just read for the viewer (a File of theirs: its content is in
+   * hand, so no file is read again); null when not ready, not an image or not a file. A signature
+   * opens nothing by itself: the thumbnail route checks the file against its signer on every fetch.
+   * An image without any thumbnail row is asked for (`requested`).
+   */
+  async signed(viewer: Viewer, items: readonly SignItem[]): Promise<({ sig: string; version: string } | null)[]> {
+    const statuses = await this.repo.statusesAmong(items);
+    for (const item of items) if (!statuses.has(contentKeyText(item))) this.requested(item);
+    return items.map((item) => {
+      if (statuses.get(contentKeyText(item)) !== 'READY') return null;
+      return { sig: this.links.sign(viewer.userId, item.fileId, item.thumb).sig, version: item.contentHash.slice(0, 16) };
     });
   }
 

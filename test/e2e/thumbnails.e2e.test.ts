@@ -276,7 +276,7 @@ describe.each(stacks)('thumbnails on %s', (_name, start) => {
     await gql(stack.url, 'mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: file.id }, alice.token);
     await gql(stack.url, 'mutation($id: ID!) { purgeFile(id: $id) }', { id: file.id }, alice.token);
     // The sweeper runs every minute; the test runs one now.
-    const sweeper = new ThumbnailsService(new ThumbnailsRepository(stack.runtime.orm), stack.runtime.storage, new Promise(() => undefined), { getMany: async () => [], content: async () => { throw new Error('unused'); } }, new ThumbnailLinks(stack.runtime.config.jwtSecret), THUMBNAIL_LIMITS, createLogger({ level: 'silent' }));
+    const sweeper = new ThumbnailsService(new ThumbnailsRepository(stack.runtime.orm), stack.runtime.storage, new Promise(() => undefined), { content: async () => { throw new Error('unused'); } }, new ThumbnailLinks(stack.runtime.config.jwtSecret), THUMBNAIL_LIMITS, createLogger({ level: 'silent' }));
     expect(await sweeper.sweep()).toBeGreaterThanOrEqual(1);
     expect(await rowsOf(file.contentHash)).toHaveLength(0);
     for (const size of ['SMALL', 'MEDIUM', 'LARGE'] as const) expect(await store.head(thumbnailKey(key, size))).toBeNull();

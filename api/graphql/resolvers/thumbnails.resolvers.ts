@@ -6,7 +6,8 @@ export const thumbnailsResolvers: Resolvers = {
     thumbnailUrl: async (file, args, ctx) => {
       if (file.isFolder || !file.contentHash || !ctx.viewer) return null;
       const size = args.size ?? 'MEDIUM';
-      const signed = await ctx.loaders.thumbnail.load({ fileId: file.id, size });
+      // The parent is a File the viewer may see (it came from their own query): its content is passed on.
+      const signed = await ctx.loaders.thumbnail.load({ fileId: file.id, name: file.name, mimeType: file.mimeType, contentHash: file.contentHash, size: file.size, thumb: size });
       if (!signed) return null;
       const query = new URLSearchParams({ size, v: signed.version, sig: signed.sig });
       return `${ctx.origin}/files/${encodeURIComponent(file.id)}/thumbnail?${query.toString()}`;
