@@ -90,6 +90,16 @@ export class ThumbnailsService {
   }
 
   /**
+   * A job whose every delivery ended unfinished (the image crashed or hung its worker each time):
+   * recorded FAILED `crashed`, so listings never ask for it again.
+   */
+  async deadLettered(job: ContentKey): Promise<void> {
+    const blob = await this.repo.findBlob(job);
+    this.log.warn(job, 'thumbnail job never finished: marked failed');
+    await this.repo.record(job, 'FAILED', blob?.backend ?? '', 'crashed');
+  }
+
+  /**
    * Signatures for files the gateway just read for the viewer (a File of theirs: its content is in
    * hand, so no file is read again); null when not ready, not an image or not a file. A signature
    * opens nothing by itself: the thumbnail route checks the file against its signer on every fetch.

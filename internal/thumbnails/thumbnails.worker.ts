@@ -1,7 +1,7 @@
 /** The transport of thumbnail jobs: takes them off their queue, one at a time, and hands them to the service. */
 import { AppError } from '../platform/errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Consumer, JobQueue, QueueMessage } from '../platform/mq/queue.ts';
+import type { Consumer, DeadLetter, JobQueue, QueueMessage } from '../platform/mq/queue.ts';
 import { ThumbnailJob, type ThumbnailsService } from './thumbnails.service.ts';
 
 export class ThumbnailsWorker {
@@ -11,7 +11,15 @@ export class ThumbnailsWorker {
 
   /** Prefetch 1: one image decoded at a time per process (CPU and memory bounded). */
   async start(): Promise<void> {
-    this.consumer = await this.queue.consume((message) => this.handle(message), { prefetch: 1, isPermanent: (error) => AppError.is(error, 'BAD_INPUT') });
+    this.consumer = await this.queue.consume((message) => this.handle(message), {
+      prefetch: 1,
+      isPermanent: (error) => AppError.is(error, 'BAD_INPUT'),
+      // An image that kills its worker every time: no run recorded anything, so it is marked here.
+      onDeadLetter: async (dead: DeadLetter) => {
+        const parsed = ThumbnailJob.safeParse(dead.body);
+        if (parsed.success) await this.service.deadLettered(parsed.data);
+      },
+    });
     this.log.info({ queue: this.queue.kind }, 'thumbnail worker consuming');
   }
 
