@@ -3,9 +3,9 @@
  * transaction is here (the dialect differences too); the services decide, this carries it out.
  * The statements that run inside a caller's transaction are in files.statements.ts.
  */
-import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../platform/db/orm.ts';
+import { retryingTransaction } from '../platform/db/retrying-transaction.ts';
 import { readStatement } from '../platform/db/read-statement.ts';
 import { AppError } from '../platform/errors.ts';
 import { recordEvent, type ActivityInput } from '../activity/index.ts';
@@ -37,21 +37,9 @@ export class FilesRepository {
     return this.orm.em.fork() as EntityManager;
   }
 
-  /**
-   * A transaction, retried when the database picked it as a deadlock victim: concurrent purges or
-   * commits of one person meet on the quota row and the blob rows, and InnoDB breaks such cycles
-   * by aborting one side ("try restarting transaction").
-   */
-  private async transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.em().transactional((em) => fn(em));
-      } catch (error) {
-        const retryable = error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
-        if (!retryable || attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
-      }
-    }
+  /** A transaction retried when it is a deadlock victim (platform/db/retrying-transaction.ts). */
+  private transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return retryingTransaction(() => this.em(), fn);
   }
 
   /**

@@ -3,9 +3,9 @@
  * of restore, delete and the age sweep (the statements they share with the files repository's
  * content replace and purge are in versions.statements.ts).
  */
-import { DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../../platform/db/orm.ts';
+import { retryingTransaction } from '../../platform/db/retrying-transaction.ts';
 import { recordEvent, type ActivityInput } from '../../activity/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import { FileRow, type BlobRow } from '../files.entities.ts';
@@ -26,17 +26,9 @@ export class VersionsRepository {
     return this.orm.em.fork() as EntityManager;
   }
 
-  /** Deadlock victims are retried, as the files repository does (both meet on quota and blob rows). */
-  private async transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.em().transactional((em) => fn(em));
-      } catch (error) {
-        const retryable = error instanceof DeadlockException || error instanceof LockWaitTimeoutException;
-        if (!retryable || attempt >= 5) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
-      }
-    }
+  /** A transaction retried when it is a deadlock victim (platform/db/retrying-transaction.ts). */
+  private transactional<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    return retryingTransaction(() => this.em(), fn);
   }
 
   /** The versions of many files of one person, newest first per file: one statement (DataLoader). */
