@@ -6,42 +6,30 @@
  *
  * Needs /usr/bin/chromium (`bash scripts/lib/chromium.sh`); rebuilds web/dist when web/src is newer.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadSmall } from '../support/app.ts';
-import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
-import { startServerProcess, type ServerProcess } from '../support/server.ts';
-import { startInbox, type Inbox } from '../support/smtp.ts';
+import { BROWSER_ARTIFACTS, loginToken, signUpInBrowser, startBrowserApp, type BrowserApp } from '../support/browser-app.ts';
+import type { ServerProcess } from '../support/server.ts';
 
-const ARTIFACTS = path.join(testEnv.root, 'test/artifacts/browser');
 const PASSWORD = 'Correct-Horse-42';
 const suffix = randomBytes(3).toString('hex');
 const USERNAME = `act${suffix}`;
 
+let app: BrowserApp;
 let server: ServerProcess;
-let inbox: Inbox;
-let browser: Browser;
 let page: Page;
-
-function newest(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }, 0);
-}
 
 /** The rows of the activity table as [what, file] text, newest first. */
 async function rows(): Promise<string[][]> {
   const table = page.getByRole('table', { name: 'Activity' });
   await table.waitFor();
   const body = table.locator('tbody tr');
+  // The table shows before its first page arrives: wait for a row (every caller expects some).
+  await body.first().waitFor();
   const out: string[][] = [];
   for (let i = 0; i < (await body.count()); i++) {
     const cells = body.nth(i).getByRole('cell');
@@ -51,25 +39,11 @@ async function rows(): Promise<string[][]> {
 }
 
 beforeAll(async () => {
-  const dist = path.join(testEnv.root, 'web/dist/index.html');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
-    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  inbox = await startInbox();
-  server = await startServerProcess({ DATA_DIR: tempDir('stratus-activity-'), SMTP_URL: inbox.url }, 60_000);
-  browser = await launchChromium();
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  app = await startBrowserApp('activity');
+  ({ server, page } = app);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await inbox?.close();
-});
+afterAll(() => app?.close());
 
 describe('the Activity page in Chromium', { timeout: 120_000 }, () => {
   it('serves the app for an /activity deep link', async () => {
@@ -80,14 +54,7 @@ describe('the Activity page in Chromium', { timeout: 120_000 }, () => {
 
   it("shows a new account's sign-up from the header's Activity link", async () => {
     const email = `${USERNAME}@example.com`;
-    await page.goto('/signup');
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByRole('button', { name: 'Send code' }).click();
-    await page.getByLabel('Code from the e-mail').fill(await inbox.codeFor(email, 15_000));
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { name: 'My drive', level: 1 }).waitFor();
+    await signUpInBrowser(page, app.inbox, { username: USERNAME, password: PASSWORD, email });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
     await page.getByRole('heading', { name: 'Activity', level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/activity');
@@ -99,8 +66,7 @@ describe('the Activity page in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('lists an upload and a rename newest first; the file links to its folder, and keeps its old name once trashed', async () => {
-    const login = await gql<{ login: { accessToken: string } }>(server.url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: USERNAME, p: PASSWORD });
-    const token = login.data!.login.accessToken;
+    const token = await loginToken(server.url, USERNAME, PASSWORD);
     const id = (await uploadSmall(server.url, token, 'report.txt', 'quarterly numbers')).data!.uploadFile.id;
     await gql(server.url, 'mutation($id: ID!) { renameFile(id: $id, name: "report-final.txt") { id } }', { id }, token);
     await page.reload();
@@ -111,7 +77,7 @@ describe('the Activity page in Chromium', { timeout: 120_000 }, () => {
       ['Signed in', ''],
       ['Signed in', ''],
     ]);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'activity.png') });
+    await page.screenshot({ path: path.join(BROWSER_ARTIFACTS, 'activity.png') });
     await page.getByRole('table', { name: 'Activity' }).getByRole('link', { name: 'report-final.txt' }).first().click();
     await page.getByRole('heading', { name: 'My drive', level: 1 }).waitFor();
 

@@ -7,37 +7,23 @@
  *
  * Needs /usr/bin/chromium (`bash scripts/lib/chromium.sh`); rebuilds web/dist when web/src is newer.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
-import { startServerProcess, type ServerProcess } from '../support/server.ts';
-import { startInbox, type Inbox } from '../support/smtp.ts';
+import type { ServerProcess } from '../support/server.ts';
+import { BROWSER_ARTIFACTS, loginToken, signUpInBrowser, startBrowserApp, type BrowserApp } from '../support/browser-app.ts';
 
-const ARTIFACTS = path.join(testEnv.root, 'test/artifacts/browser');
 const PASSWORD = 'Correct-Horse-42';
 const suffix = randomBytes(3).toString('hex');
 const USERNAME = `find${suffix}`;
 
+let app: BrowserApp;
 let server: ServerProcess;
-let inbox: Inbox;
-let browser: Browser;
 let page: Page;
 let token: string;
 const searches: string[] = [];
-
-function newest(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }, 0);
-}
 
 async function folder(name: string, parentId: string | null): Promise<string> {
   const res = await gql<{ createFolder: { id: string } }>(server.url, 'mutation($n: String!, $p: ID) { createFolder(name: $n, parentId: $p) { id } }', { n: name, p: parentId }, token);
@@ -46,45 +32,22 @@ async function folder(name: string, parentId: string | null): Promise<string> {
 }
 
 beforeAll(async () => {
-  const dist = path.join(testEnv.root, 'web/dist/index.html');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
-    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  inbox = await startInbox();
-  server = await startServerProcess({ DATA_DIR: tempDir('stratus-search-'), SMTP_URL: inbox.url }, 60_000);
-  browser = await launchChromium();
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  app = await startBrowserApp('search');
+  ({ server, page } = app);
   page.on('request', (request) => {
     const body = request.postData() ?? '';
     if (request.url().endsWith('/graphql') && body.includes('query Search')) searches.push(body);
   });
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await inbox?.close();
-});
+afterAll(() => app?.close());
 
 describe('the search box in Chromium', { timeout: 120_000 }, () => {
   it('signs up; the drive has a search box in its header', async () => {
     const email = `find-${suffix}@example.com`;
-    await page.goto('/signup');
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByRole('button', { name: 'Send code' }).click();
-    await page.getByLabel('Code from the e-mail').fill(await inbox.codeFor(email, 15_000));
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { name: 'My drive', level: 1 }).waitFor();
+    await signUpInBrowser(page, app.inbox, { username: USERNAME, password: PASSWORD, email });
     await page.getByRole('search').getByLabel('Search my drive').waitFor();
-    const login = await gql<{ login: { accessToken: string } }>(server.url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: USERNAME, p: PASSWORD });
-    if (!login.data) throw new Error(JSON.stringify(login.errors));
-    token = login.data.login.accessToken;
+    token = await loginToken(server.url, USERNAME, PASSWORD);
   });
 
   it('finds items anywhere regardless of case and accents, with the folder each sits in, and opens it', async () => {
@@ -103,7 +66,7 @@ describe('the search box in Chromium', { timeout: 120_000 }, () => {
     await expect(items.nth(0).textContent()).resolves.toContain('my RESUME notes');
     await expect(items.nth(1).textContent()).resolves.toContain('Résumé final');
     await expect(items.nth(1).textContent()).resolves.toContain('My drive / Work / 2024');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'search-results.png') });
+    await page.screenshot({ path: path.join(BROWSER_ARTIFACTS, 'search-results.png') });
     await results.getByRole('link', { name: 'Résumé final' }).click();
     await page.getByRole('heading', { name: 'Résumé final', level: 1 }).waitFor();
     expect(new URL(page.url()).pathname).toMatch(/^\/folder\//);

@@ -6,20 +6,17 @@
  *
  * Needs /usr/bin/chromium; builds web/dist when it is missing or older than web/src.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import sharp from 'sharp';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadSmall } from '../support/app.ts';
-import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
+import { launchChromium } from '../support/browser.ts';
+import { tempDir } from '../support/db.ts';
+import { ensureWebBuilt } from '../support/browser-app.ts';
 
 const PASSWORD = 'Correct-Horse-42';
 const SHARE_PASSWORD = 'open-sesame-42';
@@ -30,21 +27,11 @@ let browser: Browser;
 let username: string;
 let token: string;
 
-function newest(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }, 0);
-}
-
 const image = (width: number, height: number, color: string, format: 'png' | 'jpeg') =>
   sharp({ create: { width, height, channels: 3, background: color } })[format]().toBuffer();
 
 beforeAll(async () => {
-  const dist = path.join(testEnv.root, 'web/dist/index.html');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
-    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
-  }
+  ensureWebBuilt();
   inbox = await startInbox();
   server = await startServerProcess({ DATA_DIR: tempDir('stratus-thumbs-'), SMTP_URL: inbox.url }, 60_000);
   username = `th${randomBytes(3).toString('hex')}`;

@@ -7,36 +7,23 @@
  *
  * Needs /usr/bin/chromium (`bash scripts/lib/chromium.sh`); rebuilds web/dist when web/src is newer.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
-import { startServerProcess, type ServerProcess } from '../support/server.ts';
-import { startInbox, type Inbox } from '../support/smtp.ts';
+import type { ServerProcess } from '../support/server.ts';
+import { BROWSER_ARTIFACTS, loginToken, signUpInBrowser, startBrowserApp, type BrowserApp } from '../support/browser-app.ts';
 
-const ARTIFACTS = path.join(testEnv.root, 'test/artifacts/browser');
 const PASSWORD = 'Correct-Horse-42';
 const USERNAME = `ver${randomBytes(3).toString('hex')}`;
 const FIRST = 'the first draft of the plan';
 const SECOND = 'the second, longer draft of the plan';
 
+let app: BrowserApp;
 let server: ServerProcess;
-let inbox: Inbox;
-let browser: Browser;
 let page: Page;
-
-function newest(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }, 0);
-}
 
 /** uploadFile (GraphQL multipart) with a conflict policy. */
 async function upload(token: string, name: string, body: string, conflict: 'FAIL' | 'NEW_VERSION'): Promise<{ id: string; size: number }> {
@@ -51,40 +38,18 @@ async function upload(token: string, name: string, body: string, conflict: 'FAIL
 }
 
 beforeAll(async () => {
-  const dist = path.join(testEnv.root, 'web/dist/index.html');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(path.join(testEnv.root, 'web/src'))) {
-    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: testEnv.root, stdio: 'inherit' });
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  inbox = await startInbox();
-  server = await startServerProcess({ DATA_DIR: tempDir('stratus-versions-'), SMTP_URL: inbox.url }, 60_000);
-  browser = await launchChromium();
-  const context = await browser.newContext({ baseURL: server.url, acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  app = await startBrowserApp('versions', { context: { acceptDownloads: true } });
+  ({ server, page } = app);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await inbox?.close();
-});
+afterAll(() => app?.close());
 
 describe('file versions in Chromium', { timeout: 120_000 }, () => {
   it('lists the older version with size and date, downloads it, and restores it', async () => {
     const email = `${USERNAME}@example.com`;
-    await page.goto('/signup');
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByRole('button', { name: 'Send code' }).click();
-    await page.getByLabel('Code from the e-mail').fill(await inbox.codeFor(email, 15_000));
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByRole('heading', { name: 'My drive', level: 1 }).waitFor();
+    await signUpInBrowser(page, app.inbox, { username: USERNAME, password: PASSWORD, email });
 
-    const login = await gql<{ login: { accessToken: string } }>(server.url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: USERNAME, p: PASSWORD });
-    const token = login.data!.login.accessToken;
+    const token = await loginToken(server.url, USERNAME, PASSWORD);
     const first = await upload(token, 'plan.txt', FIRST, 'FAIL');
     const second = await upload(token, 'plan.txt', SECOND, 'NEW_VERSION');
     expect(second.id).toBe(first.id);
@@ -97,7 +62,7 @@ describe('file versions in Chromium', { timeout: 120_000 }, () => {
     const rows = table.locator('tbody tr');
     expect(await rows.count()).toBe(1);
     expect(await rows.first().innerText()).toContain(`${FIRST.length} B`);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'versions.png') });
+    await page.screenshot({ path: path.join(BROWSER_ARTIFACTS, 'versions.png') });
 
     const [download] = await Promise.all([page.waitForEvent('download'), rows.first().getByRole('button', { name: /^Download/ }).click()]);
     expect(download.suggestedFilename()).toBe('plan.txt');
