@@ -4,6 +4,7 @@
  * goes with the next sweep.
  */
 import type { Logger } from '../platform/logger.ts';
+import { every, type Periodic } from '../platform/periodic.ts';
 import type { ActivityRepository } from './activity.repository.ts';
 
 export const SWEEP_BATCH = 1000;
@@ -11,7 +12,7 @@ export const SWEEP_BATCH = 1000;
 export const SWEEP_MAX_BATCHES = 50;
 
 export class ActivitySweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Periodic | undefined;
 
   constructor(
     private readonly repo: ActivityRepository,
@@ -34,13 +35,10 @@ export class ActivitySweeper {
   }
 
   start(intervalMs = 3_600_000): void {
-    this.timer = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'activity retention sweep failed'));
-    }, intervalMs);
-    this.timer.unref();
+    this.timer = every(intervalMs, () => this.sweep(), (error) => this.log.warn({ err: error }, 'activity retention sweep failed'));
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.timer?.stop();
   }
 }

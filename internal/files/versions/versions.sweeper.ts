@@ -4,12 +4,13 @@
  * Hourly by default; a failed run is logged and the next one tries again.
  */
 import type { Logger } from '../../platform/logger.ts';
+import { every, type Periodic } from '../../platform/periodic.ts';
 import type { VersionsService } from './versions.service.ts';
 
 export const VERSION_SWEEP_INTERVAL_MS = 3_600_000;
 
 export class VersionSweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Periodic | undefined;
 
   constructor(
     private readonly versions: VersionsService,
@@ -17,13 +18,12 @@ export class VersionSweeper {
   ) {}
 
   start(intervalMs = VERSION_SWEEP_INTERVAL_MS): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.runOnce(), intervalMs);
-    this.timer.unref();
+    // runOnce logs its own failures.
+    this.timer ??= every(intervalMs, () => this.runOnce(), () => undefined);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.stop();
     this.timer = undefined;
   }
 
