@@ -11,6 +11,7 @@ import { AppError } from '../../platform/errors.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
 import type { ObjectStore, StoreType } from '../object-store.ts';
 import { type BackendConfig, type BackendState, type RoutingConfig, parseRoutingConfig } from './routing-config.ts';
+import { observeStore, type StoreCallObserver } from './observed-store.ts';
 import { createStore } from './store-factory.ts';
 
 export interface BackendSummary {
@@ -29,6 +30,8 @@ export interface StorageRouterOptions {
   log?: Logger;
   /** Builds the driver of a backend (default: the real drivers). */
   createStore?: (backend: BackendConfig) => ObjectStore;
+  /** See every call to every store (tracing, metrics): observed-store.ts. */
+  observers?: readonly StoreCallObserver[];
   /**
    * How long a replaced or removed store stays open after a swap, so requests that picked it up
    * just before (a part upload, a download stream) can finish. Default 30 s.
@@ -72,7 +75,9 @@ export class StorageRouter {
 
   constructor(config: RoutingConfig, options: StorageRouterOptions = {}) {
     this.log = options.log ?? createLogger({ level: 'silent' });
-    this.build = options.createStore ?? createStore;
+    const build = options.createStore ?? createStore;
+    const observers = options.observers ?? [];
+    this.build = (backend) => observeStore(build(backend), observers);
     this.retireGraceMs = options.retireGraceMs ?? 30_000;
     const parsed = parseRoutingConfig(config);
     this.current = { config: parsed, canonical: stableJson(parsed), entries: this.buildEntries(parsed, new Map()) };
