@@ -16,6 +16,8 @@ failed_checks=0
 echo "== chromium (browser tests)"; bash scripts/lib/chromium.sh || failed_checks=$((failed_checks + 1))
 # Debian's litmus and rclone for test/dav/ (real WebDAV clients against /dav/).
 echo "== litmus, rclone (WebDAV client tests)"; bash scripts/lib/dav-clients.sh || failed_checks=$((failed_checks + 1))
+# promtool from Debian's prometheus package for the chart's alert rules (test/deploy/monitoring.test.ts).
+echo "== promtool (alert rule tests)"; bash scripts/lib/promtool.sh >/dev/null || failed_checks=$((failed_checks + 1))
 # Podman and the stand-in Node base images (cached) for test/deploy/pods.test.ts.
 echo "== podman (image tests)"; bash scripts/lib/podman.sh >/dev/null || failed_checks=$((failed_checks + 1))
 echo "== build web app"; npm run --silent build:web || failed_checks=$((failed_checks + 1))

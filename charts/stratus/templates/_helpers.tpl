@@ -126,3 +126,11 @@ app.kubernetes.io/component: {{ .role | quote }}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The job label of every scraped Stratus series (ServiceMonitor jobLabel), and the selector of the alerts' queries. */}}
+{{- define "stratus.metricsJob" -}}
+{{- include "stratus.fullname" . -}}
+{{- end -}}
+{{- define "stratus.alertSelector" -}}
+{{- printf "job=%q, namespace=%q" (include "stratus.metricsJob" .) .Release.Namespace -}}
+{{- end -}}
