@@ -7,6 +7,7 @@ import type { Logger } from '../internal/platform/logger.ts';
 import { startRole } from './roles.ts';
 import { createLogger } from '../internal/platform/logger.ts';
 import { startAllInOne } from './all-in-one.ts';
+import { startTracing } from '../internal/platform/tracing/tracing.ts';
 import { existsSync, chmodSync } from 'node:fs';
 import { PRIVATE_DIR_MODE, PRIVATE_UMASK } from '../internal/platform/private-files.ts';
 
@@ -31,6 +32,8 @@ async function main() {
       log.warn({ err: error, dataDir: config.dataDir }, 'DATA_DIR could not be made owner-only (0700)');
     }
   }
+  // Before anything connects, so every seam sees tracing on (or off) from its first call.
+  const tracing = await startTracing(config.tracing);
   const app = await start(config, log);
   log.info(`Stratus ${config.role} is ready on http://localhost:${app.port}/${config.role === 'all' || config.role === 'api' ? ' (GraphiQL: /graphiql)' : ''}`);
   let stopping = false;
@@ -38,11 +41,13 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // The spans of the last requests are still in the batch: sent before exiting.
+    const flush = () => tracing.shutdown().catch((error: unknown) => log.warn({ err: error }, 'sending the last spans failed'));
     app.close().then(
-      () => process.exit(0),
+      () => flush().then(() => process.exit(0)),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        void flush().then(() => process.exit(1));
       },
     );
   };

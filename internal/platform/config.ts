@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.ts';
+import type { TracingOptions } from './tracing/tracing.ts';
 
 const url = (protocols: string[]) =>
   z.string().refine((value) => {
@@ -131,6 +132,14 @@ const EnvSchema = z.object({
   VERSIONS_MAX_AGE_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /** Activity events older than this many days are deleted by a periodic sweep (internal/activity). */
   ACTIVITY_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  /** OTLP/HTTP collector (traces go to `<endpoint>/v1/traces`); unset: tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url(['http:', 'https:'])),
+  /** The `service.name` of this process's spans; default `stratus-<role>`. */
+  OTEL_SERVICE_NAME: optional(z.string().min(1).max(100)),
+  /** Share of new traces recorded (a client's sampled flag in `traceparent` wins). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  /** Longest wait before finished spans are sent, in ms. */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(1).max(600_000).default(5000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -171,6 +180,8 @@ export interface Config {
   versions: { keep: number; maxAgeDays: number };
   /** Days an activity event is kept (internal/activity/activity.sweeper.ts). */
   activityRetentionDays: number;
+  /** OpenTelemetry tracing (internal/platform/tracing); undefined: off. */
+  tracing: TracingOptions | undefined;
 }
 
 export class ConfigError extends Error {
@@ -241,6 +252,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     versions: { keep: e.VERSIONS_KEEP, maxAgeDays: e.VERSIONS_MAX_AGE_DAYS },
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
+    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? `stratus-${e.ROLE}`, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG, exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY }
+      : undefined,
   };
 }
 

@@ -3,6 +3,7 @@
  * so a careless `log.info({ input })` cannot leak a password, code or token.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { logTraceFields } from './tracing/tracing.ts';
 
 export type { Logger };
 
@@ -30,6 +31,8 @@ export function createLogger(options: { level: string; name?: string }, destinat
       name: options.name ?? 'stratus',
       redact: { paths, censor: '[redacted]' },
       base: { pid: process.pid },
+      // trace_id/span_id of the active span (tracing on), so a line leads to its trace.
+      mixin: logTraceFields,
     },
     destination,
   );

@@ -42,6 +42,9 @@ export interface RequestContext {
   wrote?: boolean;
   /** The viewer wrote within the read-your-writes window (KV marker `rw:<userId>`): reads use the primary. */
   recentWriter?: boolean;
+  /** Tracing off: the caller's W3C trace context, passed on unchanged (platform/tracing). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

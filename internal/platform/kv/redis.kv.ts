@@ -2,15 +2,18 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
 import type { KeyValueStore, PubSub, SetOptions, Unsubscribe } from './kv.ts';
+import { tracingEnabled } from '../tracing/tracing.ts';
+import { traceCommands } from './redis.tracing.ts';
 
 function connect(url: string, name: string): Redis {
-  return new Redis(url, {
+  const client = new Redis(url, {
     connectionName: name,
     // Fail a command fast when Redis is down instead of queueing it forever; callers see UNAVAILABLE.
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     lazyConnect: false,
   });
+  return tracingEnabled() ? traceCommands(client) : client;
 }
 
 async function guard<T>(op: () => Promise<T>): Promise<T> {

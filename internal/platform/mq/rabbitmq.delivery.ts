@@ -11,6 +11,7 @@
 import type { Channel, ConsumeMessage, MessagePropertyHeaders, Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
+import { extractTrace, inSpan, SpanKind, tracingEnabled } from '../tracing/tracing.ts';
 import type { Logger } from '../logger.ts';
 import {
   carriedHeaders, tryAck, type RabbitTopology, HEADER_ATTEMPT, HEADER_ATTEMPTS, HEADER_DEAD_REASON, HEADER_DELIVERY_COUNT, HEADER_LAST_ERROR,
@@ -60,7 +61,7 @@ export class DeliveryRouter {
       // Its workers died with it every time (a job that crashes its worker): it is not run again.
       if (unfinished >= this.ctx.maxDeliveries) return this.deadByLimit(sub, ch, msg, message, unfinished);
       try {
-        await sub.handler(message);
+        await this.handle(sub, msg, message);
       } catch (error) {
         // Given up by stop() or its channel died: the broker has the message back, and a retry
         // published now would be a second copy of the job.
@@ -73,6 +74,14 @@ export class DeliveryRouter {
       .catch((error: unknown) => this.ctx.log.warn({ err: error, messageId: message.id }, 'message left unacknowledged; the broker will redeliver it'))
       .finally(() => sub.inFlight.delete(task));
     sub.inFlight.add(task);
+  }
+
+  /** The handler in a CONSUMER span, the child of the publisher's (its traceparent header). */
+  private handle(sub: Receiver, msg: ConsumeMessage, message: QueueMessage): Promise<void> {
+    if (!tracingEnabled()) return sub.handler(message);
+    const queue = this.ctx.names.queue;
+    const attributes = { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': message.id, 'stratus.mq.attempt': message.attempt };
+    return inSpan(`process ${queue}`, SpanKind.CONSUMER, attributes, () => sub.handler(message), extractTrace(msg.properties.headers));
   }
 
   /** Tells the consumer's owner (`onDeadLetter`), then moves the job to the dead queue. */

@@ -25,6 +25,7 @@
  * Connection loss (broker restart, network): every operation reconnects on demand; while consumers
  * exist a background loop reconnects with a growing delay and re-attaches them.
  */
+import { injectTrace, inSpan, SpanKind } from '../tracing/tracing.ts';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.ts';
@@ -98,9 +99,15 @@ export class RabbitJobQueue implements JobQueue {
 
   async publish(body: unknown, options: { messageId?: string } = {}): Promise<void> {
     const content = Buffer.from(JSON.stringify(body));
-    const props: Options.Publish = { persistent: true, contentType: 'application/json', messageId: options.messageId, headers: { [HEADER_ATTEMPT]: 1 } };
-    await this.retrying('publish', async (s) => {
-      await confirmed((cb) => s.confirm.publish(this.names.exchange, ROUTING_KEY, content, props, cb));
+    const attributes = { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'send', 'messaging.destination.name': this.names.exchange, ...(options.messageId ? { 'messaging.message.id': options.messageId } : {}) };
+    // A PRODUCER span; its context rides in the message headers to the consumer (traceparent).
+    await inSpan(`publish ${this.names.exchange}`, SpanKind.PRODUCER, attributes, async () => {
+      const headers: Record<string, unknown> = { [HEADER_ATTEMPT]: 1 };
+      injectTrace(headers);
+      const props: Options.Publish = { persistent: true, contentType: 'application/json', messageId: options.messageId, headers };
+      await this.retrying('publish', async (s) => {
+        await confirmed((cb) => s.confirm.publish(this.names.exchange, ROUTING_KEY, content, props, cb));
+      });
     });
   }
 

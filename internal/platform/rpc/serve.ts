@@ -10,6 +10,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { bearerToken, type TokenSigner } from '../auth/access-token.ts';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId, runWithContext } from '../request-context.ts';
+import { carryTrace, context, extractTrace, tracingEnabled } from '../tracing/tracing.ts';
 import { INTERNAL_TOKEN_HEADER, internalTokenMatcher, refusalBody } from './internal-token.ts';
 import type { ServiceContext } from './trpc.ts';
 
@@ -55,6 +56,9 @@ export function trpcHttpHandler(router: AnyRouter, tokens: TokenSigner, log: Log
     const ipHeader = req.headers['x-stratus-client-ip'];
     const agentHeader = req.headers['x-stratus-user-agent'];
     const origin = { ...(typeof ipHeader === 'string' ? { ip: ipHeader } : {}), ...(typeof agentHeader === 'string' ? { userAgent: agentHeader.slice(0, 255) } : {}) };
-    runWithContext({ requestId, accessToken: token, ...origin, ...(wrote ? { wrote } : {}) }, () => handler(req, res));
+    // The caller's trace: its tRPC CLIENT span becomes the parent of this procedure's (trpc.ts).
+    const rc = { requestId, accessToken: token, ...origin, ...(wrote ? { wrote } : {}) };
+    if (!tracingEnabled()) return runWithContext({ ...rc, ...carryTrace(req.headers) }, () => handler(req, res));
+    context.with(extractTrace(req.headers), () => runWithContext(rc, () => handler(req, res)));
   };
 }
