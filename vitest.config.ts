@@ -18,6 +18,7 @@ export const FAST_FILES = [
   'api/http/*.test.ts',
   'internal/files/content-hash.test.ts',
   'internal/files/search/search-key.test.ts',
+  'internal/files/search/search.grams.test.ts',
   'internal/files/blobs.writer.test.ts',
   'internal/files/shares.router.test.ts',
   'internal/files/download-links.router.test.ts',

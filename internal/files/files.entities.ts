@@ -43,8 +43,12 @@ export const FileSchema = new EntitySchema<FileRow>({
     { name: 'files_children_idx', properties: ['ownerId', 'parentId', 'trashKey', 'isFolder', 'nameKey'] },
     { name: 'files_trashed_by_idx', properties: ['trashedBy'] },
     { name: 'files_blob_idx', properties: ['blobId'] },
-    // Search scans one person's live keys in this index alone (search/search.statements.ts).
+    // Search counts one- and two-letter queries over this index alone, and finds exact keys by it
+    // (search/search.grams.ts; SQLite: search.statements.ts).
     { name: 'files_search_idx', properties: ['ownerId', 'trashKey', 'searchKey', 'updatedAt'] },
+    // One- and two-letter searches read a person's newest live keys first and stop at a page
+    // (search/search.grams.ts); the id is named so ORDER BY updated_at, id needs no sort.
+    { name: 'files_recent_idx', properties: ['ownerId', 'trashKey', 'updatedAt', 'id', 'searchKey'] },
   ],
   uniques: [{ name: 'files_name_unique', properties: ['ownerId', 'parentId', 'nameKey', 'trashKey'] }],
   properties: {

@@ -1,10 +1,14 @@
-/** The search's one statement (search.statements.ts), run on a read connection and mapped to rows. */
+/**
+ * The search's statements (search.statements.ts for SQLite, search.grams.ts for MariaDB), run on
+ * a read connection and mapped to rows.
+ */
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
 import type { Orm } from '../../platform/db/orm.ts';
 import { readStatement } from '../../platform/db/read-statement.ts';
 import { FileRow } from '../files.entities.ts';
 import type { SearchFilter } from './search.dto.ts';
-import { searchStatement, type SearchCursor } from './search.statements.ts';
+import { candidateGrams, gramEstimateStatement, gramSearchStatement, rarestGram, shortSearchStatement, trigrams } from './search.grams.ts';
+import { sqliteSearchStatement, type SearchPage, type Statement } from './search.statements.ts';
 
 export interface SearchHit {
   row: FileRow;
@@ -14,12 +18,25 @@ export interface SearchHit {
 export class SearchRepository {
   constructor(private readonly orm: Orm) {}
 
-  async search(ownerId: string, key: string, filter: SearchFilter, page: { first: number; after?: SearchCursor }): Promise<{ hits: SearchHit[]; hasNextPage: boolean; totalCount: number | null }> {
+  async search(ownerId: string, key: string, filter: SearchFilter, page: SearchPage): Promise<{ hits: SearchHit[]; hasNextPage: boolean; totalCount: number | null }> {
     const em = this.orm.em.fork() as EntityManager;
     const platform = em.getPlatform();
-    const dialect = /sqlite/i.test(platform.constructor.name) ? 'sqlite' : 'mysql';
-    const { sql, params } = searchStatement(dialect, ownerId, key, filter, page, (d) => platform.processDateProperty(d));
-    const raw = await readStatement(em, sql, params);
+    const dateParam = (d: Date) => platform.processDateProperty(d);
+    let statement: Statement;
+    if (/sqlite/i.test(platform.constructor.name)) {
+      statement = sqliteSearchStatement(ownerId, key, filter, page, dateParam);
+    } else {
+      const grams = trigrams(key);
+      if (grams.length === 0) {
+        statement = shortSearchStatement(ownerId, key, filter, page, dateParam);
+      } else {
+        const weighed = candidateGrams(grams);
+        const estimate = gramEstimateStatement(ownerId, weighed);
+        const gram = weighed.length === 1 ? (weighed[0] ?? '') : rarestGram(weighed, await readStatement(em, estimate.sql, estimate.params));
+        statement = gramSearchStatement(ownerId, key, gram, filter, page, dateParam);
+      }
+    }
+    const raw = await readStatement(em, statement.sql, statement.params);
     const meta = em.getMetadata().get(FileRow.name);
     const driver = em.getDriver();
     const hits = raw.slice(0, page.first).map((r) => ({ row: driver.mapResult(r, meta) as unknown as FileRow, rank: Number(r.rnk) }));

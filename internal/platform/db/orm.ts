@@ -56,9 +56,10 @@ export function ormOptions(
       snapshot: false,
       emit: 'ts',
     },
-    // The SQLite search index (FTS5 `files_name_fts` and its shadow tables, migration *_search_keys)
-    // has untyped columns the schema reader cannot map; it is no entity's, so the diff skips it.
-    schemaGenerator: { skipTables: [/^files_name_fts/] },
+    // The search indexes are no entity's, so the diff skips them: SQLite's FTS5 `files_name_fts`
+    // and its shadow tables (migration *_search_keys; untyped columns the schema reader cannot
+    // map) and MariaDB's trigram table `search_grams` (migration *_search_grams, kept by triggers).
+    schemaGenerator: { skipTables: [/^files_name_fts/, 'search_grams'] },
     // Every request forks its own EntityManager; the global one is never used.
     allowGlobalContext: false,
     forceUtcTimezone: true,

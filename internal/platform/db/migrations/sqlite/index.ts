@@ -17,6 +17,7 @@ import { Migration20261205125928_file_versions as M13 } from './Migration2026120
 import { Migration20261205130001_thumbnails as M14 } from './Migration20261205130001_thumbnails.ts';
 import { Migration20261205130007_activity_events as M15 } from './Migration20261205130007_activity_events.ts';
 import { Migration20261205133710_activity_detail as M16 } from './Migration20261205133710_activity_detail.ts';
+import { Migration20261205160624_search_grams as M17 } from './Migration20261205160624_search_grams.ts';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261129092133_accounts', class: M0 },
@@ -36,4 +37,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261205130001_thumbnails', class: M14 },
   { name: 'Migration20261205130007_activity_events', class: M15 },
   { name: 'Migration20261205133710_activity_detail', class: M16 },
+  { name: 'Migration20261205160624_search_grams', class: M17 },
 ];
