@@ -252,10 +252,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     versions: { keep: e.VERSIONS_KEEP, maxAgeDays: e.VERSIONS_MAX_AGE_DAYS },
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS,
-    tracing: e.OTEL_EXPORTER_OTLP_ENDPOINT
-      ? { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? `stratus-${e.ROLE}`, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG, exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY }
-      : undefined,
+    tracing: tracingOf(e),
   };
+}
+
+/** Tracing is on only with an OTLP endpoint. */
+function tracingOf(e: Env): TracingOptions | undefined {
+  if (!e.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
+  return { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? `stratus-${e.ROLE}`, sampleRatio: e.OTEL_TRACES_SAMPLER_ARG, exportDelayMs: e.OTEL_BSP_SCHEDULE_DELAY };
 }
 
 /** Development only: a secret generated once and kept in DATA_DIR so tokens survive restarts. */

@@ -13,8 +13,7 @@
  *   with a fresh render of the chart so the two cannot drift;
  * (StorageBackend objects against the CRD's schema: crd.test.ts; the shared helpers: manifests.ts.)
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +22,7 @@ import { serviceUrl, type ServiceName } from '../../internal/platform/rpc/client
 import { structuralProblems } from './crd-schema.ts';
 import {
   arr, byKind, CHART, CHART_CRD, containerOf, envOf, envValue, execFileAsync, get, helm, helmFails, NAMESPACE, obj, one, parseDocuments,
-  render, roleOf, ROOT, schemaProblems, setUpHelm, tearDownHelm, type K8sObject, type Obj,
+  render, renderNotes, roleOf, ROOT, schemaProblems, setUpHelm, tearDownHelm, type K8sObject, type Obj,
 } from './manifests.ts';
 
 const PRODUCTION_VALUES = path.join(CHART, 'values-production.yaml');
@@ -335,26 +334,13 @@ describe('helm chart charts/stratus', () => {
   });
 
   it('renders NOTES.txt (helm template skips it, so through a scratch copy of the chart)', async () => {
-    const scratch = mkdtempSync(path.join(tmpdir(), 'stratus-notes-'));
-    try {
-      cpSync(CHART, scratch, { recursive: true });
-      const notes = readFileSync(path.join(scratch, 'templates/NOTES.txt'), 'utf8');
-      writeFileSync(path.join(scratch, 'templates/_notes-check.tpl'), `{{- define "stratus.notesCheck" -}}\n${notes}{{- end -}}\n`);
-      writeFileSync(path.join(scratch, 'templates/notes-check.yaml'), 'notes: {{ include "stratus.notesCheck" . | toJson }}\n');
-      const renderNotes = async (args: string[]) => {
-        const { stdout } = await helm(['template', 'stratus', scratch, '--namespace', NAMESPACE, '--show-only', 'templates/notes-check.yaml', ...args]);
-        return String(get(yaml.load(stdout), 'notes'));
-      };
-      const defaults = await renderNotes([]);
-      expect(defaults).toContain('http://stratus.example.com/');
-      expect(defaults).toContain('WARNING: secrets.databaseUrl is not set');
-      const production = await renderNotes(['--values', PRODUCTION_VALUES]);
-      expect(production).toContain('https://drive.example.com/');
-      expect(production).not.toContain('WARNING');
-      for (const role of DEPLOYED_ROLES) expect(production).toContain(`deployment/stratus-${role}`);
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    const defaults = await renderNotes([]);
+    expect(defaults).toContain('http://stratus.example.com/');
+    expect(defaults).toContain('WARNING: secrets.databaseUrl is not set');
+    const production = await renderNotes(['--values', PRODUCTION_VALUES]);
+    expect(production).toContain('https://drive.example.com/');
+    expect(production).not.toContain('WARNING');
+    for (const role of DEPLOYED_ROLES) expect(production).toContain(`deployment/stratus-${role}`);
   });
 
   it('lets a role be switched off and an existing Secret be used', async () => {

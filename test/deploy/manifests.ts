@@ -6,7 +6,7 @@
  * flag unknown fields, which the tests' property assertions cover for the fields that matter).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,21 @@ export function parseDocuments(text: string, source: string): K8sObject[] {
 export async function render(args: string[] = []): Promise<K8sObject[]> {
   const { stdout } = await helm(['template', 'stratus', CHART, '--namespace', NAMESPACE, '--include-crds', ...args]);
   return parseDocuments(stdout, 'helm template');
+}
+
+/** NOTES.txt as `helm install` prints it (helm template skips it, so through a scratch copy of the chart). */
+export async function renderNotes(args: string[] = []): Promise<string> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'stratus-notes-'));
+  try {
+    cpSync(CHART, scratch, { recursive: true });
+    const notes = readFileSync(path.join(scratch, 'templates/NOTES.txt'), 'utf8');
+    writeFileSync(path.join(scratch, 'templates/_notes-check.tpl'), `{{- define "stratus.notesCheck" -}}\n${notes}{{- end -}}\n`);
+    writeFileSync(path.join(scratch, 'templates/notes-check.yaml'), 'notes: {{ include "stratus.notesCheck" . | toJson }}\n');
+    const { stdout } = await helm(['template', 'stratus', scratch, '--namespace', NAMESPACE, '--show-only', 'templates/notes-check.yaml', ...args]);
+    return String(get(yaml.load(stdout), 'notes'));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 // ---------------------------------------------------------------------------------------------
 // Kubernetes schema validation (kubernetes-models), by apiVersion/kind.

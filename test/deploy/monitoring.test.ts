@@ -5,7 +5,8 @@
  * (fixtures/prometheus-operator-crds.yaml) and the rest against the Kubernetes schemas; the
  * ServiceMonitor selects exactly the metrics Services, and each reaches one role's `metrics`
  * container port (METRICS_PORT); the alerts carry the values' thresholds; promtool accepts the
- * rules and its unit tests show three alerts firing when they should and only then.
+ * rules and its unit tests show three alerts firing when they should and only then; NOTES
+ * say what is scraped and alerted on.
  * (That every query names a metric Stratus exports: metric-names.test.ts.)
  */
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems } from './crd-schema.ts';
 import {
-  arr, byKind, CHART, containerOf, get, helmFails, NAMESPACE, obj, one, render, roleOf, ROOT, schemaProblems, setUpHelm, str,
+  arr, byKind, CHART, containerOf, get, helmFails, NAMESPACE, obj, one, render, renderNotes, roleOf, ROOT, schemaProblems, setUpHelm, str,
   tearDownHelm, type K8sObject, type Obj,
 } from './manifests.ts';
 import { metricsOf, ruleQueries } from './promql.ts';
@@ -167,6 +168,15 @@ describe('chart monitoring objects', () => {
     expect(get(configMap, 'metadata', 'labels', 'grafana_dashboard')).toBe('1');
     expect(get(configMap, 'metadata', 'annotations', 'grafana_folder')).toBe('Storage');
     expect(JSON.parse(String(get(configMap, 'data', 'stratus.json')))).toEqual(JSON.parse(source));
+  });
+
+  it('says in NOTES what is scraped and alerted on, and warns of alerts without the ServiceMonitor', async () => {
+    expect(await renderNotes([])).not.toContain('Monitoring');
+    const both = await renderNotes(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true']);
+    expect(both).toContain('ServiceMonitor stratus scrapes every role\'s metrics port as job=stratus');
+    expect(both).toContain('PrometheusRule stratus alerts on job=stratus in namespace stratus');
+    expect(both).not.toContain('metrics.serviceMonitor.enabled is false');
+    expect(await renderNotes(['--set', 'metrics.prometheusRule.enabled=true'])).toContain('WARNING: metrics.serviceMonitor.enabled is false');
   });
 
   it('refuses monitoring values that break values.schema.json', async () => {
