@@ -11,12 +11,31 @@ import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
+import { injectTrace } from '../tracing/tracing.ts';
 import { INTERNAL_TOKEN_HEADER } from './internal-token.ts';
 import { jsonCopy } from './json-copy.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
 import type { ServiceContext } from './trpc.ts';
 
 export type ServiceName = 'accounts' | 'files' | 'uploads' | 'transfer';
+
+/**
+ * A link every client of a process puts before its transport (metrics.link.ts; tracing), built
+ * per client so it knows the service it calls and how.
+ */
+export type ClientLink = (target: { service: ServiceName; transport: 'inprocess' | 'http' }) => TRPCLink<AnyRouter>;
+export type ClientLinks = readonly ClientLink[];
+
+/** The links of a client of `service`; none when the caller passes none (tests, tools). */
+export interface Observed {
+  service: ServiceName;
+  links: ClientLinks;
+}
+
+function observing<R extends AnyRouter>(observed: Observed | undefined, transport: 'inprocess' | 'http'): TRPCLink<R>[] {
+  if (!observed) return [];
+  return observed.links.map((link) => link({ service: observed.service, transport }) as TRPCLink<R>);
+}
 
 export type Discovery =
   | { mode: 'inprocess' }
@@ -66,9 +85,10 @@ function jsonCopyLink<R extends AnyRouter>(): TRPCLink<R> {
 
 const identity = { serialize: (value: unknown) => value, deserialize: (value: unknown) => value as never };
 
-export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCClient<R> {
+export function localClient<R extends AnyRouter>(router: R, log: Logger, observed?: Observed): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
+      ...observing<R>(observed, 'inprocess'),
       jsonCopyLink<R>(),
       unstable_localLink({
         router,
@@ -83,9 +103,10 @@ export function localClient<R extends AnyRouter>(router: R, log: Logger): TRPCCl
   });
 }
 
-export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunction, internalToken?: string): TRPCClient<R> {
+export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunction, internalToken?: string, observed?: Observed): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
+      ...observing<R>(observed, 'http'),
       httpLink({
         url,
         fetch: createNodeFetch({ lookup }),
@@ -99,6 +120,8 @@ export function httpClient<R extends AnyRouter>(url: string, lookup?: LookupFunc
           if (rc?.userAgent) headers['x-stratus-user-agent'] = rc.userAgent;
           // Read-your-writes along the call chain: the callee reads from the primary too.
           if (rc?.wrote || rc?.recentWriter) headers['x-stratus-wrote'] = '1';
+          // W3C traceparent: this call's CLIENT span (tracing.link.ts), or the client's own when off.
+          injectTrace(headers, rc);
           return headers;
         },
       }) as never,
@@ -111,12 +134,14 @@ export function serviceClient<R extends AnyRouter>(
   router: R,
   discovery: Discovery,
   log: Logger,
+  /** The process's links (Runtime.rpcLinks): metrics, tracing. */
+  links: ClientLinks = [],
 ): TRPCClient<R> {
   switch (discovery.mode) {
     case 'inprocess':
-      return localClient(router, log);
+      return localClient(router, log, { service, links });
     case 'k8s':
-      return httpClient<R>(serviceUrl(service, discovery), discovery.lookup, discovery.internalToken);
+      return httpClient<R>(serviceUrl(service, discovery), discovery.lookup, discovery.internalToken, { service, links });
   }
 }
 
