@@ -45,7 +45,11 @@ RUN npm run build:web \
 
 # ---- runtime
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
-ENV NODE_ENV=production \
+# The commit this image was built from, shown as stratus_build_info{commit} on /metrics:
+#   docker build --build-arg STRATUS_COMMIT=$(git rev-parse --short HEAD) -t stratus .
+ARG STRATUS_COMMIT=unknown
+ENV STRATUS_COMMIT=${STRATUS_COMMIT} \
+    NODE_ENV=production \
     ROLE=all \
     PORT=8080 \
     DATA_DIR=/data \

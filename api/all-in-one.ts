@@ -30,14 +30,14 @@ export async function startAllInOne(config: Config, log: Logger, overrides: Over
   try {
     const files = createFiles(runtime);
     // Registration makes the new person's root folder and quota through the files service.
-    const drive = filesDriveProvisioner(serviceClient('files', files.router, { mode: 'inprocess' }, log), runtime.tokens);
+    const drive = filesDriveProvisioner(serviceClient('files', files.router, { mode: 'inprocess' }, log, runtime.rpcLinks), runtime.tokens);
     const accounts = createAccounts(runtime, drive, overrides.mailer);
-    const uploads = createUploads(runtime, serviceClient('files', files.router, { mode: 'inprocess' }, log));
+    const uploads = createUploads(runtime, serviceClient('files', files.router, { mode: 'inprocess' }, log, runtime.rpcLinks));
     // The transfer worker runs here too (in-process queue without AMQP_URL); completed uploads on a
     // staging backend are handed to it.
     const transfer = await createTransfer(runtime);
     uploads.completion.afterComplete = (stored) => transfer.drainer.afterUpload(stored);
-    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router, transfer: transfer.router }, log);
+    const clients = createClients({ mode: 'inprocess' }, { accounts: accounts.router, files: files.router, uploads: uploads.router, transfer: transfer.router }, log, runtime.rpcLinks);
     const gateway = await startGateway(runtime, clients);
     const port = await gateway.listen(config.http.port, config.http.host);
     return {

@@ -5,7 +5,7 @@ import type { FilesRouter } from '../internal/files/index.ts';
 import type { TransferRouter } from '../internal/transfer/index.ts';
 import type { UploadsRouter } from '../internal/uploads/index.ts';
 import type { Logger } from '../internal/platform/logger.ts';
-import { serviceClient, type Discovery } from '../internal/platform/rpc/client.ts';
+import { serviceClient, type ClientLinks, type Discovery } from '../internal/platform/rpc/client.ts';
 
 export interface Routers {
   accounts: AccountsRouter;
@@ -21,17 +21,20 @@ export interface Clients {
   transfer: TRPCClient<TransferRouter>;
 }
 
-/** `routers` is needed in process only; by DNS the routers' types are all the gateway knows. */
-export function createClients(discovery: Discovery, routers: Partial<Routers>, log: Logger): Clients {
+/**
+ * `routers` is needed in process only; by DNS the routers' types are all the gateway knows.
+ * `links`: the process's client links (Runtime.rpcLinks: metrics, tracing).
+ */
+export function createClients(discovery: Discovery, routers: Partial<Routers>, log: Logger, links: ClientLinks = []): Clients {
   const router = <K extends keyof Routers>(name: K): Routers[K] => {
     const r = routers[name];
     if (!r && discovery.mode === 'inprocess') throw new Error(`service ${name} is not running in this process`);
     return r as Routers[K];
   };
   return {
-    accounts: serviceClient('accounts', router('accounts'), discovery, log),
-    files: serviceClient('files', router('files'), discovery, log),
-    uploads: serviceClient('uploads', router('uploads'), discovery, log),
-    transfer: serviceClient('transfer', router('transfer'), discovery, log),
+    accounts: serviceClient('accounts', router('accounts'), discovery, log, links),
+    files: serviceClient('files', router('files'), discovery, log, links),
+    uploads: serviceClient('uploads', router('uploads'), discovery, log, links),
+    transfer: serviceClient('transfer', router('transfer'), discovery, log, links),
   };
 }

@@ -43,6 +43,7 @@ import { graphqlMultipart } from './http/graphql-multipart.ts';
 import { graphiqlRouter } from './http/graphiql.ts';
 import { healthRouter } from './http/health.ts';
 import { refreshCookieRouter } from './http/refresh-cookie.ts';
+import { createAccessLog } from './http/access-log.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   limits?: QueryLimits;
   /** Proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed; none by default. */
   trustedProxies?: readonly string[];
+  /** ACCESS_LOG_RATE: access-log lines a second before sampling (http/access-log.ts); default 100. */
+  accessLogRate?: number;
 }
 
 /** The gateway of a process, from its runtime: the same wiring in every mode; only the clients differ. */
@@ -84,6 +87,7 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     publicUrl: config.http.publicUrl,
     metricsElsewhere: config.metricsPort !== undefined,
     trustedProxies: config.trustedProxies,
+    accessLogRate: config.accessLogRate,
   });
 }
 
@@ -152,10 +156,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** Where uploaded bytes go; spooled uploadFile bodies a crashed process left are cleaned now, then hourly. */
-function gatewayBytes({ storage, pubsub, tmpDir, log }: GatewayOptions): GatewayBytes {
+function gatewayBytes({ storage, pubsub, tmpDir, log, metrics }: GatewayOptions): GatewayBytes {
   const bytes: GatewayBytes = {
     storage,
     pubsub,
+    uploadMeter: metrics.uploads,
     blobWriter: new BlobWriter({ tmpDir, defaultBackend: () => storage.defaultBackend() }),
   };
   const sweepSpool = () => void bytes.blobWriter.sweep().catch((error: unknown) => log.warn({ err: error }, 'cleaning spooled bodies failed'));
@@ -214,7 +219,7 @@ function apolloServer({ schema, limits, limitsRule, server, formatError, product
 /** The HTTP routes, in order: the first that answers wins. */
 function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApolloServer<GraphQLContext>, contextDeps: ContextDeps, shuttingDown: () => boolean): void {
   const { clients, log, metrics, storage } = options;
-  app.use(requestContext(log, metrics));
+  app.use(requestContext(createAccessLog(log, { ratePerSecond: options.accessLogRate ?? 100 }), metrics));
   // nosniff, Referrer-Policy and a deny-all CSP on every answer; pages set their own CSP.
   app.use(securityHeaders());
   app.use(healthRouter(options.readiness, shuttingDown));
@@ -224,18 +229,18 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
     });
   }
   app.use(graphiqlRouter());
-  app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps)));
-  app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps)));
+  app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
+  app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
   app.use(thumbnailRouter(clients, storage, log, requireBearer(contextDeps)));
   // A chunk PUT writes: a personal access token needs the WRITE scope (FORBIDDEN token_scope).
-  app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE')));
-  app.use(shareDownloadRouter(clients, storage, log));
+  app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE'), metrics.uploads));
+  app.use(shareDownloadRouter(clients, storage, log, metrics.downloads));
   // WebDAV (RFC 4918 class 1 and 2): the person's drive at /dav/, Basic auth with access tokens.
-  app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv) }));
+  app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv), uploadMeter: metrics.uploads, downloadMeter: metrics.downloads }));
   // tus 1.0.0 at /tus/ (Bearer: access token or personal access token; writes need WRITE).
-  app.use('/tus', tusRouter({ clients, storage, log }, { resolve: bearerPrincipal(contextDeps), writeScope: true }));
+  app.use('/tus', tusRouter({ clients, storage, log, uploadMeter: metrics.uploads }, { resolve: bearerPrincipal(contextDeps), writeScope: true }));
   // File drop: the same tus for anyone with an upload link, as the link's owner into its folder (http/drop).
-  app.use('/drop/:token/tus', dropTusRouter({ clients, storage, log, tokens: contextDeps.tokens }));
+  app.use('/drop/:token/tus', dropTusRouter({ clients, storage, log, tokens: contextDeps.tokens, uploadMeter: metrics.uploads }));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));
   app.use(

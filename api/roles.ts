@@ -45,13 +45,13 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config:
         return await startApi(runtime, config, log);
       case 'accounts': {
         // Registration makes the new person's root folder and quota through the files service.
-        const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log);
+        const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log, runtime.rpcLinks);
         return await serve(runtime, createAccounts(runtime, filesDriveProvisioner(files, runtime.tokens)).router satisfies AccountsRouter, config);
       }
       case 'files':
         return await serve(runtime, createFiles(runtime).router satisfies FilesRouter, config);
       case 'uploads': {
-        const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log);
+        const files = serviceClient<FilesRouter>('files', remote.files, discoveryOf(config), log, runtime.rpcLinks);
         const uploads = createUploads(runtime, files);
         // Publishes moves off staging backends; the transfer role consumes them.
         const transfer = await createTransfer(runtime, { worker: false, drainer: false });
@@ -68,7 +68,7 @@ export async function startRole(role: Exclude<Role, 'all' | 'operator'>, config:
 }
 
 async function startApi(runtime: Runtime, config: Config, log: Logger): Promise<RunningRole> {
-  const gateway = await startGateway(runtime, createClients(discoveryOf(config), {}, log));
+  const gateway = await startGateway(runtime, createClients(discoveryOf(config), {}, log, runtime.rpcLinks));
   const port = await gateway.listen(config.http.port, config.http.host);
   const metrics = await metricsServerOf(runtime, config);
   return { port, close: () => closeAll(gateway.close().then(() => metrics?.close()), runtime) };

@@ -30,6 +30,8 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().regex(/^(mysql|mariadb):\/\//, 'must be a mysql:// or mariadb:// URL').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The build's commit, shown as stratus_build_info{commit} (the image build passes it). */
+  STRATUS_COMMIT: z.string().regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -').default('unknown'),
 });
 
 export interface OperatorConfig {
@@ -44,6 +46,7 @@ export interface OperatorConfig {
   deletionPollMs: number;
   database: DatabaseOptions;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  commit: string;
 }
 
 export function loadOperatorConfig(env: Record<string, string | undefined>): OperatorConfig {
@@ -67,5 +70,6 @@ export function loadOperatorConfig(env: Record<string, string | undefined>): Ope
       ? { kind: 'mysql', url: e.DATABASE_URL, replicaUrls: [] }
       : { kind: 'sqlite', file: path.join(path.resolve(e.DATA_DIR), 'stratus.sqlite') },
     logLevel: e.LOG_LEVEL,
+    commit: e.STRATUS_COMMIT,
   };
 }

@@ -10,6 +10,7 @@ import { openDatabase } from '../internal/platform/db/orm.ts';
 import { createLogger } from '../internal/platform/logger.ts';
 import { SqlBlobInventory } from './blob-inventory.ts';
 import { loadOperatorConfig } from './config.ts';
+import { createOperatorMetrics } from './metrics.ts';
 import { startOperatorHealthServer } from './health.server.ts';
 import { Operator } from './operator.ts';
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     failedProbeIntervalMs: config.failedProbeIntervalMs,
     probeTimeoutMs: config.probeTimeoutMs,
     deletionPollMs: config.deletionPollMs,
+    metrics: createOperatorMetrics({ commit: config.commit }),
   });
   operator.start();
   // The chart's startup/liveness/readiness probes ask these on port `http` (PORT).

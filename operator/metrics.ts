@@ -1,9 +1,12 @@
 /**
  * The operator's Prometheus metrics (prom-client, its own registry): reconcile counts by result and
- * their durations, the work queue's depth, whether this replica leads and whether its watch runs.
+ * their durations, the work queue's depth, whether this replica leads and whether its watch runs,
+ * each backend's last probe (leader only), the build, and the default process metrics without a
+ * prefix (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, … as stock dashboards expect).
  * Gauges are read from the operator when scraped, so they can never go stale.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerBuildInfo } from '../internal/platform/build-info.ts';
 
 export interface OperatorState {
   readonly isLeader: boolean;
@@ -11,9 +14,15 @@ export interface OperatorState {
   watchRunning(): boolean;
 }
 
-export function createOperatorMetrics() {
+export interface OperatorMetricsOptions {
+  /** STRATUS_COMMIT, for stratus_build_info. */
+  commit?: string;
+}
+
+export function createOperatorMetrics(options: OperatorMetricsOptions = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'stratus_operator_' });
+  collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry, options.commit ?? 'unknown');
   return {
     registry,
     reconciles: new Counter({
@@ -26,6 +35,13 @@ export function createOperatorMetrics() {
       name: 'stratus_operator_reconcile_duration_seconds',
       help: 'Duration of one reconcile (a backend or the routing step)',
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: [registry],
+    }),
+    /** Set by the reconciler after each probe; cleared when this replica stops leading. */
+    backendReady: new Gauge({
+      name: 'stratus_operator_backend_ready',
+      help: "1 when the backend's last probe passed, 0 when it failed (reported by the leader)",
+      labelNames: ['backend'],
       registers: [registry],
     }),
     /** Wires the gauges to an operator's live state (once, when the operator exists). */

@@ -121,6 +121,8 @@ export class Operator {
       failedProbeIntervalMs: o.failedProbeIntervalMs ?? 10_000,
       probeTimeoutMs: o.probeTimeoutMs ?? 15_000,
       deletionPollMs: o.deletionPollMs ?? 15_000,
+      onProbe: (backend, ok) => this.metrics.backendReady.set({ backend }, ok ? 1 : 0),
+      onForget: (backend) => this.metrics.backendReady.remove({ backend }),
     });
     const watch = new ListWatch<StorageBackend>({
       config: o.kubeConfig,
@@ -142,6 +144,8 @@ export class Operator {
   private async follow(): Promise<void> {
     const term = this.term;
     this.term = null;
+    // Probes are the leader's: a follower reports none rather than a stale term's.
+    this.metrics.backendReady.reset();
     if (!term) return;
     await term.watch.stop();
     await term.queue.stop();

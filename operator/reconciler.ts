@@ -36,6 +36,9 @@ export interface ReconcilerOptions {
   probeTimeoutMs: number;
   /** How often a deletion waiting for blobs asks the inventory again. */
   deletionPollMs: number;
+  /** Each probe's outcome, and a backend gone (stratus_operator_backend_ready). */
+  onProbe?: (backend: string, ok: boolean) => void;
+  onForget?: (backend: string) => void;
 }
 
 const hasFinalizer = (b: StorageBackend): boolean => b.metadata.finalizers?.includes(FINALIZER) ?? false;
@@ -185,6 +188,7 @@ export class Reconciler {
     const result = built.ok ? await probeBackend(built.config, this.o.probeTimeoutMs) : { ok: false as const, reason: built.reason, message: built.message };
     const record: ProbeRecord = { generation, secretVersion, at: Date.now(), result, ...(built.ok ? { config: built.config } : {}) };
     this.probes.set(name, record);
+    this.o.onProbe?.(name, result.ok);
     await this.probeChanged(backend, previous, record);
     return record;
   }
@@ -258,6 +262,7 @@ export class Reconciler {
   }
 
   private forget(name: string): void {
+    this.o.onForget?.(name);
     this.probes.delete(name);
     this.decisions.delete(name);
     this.migrations.delete(name);

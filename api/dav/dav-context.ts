@@ -9,6 +9,7 @@ import type { FileDto, ResolvedPath } from '../../internal/files/index.ts';
 import type { LocksService } from '../../internal/locks/index.ts';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
+import type { DownloadMeter, UploadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import type { AuthDeps, Authenticated } from '../http/auth.ts';
@@ -20,6 +21,9 @@ export interface DavDeps extends AuthDeps {
   log: Logger;
   /** WebDAV locks, in the shared KV store (internal/locks; dav-locks.ts). */
   locks: LocksService;
+  /** The process's metrics: a PUT is one upload part and one completion, a GET one proxied download. */
+  uploadMeter?: UploadMeter;
+  downloadMeter?: DownloadMeter;
 }
 
 /** A resource as PROPFIND and the hooks see it: the node, its names from the root, its href. */

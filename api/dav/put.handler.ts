@@ -55,7 +55,7 @@ export async function putHandler(ctx: DavContext): Promise<void> {
   // A new member changes its folder: a lock on the folder covers that (§7.4), the file's own too.
   await assertWritable(ctx, node ? [{ names, depth: '0' }] : [{ names, depth: '0' }, { names: names.slice(0, -1), depth: '0' }]);
   const { file, replaced } = await writeStreamedUpload(
-    { clients: ctx.deps.clients, storage: ctx.deps.storage },
+    { clients: ctx.deps.clients, storage: ctx.deps.storage, meter: ctx.deps.uploadMeter },
     { parentId: parent.id, name, mimeType: (ctx.req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '', body: ctx.req, length, expected: expected ?? undefined, replace: true },
   );
   ctx.res.setHeader('ETag', etagOf(file));

@@ -18,6 +18,7 @@ import type { Clients } from '../clients.ts';
 import { requireScope, scopesOf, verifyCredential, type AuthDeps } from '../http/auth.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 import type { ConnectionAuth } from './ws-sessions.ts';
+import type { UploadMeter } from '../../internal/platform/metrics.ts';
 
 export interface GraphQLContext {
   requestId: string;
@@ -43,6 +44,8 @@ export interface GatewayBytes {
   blobWriter: BlobWriter;
   /** Progress events of uploads, from every replica. */
   pubsub: PubSub;
+  /** The process's upload metrics (chunks, bytes, completions). */
+  uploadMeter?: UploadMeter;
 }
 
 export interface ContextDeps {

@@ -56,6 +56,12 @@ export async function redirectTarget(req: Request, storage: StorageRouter, conte
   });
 }
 
+/** The bytes a redirect hands to the presigned URL: the range's length, or the whole file. */
+export function redirectedBytes(req: Request, size: number): number {
+  const range = parseRange(req.headers.range, size);
+  return range.kind === 'single' ? range.range.end - range.range.start + 1 : size;
+}
+
 function unreachable(value: never): never {
   throw new Error(`unexpected range result ${JSON.stringify(value)}`);
 }

@@ -14,13 +14,15 @@
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
+import type { DownloadMeter, DownloadOutcome } from '../../internal/platform/metrics.ts';
 import { contentDisposition, type StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
-import { redirectTarget } from './download-redirect.ts';
+import { redirectedBytes, redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 
 export interface Content {
@@ -34,6 +36,20 @@ export interface Content {
   lastModified?: Date;
 }
 
+/**
+ * How a download is counted (stratus_downloads_total{mode,outcome}, stratus_download_bytes_total):
+ * only GETs that send a body (or a redirect) are downloads; HEAD, 304, 412 and 416 are not.
+ */
+export interface Metered {
+  meter?: DownloadMeter | undefined;
+  mode: 'proxy' | 'share';
+}
+
+export interface SendOptions extends Partial<Metered> {
+  /** Called once the bytes of a GET were all sent, with whether they included the file's last byte. */
+  onSent?: (endedFile: boolean) => Promise<void>;
+}
+
 const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[\w.+-]+|audio\/[\w.+-]+|application\/pdf|text\/plain)$/;
 
 /** Sends stored bytes honouring the conditional and range headers. Shared by file and share downloads. */
@@ -43,8 +59,7 @@ export async function sendContent(
   storage: StorageRouter,
   content: Content,
   log: Logger,
-  /** Called once the bytes of a GET were all sent, with whether they included the file's last byte. */
-  onSent?: (endedFile: boolean) => Promise<void>,
+  options: SendOptions = {},
 ): Promise<void> {
   const etag = `"${content.etag}"`;
   setContentHeaders(req, res, content, etag);
@@ -54,23 +69,67 @@ export async function sendContent(
   res.status(slice ? 206 : 200);
   if (slice) res.setHeader('Content-Range', `bytes ${slice.start}-${slice.end}/${content.size}`);
   res.setHeader('Content-Length', String(length));
-  const endsFile = !slice || slice.end === content.size - 1;
-  if (req.method === 'HEAD' || length === 0) {
+  if (req.method === 'HEAD') {
     res.end();
-    if (req.method !== 'HEAD') await onSent?.(endsFile);
+    return;
+  }
+  await sendBytes(res, storage, content, { slice, length, endsFile: !slice || slice.end === content.size - 1 }, log, options);
+}
+
+/** The body of a GET (the range decided): streamed from the backend, counted as one download. */
+async function sendBytes(
+  res: Response,
+  storage: StorageRouter,
+  content: Content,
+  part: { slice: { start: number; end: number } | undefined; length: number; endsFile: boolean },
+  log: Logger,
+  options: SendOptions,
+): Promise<void> {
+  const count = (outcome: DownloadOutcome, bytes: number) => options.meter?.served(options.mode ?? 'proxy', outcome, bytes);
+  if (part.length === 0) {
+    res.end();
+    count('ok', 0);
+    await options.onSent?.(part.endsFile);
     return;
   }
   // The length lets the S3 driver read a big body over its lean socket (1 MiB reads), a small one
   // on the SDK's kept-alive connections.
-  const object = await storage.store(content.backend).get(content.storageKey, slice, { expectedBytes: length });
+  const object = await storage.store(content.backend).get(content.storageKey, part.slice, { expectedBytes: part.length }).catch((error: unknown) => {
+    count('failed', 0);
+    throw error;
+  });
+  const tally = options.meter ? tallyStream(object.body, res) : null;
   try {
     await pipeline(object.body, res);
-    await onSent?.(endsFile);
+    if (tally) count('ok', tally.bytes);
+    await options.onSent?.(part.endsFile);
   } catch (error) {
     // The client went away mid-transfer, or the backend broke off: the response is already
     // under way, so all we can do is stop and say so in the log.
+    if (tally) count(tally.backendFailed ? 'failed' : 'aborted', tally.bytes);
     if (!res.writableEnded) log.debug({ err: error }, 'download interrupted');
   }
+}
+
+/**
+ * Counts the body's bytes as they pass, and tells a backend that broke off from a client that went
+ * away: whichever happens first decides (the other side is then torn down by the pipeline, and
+ * its error is only the echo). Listeners are added before the pipeline's, so they see it first.
+ */
+function tallyStream(body: Readable, res: Response): { bytes: number; backendFailed: boolean } {
+  const tally = { bytes: 0, backendFailed: false };
+  // The client may have gone while the object was being opened.
+  let clientGone = res.destroyed;
+  body.on('data', (data: Buffer) => {
+    tally.bytes += data.length;
+  });
+  body.once('error', () => {
+    if (!clientGone) tally.backendFailed = true;
+  });
+  res.once('close', () => {
+    if (!res.writableFinished && !tally.backendFailed) clientGone = true;
+  });
+  return tally;
 }
 
 function setContentHeaders(req: Request, res: Response, content: Content, etag: string): void {
@@ -113,16 +172,21 @@ function answerConditions(req: Request, res: Response, content: Content, etag: s
  * the backend is configured for redirects (download-redirect.ts). The file's content and a file
  * version's content (version-download.handler.ts) both answer through here.
  */
-export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger): Promise<void> {
-  const target = await redirectTarget(req, storage, content);
-  if (target === null) return sendContent(req, res, storage, content, log);
+export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger, meter?: DownloadMeter): Promise<void> {
+  const target = await redirectTarget(req, storage, content).catch((error: unknown) => {
+    // Only a redirecting backend presigns: its failure is a failed redirect.
+    meter?.served('redirect', 'failed', 0);
+    throw error;
+  });
+  if (target === null) return sendContent(req, res, storage, content, log, { meter, mode: 'proxy' });
   // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.redirect(302, target);
+  meter?.served('redirect', 'ok', redirectedBytes(req, content.size));
 }
 
-export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {
+export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, meter?: DownloadMeter): Router {
   const router = express.Router();
   // A signed link needs no token: the signature names the person (checked by the files service).
   const signedOrBearer: RequestHandler = (req, res, next) => (req.query.sig === undefined ? auth(req, res, next) : next());
@@ -139,7 +203,7 @@ export function downloadRouter(clients: Clients, storage: StorageRouter, log: Lo
     };
     // A signed URL is a credential: never leak it to the pages a download might link to.
     if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
-    await sendOrRedirect(req, res, storage, content, log);
+    await sendOrRedirect(req, res, storage, content, log, meter);
   };
   router.get('/files/:id/content', signedOrBearer, handler);
   router.head('/files/:id/content', signedOrBearer, handler);

@@ -5,12 +5,13 @@
  */
 import express, { type RequestHandler, type Router } from 'express';
 import { AppError } from '../../internal/platform/errors.ts';
+import type { UploadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { writeChunk } from '../../internal/uploads/index.ts';
 import { parseContentDigest } from './content-digest.ts';
 
-export function uploadRouter(clients: Clients, storage: StorageRouter, auth: RequestHandler): Router {
+export function uploadRouter(clients: Clients, storage: StorageRouter, auth: RequestHandler, meter?: UploadMeter): Router {
   const router = express.Router();
   router.put('/upload/:sessionId/:index', auth, async (req, res) => {
     const index = String(req.params.index);
@@ -21,7 +22,7 @@ export function uploadRouter(clients: Clients, storage: StorageRouter, auth: Req
     const length = lengthHeader === undefined ? null : Number(lengthHeader);
     if (length !== null && !Number.isSafeInteger(length)) throw new AppError('BAD_INPUT', 'Bad Content-Length');
     const digest = parseContentDigest(req.get('content-digest'));
-    const result = await writeChunk(clients, storage, { sessionId: String(req.params.sessionId), index: Number(index), body: req, length, digest });
+    const result = await writeChunk(clients, storage, { sessionId: String(req.params.sessionId), index: Number(index), body: req, length, digest }, meter);
     res.json(result);
   });
   return router;

@@ -9,11 +9,12 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import type { Logger } from '../../internal/platform/logger.ts';
+import type { DownloadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { sendOrRedirect, type Content } from './download.handler.ts';
 
-export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler): Router {
+export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, meter?: DownloadMeter): Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response) => {
     const { file, version, blob } = await clients.files.versions.content.query({ fileId: String(req.params.id), versionId: String(req.params.versionId) });
@@ -21,7 +22,7 @@ export function versionDownloadRouter(clients: Clients, storage: StorageRouter, 
       name: file.name, size: version.size, mimeType: version.mimeType, etag: version.contentHash, backend: blob.backend, storageKey: blob.storageKey,
       lastModified: new Date(version.createdAt),
     };
-    await sendOrRedirect(req, res, storage, content, log);
+    await sendOrRedirect(req, res, storage, content, log, meter);
   };
   router.get('/files/:id/versions/:versionId/content', auth, handler);
   router.head('/files/:id/versions/:versionId/content', auth, handler);

@@ -6,6 +6,7 @@ import { FilePropertiesRepository } from './file-properties.repository.ts';
 import { FilePropertiesService } from './file-properties.service.ts';
 import { DrivePaths } from './drive-paths.service.ts';
 import { filesRouter } from './files.router.ts';
+import { registerQuotaGauges } from './quota.gauges.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
 import { SharesRepository } from './shares.repository.ts';
@@ -29,6 +30,7 @@ export function createFiles(runtime: Runtime) {
   // Thumbnails of images: queued when a new blob is recorded, made by this service's worker.
   const thumbnails = createThumbnails(runtime, service);
   service.contentRecorded = (file) => thumbnails.service.requested(file);
+  registerQuotaGauges(runtime);
   const versions = new VersionsService(new VersionsRepository(runtime.orm, runtime.config.versions), repo, runtime.storage, runtime.log, runtime.config.versions.maxAgeDays);
   // Age-limited retention also needs a sweep: a file nobody changes adds no version to prune on.
   if (runtime.config.versions.maxAgeDays > 0) {

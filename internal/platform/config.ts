@@ -32,6 +32,9 @@ function isCidr(value: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
+/** '' (a variable set to nothing, as charts often do) is the default. */
+const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
+
 /** A per-client limit: a whole number ≥ 1; '' means the default. */
 const perClientLimit = optional(z.coerce.number().int().min(1).max(1_000_000));
 
@@ -105,6 +108,10 @@ const EnvSchema = z.object({
   METRICS_PORT: optional(z.coerce.number().int().min(1).max(65535)),
   ROLE: z.enum(ROLES).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The build's commit, shown as stratus_build_info{commit} (the image build passes it). */
+  STRATUS_COMMIT: z.preprocess(emptyIsUnset, z.string().regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -').default('unknown')),
+  /** Access-log lines a second before sampling (api/http/access-log.ts); 0 logs every request. */
+  ACCESS_LOG_RATE: z.preprocess(emptyIsUnset, z.coerce.number().min(0).max(1_000_000).default(100)),
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   PUBLIC_URL: optional(url(['http:', 'https:'])),
   /**
@@ -171,6 +178,10 @@ export interface Config {
   };
   metricsPort: number | undefined;
   logLevel: Env['LOG_LEVEL'];
+  /** STRATUS_COMMIT: the build's commit ('unknown' when not given). */
+  commit: string;
+  /** ACCESS_LOG_RATE: access-log lines a second logged in full before sampling starts (0: no sampling). */
+  accessLogRate: number;
   defaultQuotaBytes: number;
   /** Addresses/CIDR blocks of the proxies whose X-Forwarded-For is believed (express `trust proxy`). */
   trustedProxies: string[];
@@ -241,6 +252,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
+    commit: e.STRATUS_COMMIT,
+    accessLogRate: e.ACCESS_LOG_RATE,
     defaultQuotaBytes: e.DEFAULT_QUOTA_BYTES,
     trustedProxies: e.TRUSTED_PROXIES,
     clientLimits: {

@@ -15,6 +15,9 @@ import { RedisKeyValueStore, RedisPubSub } from './kv/redis.kv.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { StorageRouter, defaultRoutingConfig } from '../storage/index.ts';
+import { storeMetricsObserver } from '../storage/routing/store-metrics.observer.ts';
+import { trpcMetricsLink } from './rpc/metrics.link.ts';
+import type { ClientLinks } from './rpc/client.ts';
 
 /**
  * A readiness check: rejects when the dependency is not ready. `info`, when present, is extra
@@ -32,6 +35,8 @@ export interface Runtime {
   metrics: Metrics;
   /** The object stores of the routing file (STORAGE_CONFIG, hot-reloaded) or one local backend. */
   storage: StorageRouter;
+  /** Links every tRPC client of this process puts before its transport (metrics; tracing). */
+  rpcLinks: ClientLinks;
   /** Named readiness checks; /readyz runs them all. */
   readiness: Map<string, ReadinessCheck>;
   /** Read replicas in rotation and read-your-writes (undefined without DATABASE_REPLICA_URLS). */
@@ -46,7 +51,7 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
   const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl) : new MemoryKeyValueStore();
   const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();
   closers.push(() => kv.close(), () => pubsub.close());
-  const metrics = createMetrics();
+  const metrics = createMetrics({ commit: config.commit });
   const orm = await openDatabase(config.database, entities, logger, {}, hooks, { defaultQuotaBytes: config.defaultQuotaBytes }).catch(async (error: unknown) => {
     await Promise.allSettled([kv.close(), pubsub.close()]);
     throw error;
@@ -55,9 +60,10 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
   // Closed before the ORM (closers run in reverse).
   const dbReplicas = await startReadRouting(orm, { kv, log: logger, registry: metrics.registry, options: config.replicaRouting });
   if (dbReplicas) closers.push(() => dbReplicas.stop());
+  const observers = [storeMetricsObserver(metrics.storeCalls)];
   const storage = config.storageConfigPath
-    ? await StorageRouter.fromFile(config.storageConfigPath, { log: logger, watch: true })
-    : new StorageRouter(defaultRoutingConfig(config.dataDir), { log: logger });
+    ? await StorageRouter.fromFile(config.storageConfigPath, { log: logger, watch: true, observers })
+    : new StorageRouter(defaultRoutingConfig(config.dataDir), { log: logger, observers });
   closers.push(() => storage.close());
   const readiness = new Map<string, ReadinessCheck>([
     [
@@ -80,6 +86,7 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     tokens: new TokenSigner(config.jwtSecret, Date.now, new SessionRevocations(kv, pubsub)),
     metrics,
     storage,
+    rpcLinks: [trpcMetricsLink(metrics.trpcClient)],
     readiness,
     dbReplicas,
     onClose: (fn) => closers.push(fn),

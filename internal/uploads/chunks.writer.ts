@@ -11,8 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import type { TRPCClient } from '@trpc/client';
 import { BlockHasher } from '../files/content-hash.ts';
 import { AppError } from '../platform/errors.ts';
+import type { UploadMeter } from '../platform/metrics.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import type { UploadProgress } from './progress.channel.ts';
+import { meteredPart, newTally, type PartTally } from './upload.metering.ts';
 import type { UploadsRouter } from './uploads.router.ts';
 
 /**
@@ -40,7 +42,13 @@ export interface UploadsClients {
   uploads: TRPCClient<UploadsRouter>;
 }
 
-export async function writeChunk(clients: UploadsClients, storage: StorageRouter, chunk: ChunkWrite): Promise<ChunkResult> {
+/** `meter`: the process's upload metrics (stratus_upload_chunks_total, _bytes_total). */
+export function writeChunk(clients: UploadsClients, storage: StorageRouter, chunk: ChunkWrite, meter?: UploadMeter): Promise<ChunkResult> {
+  const tally = newTally();
+  return meteredPart(meter, tally, () => streamChunk(clients, storage, chunk, tally));
+}
+
+async function streamChunk(clients: UploadsClients, storage: StorageRouter, chunk: ChunkWrite, tally: PartTally): Promise<ChunkResult> {
   const { sessionId, index } = chunk;
   const slot = await clients.uploads.beginChunk.mutate({ sessionId, index, length: chunk.length });
   if (slot.alreadyRecorded) {
@@ -49,6 +57,7 @@ export async function writeChunk(clients: UploadsClients, storage: StorageRouter
     const progress = await clients.uploads.progress.query({ id: sessionId });
     return { ...progress, index, alreadyRecorded: true };
   }
+  tally.backend = slot.backend;
   // The whole-chunk SHA-256 only serves the Content-Digest check: without one, neither its hash
   // pass nor its stream stage (a Transform hop per 64 KiB read) is paid. The bytes streamed so far
   // are the block hasher's count.
@@ -75,6 +84,7 @@ export async function writeChunk(clients: UploadsClients, storage: StorageRouter
     const part = await storage.store(slot.backend).uploadPart(slot.storageKey, slot.multipartId, slot.partNumber, blocks, slot.size, { md5: () => blocks.md5() });
     partWritten = true;
     const streamError = await flowing;
+    tally.bytes = blocks.bytes;
     if (streamError) throw streamError;
     if (chunk.digest && whole && !whole.digest().equals(chunk.digest)) {
       throw new AppError('BAD_INPUT', 'The chunk does not match its Content-Digest', { details: { field: 'Content-Digest', reason: 'digest_mismatch' } });
@@ -88,6 +98,7 @@ export async function writeChunk(clients: UploadsClients, storage: StorageRouter
     return { ...progress, index, alreadyRecorded: outcome === 'unchanged' };
   } catch (error) {
     clearInterval(timer);
+    tally.bytes = blocks.bytes;
     blocks.destroy();
     await flowing;
     if (!recordCalled) {

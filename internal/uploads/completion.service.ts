@@ -23,6 +23,8 @@ import { ProofPacer } from './proof.pacer.ts';
 import type { SessionCore, UploadSessionDto, UploadsDeps } from './session.core.ts';
 import { isActive } from './session-status.machine.ts';
 import { commitUpload } from './upload-commit.service.ts';
+import { meteredCompletion } from './upload.metering.ts';
+import type { UploadMeter } from '../platform/metrics.ts';
 import type { ChallengeRange } from './upload-plan.rules.ts';
 import type { UploadSessionRow } from './uploads.entities.ts';
 
@@ -43,6 +45,8 @@ export class CompletionService {
     private readonly deps: UploadsDeps,
     private readonly files: FilesPort,
     private readonly kv: KeyValueStore,
+    /** stratus_upload_completions_total: each completion that did not find the session already completed. */
+    private readonly meter?: UploadMeter,
   ) {}
 
   /**
@@ -52,6 +56,10 @@ export class CompletionService {
   async complete(viewer: Viewer, sessionId: string, place: Placement = {}): Promise<UploadSessionDto> {
     const row = await this.core.load(viewer, sessionId);
     if (row.status === 'COMPLETED') return this.core.dto(row);
+    return meteredCompletion(this.meter, () => this.completeActive(row, place));
+  }
+
+  private async completeActive(row: UploadSessionRow, place: Placement): Promise<UploadSessionDto> {
     if (!isActive(row.status)) throw this.core.refuse(row, 'complete');
     if (place.name !== undefined || place.parentId !== undefined) await this.place(row, place);
     const { receipts } = this.deps;

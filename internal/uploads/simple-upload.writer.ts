@@ -9,11 +9,13 @@ import type { TRPCClient } from '@trpc/client';
 import type { BlobWriter, FileDto, FilesRouter } from '../files/index.ts';
 import { AppError } from '../platform/errors.ts';
 import { normalizeError } from '../platform/rpc/rpc.errors.ts';
+import type { UploadMeter } from '../platform/metrics.ts';
 import type { StorageRouter } from '../storage/index.ts';
 import { filesPort } from './files.port.ts';
 import { commitUpload, type ConflictPolicy } from './upload-commit.service.ts';
 import { conflictAllows } from './upload-conflict.rules.ts';
 import type { UploadsRouter } from './uploads.router.ts';
+import { defaultTally, meteredCompletion, meteredPart, type PartTally } from './upload.metering.ts';
 
 const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
 
@@ -34,34 +36,45 @@ export interface SimpleUploadPorts {
   clients: { files: TRPCClient<FilesRouter>; uploads: TRPCClient<UploadsRouter> };
   storage: StorageRouter;
   blobWriter: BlobWriter;
+  /** The process's upload metrics (absent: not counted). */
+  meter?: UploadMeter | undefined;
 }
 
-export async function writeSimpleUpload(ports: SimpleUploadPorts, upload: SimpleUpload): Promise<FileDto> {
-  const { files } = ports.clients;
-  try {
-    // Name and space are checked before a byte is stored, in one call (for a small file the
-    // latency of these reads, not its bytes, is most of what the request costs): the folder, the
-    // name free in it (refused first), the quota, and what unfinished upload sessions reserve
-    // (they hold their whole size: the room left is what they do not).
-    const target = await preChecks(ports, upload);
-    const quota = { used: target.used, limit: target.limit };
-    const room = Math.max(0, quota.limit - quota.used - target.reserved);
-    const max = upload.limit.bytes;
-    const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
-    const written = await ports.blobWriter.write(upload.body, Math.min(room, max), () =>
-      room < max
-        ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
-        : new AppError('PAYLOAD_TOO_LARGE', `${upload.limit.operation} takes at most ${max} bytes; use createUpload for larger files`, { details: { limit: max } }),
-    mimeType);
-    return await commitUpload(
-      { files: filesPort(files), storage: ports.storage },
-      // The folder's path as read: the commit reads no folder again while it still holds there.
-      { parentId: target.parentId, parentPath: target.parentPath, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey },
-      { bytes: 'request', conflict: upload.conflict ?? 'FAIL' },
-    );
-  } finally {
-    upload.body.destroy();
-  }
+export function writeSimpleUpload(ports: SimpleUploadPorts, upload: SimpleUpload): Promise<FileDto> {
+  const tally = defaultTally(ports.storage);
+  return meteredCompletion(ports.meter, async () => {
+    try {
+      const { target, written, mimeType } = await meteredPart(ports.meter, tally, () => storeBody(ports, upload, tally));
+      return await commitUpload(
+        { files: filesPort(ports.clients.files), storage: ports.storage },
+        // The folder's path as read: the commit reads no folder again while it still holds there.
+        { parentId: target.parentId, parentPath: target.parentPath, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey },
+        { bytes: 'request', conflict: upload.conflict ?? 'FAIL' },
+      );
+    } finally {
+      upload.body.destroy();
+    }
+  });
+}
+
+/** The pre-checks, then the body spooled and stored (hashed on the way, cut off at the room left). */
+async function storeBody(ports: SimpleUploadPorts, upload: SimpleUpload, tally: PartTally) {
+  // Name and space are checked before a byte is stored, in one call (for a small file the
+  // latency of these reads, not its bytes, is most of what the request costs): the folder, the
+  // name free in it (refused first), the quota, and what unfinished upload sessions reserve
+  // (they hold their whole size: the room left is what they do not).
+  const target = await preChecks(ports, upload);
+  const quota = { used: target.used, limit: target.limit };
+  const room = Math.max(0, quota.limit - quota.used - target.reserved);
+  const max = upload.limit.bytes;
+  const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  const written = await ports.blobWriter.write(upload.body, Math.min(room, max), () =>
+    room < max
+      ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
+      : new AppError('PAYLOAD_TOO_LARGE', `${upload.limit.operation} takes at most ${max} bytes; use createUpload for larger files`, { details: { limit: max } }),
+  mimeType);
+  Object.assign(tally, { backend: written.backend, bytes: written.size });
+  return { target, written, mimeType };
 }
 
 /**

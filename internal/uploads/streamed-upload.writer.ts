@@ -18,6 +18,7 @@ import { filesPort } from './files.port.ts';
 import { writeMultipartStream } from './multipart-stream.writer.ts';
 import type { SimpleUploadPorts } from './simple-upload.writer.ts';
 import { commitUpload } from './upload-commit.service.ts';
+import { defaultTally, meteredCompletion, meteredPart, type PartTally } from './upload.metering.ts';
 
 const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
 
@@ -44,27 +45,37 @@ export interface StreamedResult {
   replaced: boolean;
 }
 
-export async function writeStreamedUpload(ports: Omit<SimpleUploadPorts, 'blobWriter'>, upload: StreamedUpload): Promise<StreamedResult> {
+export function writeStreamedUpload(ports: Omit<SimpleUploadPorts, 'blobWriter'>, upload: StreamedUpload): Promise<StreamedResult> {
+  const tally = defaultTally(ports.storage);
+  return meteredCompletion(ports.meter, async () => {
+    try {
+      const { target, existing, written, mimeType } = await meteredPart(ports.meter, tally, () => streamBody(ports, upload, tally));
+      const file = await commitUpload(
+        { files: filesPort(ports.clients.files), storage: ports.storage },
+        { parentId: target.parentId, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey, ...(existing ? { replaces: existing.id } : {}) },
+        { bytes: 'request' },
+      );
+      return { file, replaced: existing !== null };
+    } finally {
+      // A refusal before the body was read: drained, so the client gets the answer, not a reset.
+      if (!upload.body.readableEnded) upload.body.resume();
+    }
+  });
+}
+
+/** The name and the room checked, then the body streamed into the default backend (one WebDAV PUT: one part). */
+async function streamBody(ports: Omit<SimpleUploadPorts, 'blobWriter'>, upload: StreamedUpload, tally: PartTally) {
   const files = filesPort(ports.clients.files);
-  try {
-    const target = await files.childByName(upload.parentId, upload.name);
-    const existing = target.existing;
-    if (existing && (existing.isFolder || !upload.replace)) throw nameTaken(target.name);
-    // Unfinished upload sessions hold their whole size; the file being replaced gives its size back.
-    const [quota, reserved] = await Promise.all([files.quota(), ports.clients.uploads.reserved.query()]);
-    const room = Math.max(0, quota.limit - quota.used - reserved.bytes + (existing?.size ?? 0));
-    const overQuota = () => new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } });
-    if ((upload.length ?? upload.expected ?? 0) > room) throw overQuota();
-    const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
-    const written = await writeMultipartStream(upload.body, { backend: ports.storage.defaultBackend(), length: upload.length, limit: room, onLimit: overQuota, contentType: mimeType });
-    const file = await commitUpload(
-      { files, storage: ports.storage },
-      { parentId: target.parentId, name: target.name, size: written.size, contentHash: written.contentHash, mimeType, backend: written.backend, storageKey: written.storageKey, ...(existing ? { replaces: existing.id } : {}) },
-      { bytes: 'request' },
-    );
-    return { file, replaced: existing !== null };
-  } finally {
-    // A refusal before the body was read: drained, so the client gets the answer, not a reset.
-    if (!upload.body.readableEnded) upload.body.resume();
-  }
+  const target = await files.childByName(upload.parentId, upload.name);
+  const existing = target.existing;
+  if (existing && (existing.isFolder || !upload.replace)) throw nameTaken(target.name);
+  // Unfinished upload sessions hold their whole size; the file being replaced gives its size back.
+  const [quota, reserved] = await Promise.all([files.quota(), ports.clients.uploads.reserved.query()]);
+  const room = Math.max(0, quota.limit - quota.used - reserved.bytes + (existing?.size ?? 0));
+  const overQuota = () => new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } });
+  if ((upload.length ?? upload.expected ?? 0) > room) throw overQuota();
+  const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  const written = await writeMultipartStream(upload.body, { backend: ports.storage.defaultBackend(), length: upload.length, limit: room, onLimit: overQuota, contentType: mimeType });
+  Object.assign(tally, { backend: written.backend, bytes: written.size });
+  return { target, existing, written, mimeType };
 }

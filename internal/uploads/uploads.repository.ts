@@ -90,6 +90,12 @@ export class UploadsRepository {
   }
 
   /** Finished sessions untouched since `before` (a CANCELLED row is normally deleted at once). */
+  /** Sessions by status, in one grouped statement (the stratus_upload_sessions gauge; the status index serves it). */
+  async countByStatus(): Promise<Map<string, number>> {
+    const rows = (await this.em().getConnection('read').execute('select status, count(*) as n from upload_sessions group by status', [], 'all')) as { status: string; n: number | string }[];
+    return new Map(rows.map((row) => [row.status, Number(row.n)]));
+  }
+
   async deleteFinishedBefore(before: Date): Promise<number> {
     return this.em().nativeDelete(UploadSessionRow, { status: { $in: [...FINISHED] }, updatedAt: { $lt: before } });
   }

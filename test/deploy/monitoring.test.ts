@@ -18,7 +18,7 @@ import {
   arr, byKind, CHART, containerOf, get, helmFails, NAMESPACE, obj, one, render, renderNotes, roleOf, ROOT, schemaProblems, setUpHelm, str,
   tearDownHelm, type K8sObject, type Obj,
 } from './manifests.ts';
-import { metricsOf, ruleQueries } from './promql.ts';
+import { dashboardQueries, metricsOf, ruleQueries } from './promql.ts';
 import { promtool, setUpPromtool } from './promtool.ts';
 import { ruleUnitTests } from './rule-unit-tests.ts';
 
@@ -168,6 +168,23 @@ describe('chart monitoring objects', () => {
     expect(get(configMap, 'metadata', 'labels', 'grafana_dashboard')).toBe('1');
     expect(get(configMap, 'metadata', 'annotations', 'grafana_folder')).toBe('Storage');
     expect(JSON.parse(String(get(configMap, 'data', 'stratus.json')))).toEqual(JSON.parse(source));
+
+    // The dashboard itself: unique panel ids, every query on the chosen data source and selecting
+    // the chosen namespace and job (the ServiceMonitor's job label) in each of its selectors.
+    const dashboard = JSON.parse(source) as Obj;
+    const panels = arr(dashboard.panels);
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    expect(arr(get(dashboard, 'templating', 'list')).map((v) => v.name)).toEqual(['datasource', 'namespace', 'job']);
+    const queries = dashboardQueries(dashboard);
+    for (const panel of panels.filter((p) => p.type !== 'row')) {
+      expect(get(panel, 'datasource', 'uid'), String(panel.title)).toBe('${datasource}');
+      expect(arr(panel.targets).length, String(panel.title)).toBeGreaterThan(0);
+    }
+    for (const { where, expr } of queries.filter((q) => q.where.startsWith('panel'))) {
+      const { selectors, errors } = metricsOf(expr);
+      expect(errors, where).toEqual([]);
+      for (const selector of selectors) expect(selector, where).toMatch(/\{namespace="\$namespace", job="\$job"[,}]/);
+    }
   });
 
   it('says in NOTES what is scraped and alerted on, and warns of alerts without the ServiceMonitor', async () => {

@@ -29,7 +29,7 @@ export const uploadsResolvers: Resolvers = {
     uploadChunk: async (_, args, ctx) => {
       requireViewer(ctx);
       const upload = await args.chunk;
-      await writeChunk(ctx.clients, ctx.bytes.storage, { sessionId: args.sessionId, index: args.index, body: upload.createReadStream(), length: null, digest: null });
+      await writeChunk(ctx.clients, ctx.bytes.storage, { sessionId: args.sessionId, index: args.index, body: upload.createReadStream(), length: null, digest: null }, ctx.bytes.uploadMeter);
       return ctx.clients.uploads.get.query({ id: args.sessionId });
     },
     pauseUpload: (_, args, ctx) => {

@@ -16,6 +16,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { AppError } from '../../../internal/platform/errors.ts';
 import type { Logger } from '../../../internal/platform/logger.ts';
+import type { UploadMeter } from '../../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../../internal/storage/index.ts';
 import { tusRules, writeTusPatch, type TusUploadState } from '../../../internal/uploads/index.ts';
 import type { Clients } from '../../clients.ts';
@@ -29,6 +30,8 @@ export interface TusDeps {
   clients: Clients;
   storage: StorageRouter;
   log: Logger;
+  /** The process's upload metrics (each PATCH's parts). */
+  uploadMeter?: UploadMeter;
 }
 
 export interface TusOptions {
@@ -159,7 +162,7 @@ async function createWithUpload(req: Request, deps: TusDeps, principal: TusPrinc
 function writeBody(req: Request, deps: TusDeps, principal: TusPrincipal, id: string, offset: number) {
   const length = tusRules.parseNonNegative('Content-Length', req.get('content-length'));
   const checksum = tusRules.parseChecksum(req.get('upload-checksum'));
-  return writeTusPatch(deps.clients, deps.storage, { id, uploadLinkId: principal.uploadLinkId, offset, body: req, length, checksum });
+  return writeTusPatch(deps.clients, deps.storage, { id, uploadLinkId: principal.uploadLinkId, offset, body: req, length, checksum }, deps.uploadMeter);
 }
 
 /** HEAD: the offset ("MUST always include the Upload-Offset header"), length, metadata; never cached. */

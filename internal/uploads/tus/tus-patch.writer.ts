@@ -24,6 +24,8 @@ import { Readable } from 'node:stream';
 import { BLOCK_SIZE } from '../../files/content-hash.ts';
 import { digestPool, type DigestJob } from '../../platform/digests/digest-pool.ts';
 import { AppError } from '../../platform/errors.ts';
+import type { UploadMeter } from '../../platform/metrics.ts';
+import { faultOf } from '../../platform/metrics-outcome.ts';
 import { normalizeError } from '../../platform/rpc/rpc.errors.ts';
 import type { StorageRouter } from '../../storage/index.ts';
 import type { UploadsClients } from '../chunks.writer.ts';
@@ -60,12 +62,18 @@ interface WrittenPart {
   digests: string[];
 }
 
-export async function writeTusPatch(clients: UploadsClients, storage: StorageRouter, patch: TusPatch): Promise<TusPatchResult> {
+/**
+ * `meter`: the process's upload metrics. Each part stored and recorded counts `ok` (its size: the
+ * stored tail it began with arrived in an earlier PATCH that stored no part), a part the backend
+ * failed counts `failed`; a PATCH refused for the client's fault counts one `rejected` part with
+ * the bytes it brought.
+ */
+export async function writeTusPatch(clients: UploadsClients, storage: StorageRouter, patch: TusPatch, meter?: UploadMeter): Promise<TusPatchResult> {
   const { lockToken, ...state } = await clients.uploads.tus.lock.mutate({ id: patch.id, uploadLinkId: patch.uploadLinkId });
   const renew = setInterval(() => void clients.uploads.tus.renew.mutate({ id: patch.id, lockToken }).catch(() => undefined), LOCK_RENEW_MS);
+  const run = new PatchRun(clients, storage, state, lockToken, patch.checksum, meter);
   try {
     assertWritable(state, patch);
-    const run = new PatchRun(clients, storage, state, lockToken, patch.checksum);
     const received = await run.write(patch.body, state.size - state.offset);
     const offset = state.offset + received;
     if (offset === state.size && state.status !== 'COMPLETED') {
@@ -73,6 +81,9 @@ export async function writeTusPatch(clients: UploadsClients, storage: StorageRou
       return { offset, size: state.size, expiresAt: state.expiresAt, completed: true };
     }
     return { offset, size: state.size, expiresAt: state.expiresAt, completed: state.status === 'COMPLETED' };
+  } catch (error) {
+    if (faultOf(error) === 'rejected') meter?.part(state.backend, 'rejected', run.received);
+    throw error;
   } finally {
     clearInterval(renew);
     await clients.uploads.tus.unlock.mutate({ id: patch.id, lockToken }).catch(() => undefined);
@@ -108,6 +119,8 @@ class PatchRun {
   private readonly hash: Hash | null;
   /** The digests of the chunk being filled, computed off the event loop as its bytes arrive. */
   private digests: DigestJob | null = null;
+  /** The body's bytes read so far (the metrics of a refused PATCH). */
+  received = 0;
 
   constructor(
     private readonly clients: UploadsClients,
@@ -115,6 +128,7 @@ class PatchRun {
     private readonly state: TusUploadState,
     private readonly lockToken: string,
     private readonly checksum: TusChecksum | null,
+    private readonly meter: UploadMeter | undefined,
   ) {
     this.index = state.nextIndex;
     this.hash = checksum ? createHash(checksum.algorithm) : null;
@@ -135,12 +149,11 @@ class PatchRun {
 
   private async writeAll(body: Readable, room: number): Promise<number> {
     await this.readTail();
-    let received = 0;
     let cutOff: unknown = null;
     try {
       for await (const data of body as AsyncIterable<Buffer>) {
-        received += data.length;
-        if (received > room) throw beyondLength(this.state);
+        this.received += data.length;
+        if (this.received > room) throw beyondLength(this.state);
         this.hash?.update(data);
         await this.take(data);
       }
@@ -156,7 +169,7 @@ class PatchRun {
     if (cutOff) return this.keepCutOff(cutOff);
     await this.verifyAndRecord();
     await this.storeTail();
-    return received;
+    return this.received;
   }
 
   /** The stored tail's bytes come first: they begin the chunk this PATCH continues. */
@@ -213,7 +226,10 @@ class PatchRun {
   private async upload(index: number, buffers: Buffer[], size: number, job: DigestJob): Promise<void> {
     // The worker has hashed all but the last segment while the chunk filled: this waits for that one.
     const { blocks, md5 } = await job.finish();
-    const part = await this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size, { md5: () => md5 });
+    const part = await this.store.uploadPart(this.state.storageKey, this.state.multipartId, index + 1, Readable.from(buffers), size, { md5: () => md5 }).catch((error: unknown) => {
+      this.meter?.part(this.state.backend, 'failed', size);
+      throw error;
+    });
     const written = { index, etag: part.etag, size, digests: blocks.map((d) => d.toString('hex')) };
     // With a checksum nothing is recorded before the whole body is verified.
     if (this.checksum) this.written.push(written);
@@ -223,6 +239,7 @@ class PatchRun {
   /** One call per part (uploads.tus.recordPart): the tus lock, not a chunk slot, keeps other writers out. */
   private async record(part: WrittenPart): Promise<void> {
     await this.clients.uploads.tus.recordPart.mutate({ id: this.state.id, lockToken: this.lockToken, multipartId: this.state.multipartId, ...part });
+    this.meter?.part(this.state.backend, 'ok', part.size);
   }
 
   private async verifyAndRecord(): Promise<void> {
