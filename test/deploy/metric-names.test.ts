@@ -6,8 +6,9 @@
  * parser and type checks see them). What Stratus exports is read from the `# TYPE` lines of real
  * /metrics pages: the all-in-one app on the real stack (MariaDB with a read replica configured,
  * Redis, Ceph RGW) after a sign-up, and the operator leading against the fake API server with a
- * Ready backend — the two registries every role serves. A histogram counts by its _bucket, _sum
- * and _count series.
+ * Ready backend — the two registries every role serves (the process and build metrics the
+ * dashboard plots per role must be on both). A histogram counts by its _bucket, _sum and _count
+ * series.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { startKubeFixture, waitFor, type KubeFixture } from '../fakes/kube-fixtu
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { testEnv } from '../support/env.ts';
 import { one, render, ROOT, setUpHelm, tearDownHelm, type Obj } from './manifests.ts';
-import { dashboardQueries, exportedMetrics, queryProblems, ruleQueries } from './promql.ts';
+import { dashboardQueries, exportedMetrics, isExported, metricsOf, queryProblems, ruleQueries } from './promql.ts';
 import { promtool, setUpPromtool } from './promtool.ts';
 
 const DASHBOARD = path.join(ROOT, 'deploy/grafana/stratus-dashboard.json');
@@ -29,6 +30,8 @@ let kube: KubeFixture | undefined;
 let operatorServer: OperatorHealthServer | undefined;
 let dir: string | undefined;
 let exported = new Map<string, string>();
+let appExported = new Map<string, string>();
+let operatorExported = new Map<string, string>();
 
 async function scrape(url: string): Promise<Map<string, string>> {
   const res = await fetch(url);
@@ -49,9 +52,9 @@ beforeAll(async () => {
   const operator = kube.startOperator('operator-metrics');
   await waitFor(() => operator.isLeader && kube?.routing()?.default === 'local', 'the operator leads and published its Ready backend');
   operatorServer = await startOperatorHealthServer({ operator, port: 0, host: '127.0.0.1', logger: kube.logger });
-  const appMetrics = await scrape(`${app.url}/metrics`);
-  const operatorMetrics = await scrape(`${operatorServer.url}/metrics`);
-  exported = new Map([...appMetrics, ...operatorMetrics]);
+  appExported = await scrape(`${app.url}/metrics`);
+  operatorExported = await scrape(`${operatorServer.url}/metrics`);
+  exported = new Map([...appExported, ...operatorExported]);
 }, 120_000);
 
 afterAll(async () => {
@@ -74,6 +77,19 @@ describe('metric names of the dashboard and the alerts', () => {
     const queries = dashboardQueries(dashboard);
     expect(queries.length).toBeGreaterThan(40);
     expect(queryProblems(queries, exported)).toEqual([]);
+  });
+
+  it('the process and build metrics the dashboard plots for every role come from both registries', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Obj;
+    const shared = dashboardQueries(dashboard)
+      .flatMap((q) => metricsOf(q.expr).metrics)
+      .filter((name) => /^(process_|nodejs_|stratus_build_info$)/.test(name));
+    expect(shared).toContain('process_cpu_seconds_total');
+    expect(shared).toContain('stratus_build_info');
+    for (const name of shared) {
+      expect(isExported(name, appExported), `${name} on the app's registry`).toBe(true);
+      expect(isExported(name, operatorExported), `${name} on the operator's registry`).toBe(true);
+    }
   });
 
   it('every alert of the PrometheusRule parses and names a metric Stratus exports', async () => {
