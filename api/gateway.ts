@@ -45,6 +45,7 @@ import { healthRouter } from './http/health.ts';
 import { refreshCookieRouter } from './http/refresh-cookie.ts';
 import { createAccessLog } from './http/access-log.ts';
 import { requestContext } from './http/request-context.ts';
+import { traceRequests } from './http/tracing.ts';
 import { securityHeaders } from './http/security-headers.ts';
 
 export interface GatewayOptions {
@@ -220,6 +221,8 @@ function apolloServer({ schema, limits, limitsRule, server, formatError, product
 function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApolloServer<GraphQLContext>, contextDeps: ContextDeps, shuttingDown: () => boolean): void {
   const { clients, log, metrics, storage } = options;
   app.use(requestContext(createAccessLog(log, { ratePerSecond: options.accessLogRate ?? 100 }), metrics));
+  // The request's SERVER span, the child of the client's traceparent (http/tracing.ts).
+  app.use(traceRequests());
   // nosniff, Referrer-Policy and a deny-all CSP on every answer; pages set their own CSP.
   app.use(securityHeaders());
   app.use(healthRouter(options.readiness, shuttingDown));

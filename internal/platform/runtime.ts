@@ -18,6 +18,10 @@ import { StorageRouter, defaultRoutingConfig } from '../storage/index.ts';
 import { storeMetricsObserver } from '../storage/routing/store-metrics.observer.ts';
 import { trpcMetricsLink } from './rpc/metrics.link.ts';
 import type { ClientLinks } from './rpc/client.ts';
+import { traceQueries } from './db/query-tracing.ts';
+import { trpcTracingLink } from './rpc/tracing.link.ts';
+import { tracingEnabled } from './tracing/tracing.ts';
+import { storeTracingObserver } from '../storage/routing/store-tracing.observer.ts';
 
 /**
  * A readiness check: rejects when the dependency is not ready. `info`, when present, is extra
@@ -57,10 +61,11 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     throw error;
   });
   closers.push(() => orm.close());
+  if (tracingEnabled()) traceQueries(orm, config.database.kind);
   // Closed before the ORM (closers run in reverse).
   const dbReplicas = await startReadRouting(orm, { kv, log: logger, registry: metrics.registry, options: config.replicaRouting });
   if (dbReplicas) closers.push(() => dbReplicas.stop());
-  const observers = [storeMetricsObserver(metrics.storeCalls)];
+  const observers = [storeMetricsObserver(metrics.storeCalls), ...(tracingEnabled() ? [storeTracingObserver] : [])];
   const storage = config.storageConfigPath
     ? await StorageRouter.fromFile(config.storageConfigPath, { log: logger, watch: true, observers })
     : new StorageRouter(defaultRoutingConfig(config.dataDir), { log: logger, observers });
@@ -86,7 +91,7 @@ export async function createRuntime(config: Config, entities: EntitySchema[], lo
     tokens: new TokenSigner(config.jwtSecret, Date.now, new SessionRevocations(kv, pubsub)),
     metrics,
     storage,
-    rpcLinks: [trpcMetricsLink(metrics.trpcClient)],
+    rpcLinks: [trpcMetricsLink(metrics.trpcClient), ...(tracingEnabled() ? [trpcTracingLink] : [])],
     readiness,
     dbReplicas,
     onClose: (fn) => closers.push(fn),
