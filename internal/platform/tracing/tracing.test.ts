@@ -14,7 +14,7 @@ import { TokenSigner } from '../auth/access-token.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { currentContext, runWithContext } from '../request-context.ts';
-import { httpClient } from '../rpc/client.ts';
+import { httpClient, localClient } from '../rpc/client.ts';
 import { trpcHttpHandler } from '../rpc/serve.ts';
 import { trpcTracingLink } from '../rpc/tracing.link.ts';
 import { publicProcedure, router } from '../rpc/trpc.ts';
@@ -86,9 +86,15 @@ describe('tracing', () => {
     expect(tracingEnabled()).toBe(true);
     const client = httpClient<Echo>(url, undefined, undefined, { service: 'files', links: [trpcTracingLink] });
     const got = await context.with(extractTrace({ traceparent: TRACEPARENT }), () => runWithContext({ requestId: 'r3' }, () => client.seen.query({ note: 'on' })));
+    // In process (the all-in-one server): the same two spans, no HTTP in between.
+    const local = localClient<Echo>(echo, log, { service: 'accounts', links: [trpcTracingLink] });
+    const inProcess = await context.with(extractTrace({ traceparent: TRACEPARENT }), () => runWithContext({ requestId: 'r4' }, () => local.seen.query({ note: 'local' })));
     await tracing.shutdown();
-    const clientSpan = receiver.spans.find((s) => s.kind === KIND.CLIENT);
-    const serverSpan = receiver.spans.find((s) => s.kind === KIND.SERVER);
+    const clientSpan = receiver.spans.find((s) => s.kind === KIND.CLIENT && s.name === 'files.seen');
+    const serverSpan = receiver.spans.find((s) => s.kind === KIND.SERVER && s.parentSpanId === clientSpan?.spanId);
+    const localClientSpan = receiver.spans.find((s) => s.kind === KIND.CLIENT && s.name === 'accounts.seen');
+    expect(localClientSpan).toMatchObject({ traceId: TRACE_ID, parentSpanId: CLIENT_SPAN, attributes: { 'stratus.rpc.transport': 'inprocess' } });
+    expect(inProcess).toEqual({ traceparent: null, traceId: TRACE_ID, spanId: receiver.spans.find((s) => s.kind === KIND.SERVER && s.parentSpanId === localClientSpan?.spanId)?.spanId });
     expect(clientSpan).toMatchObject({ service: 'unit', traceId: TRACE_ID, parentSpanId: CLIENT_SPAN, name: 'files.seen', attributes: { 'rpc.system': 'trpc' } });
     expect(serverSpan).toMatchObject({ traceId: TRACE_ID, parentSpanId: clientSpan?.spanId, name: 'seen' });
     expect(got).toEqual({ traceparent: null, traceId: TRACE_ID, spanId: serverSpan?.spanId });

@@ -143,7 +143,10 @@ export function carryTrace(headers: Carrier | undefined): Pick<RequestContext, '
   return { traceparent, ...(tracestate && tracestate.length <= 512 ? { tracestate } : {}) };
 }
 
-/** `trace_id`/`span_id` of the active span for log lines (logger.ts); nothing outside a span. */
+/**
+ * `trace_id`/`span_id` of the active span for log lines (logger.ts); nothing outside a span.
+ * A fresh object every time: pino merges the line's own fields into what the mixin returns.
+ */
 export function logTraceFields(): { trace_id?: string; span_id?: string } {
   if (!enabled) return {};
   const span = trace.getSpan(context.active());
