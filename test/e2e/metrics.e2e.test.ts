@@ -12,13 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StratusApi, SESSION_FIELDS, type SessionView } from '../../cli/lib/api.ts';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
-import { cephBackend, startTestApp, writeRouting, type TestApp } from '../support/app.ts';
+import { cephBackend, startTestApp, uploadSmall, writeRouting, type TestApp } from '../support/app.ts';
 import { until } from '../support/chunks.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 
 const MiB = 1024 * 1024;
 const SIZE = 18 * MiB + 4321;
+/** The one-request ways: uploadFile, a tus upload of one PATCH, a WebDAV PUT. */
+const SMALL = 64 * 1024;
 const SHARE_PASSWORD = 'open sesame 42';
 const COMMIT = 'abc1234def';
 
@@ -82,6 +84,7 @@ async function driveTheStack(): Promise<void> {
   fileId = uploaded.session.file!.id;
   chunkCount = uploaded.session.chunkCount;
   expect(chunkCount).toBeGreaterThanOrEqual(2);
+  await oneRequestUploads();
   // A chunk whose bytes do not match its Content-Digest: refused, the client's fault.
   const bad = await alice.gql<{ createUpload: SessionView }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { ${SESSION_FIELDS} } }`, { i: { name: 'bad.bin', size: 1 * MiB } });
   const body = randomBytes(MiB);
@@ -93,6 +96,20 @@ async function driveTheStack(): Promise<void> {
   // A listing.
   expect((await gql(t.url, 'query { folder { children(first: 10) { edges { node { id name } } } } }', {}, alice.token)).errors).toBeUndefined();
   await downloads();
+}
+
+/** uploadFile (GraphQL multipart), tus (POST, then one PATCH), WebDAV PUT: one part and one completion each. */
+async function oneRequestUploads(): Promise<void> {
+  expect((await uploadSmall(t.url, alice.token, 'one-request.bin', randomBytes(SMALL))).errors).toBeUndefined();
+  const tus = { authorization: `Bearer ${alice.token}`, 'tus-resumable': '1.0.0' };
+  const created = await fetch(`${t.url}/tus/`, { method: 'POST', headers: { ...tus, 'upload-length': String(SMALL), 'upload-metadata': `filename ${Buffer.from('tus.bin').toString('base64')}` } });
+  expect(created.status).toBe(201);
+  const patched = await fetch(new URL(created.headers.get('location')!, t.url), {
+    method: 'PATCH', headers: { ...tus, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: randomBytes(SMALL),
+  });
+  expect(patched.status).toBe(204);
+  const put = await fetch(`${t.url}/dav/dav.bin`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: randomBytes(SMALL) });
+  expect(put.status).toBe(201);
 }
 
 async function downloads(): Promise<void> {
@@ -121,15 +138,18 @@ async function downloads(): Promise<void> {
 
 describe('metrics of the issue 23 contract', () => {
   it('counts chunks, bytes and completions by backend and outcome', () => {
-    expect(value(scrape, 'stratus_upload_chunks_total', { backend: 'ceph', outcome: 'ok' })).toBe(chunkCount);
-    expect(value(scrape, 'stratus_upload_bytes_total', { backend: 'ceph', outcome: 'ok' })).toBe(SIZE);
+    // The chunked upload's chunks, then uploadFile, the tus PATCH's one part and the WebDAV PUT.
+    expect(value(scrape, 'stratus_upload_chunks_total', { backend: 'ceph', outcome: 'ok' })).toBe(chunkCount + 3);
+    expect(value(scrape, 'stratus_upload_bytes_total', { backend: 'ceph', outcome: 'ok' })).toBe(SIZE + 3 * SMALL);
     expect(value(scrape, 'stratus_upload_chunks_total', { backend: 'ceph', outcome: 'rejected' })).toBe(1);
     expect(value(scrape, 'stratus_upload_chunks_total', { outcome: 'failed' })).toBeUndefined();
-    expect(value(scrape, 'stratus_upload_completions_total', { outcome: 'ok' })).toBe(1);
+    expect(value(scrape, 'stratus_upload_completions_total', { outcome: 'ok' })).toBe(4);
+    expect(value(scrape, 'stratus_upload_completions_total', { outcome: 'rejected' })).toBeUndefined();
   });
 
   it('reads upload sessions by status and near-full quotas from the database, one statement each for three scrapes', () => {
-    expect(value(scrape, 'stratus_upload_sessions', { status: 'COMPLETED' })).toBe(1);
+    // The chunked upload and the tus upload (a session too).
+    expect(value(scrape, 'stratus_upload_sessions', { status: 'COMPLETED' })).toBe(2);
     // The session whose only chunk was refused.
     expect(value(scrape, 'stratus_upload_sessions', { status: 'UPLOADING' })! + value(scrape, 'stratus_upload_sessions', { status: 'PENDING' })!).toBe(1);
     expect(value(scrape, 'stratus_upload_sessions', { status: 'CANCELLED' })).toBe(0);
@@ -150,12 +170,13 @@ describe('metrics of the issue 23 contract', () => {
   it('times object-store calls by backend and operation, and tRPC calls by procedure and outcome', () => {
     const store = (operation: string) => value(scrape, 'stratus_object_store_request_duration_seconds_count', { backend: 'ceph', operation, outcome: 'ok' });
     expect(store('uploadPart')).toBeGreaterThanOrEqual(3);
-    expect(store('completeMultipart')).toBe(1);
+    // The chunked upload's and the tus upload's (a small WebDAV PUT is one put).
+    expect(store('completeMultipart')).toBeGreaterThanOrEqual(2);
     expect(store('get')).toBeGreaterThanOrEqual(3);
     expect(store('presignGet')).toBeGreaterThanOrEqual(1);
     const trpc = (procedure: string, outcome: string) => value(scrape, 'stratus_trpc_client_duration_seconds_count', { procedure, transport: 'inprocess', outcome });
     expect(trpc('uploads.beginChunk', 'ok')).toBeGreaterThanOrEqual(3);
-    expect(trpc('uploads.complete', 'ok')).toBe(1);
+    expect(trpc('uploads.complete', 'ok')).toBe(2);
     expect(trpc('files.shares.content', 'ok')).toBe(1);
     expect(trpc('uploads.get', 'error')).toBe(1);
   });
@@ -195,6 +216,8 @@ describe('the access log', () => {
     expect(download.bytes).toBeGreaterThan(SIZE);
     expect(entries().find((e) => e.route === '/s/:token')).toMatchObject({ method: 'GET', status: 206 });
     expect(entries().find((e) => e.route === '/auth/refresh')).toMatchObject({ method: 'POST' });
+    expect(entries().find((e) => e.route === '/tus/:id')).toMatchObject({ method: 'PATCH', status: 204 });
+    expect(entries().find((e) => e.route === '/dav/*')).toMatchObject({ method: 'PUT', status: 201 });
   });
 
   it('never holds a token, a password, a signature or a share secret', () => {
