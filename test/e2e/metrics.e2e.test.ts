@@ -32,6 +32,7 @@ const routing = (dir: string, downloads: 'proxy' | 'redirect') => ({
 
 let t: TestApp;
 let alice: StratusApi;
+let token: string;
 let refreshToken: string;
 let fileId: string;
 let chunkCount: number;
@@ -65,7 +66,8 @@ beforeAll(async () => {
     log: createLogger({ level: 'info' }, destination),
   });
   const signed = await t.signUp();
-  alice = new StratusApi(t.url, signed.token);
+  token = signed.token;
+  alice = new StratusApi(t.url, token);
   refreshToken = signed.refreshToken;
   secrets.push(signed.token, signed.refreshToken);
   await driveTheStack();
@@ -92,35 +94,35 @@ async function driveTheStack(): Promise<void> {
   const put = await fetch(`${t.url}/upload/${bad.createUpload.id}/0`, { method: 'PUT', headers: alice.headers({ 'content-digest': wrong }), body });
   expect(put.status).toBe(400);
   // A service call that fails (tRPC outcome error): an upload that does not exist.
-  expect((await gql(t.url, 'query { upload(id: "00000000-0000-4000-8000-000000000000") { id } }', {}, alice.token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  expect((await gql(t.url, 'query { upload(id: "00000000-0000-4000-8000-000000000000") { id } }', {}, token)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   // A listing.
-  expect((await gql(t.url, 'query { folder { children(first: 10) { edges { node { id name } } } } }', {}, alice.token)).errors).toBeUndefined();
+  expect((await gql(t.url, 'query { folder { children(first: 10) { edges { node { id name } } } } }', {}, token)).errors).toBeUndefined();
   await downloads();
 }
 
 /** uploadFile (GraphQL multipart), tus (POST, then one PATCH), WebDAV PUT: one part and one completion each. */
 async function oneRequestUploads(): Promise<void> {
-  expect((await uploadSmall(t.url, alice.token, 'one-request.bin', randomBytes(SMALL))).errors).toBeUndefined();
-  const tus = { authorization: `Bearer ${alice.token}`, 'tus-resumable': '1.0.0' };
+  expect((await uploadSmall(t.url, token, 'one-request.bin', randomBytes(SMALL))).errors).toBeUndefined();
+  const tus = { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0' };
   const created = await fetch(`${t.url}/tus/`, { method: 'POST', headers: { ...tus, 'upload-length': String(SMALL), 'upload-metadata': `filename ${Buffer.from('tus.bin').toString('base64')}` } });
   expect(created.status).toBe(201);
   const patched = await fetch(new URL(created.headers.get('location')!, t.url), {
     method: 'PATCH', headers: { ...tus, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: randomBytes(SMALL),
   });
   expect(patched.status).toBe(204);
-  const put = await fetch(`${t.url}/dav/dav.bin`, { method: 'PUT', headers: { authorization: `Bearer ${alice.token}` }, body: randomBytes(SMALL) });
+  const put = await fetch(`${t.url}/dav/dav.bin`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: randomBytes(SMALL) });
   expect(put.status).toBe(201);
 }
 
 async function downloads(): Promise<void> {
   // Proxied, with the Bearer token; then by a signed link (?sig=).
   expect((await (await fetch(`${t.url}/files/${fileId}/content`, { headers: alice.headers() })).arrayBuffer()).byteLength).toBe(SIZE);
-  const link = await gql<{ createDownloadLink: { url: string } }>(t.url, `mutation { createDownloadLink(id: "${fileId}") { url } }`, {}, alice.token);
+  const link = await gql<{ createDownloadLink: { url: string } }>(t.url, `mutation { createDownloadLink(id: "${fileId}") { url } }`, {}, token);
   const signedUrl = link.data!.createDownloadLink.url;
   secrets.push(new URL(signedUrl).searchParams.get('sig')!);
   expect((await (await fetch(signedUrl)).arrayBuffer()).byteLength).toBe(SIZE);
   // A password share, downloaded with its unlock token in the URL (?unlock=).
-  const share = await gql<{ createShare: { token: string } }>(t.url, 'mutation($i: CreateShareInput!) { createShare(input: $i) { token } }', { i: { fileId, password: SHARE_PASSWORD } }, alice.token);
+  const share = await gql<{ createShare: { token: string } }>(t.url, 'mutation($i: CreateShareInput!) { createShare(input: $i) { token } }', { i: { fileId, password: SHARE_PASSWORD } }, token);
   const shareToken = share.data!.createShare.token;
   const unlock = await gql<{ unlockShare: string }>(t.url, 'mutation($t: String!, $p: String!) { unlockShare(token: $t, password: $p) }', { t: shareToken, p: SHARE_PASSWORD });
   const unlockToken = unlock.data!.unlockShare;
@@ -198,6 +200,20 @@ describe('metrics of the issue 23 contract', () => {
     expect(value(scrape, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect(scrape).toContain('nodejs_eventloop_lag_seconds');
     expect(scrape).not.toMatch(/^stratus_process_|^stratus_nodejs_/m);
+  });
+});
+
+describe('a download the client abandons', () => {
+  it('counts as aborted, with the bytes that went', async () => {
+    const aborted = async () => value(await metricsText(), 'stratus_downloads_total', { mode: 'proxy', outcome: 'aborted' }) ?? 0;
+    const before = await aborted();
+    const controller = new AbortController();
+    // ?inline=1 is never redirected: proxied although the backend now redirects.
+    const res = await fetch(`${t.url}/files/${fileId}/content?inline=1`, { headers: alice.headers(), signal: controller.signal });
+    await res.body!.getReader().read();
+    controller.abort();
+    await until(async () => (await aborted()) === before + 1, 'the abandoned download counted');
+    expect(value(await metricsText(), 'stratus_downloads_total', { mode: 'proxy', outcome: 'ok' })).toBe(2);
   });
 });
 
