@@ -534,6 +534,9 @@ export type Mutation = {
    * Authorization header, for a browser's own download manager; Range and If-Range work on it, so a
    * download resumes. Bound to the file and the viewer; expires after 5 minutes. NOT_FOUND for a
    * trashed file or anyone else's (the link too stops working then); BAD_INPUT for a folder.
+   * With versionId, the link (GET /files/{id}/versions/{versionId}/content?sig=…) downloads that
+   * older version (File.versions) instead, and opens nothing else; NOT_FOUND for a version that is
+   * not this file's.
    */
   createDownloadLink: DownloadUrl;
   /** A small file in one request (GraphQL multipart; header apollo-require-preflight: true). */
@@ -681,6 +684,7 @@ export type MutationDeleteVersionArgs = {
 
 export type MutationCreateDownloadLinkArgs = {
   id: Scalars['ID']['input'];
+  versionId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 

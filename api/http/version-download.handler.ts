@@ -4,7 +4,8 @@
  * (download.handler.ts sendOrRedirect: Range → 206/416, the strong `ETag: "<contentHash>"` of the
  * version's content, conditionals, Content-Disposition with the file's name, or a redirect on a
  * `downloads: "redirect"` backend). Another person's file, another file's version or an id that is
- * no version: 404 NOT_FOUND alike.
+ * no version: 404 NOT_FOUND alike. Without a token, `?sig=` from `createDownloadLink(id,
+ * versionId)` (download-links.service.ts) opens that one version, for a browser's download manager.
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
@@ -12,19 +13,24 @@ import type { Logger } from '../../internal/platform/logger.ts';
 import type { DownloadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
-import { sendOrRedirect, type Content } from './download.handler.ts';
+import { sendOrRedirect, signatureOf, signedOrBearer, type Content } from './download.handler.ts';
 
 export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, meter?: DownloadMeter): Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response) => {
-    const { file, version, blob } = await clients.files.versions.content.query({ fileId: String(req.params.id), versionId: String(req.params.versionId) });
+    const [fileId, versionId, sig] = [String(req.params.id), String(req.params.versionId), signatureOf(req)];
+    const { file, version, blob } = sig === undefined
+      ? await clients.files.versions.content.query({ fileId, versionId })
+      : await clients.files.downloadLinks.versionContent.query({ id: fileId, versionId, sig });
     const content: Content = {
       name: file.name, size: version.size, mimeType: version.mimeType, etag: version.contentHash, backend: blob.backend, storageKey: blob.storageKey,
       lastModified: new Date(version.createdAt),
     };
+    // A signed URL is a credential: never leak it to the pages a download might link to.
+    if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
     await sendOrRedirect(req, res, storage, content, log, meter);
   };
-  router.get('/files/:id/versions/:versionId/content', auth, handler);
-  router.head('/files/:id/versions/:versionId/content', auth, handler);
+  router.get('/files/:id/versions/:versionId/content', signedOrBearer(auth), handler);
+  router.head('/files/:id/versions/:versionId/content', signedOrBearer(auth), handler);
   return router;
 }

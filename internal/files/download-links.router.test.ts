@@ -1,7 +1,8 @@
 /**
  * Signed download links through the files router's tRPC caller on the embedded stack (no service
  * needed): the owner signs a link for a live file; anyone holding it opens that file only; a link
- * altered, moved to another file, or of a trashed file opens nothing.
+ * altered, moved to another file, or of a trashed file opens nothing; a version's link opens that
+ * version only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Viewer } from '../platform/request-context.ts';
@@ -51,5 +52,34 @@ describe('download links router on the embedded stack', () => {
     expect(await failureOf(anyone.downloadLinks.create({ id: a.id }))).toBe('UNAUTHENTICATED');
     await me.trash({ id: a.id });
     expect(await failureOf(anyone.downloadLinks.content({ id: a.id, sig }))).toBe('NOT_FOUND');
+  });
+
+  it("signs a version's link that opens that version only, never the current content or another version", async () => {
+    const owner = newViewer();
+    const me = as(owner);
+    await me.provisionDrive();
+    const first = (await me.commitFile({ parentId: null, name: 'v.txt', mimeType: null, ...(await storedBlob(t.runtime, 'one')) })).file;
+    await me.commitFile({ parentId: null, name: 'v.txt', mimeType: null, newVersion: true, ...(await storedBlob(t.runtime, 'two!')) });
+    await me.commitFile({ parentId: null, name: 'v.txt', mimeType: null, newVersion: true, ...(await storedBlob(t.runtime, 'three')) });
+    const [versions = []] = await me.versions.listMany({ fileIds: [first.id] });
+    const [newer, older] = versions;
+    if (!newer || !older) throw new Error('expected two versions');
+    const { sig } = await me.downloadLinks.create({ id: first.id, versionId: older.id });
+    const anyone = as(undefined);
+    const opened = await anyone.downloadLinks.versionContent({ id: first.id, versionId: older.id, sig });
+    expect(opened.version).toMatchObject({ id: older.id, size: 3 });
+    expect(opened.file).toMatchObject({ id: first.id, size: 5 });
+    // Not the other version, not the current content; and a file's link opens no version.
+    expect(await failureOf(anyone.downloadLinks.versionContent({ id: first.id, versionId: newer.id, sig }))).toBe('NOT_FOUND:download_link_invalid');
+    expect(await failureOf(anyone.downloadLinks.content({ id: first.id, sig }))).toBe('NOT_FOUND:download_link_invalid');
+    const fileLink = await me.downloadLinks.create({ id: first.id });
+    expect(await failureOf(anyone.downloadLinks.versionContent({ id: first.id, versionId: older.id, sig: fileLink.sig }))).toBe('NOT_FOUND:download_link_invalid');
+    // Only the owner signs, and only a version of that file.
+    expect(await failureOf(as(newViewer()).downloadLinks.create({ id: first.id, versionId: older.id }))).toBe('NOT_FOUND');
+    const other = (await me.commitFile({ parentId: null, name: 'w.txt', mimeType: null, ...(await storedBlob(t.runtime, 'w')) })).file;
+    expect(await failureOf(me.downloadLinks.create({ id: other.id, versionId: older.id }))).toMatch(/^NOT_FOUND/);
+    // A deleted version's link opens nothing.
+    await me.versions.delete({ fileId: first.id, versionId: older.id });
+    expect(await failureOf(anyone.downloadLinks.versionContent({ id: first.id, versionId: older.id, sig }))).toMatch(/^NOT_FOUND/);
   });
 });

@@ -7,7 +7,8 @@ const Id = z.string().min(1).max(64);
 
 export function downloadLinksRouter(links: DownloadLinks) {
   return router({
-    create: authedProcedure.input(z.object({ id: Id })).mutation(({ ctx, input }) => links.create(ctx.viewer, input.id)),
+    create: authedProcedure.input(z.object({ id: Id, versionId: Id.optional() })).mutation(({ ctx, input }) => links.create(ctx.viewer, input.id, input.versionId)),
     content: publicProcedure.input(z.object({ id: Id, sig: z.string().max(256) })).query(({ input }) => links.open(input.id, input.sig)),
+    versionContent: publicProcedure.input(z.object({ id: Id, versionId: Id, sig: z.string().max(256) })).query(({ input }) => links.openVersion(input.id, input.versionId, input.sig)),
   });
 }

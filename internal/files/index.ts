@@ -22,7 +22,6 @@ export function createFiles(runtime: Runtime) {
   const repo = new FilesRepository(runtime.orm, runtime.config.defaultQuotaBytes, runtime.config.versions);
   const service = new FilesService(repo, runtime.storage, runtime.log);
   const shares = new SharesService(new SharesRepository(runtime.orm), repo, service, runtime.tokens, runtime.kv);
-  const links = new DownloadLinks(runtime.config.jwtSecret, service);
   const paths = new DrivePaths(repo, service);
   const properties = new FilePropertiesService(new FilePropertiesRepository(runtime.orm), repo);
   // The activity log's reads and retention sweep run with the files service, whose writes record most events.
@@ -32,6 +31,7 @@ export function createFiles(runtime: Runtime) {
   service.contentRecorded = (file) => thumbnails.service.requested(file);
   registerQuotaGauges(runtime);
   const versions = new VersionsService(new VersionsRepository(runtime.orm, runtime.config.versions), repo, runtime.storage, runtime.log, runtime.config.versions.maxAgeDays);
+  const links = new DownloadLinks(runtime.config.jwtSecret, { content: (viewer, id) => service.content(viewer, id), versionContent: (viewer, id, versionId) => versions.content(viewer, id, versionId) });
   // Age-limited retention also needs a sweep: a file nobody changes adds no version to prune on.
   if (runtime.config.versions.maxAgeDays > 0) {
     const sweeper = new VersionSweeper(versions, runtime.log);

@@ -110,6 +110,17 @@ describe('versions', () => {
     expect(head.headers.get('content-length')).toBe(String(body1.length));
     expect((await fetch(url, { headers: { ...auth, 'if-none-match': `"${f.contentHash}"` } })).status).toBe(304);
     expect((await fetch(url)).status).toBe(401);
+    // A signed link (createDownloadLink with versionId) for a browser's download manager: no
+    // token, Range works, the signature leaks to no referrer, and it opens only this version.
+    const link = await gql<{ createDownloadLink: { url: string } }>(t.url, 'mutation($f: ID!, $v: ID!) { createDownloadLink(id: $f, versionId: $v) { url } }', { f: f.id, v: v1!.id }, token);
+    const signed = link.data!.createDownloadLink.url;
+    expect(signed).toMatch(new RegExp(`/files/${f.id}/versions/${v1!.id}/content\\?sig=`));
+    const viaLink = await fetch(signed, { headers: { range: 'bytes=4-8' } });
+    expect(viaLink.status).toBe(206);
+    expect(viaLink.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(await viaLink.text()).toBe('first');
+    const sig = new URL(signed).searchParams.get('sig') ?? '';
+    expect((await fetch(`${t.url}/files/${f.id}/content?sig=${encodeURIComponent(sig)}`)).status).toBe(404);
 
     const restored = await gql<{ restoreVersion: { id: string; size: number; contentHash: string } }>(t.url,
       'mutation($f: ID!, $v: ID!) { restoreVersion(fileId: $f, versionId: $v) { id size contentHash } }', { f: f.id, v: v1!.id }, token);

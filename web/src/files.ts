@@ -50,7 +50,7 @@ export const loadTrash = async (): Promise<FileNode[]> => (await gql(TrashDocume
  * streams the bytes to disk (and can pause and resume them with Range requests); the page never
  * holds them, so a file of any size downloads in constant page memory.
  */
-function saveUrl(url: string, name: string): void {
+export function saveUrl(url: string, name: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

@@ -257,6 +257,7 @@ export type TrashQuery = { trash: Array<{ trashedAt: string | null, id: string, 
 
 export type CreateDownloadLinkMutationVariables = Exact<{
   id: string;
+  versionId?: string | null | undefined;
 }>;
 
 
@@ -488,7 +489,7 @@ export const DeleteFileDocument = "mutation DeleteFile($id: ID!) {\n  deleteFile
 export const RestoreFileDocument = "mutation RestoreFile($id: ID!) {\n  restoreFile(id: $id) {\n    ...FileNode\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<RestoreFileMutation, RestoreFileMutationVariables>;
 export const PurgeFileDocument = "mutation PurgeFile($id: ID!) {\n  purgeFile(id: $id)\n}" as Operation<PurgeFileMutation, PurgeFileMutationVariables>;
 export const TrashDocument = "query Trash {\n  trash {\n    ...FileNode\n    trashedAt\n  }\n}\nfragment FileNode on File {\n  id\n  name\n  size\n  contentHash\n  mimeType\n  isFolder\n  parentId\n  createdAt\n  updatedAt\n  thumbnailUrl(size: SMALL)\n}" as Operation<TrashQuery, TrashQueryVariables>;
-export const CreateDownloadLinkDocument = "mutation CreateDownloadLink($id: ID!) {\n  createDownloadLink(id: $id) {\n    url\n  }\n}" as Operation<CreateDownloadLinkMutation, CreateDownloadLinkMutationVariables>;
+export const CreateDownloadLinkDocument = "mutation CreateDownloadLink($id: ID!, $versionId: ID) {\n  createDownloadLink(id: $id, versionId: $versionId) {\n    url\n  }\n}" as Operation<CreateDownloadLinkMutation, CreateDownloadLinkMutationVariables>;
 export const MeDocument = "query Me {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<MeQuery, MeQueryVariables>;
 export const SharesDocument = "query Shares {\n  shares {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<SharesQuery, SharesQueryVariables>;
 export const CreateShareDocument = "mutation CreateShare($input: CreateShareInput!) {\n  createShare(input: $input) {\n    ...ShareLink\n  }\n}\nfragment ShareLink on Share {\n  id\n  token\n  url\n  fileId\n  expiresAt\n  maxDownloads\n  downloads\n  hasPassword\n  createdAt\n}" as Operation<CreateShareMutation, CreateShareMutationVariables>;

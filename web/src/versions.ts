@@ -1,6 +1,7 @@
 /** A file's older contents (File.versions): list, restore, download. */
-import { freshToken, gql } from './api.ts';
-import { FileVersionsDocument, RestoreVersionDocument, type FileVersionsQuery } from './graphql.generated.ts';
+import { gql } from './api.ts';
+import { saveUrl } from './files.ts';
+import { CreateDownloadLinkDocument, FileVersionsDocument, RestoreVersionDocument, type FileVersionsQuery } from './graphql.generated.ts';
 
 export type FileVersion = FileVersionsQuery['file']['versions'][number];
 
@@ -14,22 +15,11 @@ export async function restoreVersion(fileId: string, versionId: string): Promise
 }
 
 /**
- * Saves a version's bytes (GET /files/{id}/versions/{versionId}/content with the access token).
- * Unlike a file's download there is no signed link for a version yet, so the page fetches the
- * bytes and hands the browser a blob: fine for the documents people keep versions of, but the
- * whole version passes through the page's memory.
+ * Saves a version's bytes through the browser's download manager (resumable, never in the page's
+ * memory): `createDownloadLink(id, versionId)` signs a 5-minute link to
+ * GET /files/{id}/versions/{versionId}/content, as for a file's current content.
  */
 export async function downloadVersion(file: { id: string; name: string }, versionId: string): Promise<void> {
-  const token = await freshToken();
-  const res = await fetch(`/files/${encodeURIComponent(file.id)}/versions/${encodeURIComponent(versionId)}/content`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) throw new Error(`The version could not be downloaded (${res.status})`);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = file.name;
-  a.rel = 'noopener';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const data = await gql(CreateDownloadLinkDocument, { id: file.id, versionId });
+  saveUrl(data.createDownloadLink.url, file.name);
 }

@@ -83,8 +83,10 @@ export const filesResolvers: Resolvers = {
     },
     createDownloadLink: async (_, args, ctx) => {
       requireViewer(ctx);
-      const { sig, expiresAt } = await ctx.clients.files.downloadLinks.create.mutate({ id: args.id });
-      return { url: `${ctx.origin}/files/${encodeURIComponent(args.id)}/content?sig=${encodeURIComponent(sig)}`, expiresAt };
+      const versionId = args.versionId ?? undefined;
+      const { sig, expiresAt } = await ctx.clients.files.downloadLinks.create.mutate({ id: args.id, ...(versionId === undefined ? {} : { versionId }) });
+      const path = `/files/${encodeURIComponent(args.id)}${versionId === undefined ? '' : `/versions/${encodeURIComponent(versionId)}`}/content`;
+      return { url: `${ctx.origin}${path}?sig=${encodeURIComponent(sig)}`, expiresAt };
     },
     uploadFile: async (_, args, ctx) => {
       requireViewer(ctx);
