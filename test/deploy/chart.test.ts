@@ -298,6 +298,9 @@ describe('helm chart charts/stratus', () => {
       '--set', 'secrets.amqpUrl=amqp://mq:5672/',
       '--set', 'secrets.smtpUrl=smtp://smtp:587',
       '--set', `secrets.jwtSecret=${'k'.repeat(40)}`,
+      '--set', 'config.versionsKeep=25',
+      '--set', 'config.versionsMaxAgeDays=365',
+      '--set', 'config.activityRetentionDays=30',
     ]);
     const secret = one(objects, 'Secret', 'stratus-secrets');
     expect(secret.stringData).toEqual({
@@ -311,12 +314,16 @@ describe('helm chart charts/stratus', () => {
     });
     const config = loadConfig({ ...(one(objects, 'ConfigMap', 'stratus-config').data as Record<string, string>), ...(secret.stringData as Record<string, string>) });
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://u:p@primary:3306/stratus', replicaUrls: ['mysql://u:p@r0:3306/stratus', 'mysql://u:p@r1:3306/stratus'] });
+    expect(config.versions).toEqual({ keep: 25, maxAgeDays: 365 });
+    expect(config.activityRetentionDays).toBe(30);
   });
 
   it('refuses values that break values.schema.json', async () => {
     const cases: [string[], RegExp][] = [
       [['--set', 'api.replicas=-1'], /api\.replicas/],
       [['--set', 'uploads.autoscaling.minReplicas=0'], /uploads\.autoscaling\.minReplicas/],
+      [['--set', 'config.versionsKeep=101'], /config\.versionsKeep/],
+      [['--set', 'config.activityRetentionDays=0'], /config\.activityRetentionDays/],
       [['--set', 'uplods.replicas=2'], /uplods/],
       [['--set', 'image.repository='], /image\.repository/],
       [['--set', 'image.repository=null'], /repository/],
