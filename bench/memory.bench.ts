@@ -116,7 +116,7 @@ async function peakOnce({ file, size, uploads, parallel }: MemoryBenchOptions, h
 async function heapSplit(url: string): Promise<{ heapTotal: number; heapUsed: number; external: number } | null> {
   try {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^stratus_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
     return { heapTotal: value('nodejs_heap_size_total_bytes'), heapUsed: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') };
   } catch {
     return null;
