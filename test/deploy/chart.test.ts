@@ -301,6 +301,7 @@ describe('helm chart charts/stratus', () => {
       '--set', 'config.versionsKeep=25',
       '--set', 'config.versionsMaxAgeDays=365',
       '--set', 'config.activityRetentionDays=30',
+      '--set', 'config.accessLogRate=0',
     ]);
     const secret = one(objects, 'Secret', 'stratus-secrets');
     expect(secret.stringData).toEqual({
@@ -316,6 +317,7 @@ describe('helm chart charts/stratus', () => {
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://u:p@primary:3306/stratus', replicaUrls: ['mysql://u:p@r0:3306/stratus', 'mysql://u:p@r1:3306/stratus'] });
     expect(config.versions).toEqual({ keep: 25, maxAgeDays: 365 });
     expect(config.activityRetentionDays).toBe(30);
+    expect(config.accessLogRate).toBe(0);
   });
 
   it('refuses values that break values.schema.json', async () => {
