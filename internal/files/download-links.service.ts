@@ -14,7 +14,8 @@
  * version id as a fourth line of the signed message: it opens that version of that file only,
  * never the current content or another version, and a file's link opens no version.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameMac } from '../platform/auth/same-mac.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, type BlobLocation, type ContentDto } from './files.dto.ts';
@@ -79,9 +80,8 @@ export class DownloadLinks {
   verify(fileId: string, sig: string, versionId?: string): string {
     const match = SIG.exec(sig);
     if (!match?.[1] || !match[2] || !match[3]) throw invalid('download_link_invalid');
-    const [userId, expires, mac] = [match[1], Number(match[2]), Buffer.from(match[3], 'base64url')];
-    const expected = Buffer.from(this.mac(fileId, userId, expires, versionId), 'base64url');
-    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw invalid('download_link_invalid');
+    const [userId, expires, mac] = [match[1], Number(match[2]), match[3]];
+    if (!sameMac(mac, this.mac(fileId, userId, expires, versionId))) throw invalid('download_link_invalid');
     if (expires * 1000 <= this.now()) throw invalid('download_link_expired');
     return userId;
   }

@@ -7,7 +7,8 @@
  * thumbnail of one file for at most two days. Every request checks the file again (trashed,
  * purged, someone else's: NOT_FOUND).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameMac } from '../platform/auth/same-mac.ts';
 import { AppError } from '../platform/errors.ts';
 import type { ThumbnailSize } from './thumbnails.rules.ts';
 
@@ -32,9 +33,8 @@ export class ThumbnailLinks {
   verify(fileId: string, size: ThumbnailSize, sig: string): { userId: string; expires: number } {
     const match = SIG.exec(sig);
     if (!match?.[1] || !match[2] || !match[3]) throw invalid();
-    const [userId, expires, mac] = [match[1], Number(match[2]), Buffer.from(match[3], 'base64url')];
-    const expected = Buffer.from(this.mac(fileId, userId, size, expires), 'base64url');
-    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw invalid();
+    const [userId, expires, mac] = [match[1], Number(match[2]), match[3]];
+    if (!sameMac(mac, this.mac(fileId, userId, size, expires))) throw invalid();
     if (expires * 1000 <= this.now()) throw invalid();
     return { userId, expires };
   }
