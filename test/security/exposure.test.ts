@@ -148,7 +148,7 @@ describe('responses', () => {
     await fetch(`${t.url}/graphiql/assets/graphiql.css`).then((r) => r.arrayBuffer());
     const text = await (await fetch(`${t.url}/metrics`)).text();
     const routes = new Set([...text.matchAll(/^stratus_http_request_duration_seconds_count\{[^}]*route="([^"]*)"/gm)].map((m) => m[1]));
-    for (const want of ['/graphql', '/files/:id/content', '/healthz', '/s/:token', '/graphiql/assets']) expect([...routes], want).toContain(want);
+    for (const want of ['/graphql', '/files/:id/content', '/healthz', '/s/:token', '/graphiql/assets/:name']) expect([...routes], want).toContain(want);
     expect(text).not.toContain(fileId);
     expect(text).not.toContain('a'.repeat(22));
   });
