@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { failureOf } from '../../../test/support/embedded.ts';
 import { embeddedUploads } from '../../../test/support/embedded-uploads.ts';
+import { TERMINATE_LOCK_WAIT_MS } from './tus.service.ts';
 
 const MiB = 1024 * 1024;
 const { stack, person: newPerson } = embeddedUploads();
@@ -55,4 +56,24 @@ describe('uploads.tus.recordPart', () => {
     await up.cancel({ id: created.id });
     expect(await failureOf(up.tus.recordPart(receipt))).toBe('NOT_FOUND');
   });
+
+  it('a termination waits for a PATCH that still holds the lock (its client cut away), and refuses one that holds it too long', async () => {
+    const up = await person();
+    const created = await up.tus.create({ parentId: null, name: 't.bin', size: 8 * MiB + 5, mimeType: null, uploadLinkId: null, metadata: '' });
+    const { lockToken } = await up.tus.lock({ id: created.id, uploadLinkId: null });
+    // The interrupted PATCH finishes storing what it received 300 ms later and unlocks.
+    const started = Date.now();
+    setTimeout(() => void up.tus.unlock({ id: created.id, lockToken }), 300);
+    await up.tus.terminate({ id: created.id, uploadLinkId: null });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await failureOf(up.tus.get({ id: created.id, uploadLinkId: null }))).toBe('NOT_FOUND');
+
+    // A PATCH that keeps the lock past the wait keeps the upload: 423 (CONFLICT upload_locked).
+    const other = await up.tus.create({ parentId: null, name: 'u.bin', size: 8 * MiB + 5, mimeType: null, uploadLinkId: null, metadata: '' });
+    await up.tus.lock({ id: other.id, uploadLinkId: null });
+    const before = Date.now();
+    expect(await failureOf(up.tus.terminate({ id: other.id, uploadLinkId: null }))).toBe('CONFLICT:upload_locked');
+    expect(Date.now() - before).toBeGreaterThanOrEqual(TERMINATE_LOCK_WAIT_MS - 100);
+    expect((await up.tus.get({ id: other.id, uploadLinkId: null })).status).toBe('UPLOADING');
+  }, 20_000);
 });

@@ -24,6 +24,10 @@ import type { UploadsService } from '../uploads.service.ts';
 import { tusTailKey, type TusStateRepository } from './tus-state.repository.ts';
 import { chunkLengthOf, tusOffset } from './tus.rules.ts';
 
+/** How long a termination waits for an interrupted PATCH to release the upload (see terminate). */
+export const TERMINATE_LOCK_WAIT_MS = 5_000;
+const LOCK_POLL_MS = 50;
+
 /** How far the idle expiry must have fallen behind before a tail write moves it (chunks.service.ts does the same). */
 const EXPIRY_REFRESH_MS = 60_000;
 
@@ -209,16 +213,32 @@ export class TusService {
     await Promise.all(stale.map((slot) => store.delete(tusTailKey(row.storageKey, slot)).catch(() => undefined)));
   }
 
-  /** Termination: the session is cancelled (its multipart upload, tail and receipts go). */
+  /**
+   * Termination: the session is cancelled (its multipart upload, tail and receipts go). A PATCH
+   * whose client went away still holds the lock while it stores what it received (tus core: "the
+   * Server SHOULD ... store the received data" when a PATCH is interrupted), so a DELETE sent
+   * right after the cut waits up to TERMINATE_LOCK_WAIT_MS for it instead of answering 423 to a
+   * client that does not retry; a PATCH still streaming past that wait keeps the upload (423).
+   */
   async terminate(viewer: Viewer, id: string, uploadLinkId: string | null): Promise<void> {
     const row = await this.load(viewer, id, uploadLinkId);
-    const lockToken = await this.state.lock(row.id);
+    const lockToken = await this.lockWithin(row.id, TERMINATE_LOCK_WAIT_MS);
     if (!lockToken) throw locked();
     try {
       await this.uploads.cancel(viewer, row.id);
       await this.state.clear(row.id);
     } finally {
       await this.state.unlock(row.id, lockToken);
+    }
+  }
+
+  /** The upload's lock, asked again every LOCK_POLL_MS until `waitMs` has passed; null if never free. */
+  private async lockWithin(sid: string, waitMs: number): Promise<string | null> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const token = await this.state.lock(sid);
+      if (token || Date.now() >= deadline) return token;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
   }
 
