@@ -24,6 +24,7 @@ import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectedBytes, redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
+import { resumingBody } from './resuming-body.ts';
 
 export interface Content {
   name: string;
@@ -98,9 +99,14 @@ async function sendBytes(
     count('failed', 0);
     throw error;
   });
-  const tally = options.meter ? tallyStream(object.body, res) : null;
+  // A backend that breaks off mid-read is read again from where it stopped (resuming-body.ts).
+  const start = part.slice?.start ?? 0;
+  const end = part.slice?.end ?? content.size - 1;
+  const body = resumingBody(object, part.length, (offset) =>
+    storage.store(content.backend).get(content.storageKey, { start: start + offset, end }, { expectedBytes: part.length - offset }));
+  const tally = options.meter ? tallyStream(body, res) : null;
   try {
-    await pipeline(object.body, res);
+    await pipeline(body, res);
     if (tally) count('ok', tally.bytes);
     await options.onSent?.(part.endsFile);
   } catch (error) {
