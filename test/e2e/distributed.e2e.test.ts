@@ -6,7 +6,6 @@
  * release (`rel-<role>`, SERVICE_HOST_*), internal calls carrying INTERNAL_TOKEN, /metrics on a
  * port of its own (METRICS_PORT) for the services and gateway A.
  */
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -22,6 +21,7 @@ import { testEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 import { errorCode, gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
+import { freePort } from '../support/free-port.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -31,14 +31,6 @@ const ADDRESSES = { accounts: '127.0.0.2', files: '127.0.0.3', uploads: '127.0.0
 const INTERNAL_TOKEN = 'internal-token-of-the-test-release-0123456789';
 let metricsPort = 0;
 let gatewayMetricsPort = 0;
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let dns: FakeDns;
 let db: TestDatabase;

@@ -7,7 +7,6 @@
  * per replica of that role; every process shows stratus_build_info and unprefixed process metrics.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StratusApi } from '../../cli/lib/api.ts';
@@ -19,6 +18,7 @@ import { testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
+import { freePort } from '../support/free-port.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -32,14 +32,6 @@ let inbox: Inbox;
 let servicePort = 0;
 const processes: ServerProcess[] = [];
 let gateway: ServerProcess;
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const metricsOf = async (base: string) => (await fetch(`${base}/metrics`)).text();
 const serviceBase = (role: keyof typeof ADDRESSES) => `http://${ADDRESSES[role]}:${servicePort}`;

@@ -10,7 +10,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_FIELDS, type SessionView } from '../../cli/lib/api.ts';
@@ -23,6 +22,7 @@ import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
+import { freePort } from '../support/free-port.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -36,14 +36,6 @@ function traceparent(): string {
   const spanId = randomBytes(8).toString('hex');
   clientSpans.push(spanId);
   return `00-${TRACE_ID}-${spanId}-01`;
-}
-
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let dns: FakeDns;
