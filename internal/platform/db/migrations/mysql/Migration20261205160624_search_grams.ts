@@ -28,28 +28,22 @@ export class Migration20261205160624_search_grams extends Migration {
       \`mime_type\` varchar(255) null,
       primary key (\`owner_id\`, \`gram\`, \`file_id\`)
     ) engine = InnoDB default character set utf8mb4 collate utf8mb4_general_ci;`);
-    await this.execute(`create procedure \`search_grams_add\`(in p_owner varchar(36), in p_id varchar(36), in p_key varchar(255) character set utf8mb4 collate utf8mb4_bin, in p_updated datetime(3), in p_folder tinyint, in p_size bigint, in p_mime varchar(255))
-    modifies sql data
+    // Both procedures walk the padded key's trigrams the same way; only the statement per trigram differs.
+    const eachTrigram = (statement: string) => `modifies sql data
     begin
       declare padded varchar(257) character set utf8mb4 collate utf8mb4_bin;
       declare i int default 1;
       set padded = concat(' ', p_key, ' ');
       while i <= char_length(padded) - 2 do
-        insert ignore into \`search_grams\` (${GRAM_COLUMNS}) values (p_owner, substring(padded, i, 3), p_id, p_key, p_updated, p_folder, p_size, p_mime);
+        ${statement};
         set i = i + 1;
       end while;
-    end`);
-    await this.execute(`create procedure \`search_grams_remove\`(in p_owner varchar(36), in p_id varchar(36), in p_key varchar(255) character set utf8mb4 collate utf8mb4_bin)
-    modifies sql data
-    begin
-      declare padded varchar(257) character set utf8mb4 collate utf8mb4_bin;
-      declare i int default 1;
-      set padded = concat(' ', p_key, ' ');
-      while i <= char_length(padded) - 2 do
-        delete from \`search_grams\` where \`owner_id\` = p_owner and \`gram\` = substring(padded, i, 3) and \`file_id\` = p_id;
-        set i = i + 1;
-      end while;
-    end`);
+    end`;
+    const params = 'in p_owner varchar(36), in p_id varchar(36), in p_key varchar(255) character set utf8mb4 collate utf8mb4_bin';
+    await this.execute(`create procedure \`search_grams_add\`(${params}, in p_updated datetime(3), in p_folder tinyint, in p_size bigint, in p_mime varchar(255))
+    ${eachTrigram(`insert ignore into \`search_grams\` (${GRAM_COLUMNS}) values (p_owner, substring(padded, i, 3), p_id, p_key, p_updated, p_folder, p_size, p_mime)`)}`);
+    await this.execute(`create procedure \`search_grams_remove\`(${params})
+    ${eachTrigram('delete from `search_grams` where `owner_id` = p_owner and `gram` = substring(padded, i, 3) and `file_id` = p_id')}`);
     // Live: not in the trash, and not the root (whose key is '').
     const live = (row: 'new' | 'old') => `${row}.\`trash_key\` = '' and ${row}.\`search_key\` <> ''`;
     const add = 'call `search_grams_add`(new.`owner_id`, new.`id`, new.`search_key`, new.`updated_at`, new.`is_folder`, new.`size`, new.`mime_type`)';
