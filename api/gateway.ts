@@ -3,6 +3,7 @@
  * path, the byte endpoints, health, metrics and GraphiQL. It holds no domain logic: resolvers and
  * handlers call the internal services through their tRPC clients.
  */
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
@@ -201,6 +202,9 @@ function apolloServer({ schema, limits, limitsRule, server, formatError, product
     validationRules: [limitsRule, noSubscriptionsOverHttp],
     formatError,
     plugins: [
+      // No per-field cache-hint hooks: Stratus sets no cache hints (every answer is one person's),
+      // and Apollo's default cache-control plugin wraps each resolved field to collect them.
+      ApolloServerPluginCacheControlDisabled(),
       // On SIGTERM: stop accepting, let requests in flight (a chunk PUT) finish for up to 30 s.
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 30_000 }),
       costPlugin<GraphQLContext>(limits),
@@ -232,6 +236,21 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
     });
   }
   app.use(graphiqlRouter());
+  // GraphQL ahead of the byte routes (no path of theirs starts with /graphql): otherwise every API
+  // request is matched against each download, upload, tus and WebDAV route before it reaches Apollo.
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    // GraphQL multipart requests (uploadFile, uploadChunk): file streams are handed to resolvers
+    // as they arrive; nothing is buffered. See http/graphql-multipart.ts for how a malformed body
+    // is refused and why an answer waits for the body's verdict.
+    graphqlMultipart({
+      apollo,
+      context: httpContext(contextDeps),
+      limits: { maxFieldBytes: 100_000, maxFileBytes: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE), maxFiles: 1 },
+    }),
+    expressMiddleware(apollo, { context: httpContext(contextDeps) }),
+  );
   app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
   app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
   app.use(thumbnailRouter(clients, storage, log, requireBearer(contextDeps)));
@@ -246,19 +265,6 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
   app.use('/drop/:token/tus', dropTusRouter({ clients, storage, log, tokens: contextDeps.tokens, uploadMeter: metrics.uploads }));
   // The web app's refresh token, in an HttpOnly cookie of /auth (http/refresh-cookie.ts).
   app.use(refreshCookieRouter(clients));
-  app.use(
-    '/graphql',
-    express.json({ limit: '1mb' }),
-    // GraphQL multipart requests (uploadFile, uploadChunk): file streams are handed to resolvers
-    // as they arrive; nothing is buffered. See http/graphql-multipart.ts for how a malformed body
-    // is refused and why an answer waits for the body's verdict.
-    graphqlMultipart({
-      apollo,
-      context: httpContext(contextDeps),
-      limits: { maxFieldBytes: 100_000, maxFileBytes: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE), maxFiles: 1 },
-    }),
-    expressMiddleware(apollo, { context: httpContext(contextDeps) }),
-  );
   // The web app last: its SPA fallback answers only the GETs no route above took.
   app.use(webAppRouter());
   app.use(httpErrorHandler(log));

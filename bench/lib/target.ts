@@ -85,7 +85,10 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
   const dir = tempDir('stratus-bench-server-');
   const routing = path.join(dir, 'storage.json');
   writeFileSync(routing, JSON.stringify(routingWith('proxy')));
+  // NODE_ENV=production as the image runs it (Dockerfile): graphql-js and express skip their
+  // development-only checks there, and the bare Apollo it is compared with runs so too.
   const server = await startServerProcess({
+    NODE_ENV: 'production',
     DATABASE_URL: db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     DATA_DIR: path.join(dir, 'data'), ...env, ...nodeOptions(env.NODE_OPTIONS),
   });
