@@ -1,18 +1,19 @@
 /**
  * Typed clients for the internal services. The same routers are reached two ways:
- * - in process (the all-in-one server): tRPC's local link, no HTTP, context taken from the
+ * - in process (the all-in-one server): in-process.link.ts, no HTTP, context taken from the
  *   caller's AsyncLocalStorage request context;
  * - over HTTP by Kubernetes DNS name (`http://<service>.<namespace>.svc.cluster.local:<port>/trpc`)
  *   with the caller's access token, request id and "this request wrote" flag forwarded; name
  *   resolution is injectable.
  */
-import { createTRPCClient, httpLink, unstable_localLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import type { Logger } from '../logger.ts';
 import { currentContext, newRequestId } from '../request-context.ts';
 import { injectTrace } from '../tracing/tracing.ts';
 import { INTERNAL_TOKEN_HEADER } from './internal-token.ts';
+import { inProcessLink } from './in-process.link.ts';
 import { jsonCopy } from './json-copy.ts';
 import { createNodeFetch, type LookupFunction } from './node-fetch.ts';
 import type { ServiceContext } from './trpc.ts';
@@ -63,8 +64,7 @@ export function serviceUrl(service: ServiceName, d: Extract<Discovery, { mode: '
 
 /**
  * Copies each in-process result as the HTTP link's JSON would (jsonCopy: same value, no string in
- * between). The local link's own copy is JSON.stringify + JSON.parse of every result; it is turned
- * off below by giving it an identity transformer (with any transformer it passes results through).
+ * between), so a caller never holds the callee's objects.
  */
 function jsonCopyLink<R extends AnyRouter>(): TRPCLink<R> {
   return () =>
@@ -83,22 +83,17 @@ function jsonCopyLink<R extends AnyRouter>(): TRPCLink<R> {
       });
 }
 
-const identity = { serialize: (value: unknown) => value, deserialize: (value: unknown) => value as never };
 
 export function localClient<R extends AnyRouter>(router: R, log: Logger, observed?: Observed): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
       ...observing<R>(observed, 'inprocess'),
       jsonCopyLink<R>(),
-      unstable_localLink({
-        router,
-        transformer: identity as never,
-        createContext: async (): Promise<ServiceContext> => {
-          const rc = currentContext();
-          const requestId = rc?.requestId ?? newRequestId();
-          return { requestId, viewer: rc?.viewer, ip: rc?.ip, log };
-        },
-      }) as never,
+      inProcessLink<R>(router, async (): Promise<ServiceContext> => {
+        const rc = currentContext();
+        const requestId = rc?.requestId ?? newRequestId();
+        return { requestId, viewer: rc?.viewer, ip: rc?.ip, log };
+      }),
     ],
   });
 }
