@@ -539,7 +539,13 @@ export type Mutation = {
    * not this file's.
    */
   createDownloadLink: DownloadUrl;
-  /** A small file in one request (GraphQL multipart; header apollo-require-preflight: true). */
+  /**
+   * A small file in one request (GraphQL multipart; header apollo-require-preflight: true). With
+   * size (the file's length in bytes, which a client reading a file knows) the bytes go on to
+   * storage as they arrive instead of being held until the request ends; a body of any other length
+   * is refused (BAD_INPUT size-mismatch) and nothing is kept. A size over the space left or over the
+   * limit of this way is refused before a byte is stored.
+   */
   uploadFile: File;
   /** Starts a resumable upload; checks name and quota now. With contentHash the answer has a challenge. */
   createUpload: UploadSession;
@@ -692,6 +698,7 @@ export type MutationUploadFileArgs = {
   parentId?: InputMaybe<Scalars['ID']['input']>;
   file: Scalars['Upload']['input'];
   conflict?: InputMaybe<ConflictPolicy>;
+  size?: InputMaybe<Scalars['Size']['input']>;
 };
 
 

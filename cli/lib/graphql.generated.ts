@@ -194,6 +194,7 @@ export type UploadEmptyFileMutationVariables = Exact<{
   parentId?: string | null | undefined;
   file: unknown;
   conflict?: ConflictPolicy | null | undefined;
+  size?: number | null | undefined;
 }>;
 
 
@@ -223,4 +224,4 @@ export const LoginDocument = "mutation Login($username: String!, $password: Stri
 export const WhoAmIDocument = "query WhoAmI {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<WhoAmIQuery, WhoAmIQueryVariables>;
 export const ResumableUploadsDocument = "query ResumableUploads {\n  uploads {\n    id\n    name\n    parentId\n    status\n  }\n}" as Operation<ResumableUploadsQuery, ResumableUploadsQueryVariables>;
 export const UploadStatusDocument = "query UploadStatus($id: ID!) {\n  upload(id: $id) {\n    status\n  }\n}" as Operation<UploadStatusQuery, UploadStatusQueryVariables>;
-export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL) {\n  uploadFile(parentId: $parentId, file: $file, conflict: $conflict) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;
+export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL, $size: Size) {\n  uploadFile(parentId: $parentId, file: $file, conflict: $conflict, size: $size) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;

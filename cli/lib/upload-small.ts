@@ -47,15 +47,18 @@ export function uploadWay(size: number, mimeType: string | null, options: WayOpt
 
 /** The whole file in one uploadFile request, its part typed with `mimeType`. */
 export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
+  // A Blob backed by the file: fetch streams it from disk, never whole in memory (and fails if the
+  // file changes meanwhile, so the size sent is the size of the bytes sent).
+  const blob = await openAsBlob(file, { type: mimeType ?? 'application/octet-stream' });
   const form = new FormData();
   form.append('operations', JSON.stringify({
     query: UploadEmptyFileDocument,
-    // The file is the multipart request's part "0", mapped onto variables.file.
-    variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL' },
+    // The file is the multipart request's part "0", mapped onto variables.file. With its size the
+    // server streams the bytes on to storage as they arrive instead of holding them until the end.
+    variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL', size: blob.size },
   }));
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  // A Blob backed by the file: fetch streams it from disk, never whole in memory.
-  form.append('0', await openAsBlob(file, { type: mimeType ?? 'application/octet-stream' }), name);
+  form.append('0', blob, name);
   const res = await fetch(`${api.url}/graphql`, { method: 'POST', headers: api.headers({ 'apollo-require-preflight': 'true' }), body: form, ...(signal ? { signal } : {}) });
   const body = (await res.json()) as { data?: UploadEmptyFileMutation | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
   const error = body.errors?.[0];

@@ -7,7 +7,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../platform/errors.ts';
@@ -117,5 +117,80 @@ describe('BlobWriter memory budget', () => {
     expect(down.spooledAtPut).toEqual([false, true]);
     expect(await down.leftInSpool()).toEqual([]);
     expect(down.budget.inUse).toBe(0);
+  });
+});
+
+/** The object files under a local store's root (objects/<key>; metadata and temp files aside). */
+async function storedObjects(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile() && !e.name.endsWith('.json'))
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .filter((name) => name.startsWith('objects/'));
+}
+
+describe('BlobWriter.writeSized: a declared length, streamed', () => {
+  async function sized() {
+    const root = await mkdtemp(path.join(tmpdir(), 'stratus-blob-sized-'));
+    roots.push(root);
+    const local = new LocalObjectStore({ name: 'local-test', root: path.join(root, 'store') });
+    // The bytes the store has read so far: proof that it reads while the body is still coming.
+    const seen = { bytes: 0 };
+    const store: ObjectStore = Object.assign(Object.create(local) as ObjectStore, {
+      put: (key: string, body: Readable, size: number, options?: object) => {
+        const tap = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            seen.bytes += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        body.once('error', (error) => tap.destroy(error));
+        return local.put(key, body.pipe(tap), size, options);
+      },
+    });
+    const budget = new ByteBudget(1024 * KiB);
+    const writer = new BlobWriter({ tmpDir: path.join(root, 'spool'), defaultBackend: () => ({ name: 'local-test', store }), memory: { bodyMax: BODY_MAX, budget } });
+    return { writer, local, seen, budget, objects: () => storedObjects(path.join(root, 'store')), spool: () => readdir(path.join(root, 'spool')).catch(() => [] as string[]) };
+  }
+
+  it('passes the bytes on before the body has ended, and stores them with the content hash write() gives', async () => {
+    const s = await sized();
+    const data = pseudoRandom('sized', 700 * KiB);
+    const body = new PassThrough();
+    const writing = s.writer.writeSized(body, data.length, 'text/plain');
+    body.write(data.subarray(0, 300 * KiB));
+    await expect.poll(() => s.seen.bytes, { timeout: 5_000 }).toBeGreaterThanOrEqual(200 * KiB);
+    body.end(data.subarray(300 * KiB));
+    const written = await writing;
+    expect(written).toMatchObject({ backend: 'local-test', size: data.length, contentHash: await hashOf(data) });
+    expect((await collect((await s.local.get(written.storageKey)).body)).equals(data)).toBe(true);
+    // Nothing held in memory or spooled for it.
+    expect(s.budget.inUse).toBe(0);
+    expect(await s.spool()).toEqual([]);
+  });
+
+  it('refuses a body shorter or longer than declared (BAD_INPUT size-mismatch) and keeps nothing', async () => {
+    const s = await sized();
+    const data = pseudoRandom('sized-bad', 300 * KiB);
+    const short = await appErrorOf(s.writer.writeSized(bodyOf(data), data.length + 1));
+    expect([short.code, short.details?.reason]).toEqual(['BAD_INPUT', 'size-mismatch']);
+    const long = await appErrorOf(s.writer.writeSized(bodyOf(data), data.length - 1));
+    expect([long.code, long.details?.reason]).toEqual(['BAD_INPUT', 'size-mismatch']);
+    expect(await s.objects()).toEqual([]);
+    const ok = await s.writer.writeSized(bodyOf(data), data.length);
+    expect(await s.objects()).toEqual([`objects/${ok.storageKey}`]);
+    expect(ok.size).toBe(data.length);
+  });
+
+  it('keeps nothing when the body fails midway', async () => {
+    const s = await sized();
+    const body = new PassThrough();
+    const writing = s.writer.writeSized(body, 500 * KiB);
+    body.write(pseudoRandom('cut', 100 * KiB));
+    await expect.poll(() => s.seen.bytes, { timeout: 5_000 }).toBeGreaterThan(0);
+    body.destroy(new Error('client went away'));
+    const failed = await appErrorOf(writing);
+    expect(failed.code).toBe('BAD_INPUT');
+    expect(await s.objects()).toEqual([]);
   });
 });

@@ -96,6 +96,33 @@ export class BlobWriter {
     }
   }
 
+  /**
+   * A body whose length the client declared (uploadFile's `size`): streamed to the backend as it
+   * arrives, one PUT of that length, hashed on the way; nothing is held. The store's length guard
+   * (storage/support/exact-length.ts) refuses a body that ends short or runs long, BAD_INPUT
+   * size-mismatch, and holds its last byte back until the body has ended, so the backend never
+   * completes an object that is then refused; the object is removed whatever failed.
+   */
+  async writeSized(body: Readable, size: number, contentType?: string): Promise<WrittenBlob> {
+    const { name, store } = this.options.defaultBackend();
+    const key = newBlobKey();
+    const hasher = new BlockHasher();
+    // A failing body fails the hasher, which the store reads: its request is aborted.
+    body.once('error', (error) => hasher.destroy(error));
+    body.pipe(hasher);
+    try {
+      // The hasher's MD5 is final before the guard lets the last byte go: the driver's ETag check reuses it.
+      await store.put(key, hasher, size, { md5: () => hasher.md5(), ...(contentType ? { contentType } : {}) });
+    } catch (error) {
+      body.unpipe(hasher);
+      hasher.destroy();
+      await store.delete(key).catch(() => undefined);
+      if (error instanceof AppError) throw error;
+      throw new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
+    }
+    return { backend: name, storageKey: key, size, contentHash: hasher.contentHash() };
+  }
+
   /** A private temp file for a body that is spooled (its directory made on first use). */
   private async spoolFile(): Promise<string> {
     await mkdir(this.options.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });

@@ -25,6 +25,11 @@ export interface SimpleUpload {
   /** As the client declared it; anything that is not type/subtype is stored as application/octet-stream. */
   mimeType: string;
   body: Readable;
+  /**
+   * The body's length as the client declared it (uploadFile's `size`): the bytes are then streamed
+   * on to the backend as they arrive (BlobWriter.writeSized); null: held until the body ends.
+   */
+  size?: number | null;
   /** The most this way of uploading takes, and its name for the PAYLOAD_TOO_LARGE answer. */
   limit: { bytes: number; operation: string };
   /** What a name taken in the folder does (issue 22): FAIL (default), RENAME, NEW_VERSION. */
@@ -68,11 +73,13 @@ async function storeBody(ports: SimpleUploadPorts, upload: SimpleUpload, tally: 
   const room = Math.max(0, quota.limit - quota.used - target.reserved);
   const max = upload.limit.bytes;
   const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
-  const written = await ports.blobWriter.write(upload.body, Math.min(room, max), () =>
+  const overLimit = () =>
     room < max
       ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
-      : new AppError('PAYLOAD_TOO_LARGE', `${upload.limit.operation} takes at most ${max} bytes; use createUpload for larger files`, { details: { limit: max } }),
-  mimeType);
+      : new AppError('PAYLOAD_TOO_LARGE', `${upload.limit.operation} takes at most ${max} bytes; use createUpload for larger files`, { details: { limit: max } });
+  const size = upload.size ?? null;
+  if (size !== null && size > Math.min(room, max)) throw overLimit();
+  const written = size === null ? await ports.blobWriter.write(upload.body, Math.min(room, max), overLimit, mimeType) : await ports.blobWriter.writeSized(upload.body, size, mimeType);
   Object.assign(tally, { backend: written.backend, bytes: written.size });
   return { target, written, mimeType };
 }
