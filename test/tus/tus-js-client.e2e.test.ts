@@ -44,14 +44,17 @@ const sessionIdOf = (url: string) => new URL(url).pathname.split('/').filter(Boo
 
 /**
  * The offset the server settled on after an interrupted PATCH: the server may still be writing
- * what arrived when the connection dropped, so HEAD until two answers 300 ms apart agree.
+ * what arrived when the connection dropped, so HEAD until two answers 300 ms apart agree and no
+ * request holds the upload's write lock (the cut PATCH holds it while it stores its tail, which
+ * on a busy machine can take longer than 300 ms; the app runs in this process).
  */
 async function settledOffset(url: string, token: string): Promise<number> {
+  const locked = () => t.app.runtime.kv.exists(`up:${sessionIdOf(url)}:tus-lock`);
   let last = -1;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const { status, offset } = await head(url, token);
     expect(status).toBe(200);
-    if (offset === last) return offset;
+    if (offset === last && !(await locked())) return offset;
     last = offset;
     await new Promise((r) => setTimeout(r, 300));
   }
