@@ -48,6 +48,8 @@ export const FAST_FILES = [
   'api/graphql/resolvers/*.test.ts',
   // The bench's own helpers (CPU meter, the README table written from bench/results/latest.json).
   'bench/lib/*.test.ts',
+  // The run's temp directory (test/support/run-tmpdir.ts).
+  'test/support/*.test.ts',
 ];
 
 /**
@@ -82,6 +84,8 @@ export const shared = {
     // queue names, object keys, ports and temp dirs). Three gained only ~6 % more on 2 cores, the
     // CPU then being the limit. The fault suite runs one file at a time regardless.
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // What tests leave in os.tmpdir() is removed when the run ends (test/support/run-tmpdir.ts).
+    globalSetup: ['test/support/run-tmpdir.ts'],
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 };
