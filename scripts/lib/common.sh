@@ -2,6 +2,15 @@
 # Helpers shared by scripts/services.sh and scripts/lib/*.sh: messages, timing, bounded waits,
 # apt installs and pid checks. Sourced, never run.
 
+# A test run's workers write temp files in a directory removed when the run ends
+# (test/support/run-tmpdir.ts sets TMPDIR to it and STRATUS_OUTER_TMPDIR to what it was); the
+# services these scripts start (a fault test restarts MariaDB, Redis, Ceph) outlive the run and
+# get the outer one: mariadbd refused to start when its TMPDIR was the run's root-only directory.
+if [ -n "${STRATUS_OUTER_TMPDIR+set}" ]; then
+  if [ -n "$STRATUS_OUTER_TMPDIR" ]; then export TMPDIR="$STRATUS_OUTER_TMPDIR"; else unset TMPDIR; fi
+  unset STRATUS_OUTER_TMPDIR
+fi
+
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
 

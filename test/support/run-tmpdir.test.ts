@@ -1,4 +1,5 @@
 /** The run's temp directory (run-tmpdir.ts): tests write under it, and it goes when the run ends. */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,12 @@ import setup from './run-tmpdir.ts';
 describe('the test run temp directory', () => {
   it('is where this worker writes temp files', () => {
     expect(path.basename(tmpdir())).toMatch(/^stratus-test-run-/);
+  });
+
+  it('is not what the services started by scripts/ get: they outlive the run', () => {
+    const seen = execFileSync('bash', ['-c', '. scripts/lib/common.sh && printf %s "${TMPDIR-unset}"'], { encoding: 'utf8' });
+    expect(seen).not.toBe(tmpdir());
+    expect(seen).toBe(process.env.STRATUS_OUTER_TMPDIR || 'unset');
   });
 
   it('is removed with what a test left in it when the run ends, and TMPDIR is given back', () => {

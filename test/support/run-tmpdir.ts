@@ -26,9 +26,12 @@ export default function setup(): () => void {
   const dir = mkdtempSync(path.join(base, PREFIX));
   const previous = process.env.TMPDIR;
   process.env.TMPDIR = dir;
+  // What the services started by scripts/ (which outlive the run) get back (scripts/lib/common.sh).
+  process.env.STRATUS_OUTER_TMPDIR = previous ?? '';
   return () => {
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
+    delete process.env.STRATUS_OUTER_TMPDIR;
     rmSync(dir, { recursive: true, force: true });
   };
 }
