@@ -6,9 +6,9 @@
 #
 # What mostly waits (apt installs, Ceph starting, image builds) runs in the background beside what
 # mostly computes: the services and the tools of the main suite beside the web build, typecheck,
-# lint, contract checks and the fast tier (which needs no service); podman and its base images
-# (only the fault suite's pods test uses them) beside the main suite. Each background job's
-# output is printed once it is done.
+# lint, contract checks and the fast tier (which needs no service); podman, its base images and
+# the image the fault suite's pods test builds (nothing else uses them) beside the main suite.
+# Each background job's output is printed once it is done.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
@@ -77,12 +77,18 @@ if [ "$bg_rc" -eq 100 ]; then
 fi
 failed_checks=$((failed_checks + bg_rc))
 
-# Podman and the stand-in Node base images (cached) for test/deploy/pods.test.ts.
-background tool "podman (image tests)" sh -c 'bash scripts/lib/podman.sh >/dev/null'
+# Podman and the stand-in Node base images (cached) for test/deploy/pods.test.ts, then that test's
+# image built ahead of it (its own build then comes from podman's cache; a failure here is the
+# test's to report).
+podman_and_image() {
+  tool "podman (image tests)" sh -c 'bash scripts/lib/podman.sh >/dev/null' || return 1
+  tool "the pods test's image, built ahead" npx tsx test/deploy/prebuild-image.ts || echo "(going on: test/deploy/pods.test.ts builds it itself)"
+}
+background podman_and_image
 step "tests"
 STRATUS_TEST_TIER=services npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
 main_rc=$?
-step "podman (in the background since the tests started; waiting for it)"
+step "podman and the pods test's image (in the background since the tests started; waiting for them)"
 collect
 [ "$bg_rc" -eq 0 ] || failed_checks=$((failed_checks + 1))
 step "fault tests"

@@ -11,6 +11,10 @@ import { ROOT } from './manifests.ts';
 
 const execFileAsync = promisify(execFile);
 
+/** The image pods.test.ts builds and runs (and prebuild-image.ts builds ahead of it). */
+export const IMAGE_REPO = 'localhost/stratus';
+export const IMAGE_TAG = 'pods-test';
+
 function hardNofile(): number {
   const out = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
   const n = out === 'unlimited' ? 65536 : Number(out);

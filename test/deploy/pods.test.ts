@@ -32,11 +32,9 @@ import { startInbox, type Inbox } from '../support/smtp.ts';
 import { NS, startCluster, type StandInCluster } from './cluster.ts';
 import type { Pod } from './kubelet.ts';
 import { setUpHelm, tearDownHelm, type K8sObject } from './manifests.ts';
-import { buildImage, ensureBases, podman, runOnce } from './podman.ts';
+import { buildImage, ensureBases, IMAGE_REPO, IMAGE_TAG, podman, runOnce } from './podman.ts';
 
 const MiB = 1024 * 1024;
-const IMAGE_REPO = 'localhost/stratus';
-const IMAGE_TAG = 'pods-test';
 const SB = `/apis/${GROUP}/${VERSION}/namespaces/${NS}/${PLURAL}`;
 
 let workDir: string;
