@@ -44,6 +44,11 @@ export function newBlobKey(): string {
 /** A spooled body is written continuously; one untouched this long was left by a crash. */
 export const SPOOL_MAX_AGE_MS = 3_600_000;
 
+/** A failure to store a body as the callers answer it: its own AppError, else UNAVAILABLE. */
+function storeFailure(error: unknown): AppError {
+  return error instanceof AppError ? error : new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
+}
+
 export class BlobWriter {
   constructor(private readonly options: BlobWriterOptions) {}
 
@@ -78,19 +83,9 @@ export class BlobWriter {
     });
     try {
       await pipeline(body, guard, hasher, sink);
-      const { name, store } = this.options.defaultBackend();
-      const key = newBlobKey();
-      try {
-        // The whole body was hashed on the way in: the driver's ETag check reuses its MD5.
-        await store.put(key, sink.body(), hasher.bytes, { md5: () => hasher.md5(), ...(contentType ? { contentType } : {}) });
-      } catch (error) {
-        await store.delete(key).catch(() => undefined);
-        throw error;
-      }
-      return { backend: name, storageKey: key, size: hasher.bytes, contentHash: hasher.contentHash() };
+      return await this.putNew(sink.body(), hasher.bytes, hasher, contentType);
     } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
+      throw storeFailure(error);
     } finally {
       await sink.discard();
     }
@@ -104,21 +99,32 @@ export class BlobWriter {
    * completes an object that is then refused; the object is removed whatever failed.
    */
   async writeSized(body: Readable, size: number, contentType?: string): Promise<WrittenBlob> {
-    const { name, store } = this.options.defaultBackend();
-    const key = newBlobKey();
     const hasher = new BlockHasher();
     // A failing body fails the hasher, which the store reads: its request is aborted.
     body.once('error', (error) => hasher.destroy(error));
     body.pipe(hasher);
     try {
-      // The hasher's MD5 is final before the guard lets the last byte go: the driver's ETag check reuses it.
-      await store.put(key, hasher, size, { md5: () => hasher.md5(), ...(contentType ? { contentType } : {}) });
+      // The hasher's MD5 is final before the guard lets the last byte go.
+      return await this.putNew(hasher, size, hasher, contentType);
     } catch (error) {
       body.unpipe(hasher);
       hasher.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * One PUT of a new blob object of `size` bytes from `body`, hashed by `hasher` on the way in (the
+   * driver's ETag check reuses its MD5); the object is removed when the PUT fails.
+   */
+  private async putNew(body: Readable, size: number, hasher: BlockHasher, contentType?: string): Promise<WrittenBlob> {
+    const { name, store } = this.options.defaultBackend();
+    const key = newBlobKey();
+    try {
+      await store.put(key, body, size, { md5: () => hasher.md5(), ...(contentType ? { contentType } : {}) });
+    } catch (error) {
       await store.delete(key).catch(() => undefined);
-      if (error instanceof AppError) throw error;
-      throw new AppError('UNAVAILABLE', 'The file could not be stored', { cause: error });
+      throw storeFailure(error);
     }
     return { backend: name, storageKey: key, size, contentHash: hasher.contentHash() };
   }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
 import { gql } from '../support/graphql.ts';
 
 let t: TestApp;
@@ -18,23 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-interface Answer {
-  data?: { uploadFile: { id: string; size: number; contentHash: string } } | null;
-  errors?: { extensions?: { code?: string; details?: { reason?: string } } }[];
-}
+type Answer = Awaited<ReturnType<typeof uploadSmall>>;
 
-/** uploadFile as a GraphQL multipart request whose variables declare `size` (any JSON value). */
-async function upload(name: string, body: Buffer, size: unknown): Promise<Answer> {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({
-    query: 'mutation($f: Upload!, $s: Size) { uploadFile(file: $f, size: $s) { id size contentHash } }',
-    variables: { f: null, s: size },
-  }));
-  form.append('map', JSON.stringify({ 0: ['variables.f'] }));
-  form.append('0', new Blob([body], { type: 'text/plain' }), name);
-  const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, body: form });
-  return (await res.json()) as Answer;
-}
+/** uploadFile declaring `size` (any JSON value). */
+const upload = (name: string, body: Buffer, size: unknown): Promise<Answer> => uploadSmall(t.url, token, name, body, null, 'text/plain', size);
 
 const refusal = (a: Answer) => `${a.errors?.[0]?.extensions?.code}${a.errors?.[0]?.extensions?.details?.reason ? `:${a.errors[0].extensions.details.reason}` : ''}`;
 const used = async () => (await gql<{ me: { quota: { used: number } } }>(t.url, '{ me { quota { used } } }', {}, token)).data?.me.quota.used;

@@ -79,15 +79,15 @@ export async function startTestApp(options: { routing?: (dataDir: string) => unk
   };
 }
 
-/** uploadFile through a GraphQL multipart request. */
-export async function uploadSmall(url: string, token: string, name: string, bytes: Buffer | string, parentId: string | null = null, type = 'application/octet-stream') {
+/** uploadFile through a GraphQL multipart request; `size`, when given, is sent as declared (any JSON value). */
+export async function uploadSmall(url: string, token: string, name: string, bytes: Buffer | string, parentId: string | null = null, type = 'application/octet-stream', size?: unknown) {
   const form = new FormData();
   form.append('operations', JSON.stringify({
-    query: 'mutation($p: ID, $f: Upload!) { uploadFile(parentId: $p, file: $f) { id name size contentHash mimeType parentId } }',
-    variables: { p: parentId, f: null },
+    query: 'mutation($p: ID, $f: Upload!, $s: Size) { uploadFile(parentId: $p, file: $f, size: $s) { id name size contentHash mimeType parentId } }',
+    variables: { p: parentId, f: null, ...(size === undefined ? {} : { s: size }) },
   }));
   form.append('map', JSON.stringify({ 0: ['variables.f'] }));
   form.append('0', new Blob([bytes], { type }), name);
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, body: form });
-  return (await res.json()) as { data?: { uploadFile: { id: string; name: string; size: number; contentHash: string; mimeType: string } } | null; errors?: { extensions?: { code?: string } }[] };
+  return (await res.json()) as { data?: { uploadFile: { id: string; name: string; size: number; contentHash: string; mimeType: string } } | null; errors?: { extensions?: { code?: string; details?: { reason?: string } } }[] };
 }

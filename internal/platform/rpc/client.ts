@@ -83,7 +83,6 @@ function jsonCopyLink<R extends AnyRouter>(): TRPCLink<R> {
       });
 }
 
-
 export function localClient<R extends AnyRouter>(router: R, log: Logger, observed?: Observed): TRPCClient<R> {
   return createTRPCClient<R>({
     links: [
