@@ -129,7 +129,7 @@ async function sendMissingChunks(api: StratusApi, { file, size }: LocalUpload, s
     for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
       const start = index * session.chunkSize;
       const length = Math.min(session.chunkSize, size - start);
-      await withRetry(() => putChunk(api, file, session.id, index, start, length, options));
+      await withRetry(() => putChunk(api, file, session.id, index, start, length, options), options.signal);
       chunksSent++;
       sent += length;
       options.onProgress?.(sent, size);
@@ -139,16 +139,34 @@ async function sendMissingChunks(api: StratusApi, { file, size }: LocalUpload, s
   return chunksSent;
 }
 
-/** Up to ~40 s of retries: enough to outlast a chunk lock left by a server that died (20 s). */
-async function withRetry<T>(fn: () => Promise<T>, attempts = 9): Promise<T> {
+/**
+ * Up to ~40 s of retries: enough to outlast a chunk lock left by a server that died (20 s). The
+ * caller's abort is no transient failure: once `signal` aborts, nothing is retried and the
+ * backoff wait ends, so the upload rejects at once with the abort's reason.
+ */
+async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, attempts = 9): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
+      // An aborted request fails like a network error ('NETWORK' below): the signal tells them apart.
+      signal?.throwIfAborted();
       const code = error instanceof ApiError ? error.code : 'NETWORK';
       if (attempt >= attempts || !RETRYABLE.has(code)) throw error;
-      await sleep(Math.min(8_000, 200 * 2 ** attempt));
+      await backoff(Math.min(8_000, 200 * 2 ** attempt), signal);
     }
+  }
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    // timers/promises rejects with its own AbortError; the caller's reason is the one to report.
+    signal?.throwIfAborted();
+    throw error;
   }
 }
 
