@@ -56,6 +56,7 @@ import { ExactLength } from '../support/exact-length.ts';
 import { checkPartList, checkPartNumber, checkSize, refusing } from '../support/limits.ts';
 import { contentRangeTotal, resolveRange } from '../support/range.ts';
 import { leanGet, type LeanAnswer } from './lean-get.ts';
+import { LeanPut } from './lean-put.ts';
 import { mapS3Error } from './s3-errors.ts';
 
 export interface S3ObjectStoreOptions {
@@ -95,6 +96,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly bucket: string;
   /** Bytes from which a GET goes over lean-get.ts; undefined: never (not a plain http endpoint). */
   private readonly leanFrom: number | undefined;
+  /** Single PUTs signed and sent without the SDK's stack (lean-put.ts); undefined: no endpoint, or virtual-hosted. */
+  private readonly leanPut: LeanPut | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.name = options.name;
@@ -115,6 +118,17 @@ export class S3ObjectStore implements ObjectStore {
     this.client = new S3Client(settings(options.endpoint));
     this.signer = options.publicEndpoint === undefined ? this.client : new S3Client(settings(options.publicEndpoint));
     this.leanFrom = options.endpoint?.startsWith('http://') ? (options.leanGetMinBytes ?? 8 * MiB) : undefined;
+    this.leanPut =
+      options.endpoint === undefined || options.forcePathStyle === false
+        ? undefined
+        : new LeanPut({
+            endpoint: new URL(options.endpoint),
+            bucket: options.bucket,
+            region: options.region,
+            credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+            connectTimeoutMs: CONNECT_TIMEOUT_MS,
+            idleTimeoutMs: IDLE_TIMEOUT_MS,
+          });
   }
 
   async createMultipart(key: string, options?: PutOptions): Promise<string> {
@@ -210,11 +224,15 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Readable, size: number, options?: PutOptions): Promise<ObjectInfo> {
     // "The largest object that can be uploaded in a single PUT is 5 GB" (S3 PutObject).
     await refusing(body, () => checkSize(size, 5 * GiB));
-    const out = await this.streamed(key, body, size, (Body, abortSignal) =>
-      this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body, ContentLength: size, ContentType: options?.contentType }),
-        { abortSignal },
-      ),
+    const lean = this.leanPut;
+    const out = await this.streamed(
+      key,
+      body,
+      size,
+      (Body, abortSignal) =>
+        lean
+          ? lean.put(key, Body, size, options?.contentType, abortSignal)
+          : this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body, ContentLength: size, ContentType: options?.contentType }), { abortSignal }),
       options?.md5,
     );
     return { key, size, etag: out.etag, ...(options?.contentType ? { contentType: options.contentType } : {}) };
@@ -310,6 +328,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.leanPut?.destroy();
     if (this.signer !== this.client) this.signer.destroy();
   }
 

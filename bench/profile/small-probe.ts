@@ -1,0 +1,77 @@
+/**
+ * `npx tsx bench/profile/small-probe.ts [files] [KiB]`: what one small upload costs the server.
+ * Uploads `files` files of `KiB` each (default 400 × 100 KiB, the cdperf mix's commonest class)
+ * with the CLI's `sendFile` at 4 in flight, after a warm-up, and prints the server's CPU ms per file
+ * and the files per second, beside the same files PUT straight to RGW. With BENCH_PROFILE_DIR set,
+ * it writes `small-phases.json` next to the server's profile, so
+ * `npx tsx bench/profile/split.ts PROFILE small-phases.json` charges the samples of the measured
+ * window to their owners. A diagnosis, not a README figure (the bench's small step is).
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { sendFile } from '../../cli/lib/upload-small.ts';
+import { cpuSecondsOf, measureCpu } from '../lib/cpu.ts';
+import { deleteObjects, directS3, tempFile } from '../lib/stack.ts';
+import { pool, round } from '../lib/stats.ts';
+import { childProcessTarget } from '../lib/target.ts';
+
+const files = Number(process.argv[2] ?? 400);
+const size = Number(process.argv[3] ?? 100) * 1024;
+const IN_FLIGHT = 4;
+
+const source = await tempFile('probe.bin', size, `probe-${size}`);
+const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
+const s3 = directS3();
+const keys: string[] = [];
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+/** The services beside the server on this box: their CPU per file says who else the bytes cost. */
+const SERVICES = ['radosgw', 'ceph-osd', 'mariadbd', 'redis-server'];
+function servicesCpu(): Map<string, number> {
+  const seconds = new Map<string, number>();
+  for (const name of SERVICES) {
+    const pids = execFileSync('pgrep', ['-x', name], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    seconds.set(name, pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0));
+  }
+  return seconds;
+}
+const perFile = (before: Map<string, number>, n: number): string =>
+  [...servicesCpu()].map(([name, s]) => `${name} ${round(((s - (before.get(name) ?? 0)) * 1000) / n, 2)}`).join(', ');
+try {
+  const user = await target.signUp();
+  const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}.jpg`);
+  await pool(names('warm', 50), IN_FLIGHT, async (name) => { await sendFile(user.api, source.file, { name }); });
+
+  const startUs = nowUs();
+  const server = measureCpu(target.pid);
+  let services = servicesCpu();
+  const client = measureCpu();
+  let t = performance.now();
+  await pool(names('file', files), IN_FLIGHT, async (name) => { await sendFile(user.api, source.file, { name }); });
+  const stratusS = (performance.now() - t) / 1000;
+  const serverMs = (server.stop() * 1000) / files;
+  const clientMs = (client.stop() * 1000) / files;
+  const endUs = nowUs();
+  const stratusServices = perFile(services, files);
+  services = servicesCpu();
+
+  t = performance.now();
+  await pool(names('direct', files), IN_FLIGHT, async (name) => {
+    const Key = `probe/${Date.now()}-${name}`;
+    keys.push(Key);
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(source.file), ContentLength: size }));
+  });
+  const directS = (performance.now() - t) / 1000;
+  const directServices = perFile(services, files);
+  console.log(`${files} × ${size / 1024} KiB, ${IN_FLIGHT} in flight: Stratus ${round(files / stratusS)} files/s (server ${round(serverMs, 2)} CPU ms/file, this client ${round(clientMs, 2)}), direct ${round(files / directS)} files/s, ratio ${round(directS / stratusS, 2)}`);
+  console.log(`CPU ms per file, Stratus way: ${stratusServices}`);
+  console.log(`CPU ms per file, direct way: ${directServices}`);
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (dir) writeFileSync(path.join(dir, 'small-phases.json'), JSON.stringify([{ label: `${files} small uploads`, startUs, endUs }]));
+} finally {
+  await deleteObjects(s3, keys).catch(() => undefined);
+  s3.client.destroy();
+  source.remove();
+  await target.close();
+}
