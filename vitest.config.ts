@@ -48,8 +48,8 @@ export const FAST_FILES = [
   'api/graphql/resolvers/*.test.ts',
   // The bench's own helpers (CPU meter, the README table written from bench/results/latest.json).
   'bench/lib/*.test.ts',
-  // The run's temp directory (test/support/run-tmpdir.ts).
-  'test/support/*.test.ts',
+  // The run's temp directory (test/support/run-tmpdir.ts); run-buckets.test.ts needs Ceph.
+  'test/support/run-tmpdir.test.ts',
 ];
 
 /**
@@ -90,6 +90,13 @@ export const shared = {
   },
 };
 
+/**
+ * The globalSetup of the configs whose tests use the services: each run also writes to S3 buckets
+ * of its own, removed with their contents when it ends (test/support/run-buckets.ts). Not the
+ * fast tier's: it has no network to reach Ceph.
+ */
+export const SERVICES_GLOBAL_SETUP = [...shared.test.globalSetup, 'test/support/run-buckets.ts'];
+
 export const EXCLUDED = ['node_modules/**', 'data/**', 'web/**/node_modules/**'];
 
 /**
@@ -104,5 +111,6 @@ export default defineConfig({
     ...shared.test,
     include: ['**/*.test.ts'],
     exclude: [...EXCLUDED, ...FAULT_FILES, ...(servicesTier ? FAST_FILES : [])],
+    globalSetup: SERVICES_GLOBAL_SETUP,
   },
 });

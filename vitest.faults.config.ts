@@ -4,13 +4,14 @@
  * suite, so no other test shares a service while it is down.
  */
 import { defineConfig } from 'vitest/config';
-import { FAULT_FILES, shared } from './vitest.config.ts';
+import { FAULT_FILES, SERVICES_GLOBAL_SETUP, shared } from './vitest.config.ts';
 
 export default defineConfig({
   ...shared,
   test: {
     ...shared.test,
     include: FAULT_FILES,
+    globalSetup: SERVICES_GLOBAL_SETUP,
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { StratusApi } from '../../cli/lib/api.ts';
 import { fileContentHash } from '../../cli/lib/hash.ts';
@@ -13,6 +14,7 @@ import { uploadFile } from '../../cli/lib/upload.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { testEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
+import { baseOf, removeBucket, rgwClient, sweepStaleRunBuckets } from '../support/run-buckets.ts';
 
 const MiB = 1024 * 1024;
 const CLUSTER = '/var/lib/stratus/ceph-3osd';
@@ -21,14 +23,23 @@ const services = (env: Record<string, string> = {}) =>
 const ceph = (...args: string[]) => execFileSync('ceph', ['--connect-timeout', '10', ...args], { env: { ...process.env, CEPH_CONF: `${CLUSTER}/ceph.conf` } }).toString();
 
 let t: TestApp;
+const s3 = rgwClient();
+// The run's own buckets (test/support/run-buckets.ts) are on the one-OSD cluster: this cluster
+// gets them for the test's time, and loses them, with what the test stored, before it stops.
+const runBuckets = () => [testEnv.s3.bucket, testEnv.s3.bucket2];
 
 beforeAll(async () => {
   services({ CEPH_OSDS: '3' });
+  // Those of a run killed here before: only this test ever sees this cluster's buckets.
+  await sweepStaleRunBuckets(s3, runBuckets().map(baseOf));
+  for (const bucket of runBuckets()) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   t = await startTestApp();
 }, 300_000);
 
 afterAll(async () => {
   await t?.close();
+  for (const bucket of runBuckets()) await removeBucket(s3, bucket);
+  s3.destroy();
   services();
 }, 300_000);
 
