@@ -50,6 +50,8 @@ export const FAST_FILES = [
   'bench/lib/*.test.ts',
   // The run's temp directory (test/support/run-tmpdir.ts); run-buckets.test.ts needs Ceph.
   'test/support/run-tmpdir.test.ts',
+  // The CLI's byte transport against servers the test starts.
+  'cli/lib/http-send.test.ts',
 ];
 
 /**

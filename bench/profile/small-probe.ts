@@ -1,6 +1,7 @@
 /**
  * `npx tsx bench/profile/small-probe.ts [files] [KiB]`: what one small upload costs the server.
- * Uploads `files` files of `KiB` each (default 400 × 100 KiB, the cdperf mix's commonest class)
+ * Uploads `files` files of `KiB` each, each of its own bytes (the same bytes would take the dedup
+ * path: a second blob read, the object deleted again), default 400 × 100 KiB (the cdperf mix's commonest class),
  * with the CLI's `sendFile` at 4 in flight, after a warm-up, and prints the server's CPU ms per file
  * and the files per second, beside the same files PUT straight to RGW. With BENCH_PROFILE_DIR set,
  * it writes `small-phases.json` next to the server's profile, so
@@ -21,7 +22,6 @@ const files = Number(process.argv[2] ?? 400);
 const size = Number(process.argv[3] ?? 100) * 1024;
 const IN_FLIGHT = 4;
 
-const source = await tempFile('probe.bin', size, `probe-${size}`);
 const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
 const s3 = directS3();
 const keys: string[] = [];
@@ -38,17 +38,24 @@ function servicesCpu(): Map<string, number> {
 }
 const perFile = (before: Map<string, number>, n: number): string =>
   [...servicesCpu()].map(([name, s]) => `${name} ${round(((s - (before.get(name) ?? 0)) * 1000) / n, 2)}`).join(', ');
+/** `n` files of distinct bytes (their seed is their name). */
+const sources = async (prefix: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => tempFile(`${prefix}-${i}.jpg`, size, `${prefix}-${i}-${Date.now()}`)));
+const made: { file: string; remove(): void }[] = [];
+const upload = async (api: Parameters<typeof sendFile>[0], list: { file: string }[]) => {
+  await pool(list, IN_FLIGHT, async ({ file }) => { await sendFile(api, file, { name: path.basename(file) }); });
+};
 try {
   const user = await target.signUp();
-  const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}.jpg`);
-  await pool(names('warm', 50), IN_FLIGHT, async (name) => { await sendFile(user.api, source.file, { name }); });
+  const [warm, measured, direct] = [await sources('warm', 50), await sources('file', files), await sources('direct', files)];
+  made.push(...warm, ...measured, ...direct);
+  await upload(user.api, warm);
 
   const startUs = nowUs();
   const server = measureCpu(target.pid);
   let services = servicesCpu();
   const client = measureCpu();
   let t = performance.now();
-  await pool(names('file', files), IN_FLIGHT, async (name) => { await sendFile(user.api, source.file, { name }); });
+  await upload(user.api, measured);
   const stratusS = (performance.now() - t) / 1000;
   const serverMs = (server.stop() * 1000) / files;
   const clientMs = (client.stop() * 1000) / files;
@@ -57,10 +64,10 @@ try {
   services = servicesCpu();
 
   t = performance.now();
-  await pool(names('direct', files), IN_FLIGHT, async (name) => {
-    const Key = `probe/${Date.now()}-${name}`;
+  await pool(direct, IN_FLIGHT, async ({ file }) => {
+    const Key = `probe/${Date.now()}-${path.basename(file)}`;
     keys.push(Key);
-    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(source.file), ContentLength: size }));
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(file), ContentLength: size }));
   });
   const directS = (performance.now() - t) / 1000;
   const directServices = perFile(services, files);
@@ -72,6 +79,6 @@ try {
 } finally {
   await deleteObjects(s3, keys).catch(() => undefined);
   s3.client.destroy();
-  source.remove();
+  for (const m of made) m.remove();
   await target.close();
 }

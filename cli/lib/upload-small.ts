@@ -14,11 +14,11 @@
  * type is unknown: a multipart part always carries a Content-Type (application/octet-stream by
  * default) and uploadFile records it, while a session records none (null) for such a file.
  */
-import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError, type StratusApi } from './api.ts';
 import { UploadEmptyFileDocument, type UploadEmptyFileMutation, type UploadSessionFragment } from './graphql.generated.ts';
+import { multipartBody, send } from './http-send.ts';
 import { mimeTypeOf } from './mime.ts';
 import { uploadFile, type UploadOptions, type UploadResult } from './upload.ts';
 
@@ -47,23 +47,26 @@ export function uploadWay(size: number, mimeType: string | null, options: WayOpt
 
 /** The whole file in one uploadFile request, its part typed with `mimeType`. */
 export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
-  // A Blob backed by the file: fetch streams it from disk, never whole in memory (and fails if the
-  // file changes meanwhile, so the size sent is the size of the bytes sent).
-  const blob = await openAsBlob(file, { type: mimeType ?? 'application/octet-stream' });
-  const form = new FormData();
-  form.append('operations', JSON.stringify({
+  // Streamed from disk, never whole in memory; the size measured here is the size sent (a file
+  // that changes meanwhile fails the request, http-send.ts).
+  const { size } = await stat(file);
+  const operations = JSON.stringify({
     query: UploadEmptyFileDocument,
     // The file is the multipart request's part "0", mapped onto variables.file. With its size the
     // server streams the bytes on to storage as they arrive instead of holding them until the end.
-    variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL', size: blob.size },
-  }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', blob, name);
-  const res = await fetch(`${api.url}/graphql`, { method: 'POST', headers: api.headers({ 'apollo-require-preflight': 'true' }), body: form, ...(signal ? { signal } : {}) });
-  const body = (await res.json()) as { data?: UploadEmptyFileMutation | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
+    variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL', size },
+  });
+  const form = multipartBody([['operations', operations], ['map', JSON.stringify({ 0: ['variables.file'] })]], { field: '0', name, type: mimeType ?? 'application/octet-stream', path: file, size });
+  const answer = await send(new URL(`${api.url}/graphql`), 'POST', api.headers({ 'apollo-require-preflight': 'true', 'content-type': form.contentType }), form.parts, form.length, signal);
+  let body: { data?: UploadEmptyFileMutation | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
+  try {
+    body = JSON.parse(answer.body.toString('utf8')) as typeof body;
+  } catch {
+    throw new ApiError(`HTTP ${answer.status}: not a GraphQL answer`, 'INTERNAL', undefined, answer.status);
+  }
   const error = body.errors?.[0];
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, res.status);
-  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, res.status);
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, answer.status);
+  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, answer.status);
   return body.data.uploadFile;
 }
 

@@ -8,9 +8,7 @@
  *    transient failures with backoff;
  * 5. complete. Killed at any point, running it again continues from the server's receipts.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, type SessionView, type StratusApi } from './api.ts';
@@ -18,6 +16,7 @@ import { CompleteUploadDocument, CreateUploadDocument, OpenUploadsDocument, Prov
 import { combineBlockDigests } from '../../internal/files/shared.ts';
 import { MAX_BLOCK_HASHES } from '../../internal/uploads/shared.ts';
 import { blockDigests, challengeProofs, rangeSha256 } from './hash.ts';
+import { fileRange, send } from './http-send.ts';
 import { mimeTypeOf } from './mime.ts';
 
 export interface UploadOptions {
@@ -54,7 +53,6 @@ export interface UploadResult {
   chunksSent: number;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const RETRYABLE = new Set(['UNAVAILABLE', 'CONFLICT', 'RATE_LIMITED', 'INTERNAL', 'NETWORK']);
 
 /** The local file as the server knows it: where it goes, its size and its hashes. */
@@ -171,31 +169,17 @@ async function backoff(ms: number, signal: AbortSignal | undefined): Promise<voi
 }
 
 async function putChunk(api: StratusApi, file: string, sessionId: string, index: number, start: number, length: number, options: UploadOptions): Promise<void> {
-  const headers: Record<string, string> = api.headers({ 'content-type': 'application/octet-stream', 'content-length': String(length) });
+  const headers: Record<string, string> = api.headers({ 'content-type': 'application/octet-stream' });
   if (options.digest === true) headers['content-digest'] = `sha-256=:${(await rangeSha256(file, start, length)).toString('base64')}:`;
-  const url = new URL(`${api.url}/upload/${sessionId}/${index}`);
-  await new Promise<void>((resolve, reject) => {
-    const req = http.request(url, { method: 'PUT', headers, agent, signal: options.signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode === 200) return resolve();
-        let body: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-        } catch {
-          // not JSON: keep the status
-        }
-        reject(new ApiError(body.error?.message ?? `HTTP ${res.statusCode}`, body.error?.code ?? 'INTERNAL', body.error?.details, res.statusCode));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    const body = length === 0 ? null : createReadStream(file, { start, end: start + length - 1, highWaterMark: 1024 * 1024 });
-    if (!body) return req.end();
-    body.on('error', (error) => req.destroy(error));
-    body.pipe(req);
-  });
+  const answer = await send(new URL(`${api.url}/upload/${sessionId}/${index}`), 'PUT', headers, [fileRange(file, start, length)], length, options.signal);
+  if (answer.status === 200) return;
+  let body: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
+  try {
+    body = JSON.parse(answer.body.toString('utf8')) as typeof body;
+  } catch {
+    // not JSON: keep the status
+  }
+  throw new ApiError(body.error?.message ?? `HTTP ${answer.status}`, body.error?.code ?? 'INTERNAL', body.error?.details, answer.status);
 }
 
 /**
