@@ -86,17 +86,18 @@ describe('S3ObjectStore', () => {
   it('maps refused PUTs as before: bad credentials UNAVAILABLE, no bucket NOT_FOUND, too long a key BAD_INPUT', async () => {
     const wrongSecret = storeOn(testEnv.s3.endpoint, undefined, { secretAccessKey: 'not-the-secret' });
     const noBucket = storeOn(testEnv.s3.endpoint, undefined, { bucket: `no-such-bucket-${randomBytes(4).toString('hex')}` });
+    const refused = `s3-store-test/refused-${randomBytes(6).toString('hex')}`;
     try {
-      const denied = await failure(wrongSecret.put(key, bodyOf(Buffer.from('x')), 1));
+      const denied = await failure(wrongSecret.put(refused, bodyOf(Buffer.from('x')), 1));
       expect(AppError.is(denied.error, 'UNAVAILABLE'), String(denied.error)).toBe(true);
       expect((denied.error as AppError).details).toMatchObject({ s3: 'SignatureDoesNotMatch', op: 'upload' });
-      const missing = await failure(noBucket.put(key, bodyOf(Buffer.from('x')), 1));
+      const missing = await failure(noBucket.put(refused, bodyOf(Buffer.from('x')), 1));
       expect(AppError.is(missing.error, 'NOT_FOUND'), String(missing.error)).toBe(true);
       expect((missing.error as AppError).details).toMatchObject({ s3: 'NoSuchBucket' });
       // "The name for a key … up to 1,024 bytes long" (S3 User Guide: Naming objects).
       const long = await failure(real.put(`s3-store-test/${'k'.repeat(1100)}`, bodyOf(Buffer.from('x')), 1));
       expect(AppError.is(long.error, 'BAD_INPUT'), String(long.error)).toBe(true);
-      expect(await real.head(key)).toBeNull();
+      expect(await real.head(refused)).toBeNull();
     } finally {
       await wrongSecret.close();
       await noBucket.close();
