@@ -26,11 +26,13 @@ export class StratusApi {
    * One operation: a generated one (cli/lib/operations.graphql, `npm run codegen`) types its
    * variables and answer; a plain string needs the answer's type given.
    */
-  async gql<T, V = Record<string, unknown>>(query: Operation<T, V> | string, variables?: V): Promise<T> {
+  async gql<T, V = Record<string, unknown>>(query: Operation<T, V> | string, variables?: V, signal?: AbortSignal): Promise<T> {
     const res = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/json' }),
       body: JSON.stringify({ query, variables: variables ?? {} }),
+      // The caller's abort ends a request that is waiting on the server, not only the next one.
+      ...(signal ? { signal } : {}),
     });
     const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
     const error = body.errors?.[0];

@@ -65,7 +65,7 @@ interface RemoteFile {
 }
 
 export async function downloadFile(api: StratusApi, id: string, out: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const file = await remoteFile(api, id);
+  const file = await remoteFile(api, id, options.signal);
   const expected = file.contentHash;
   const sidecarPath = `${out}.stratus-download.json`;
   let sidecar = await readSidecar(sidecarPath);
@@ -101,8 +101,8 @@ export async function downloadFile(api: StratusApi, id: string, out: string, opt
   }
 }
 
-async function remoteFile(api: StratusApi, id: string): Promise<RemoteFile> {
-  const { file } = await api.gql(RemoteFileDocument, { id });
+async function remoteFile(api: StratusApi, id: string, signal?: AbortSignal): Promise<RemoteFile> {
+  const { file } = await api.gql(RemoteFileDocument, { id }, signal);
   if (file.isFolder || !file.contentHash) throw new ApiError(`${id} is a folder`, 'BAD_INPUT');
   return { name: file.name, size: file.size, contentHash: file.contentHash };
 }

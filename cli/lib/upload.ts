@@ -82,20 +82,20 @@ export async function uploadFile(api: StratusApi, file: string, options: UploadO
   if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
 
   if (session.challenge && !options.noInstant && session.uploadedChunks.length === 0) {
-    const proven = await proveOrSkip(api, session, await challengeProofs(file, session.challenge.nonce, session.challenge.ranges));
+    const proven = await proveOrSkip(api, session, await challengeProofs(file, session.challenge.nonce, session.challenge.ranges), options.signal);
     if (proven) session = proven;
     if (session.status === 'COMPLETED') return { session, instant: true, resumed, chunksSent: 0 };
   }
 
   const chunksSent = await sendMissingChunks(api, local, session, options);
-  session = (await api.gql(CompleteUploadDocument, { id: session.id })).completeUpload;
+  session = (await api.gql(CompleteUploadDocument, { id: session.id }, options.signal)).completeUpload;
   return { session, instant: false, resumed, chunksSent };
 }
 
 /** An unfinished session of the same file (resumed when paused), the one asked for, or a new one. */
 async function openSession(api: StratusApi, local: LocalUpload, options: UploadOptions): Promise<{ session: SessionView; resumed: boolean }> {
   const { file, name, size, contentHash, parentId, blockHashes } = local;
-  const open = await api.gql(OpenUploadsDocument);
+  const open = await api.gql(OpenUploadsDocument, undefined, options.signal);
   let session = open.uploads.find((s) => s.name === name && s.size === size && s.contentHash === contentHash && (parentId === null || s.parentId === parentId));
   if (options.sessionId !== undefined) {
     const wanted = open.uploads.find((s) => s.id === options.sessionId);
@@ -105,13 +105,13 @@ async function openSession(api: StratusApi, local: LocalUpload, options: UploadO
   }
   const resumed = session !== undefined;
   if (session?.status === 'PAUSED') {
-    session = (await api.gql(ResumeUploadDocument, { id: session.id })).resumeUpload;
+    session = (await api.gql(ResumeUploadDocument, { id: session.id }, options.signal)).resumeUpload;
   }
   if (!session) {
     session = (
       await api.gql(CreateUploadDocument, {
         input: { parentId, name, size, contentHash, chunkSize: options.chunkSize ?? null, mimeType: options.mimeType !== undefined ? options.mimeType : mimeTypeOf(name), blockHashes, ...(options.overwrite ? { conflict: 'NEW_VERSION' as const } : {}) },
-      })
+      }, options.signal)
     ).createUpload;
   }
   return { session, resumed };
@@ -187,9 +187,9 @@ async function putChunk(api: StratusApi, file: string, sessionId: string, index:
  * many big files), the server says "upload the file instead" (RATE_LIMITED proof_attempts), and
  * so the bytes are sent rather than the upload failing. null: no proof was made.
  */
-async function proveOrSkip(api: StratusApi, session: { id: string }, proofs: string[]) {
+async function proveOrSkip(api: StratusApi, session: { id: string }, proofs: string[], signal: AbortSignal | undefined) {
   try {
-    return (await api.gql(ProveOwnershipDocument, { id: session.id, proofs })).proveOwnership;
+    return (await api.gql(ProveOwnershipDocument, { id: session.id, proofs }, signal)).proveOwnership;
   } catch (error) {
     if (error instanceof ApiError && error.code === 'RATE_LIMITED' && error.details?.reason === 'proof_attempts') return null;
     throw error;

@@ -3,6 +3,8 @@
  * right for a network that went away for a moment, wrong when the caller itself aborted through
  * `options.signal` — that must end the upload at once, with the abort's error, not after retries.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StratusApi } from '../../cli/lib/api.ts';
@@ -97,6 +99,34 @@ describe('uploadFile and its caller\'s abort', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  it('ends a GraphQL call the server never answers when the caller aborts', async () => {
+    // A server that takes the connection and the request, and says nothing: only the abort ends it.
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => {
+      held.push(socket);
+      socket.resume();
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const file = await makeFile('silent.bin', 1 * MiB);
+      const controller = new AbortController();
+      const upload = uploadFile(new StratusApi(`http://127.0.0.1:${port}`, api.token), file, { noInstant: true, signal: controller.signal });
+      const settled = upload.then(() => 'completed', (error: Error) => error.name);
+      await until(() => Promise.resolve(held.length > 0), 'the first request', 10_000);
+      await sleep(200);
+      const abortedAt = Date.now();
+      controller.abort();
+      const outcome = await Promise.race([settled, sleep(5_000).then(() => 'still waiting 5 s later')]);
+      expect(outcome).toBe('AbortError');
+      expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  }, 30_000);
 
   it('still rides out a network that drops every connection for a moment (retried, completed)', async () => {
     const port = Number(new URL(t.url).port);
