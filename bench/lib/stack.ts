@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { rgwClientConfig } from '../../test/support/run-buckets.ts';
 import { testEnv } from '../../test/support/env.ts';
 import { makeFile } from '../../test/support/files.ts';
 import { GiB } from './stats.ts';
@@ -18,21 +19,8 @@ export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-/**
- * The same settings as the server's S3ObjectStore: RGW 16 answers 411 to the SDK's default
- * chunked bodies with trailing checksums, so checksums only WHEN_REQUIRED.
- */
-export function rgwClientConfig(): S3ClientConfig {
-  const s3 = testEnv.s3;
-  return {
-    region: s3.region,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  };
-}
+/** The direct S3 client's settings: the test RGW's, as the server's S3ObjectStore has them. */
+export { rgwClientConfig } from '../../test/support/run-buckets.ts';
 
 export function directS3(): { client: S3Client; bucket: string } {
   const s3 = testEnv.s3;

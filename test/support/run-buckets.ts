@@ -23,6 +23,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { testEnv } from './env.ts';
 
@@ -34,18 +35,24 @@ const RUN_SUFFIX = /-run-[0-9a-z]+-[0-9a-f]+$/;
 /** The shared bucket a run bucket stands for: `stratus-test` for `stratus-test-run-<id>`. */
 export const baseOf = (bucket: string): string => bucket.replace(RUN_SUFFIX, '');
 
-/** A client of the test RGW, set as the server's S3 store is (RGW answers 411 to chunked checksums). */
-export function rgwClient(): S3Client {
+/**
+ * The test RGW's client settings, as the server's S3ObjectStore has them: RGW 16 answers 411 to the
+ * SDK's default chunked bodies with trailing checksums, so checksums only WHEN_REQUIRED. The
+ * benchmarks' direct client takes them too (bench/lib/stack.ts).
+ */
+export function rgwClientConfig(): S3ClientConfig {
   const s3 = testEnv.s3;
-  return new S3Client({
+  return {
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
 }
+
+export const rgwClient = (): S3Client => new S3Client(rgwClientConfig());
 
 const errorName = (error: unknown) => (error as { name?: string }).name ?? '';
 
