@@ -41,7 +41,7 @@ export interface LeanPutOutput {
 /** A refusal or failure in the SDK's shape, for mapS3Error. */
 export class S3RequestError extends Error {
   readonly $metadata: { httpStatusCode?: number };
-  constructor(name: string, message: string, status?: number, readonly code?: string) {
+  constructor(name: string, message: string, status?: number) {
     super(message);
     this.name = name;
     this.$metadata = { httpStatusCode: status };
@@ -116,7 +116,12 @@ export class LeanPut {
           if (length < MAX_ERROR_BODY) chunks.push(chunk);
           length += chunk.length;
         });
-        response.on('end', () => reject(refusal(status, Buffer.concat(chunks).toString('utf8'))));
+        response.on('end', () => {
+          reject(refusal(status, Buffer.concat(chunks).toString('utf8')));
+          // The body may be half sent: this connection cannot carry another request, so it is
+          // closed rather than left open (an unfinished request never goes back to the pool).
+          request.destroy();
+        });
         response.on('error', reject);
         // A refusal before the whole body was sent: stop sending it.
         body.unpipe(request);
