@@ -79,7 +79,8 @@ function rgwPid(): number | undefined {
 async function startBareProxy(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(testEnv.root, 'bench/bare-proxy.ts')], {
     cwd: testEnv.root,
-    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // The run's bucket (bench/run.ts points TEST_S3_BUCKET at it): the file would name the shared one.
+    env: { PATH: process.env.PATH ?? '', TEST_S3_BUCKET: testEnv.s3.bucket, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {

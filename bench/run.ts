@@ -19,6 +19,11 @@
  *                         sharing this event loop with the client). The folder listing always
  *                         runs in process (it counts SQL statements); memory always in a fresh
  *                         child process (its RSS must be its own).
+ *
+ * Everything the run stores in RGW goes to S3 buckets of its own (`<TEST_S3_BUCKET>-run-<id>`,
+ * test/support/run-buckets.ts, made before the first step), never to the shared test bucket; they
+ * are removed with every object and open multipart upload when the run ends, passed or failed, or
+ * is stopped by SIGINT or SIGTERM.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +45,8 @@ import { describeDisk, log, rgwGc, tempFile } from './lib/stack.ts';
 import { MiB } from './lib/stats.ts';
 import { removeFile } from './lib/stratus.ts';
 import { childProcessTarget, inProcessTarget, type Target } from './lib/target.ts';
+import { testEnv } from '../test/support/env.ts';
+import { runBucketsUntilExit } from '../test/support/run-buckets.ts';
 
 const STEPS = ['upload', 'download', 'instant', 'memory', 'metadata', 'webdav', 'api', 'tus', 'small', 'search'] as const;
 type Step = (typeof STEPS)[number];
@@ -99,7 +106,7 @@ async function bigFileSteps(target: Target, rows: Row[]): Promise<void> {
       rows.push(...(await benchInstant({ target, file: fixture.file, size: config.size, contentHash, runs: config.instantRuns })));
     }
     // Instant uploads by other people still share the blob; dropping the database forgets them,
-    // and the object itself goes with the last purge or when the target's bucket is swept.
+    // and the object itself goes with the last purge or with the run's bucket at the end.
     await removeFile(owner.api, fileId);
     await rgwGc();
     if (wants('memory')) rows.push(...(await benchMemory({ file: fixture.file, size: config.size, uploads: 8, parallel: 4 })));
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
   const machine = measureMachine();
   const rows: Row[] = [];
   let failure: unknown;
-  log(`config ${JSON.stringify(config)}; ${await describeDisk()}`);
+  log(`config ${JSON.stringify(config)}; ${await describeDisk()}; S3 buckets of this run ${testEnv.s3.bucket}, ${testEnv.s3.bucket2}`);
   const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
   let app: Target | undefined;
   try {
@@ -158,11 +165,20 @@ async function main(): Promise<void> {
   if (failure !== undefined) throw failure;
 }
 
-main().then(
-  // Keep-alive sockets and the app's timers must not keep the process up after the table.
-  () => process.exit(0),
+// Before any target reads TEST_S3_BUCKET: the servers' routing, the direct client and the tus peer
+// all take the run's bucket from it.
+const removeRunBuckets = await runBucketsUntilExit();
+const code = await main().then(
+  () => 0,
   (error: unknown) => {
     console.error(error);
-    process.exit(1);
+    return 1;
   },
 );
+log('removing the S3 buckets of this run');
+await removeRunBuckets();
+// The removed objects keep their space until RGW's GC (2 h by default): free it for the next run.
+await rgwGc().catch((error: unknown) => log(`RGW garbage collection failed: ${String(error)}`));
+log(`done; ${await describeDisk()}`);
+// Keep-alive sockets and the app's timers must not keep the process up after the table.
+process.exit(code);

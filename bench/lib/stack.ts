@@ -22,6 +22,7 @@ export function log(message: string): void {
 /** The direct S3 client's settings: the test RGW's, as the server's S3ObjectStore has them. */
 export { rgwClientConfig } from '../../test/support/run-buckets.ts';
 
+/** A client of the bucket Stratus writes to: the run's (TEST_S3_BUCKET, pointed at it by bench/run.ts). */
 export function directS3(): { client: S3Client; bucket: string } {
   const s3 = testEnv.s3;
   const client = new S3Client(rgwClientConfig());

@@ -12,11 +12,17 @@ import { BUCKETS, writeMix, type MixFile } from '../lib/file-mix.ts';
 import { directS3 } from '../lib/stack.ts';
 import { median, MiB, pool, round } from '../lib/stats.ts';
 import { childProcessTarget } from '../lib/target.ts';
+import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 
 const files = Number(process.argv[2] ?? 600);
 const mix = await writeMix(files, `probe-${Date.now()}`);
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
-const user = await target.signUp();
+// The server's objects and the direct PUTs go to S3 buckets of this run, removed at its end (or on
+// SIGINT/SIGTERM), never to the shared test bucket.
+const removeRunBuckets = await runBucketsUntilExit();
+const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
+  await removeRunBuckets();
+  throw error;
+});
 const s3 = directS3();
 const PART = 8 * MiB;
 
@@ -32,6 +38,7 @@ async function timed(list: MixFile[], one: (f: MixFile) => Promise<void>): Promi
 }
 
 try {
+  const user = await target.signUp();
   for (const [i, bucket] of BUCKETS.entries()) {
     const list = mix.files.filter((f) => f.bucket === i);
     if (list.length === 0) continue;
@@ -48,5 +55,5 @@ try {
 } finally {
   mix.remove();
   s3.client.destroy();
-  await target.close();
+  await target.close().finally(removeRunBuckets);
 }

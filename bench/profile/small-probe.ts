@@ -14,17 +14,23 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { sendFile } from '../../cli/lib/upload-small.ts';
 import { cpuSecondsOf, measureCpu } from '../lib/cpu.ts';
-import { deleteObjects, directS3, tempFile } from '../lib/stack.ts';
+import { directS3, tempFile } from '../lib/stack.ts';
 import { pool, round } from '../lib/stats.ts';
 import { childProcessTarget } from '../lib/target.ts';
+import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 
 const files = Number(process.argv[2] ?? 400);
 const size = Number(process.argv[3] ?? 100) * 1024;
 const IN_FLIGHT = 4;
 
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
+// The server's objects and the direct PUTs go to S3 buckets of this run, removed at its end (or on
+// SIGINT/SIGTERM), never to the shared test bucket.
+const removeRunBuckets = await runBucketsUntilExit();
+const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
+  await removeRunBuckets();
+  throw error;
+});
 const s3 = directS3();
-const keys: string[] = [];
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /** The services beside the server on this box: their CPU per file says who else the bytes cost. */
 const SERVICES = ['radosgw', 'ceph-osd', 'mariadbd', 'redis-server'];
@@ -66,7 +72,6 @@ try {
   t = performance.now();
   await pool(direct, IN_FLIGHT, async ({ file }) => {
     const Key = `probe/${Date.now()}-${path.basename(file)}`;
-    keys.push(Key);
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(file), ContentLength: size }));
   });
   const directS = (performance.now() - t) / 1000;
@@ -77,8 +82,7 @@ try {
   const dir = process.env.BENCH_PROFILE_DIR;
   if (dir) writeFileSync(path.join(dir, 'small-phases.json'), JSON.stringify([{ label: `${files} small uploads`, startUs, endUs }]));
 } finally {
-  await deleteObjects(s3, keys).catch(() => undefined);
   s3.client.destroy();
   for (const m of made) m.remove();
-  await target.close();
+  await target.close().finally(removeRunBuckets);
 }

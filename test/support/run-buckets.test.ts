@@ -4,13 +4,18 @@
  * than one listing page, open multipart uploads — while another run's buckets, going on at the
  * same time, keep theirs; a run killed before its end is swept once stale, and only then.
  * The bases here are names of this test's own, so no real run's buckets are ever in reach.
+ * The benchmarks' variant (runBucketsUntilExit) also removes them when a signal stops the process.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { constants } from 'node:os';
+import { createInterface } from 'node:readline';
 import { CreateBucketCommand, CreateMultipartUploadCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bucketUsage } from './bucket-usage.ts';
 import { testEnv } from './env.ts';
-import { removeBucket, rgwClient, STALE_MS, startRunBuckets, sweepStaleRunBuckets } from './run-buckets.ts';
+import { baseOf, removeBucket, rgwClient, runBucketsUntilExit, STALE_MS, startRunBuckets, sweepStaleRunBuckets } from './run-buckets.ts';
 
 const client: S3Client = rgwClient();
 const made: string[] = [];
@@ -74,5 +79,59 @@ describe('the run\'s S3 buckets', () => {
     expect(await exists(bucket)).toBe(true);
     expect(await sweepStaleRunBuckets(client, bases, Date.now() + STALE_MS + 60_000)).toEqual([bucket]);
     expect([await exists(bucket), await exists(notOfRun)]).toEqual([false, true]);
+  }, 60_000);
+
+  it('a process that vitest does not run (the benchmarks) removes its buckets at its end, and the variables are as before', async () => {
+    const bases = [base(), base()];
+    const before = [process.env.TEST_S3_BUCKET, process.env.TEST_S3_BUCKET_2];
+    const listeners = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    process.env.TEST_S3_BUCKET = bases[0];
+    process.env.TEST_S3_BUCKET_2 = bases[1];
+    try {
+      const remove = await runBucketsUntilExit();
+      const buckets = [testEnv.s3.bucket, testEnv.s3.bucket2];
+      made.push(...buckets);
+      expect(buckets.map(baseOf)).toEqual(bases);
+      expect([await exists(buckets[0]!), await exists(buckets[1]!)]).toEqual([true, true]);
+      await put(buckets[0]!, 'blobs/01/written');
+      await remove();
+      expect([await exists(buckets[0]!), await exists(buckets[1]!)]).toEqual([false, false]);
+      expect([process.env.TEST_S3_BUCKET, process.env.TEST_S3_BUCKET_2]).toEqual(bases);
+      expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(listeners);
+    } finally {
+      (['TEST_S3_BUCKET', 'TEST_S3_BUCKET_2'] as const).forEach((name, i) => {
+        if (before[i] === undefined) delete process.env[name];
+        else process.env[name] = before[i];
+      });
+    }
+  }, 60_000);
+
+  // A child process that makes its buckets, writes to one, prints their names and waits to be stopped.
+  const CHILD = `
+    import { PutObjectCommand } from '@aws-sdk/client-s3';
+    import { rgwClient, runBucketsUntilExit } from './test/support/run-buckets.ts';
+    await runBucketsUntilExit();
+    const buckets = [process.env.TEST_S3_BUCKET, process.env.TEST_S3_BUCKET_2];
+    await rgwClient().send(new PutObjectCommand({ Bucket: buckets[0], Key: 'blobs/02/written', Body: 'x' }));
+    console.log(JSON.stringify(buckets));
+    setInterval(() => undefined, 1000);
+  `;
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('a benchmark stopped by %s removes its buckets before it exits, as the signal would have ended it', async (signal) => {
+    const bases = [base(), base()];
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+      cwd: testEnv.root,
+      env: { ...process.env, TEST_S3_BUCKET: bases[0], TEST_S3_BUCKET_2: bases[1], AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exit = once(child, 'exit');
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const buckets = JSON.parse(line) as [string, string];
+    made.push(...buckets);
+    expect(buckets.map(baseOf)).toEqual(bases);
+    expect(await bucketUsage(client, buckets[0])).toMatchObject({ objects: 1 });
+    child.kill(signal);
+    expect(await exit).toEqual([128 + constants.signals[signal], null]);
+    expect([await exists(buckets[0]), await exists(buckets[1])]).toEqual([false, false]);
   }, 60_000);
 });

@@ -11,9 +11,11 @@
  * at them; the workers inherit this process's environment, so `testEnv.s3` (and `cephBackend()`)
  * give every test the run's buckets. When the run ends, passed or failed, the buckets go with every
  * object and open multipart upload in them. A run that was killed leaves its buckets: a later run
- * removes the run buckets created more than STALE_MS ago.
+ * removes the run buckets created more than STALE_MS ago. The benchmarks make theirs the same way
+ * (runBucketsUntilExit), and also remove them when SIGINT or SIGTERM stops the run.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -150,5 +152,30 @@ export default async function setup(): Promise<() => Promise<void>> {
     // Not thrown: the run's result stands; the buckets are then left to a later run's sweep.
     await run.teardown().catch((error: unknown) => console.warn(`run-buckets: removing ${run.buckets.join(', ')} failed: ${String(error)}`));
     client.destroy();
+  };
+}
+
+/**
+ * The run's buckets for a process that vitest does not run (the benchmarks: bench/run.ts and the
+ * bench/profile scripts that start a server): made, and the variables pointed at them, as setup()
+ * does; removed by the returned function, or when SIGINT or SIGTERM stops the process, which then
+ * exits as the signal would have ended it (128 + its number). Until they are gone the interrupted
+ * work goes on: what it still writes is emptied again by removeBucket or fails for want of a bucket.
+ * A second signal of the same kind ends the process at once (the listener is a `once`), leaving
+ * the buckets to the sweep.
+ */
+export async function runBucketsUntilExit(): Promise<() => Promise<void>> {
+  const teardown = await setup();
+  let removal: Promise<void> | undefined;
+  const remove = () => (removal ??= teardown());
+  const onSignal = (signal: NodeJS.Signals) => {
+    void remove().finally(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return remove();
   };
 }
