@@ -30,6 +30,7 @@ export const FAST_FILES = [
   'internal/transfer/*.test.ts',
   'internal/thumbnails/*.test.ts',
   'internal/storage/s3/lean-get.test.ts',
+  'internal/storage/support/buffer-pool.test.ts',
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
   'api/dav/dav-core.test.ts',

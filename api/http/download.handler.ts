@@ -15,7 +15,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { DownloadMeter, DownloadOutcome } from '../../internal/platform/metrics.ts';
@@ -25,6 +24,7 @@ import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectedBytes, redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 import { resumingBody } from './resuming-body.ts';
+import { sendBody } from './send-body.ts';
 
 export interface Content {
   name: string;
@@ -106,7 +106,9 @@ async function sendBytes(
     storage.store(content.backend).get(content.storageKey, { start: start + offset, end }, { expectedBytes: part.length - offset }));
   const tally = options.meter ? tallyStream(body, res) : null;
   try {
-    await pipeline(body, res);
+    // The S3 driver's pooled read buffers go back once the client's socket has taken each chunk.
+    const release = object.release ?? (() => {});
+    await sendBody(body, res, release);
     if (tally) count('ok', tally.bytes);
     await options.onSent?.(part.endsFile);
   } catch (error) {
@@ -119,8 +121,8 @@ async function sendBytes(
 
 /**
  * Counts the body's bytes as they pass, and tells a backend that broke off from a client that went
- * away: whichever happens first decides (the other side is then torn down by the pipeline, and
- * its error is only the echo). Listeners are added before the pipeline's, so they see it first.
+ * away: whichever happens first decides (the other side is then torn down by sendBody, and
+ * its error is only the echo). Listeners are added before sendBody's, so they see it first.
  */
 function tallyStream(body: Readable, res: Response): { bytes: number; backendFailed: boolean } {
   const tally = { bytes: 0, backendFailed: false };

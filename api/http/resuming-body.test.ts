@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { resumingBody } from './resuming-body.ts';
 
@@ -40,11 +41,31 @@ describe('resumingBody', () => {
 
   it('passes a whole body through untouched and closes the backend body when the reader goes', async () => {
     expect(await text(resumingBody({ body: whole(0), etag: 'e' }, CONTENT.length, () => Promise.reject(new Error('not asked'))))).toBe(CONTENT);
-    const source = new Readable({ read() { this.push(Buffer.alloc(1024)); } });
+    // Endless, one chunk per turn of the loop as a socket delivers (a source that pushed forever
+    // within one read() would never let the reader's destroy run).
+    const source = new Readable({ read() { setImmediate(() => this.push(Buffer.alloc(1024))); } });
     const body = resumingBody({ body: source, etag: 'e' }, 10 * 1024 * 1024, () => Promise.reject(new Error('not asked')));
     await new Promise<void>((resolve) => body.once('data', () => resolve()));
     body.destroy();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(source.destroyed).toBe(true);
+  });
+
+  it("hands on the backend's own chunks, neither merged nor copied (pooled buffers are given back by identity)", async () => {
+    const originals = [Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghi')];
+    // Three chunks queued at once: an async iterator's read() would merge them into one copy.
+    const source = new Readable({
+      read() {
+        for (const chunk of originals) this.push(chunk);
+        this.push(null);
+      },
+    });
+    source.read(0);
+    const body = resumingBody({ body: source, etag: 'e' }, 9, () => Promise.reject(new Error('not asked')));
+    const got: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => got.push(chunk));
+    await finished(body);
+    expect(got).toHaveLength(3);
+    got.forEach((chunk, i) => expect(chunk).toBe(originals[i]));
   });
 });

@@ -52,6 +52,12 @@ export interface GetResult {
   /** Bytes in `body` (the range's length when a range was asked). */
   contentLength: number;
   etag: string;
+  /**
+   * Given, the body's chunks are lent memory: hand each one here once its bytes have left the
+   * process (a socket write's callback), and the driver reads into it again. A chunk never handed
+   * back is only never reused; one handed back too early is overwritten while it waits to be sent.
+   */
+  release?: (chunk: Buffer) => void;
 }
 
 export interface GetOptions {

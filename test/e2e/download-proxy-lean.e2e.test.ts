@@ -71,4 +71,41 @@ describe('proxied download of a big file (lean GET)', () => {
     const res = await fetch(fileUrl, { headers: { authorization: `Bearer ${token}` } });
     expect(Buffer.from(await res.arrayBuffer()).equals(body)).toBe(true);
   });
+
+  it('keeps every download byte for byte while many share the driver\'s pooled read buffers, slow readers and leavers among them', async () => {
+    // Another file of other bytes: a buffer given back too early would put one download's bytes
+    // into another's response, which only a comparison of the bytes sees.
+    const other = Buffer.from(Array.from({ length: 10 * MiB + 11 }, (_, i) => (i * 17 + (i >> 9) + 101) & 0xff));
+    const second = (await uploadSmall(t.url, token, 'other.bin', other)).data!.uploadFile;
+    const files = [
+      { url: fileUrl, bytes: body },
+      { url: `${t.url}/files/${second.id}/content`, bytes: other },
+    ];
+    const read = (url: string, how: 'fast' | 'slow' | 'leave') =>
+      new Promise<Buffer | null>((resolve, reject) => {
+        const req = http.get(url, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+          const chunks: Buffer[] = [];
+          let got = 0;
+          res.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            got += chunk.length;
+            if (how === 'leave' && got >= 3 * MiB) req.destroy();
+            if (how === 'slow') {
+              // Back-pressure all the way to the driver: its buffers wait in the pipe meanwhile.
+              res.pause();
+              setTimeout(() => res.resume(), 2);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', () => resolve(null));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => (how === 'leave' ? resolve(null) : reject(error)));
+      });
+    const runs = Array.from({ length: 12 }, (_, i) => ({ file: files[i % 2]!, how: (['fast', 'slow', 'leave'] as const)[i % 3]! }));
+    const results = await Promise.all(runs.map(({ file, how }) => read(file.url, how)));
+    results.forEach((got, i) => {
+      if (runs[i]!.how === 'leave') return;
+      expect(got?.equals(runs[i]!.file.bytes), `download ${i} (${runs[i]!.how})`).toBe(true);
+    });
+  });
 });

@@ -4,7 +4,9 @@
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BufferPool } from '../support/buffer-pool.ts';
 import { leanGet, LeanGetError } from './lean-get.ts';
 
 const MiB = 1024 * 1024;
@@ -120,5 +122,32 @@ describe('leanGet', () => {
     const silent = await scripted(() => {});
     await expect(leanGet(silent.url, {}, { ...OPTIONS, idleTimeoutMs: 200 })).rejects.toThrow(/no byte for 200 ms/);
     await expect(leanGet(new URL('https://127.0.0.1/x'), {}, OPTIONS)).rejects.toThrow(/plain http only/);
+  });
+
+  it('with a pool, pushes big reads as views of pooled buffers, copies short ones, and every buffer can come back', async () => {
+    const big = pattern(4 * MiB);
+    const small = [Buffer.from('tail-1'), Buffer.from('tail-2'), Buffer.from('tail-3')];
+    const total = big.length + small.reduce((n, b) => n + b.length, 0);
+    const s = await scripted((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${total}\r\n\r\n`);
+      socket.write(big);
+      // Short reads, one per write: each would pin a whole pooled MiB if it were pushed as it is.
+      small.forEach((piece, i) => setTimeout(() => socket.write(piece), 40 * (i + 1)));
+    });
+    const pool = new BufferPool(MiB, 8);
+    const answer = await leanGet(s.url, {}, { ...OPTIONS, pool });
+    const chunks: Buffer[] = [];
+    answer.body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await finished(answer.body);
+    expect(Buffer.concat(chunks).equals(Buffer.concat([big, ...small]))).toBe(true);
+    const pooled = chunks.filter((c) => c.buffer.byteLength === MiB);
+    expect(pooled.length).toBeGreaterThan(0);
+    expect(pooled.every((c) => c.length >= MiB / 4)).toBe(true);
+    expect(chunks.slice(-3).map((c) => c.buffer.byteLength === MiB)).toEqual([false, false, false]);
+    expect(pool.stats().out).toBe(pooled.length + 1); // + the buffer of the read still waiting
+    for (const chunk of chunks) pool.give(chunk);
+    await s.closed;
+    await new Promise((r) => setImmediate(r));
+    expect(pool.stats().out).toBe(0); // the waiting read's buffer went back when the socket closed
   });
 });

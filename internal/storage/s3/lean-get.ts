@@ -14,11 +14,13 @@
  * - the body is delimited by Content-Length only; an answer with Transfer-Encoding or without a
  *   Content-Length is returned with `length: null` and must not be read (the caller destroys it).
  * Bytes are copied out of the reused read buffer into exactly-sized Buffers before they are
- * pushed; when the consumer stops reading (push returns false), the socket stops reading too, so
- * memory stays bounded by the body's highWaterMark plus one read.
+ * pushed, or, with a `pool`, read into pooled buffers that are pushed as they are; when the
+ * consumer stops reading (push returns false), the socket stops reading too, so memory stays
+ * bounded by the body's highWaterMark plus one read.
  */
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import type { BufferPool } from '../support/buffer-pool.ts';
 
 export interface LeanGetOptions {
   /** Largest single socket read (default 1 MiB). */
@@ -29,6 +31,12 @@ export interface LeanGetOptions {
   idleTimeoutMs: number;
   /** What the body is destroyed with when the connection fails once it is under way. */
   bodyError?: (error: Error) => Error;
+  /**
+   * Read the socket into buffers of this pool and push views of them, uncopied: the consumer gives
+   * each chunk back (`pool.give`) once its bytes have left the process. A chunk never given back
+   * is only never reused. Without a pool, every read is copied into a fresh Buffer.
+   */
+  pool?: BufferPool;
 }
 
 export interface LeanAnswer {
@@ -82,9 +90,50 @@ function bodyOf(socket: net.Socket, highWaterMark: number): Readable {
   });
 }
 
+interface ReadMemory {
+  /** bytes of one read */
+  size: number;
+  /** onread's buffer: one reused buffer, or a function Node asks for each next read's buffer. */
+  buffer: Buffer | (() => Buffer);
+  /** What goes on of a read of `n` bytes into `buf`. */
+  chunk(buf: Uint8Array, n: number): Buffer;
+  /** A read whose bytes were copied elsewhere (the head): its buffer is free again. */
+  drop(buf: Uint8Array): void;
+  /** The socket closed: the buffer of the read that never came is free again. */
+  close(): void;
+}
+
+function readMemory(pool: BufferPool | undefined, bytes: number): ReadMemory {
+  const view = (buf: Uint8Array, n: number) => Buffer.from(buf.buffer, buf.byteOffset, n);
+  if (!pool) {
+    // The one read buffer is reused by the next read: what goes on is a copy of exactly `n` bytes.
+    return { size: bytes, buffer: Buffer.allocUnsafe(bytes), chunk: (buf, n) => Buffer.from(view(buf, n)), drop: () => {}, close: () => {} };
+  }
+  let reading: Buffer | null = null;
+  return {
+    size: pool.size,
+    // Node asks for the buffer of each next read once the read callback has returned.
+    buffer: () => (reading = pool.take()),
+    chunk: (buf, n) => {
+      // A pooled buffer is not read into again until the consumer gives it back; but a short read
+      // is copied and its buffer given back at once, or a body's highWaterMark of small reads
+      // would pin a whole pooled buffer each.
+      if (n >= pool.size / 4) return view(buf, n);
+      const copy = Buffer.from(view(buf, n));
+      pool.give(buf);
+      return copy;
+    },
+    drop: (buf) => pool.give(buf),
+    close: () => {
+      if (reading) pool.give(reading);
+      reading = null;
+    },
+  };
+}
+
 export function leanGet(url: URL, headers: Record<string, string>, options: LeanGetOptions): Promise<LeanAnswer> {
   if (url.protocol !== 'http:') return Promise.reject(new LeanGetError(`leanGet speaks plain http only, not ${url.protocol}`));
-  const readBuffer = Buffer.allocUnsafe(options.readBufferBytes ?? 1024 * 1024);
+  const memory = readMemory(options.pool, options.readBufferBytes ?? 1024 * 1024);
   return new Promise((resolve, reject) => {
     let head: Buffer | null = Buffer.alloc(0);
     let left = 0;
@@ -129,7 +178,7 @@ export function leanGet(url: URL, headers: Record<string, string>, options: Lean
         return false;
       }
       left = parsed.length ?? 0;
-      body = bodyOf(socket, readBuffer.length);
+      body = bodyOf(socket, memory.size);
       resolve({ ...parsed, body });
       if (parsed.length === 0) body.push(null);
       if (parsed.length === null) return false;
@@ -140,11 +189,12 @@ export function leanGet(url: URL, headers: Record<string, string>, options: Lean
       host: url.hostname,
       port: Number(url.port || 80),
       onread: {
-        buffer: readBuffer,
-        // The read buffer is reused by the next read: what goes on is a copy of exactly `n` bytes.
+        buffer: memory.buffer,
         callback: (n: number, buf: Uint8Array) => {
-          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          return head !== null ? onHead(chunk) : deliver(Buffer.from(chunk));
+          if (head === null) return deliver(memory.chunk(buf, n));
+          const more = onHead(Buffer.from(buf.buffer, buf.byteOffset, n)); // copies what it keeps (concat)
+          memory.drop(buf);
+          return more;
         },
       },
     });
@@ -157,6 +207,7 @@ export function leanGet(url: URL, headers: Record<string, string>, options: Lean
     socket.on('timeout', () => fail(new LeanGetError(`no byte for ${options.idleTimeoutMs} ms`)));
     socket.on('error', fail);
     socket.on('close', () => {
+      memory.close();
       if (head !== null) fail(new LeanGetError('connection closed before the response head'));
       else if (left > 0 && body && !body.destroyed) fail(new LeanGetError(`connection closed with ${left} bytes of the body missing`));
     });

@@ -55,6 +55,7 @@ import { unquote } from '../support/etag.ts';
 import { ExactLength } from '../support/exact-length.ts';
 import { checkPartList, checkPartNumber, checkSize, refusing } from '../support/limits.ts';
 import { contentRangeTotal, resolveRange } from '../support/range.ts';
+import { BufferPool } from '../support/buffer-pool.ts';
 import { leanGet, type LeanAnswer } from './lean-get.ts';
 import { LeanPut } from './lean-put.ts';
 import { mapS3Error } from './s3-errors.ts';
@@ -96,6 +97,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly bucket: string;
   /** Bytes from which a GET goes over lean-get.ts; undefined: never (not a plain http endpoint). */
   private readonly leanFrom: number | undefined;
+  /** The lean GETs' read buffers, reused once the download handler has sent them (buffer-pool.ts). */
+  private readonly readPool = new BufferPool(MiB, 16);
   /** Single PUTs signed and sent without the SDK's stack (lean-put.ts); undefined: no endpoint, or virtual-hosted. */
   private readonly leanPut: LeanPut | undefined;
 
@@ -267,6 +270,7 @@ export class S3ObjectStore implements ObjectStore {
         idleTimeoutMs: IDLE_TIMEOUT_MS,
         // A failure mid-body (a cut connection, a stall) reads as a backend failure: UNAVAILABLE.
         bodyError: (error) => unavailable('the object store broke off a download', { store: this.name, key }, error),
+        pool: this.readPool,
       });
     } catch (error) {
       throw unavailable('the object store could not be reached', { store: this.name, key }, error);
@@ -276,12 +280,8 @@ export class S3ObjectStore implements ObjectStore {
       body.destroy();
       return null;
     }
-    return this.getResult(key, range, {
-      body,
-      length,
-      contentRange: headers['content-range'],
-      etag: headers.etag,
-    });
+    const result = this.getResult(key, range, { body, length, contentRange: headers['content-range'], etag: headers.etag });
+    return { ...result, release: (chunk) => this.readPool.give(chunk) };
   }
 
   /** The GetResult of a 200/206 answer; a range the backend ignored is refused (and the body closed). */
