@@ -34,6 +34,7 @@ export const FAST_FILES = [
   'internal/locks/*.test.ts',
   'api/dav/if-header.test.ts',
   'api/dav/dav-core.test.ts',
+  'api/dav/multistatus.test.ts',
   'internal/platform/auth/*.test.ts',
   'internal/platform/config.test.ts',
   'internal/platform/db/read-routing.test.ts',

@@ -49,7 +49,14 @@ export class MultistatusWriter {
   async write(xml: string): Promise<void> {
     if (!this.started) this.start();
     if (this.res.destroyed || this.res.write(xml)) return;
-    await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+    // The wait that lost the race is called off: a big folder waits many times on one response,
+    // and each `once` left its listeners (and an 'error' one) on it until the response closed.
+    const lost = new AbortController();
+    try {
+      await Promise.race([once(this.res, 'drain', { signal: lost.signal }), once(this.res, 'close', { signal: lost.signal })]);
+    } finally {
+      lost.abort();
+    }
   }
 
   get closed(): boolean {
