@@ -26,41 +26,31 @@ export function sendBody(body: Readable, res: Writable, release: (chunk: Buffer)
     const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', settle);
-      body.off('close', onBodyClose);
-      res.off('drain', onDrain);
-      res.off('finish', onFinish);
-      res.off('close', onResClose);
-      res.off('error', settle);
+      for (const [emitter, event, listener] of listeners) emitter.off(event, listener);
       if (!error) return resolve();
       body.destroy();
       res.destroy();
       reject(error);
     };
-    const onData = (chunk: Buffer) => {
-      if (!res.write(chunk, () => release(chunk))) body.pause();
-    };
-    const onDrain = () => body.resume();
-    const onEnd = () => res.end();
-    const onFinish = () => settle();
-    const onBodyClose = () => {
-      if (!body.readableEnded) settle(body.errored ?? new Error('the body closed before its end'));
-    };
-    // The client may leave while the backend is slow to send: the body is destroyed at once, so the
-    // upstream connection closes instead of reading on.
-    const onResClose = () => {
-      if (!res.writableFinished) settle(new ClientGone('the client went away during the download'));
-    };
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', settle);
-    body.once('close', onBodyClose);
-    res.on('drain', onDrain);
-    res.once('finish', onFinish);
-    res.once('close', onResClose);
-    res.once('error', settle);
+    const listeners: [Readable | Writable, string, Parameters<Readable['on']>[1]][] = [
+      [body, 'data', (chunk: Buffer) => {
+        if (!res.write(chunk, () => release(chunk))) body.pause();
+      }],
+      [body, 'end', () => res.end()],
+      [body, 'error', settle],
+      [body, 'close', () => {
+        if (!body.readableEnded) settle(body.errored ?? new Error('the body closed before its end'));
+      }],
+      [res, 'drain', () => body.resume()],
+      [res, 'finish', () => settle()],
+      [res, 'error', settle],
+      // The client may leave while the backend is slow to send: the body is destroyed at once, so
+      // the upstream connection closes instead of reading on.
+      [res, 'close', () => {
+        if (!res.writableFinished) settle(new ClientGone('the client went away during the download'));
+      }],
+    ];
+    for (const [emitter, event, listener] of listeners) emitter.on(event, listener);
     if (res.destroyed) settle(new ClientGone('the client went away before the download started'));
   });
 }
