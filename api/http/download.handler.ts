@@ -95,7 +95,7 @@ async function sendBytes(
   }
   // The length lets the S3 driver read a big body over its lean socket (1 MiB reads), a small one
   // on the SDK's kept-alive connections.
-  const object = await storage.store(content.backend).get(content.storageKey, part.slice, { expectedBytes: part.length }).catch((error: unknown) => {
+  const object = await storage.store(content.backend).get(content.storageKey, part.slice, { expectedBytes: part.length, pooled: true }).catch((error: unknown) => {
     count('failed', 0);
     throw error;
   });
@@ -103,7 +103,7 @@ async function sendBytes(
   const start = part.slice?.start ?? 0;
   const end = part.slice?.end ?? content.size - 1;
   const body = resumingBody(object, part.length, (offset) =>
-    storage.store(content.backend).get(content.storageKey, { start: start + offset, end }, { expectedBytes: part.length - offset }));
+    storage.store(content.backend).get(content.storageKey, { start: start + offset, end }, { expectedBytes: part.length - offset, pooled: true }));
   const tally = options.meter ? tallyStream(body, res) : null;
   try {
     // The S3 driver's pooled read buffers go back once the client's socket has taken each chunk.

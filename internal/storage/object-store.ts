@@ -67,6 +67,13 @@ export interface GetOptions {
    * connections). Never changes what is returned.
    */
   expectedBytes?: number;
+  /**
+   * The caller hands every chunk of the body back through `GetResult.release` once its bytes have
+   * left the process: a driver may then lend it read buffers of its own instead of a copy per
+   * read (the S3 driver's lean GET does). A caller that keeps chunks (buffers a whole body) must
+   * not ask: a lent 1 MiB buffer may hold only a quarter of that.
+   */
+  pooled?: boolean;
 }
 
 export interface BodyOptions {

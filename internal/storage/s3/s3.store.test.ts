@@ -120,6 +120,43 @@ describe('S3ObjectStore', () => {
     }
   });
 
+  // The lean GET lends its pooled 1 MiB read buffers only to a caller that gives them back: any
+  // other caller (one that buffers a body, say) gets a copy of each read, as big as the read.
+  it('lends pooled read buffers only when asked (GetOptions.pooled), and takes them back through release', async () => {
+    const big = `s3-store-test/${randomBytes(3).toString('hex')}/pooled.bin`;
+    const bytes = randomBytes(12 * 1024 * 1024);
+    const lean = storeOn(testEnv.s3.endpoint, 1);
+    const chunksOf = async (pooled: boolean) => {
+      const got = await lean.get(big, undefined, { expectedBytes: bytes.length, pooled });
+      const chunks: Buffer[] = [];
+      got.body.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await new Promise((resolve, reject) => got.body.once('end', resolve).once('error', reject));
+      return { chunks, release: got.release };
+    };
+    try {
+      await real.put(big, bodyOf(bytes), bytes.length);
+      const copied = await chunksOf(false);
+      expect(copied.release).toBeUndefined();
+      expect(Buffer.concat(copied.chunks).equals(bytes)).toBe(true);
+      // Each read after the first (whose tail comes out of the head's buffer) copied into memory of
+      // its own, exactly its size.
+      expect(copied.chunks.slice(1).filter((c) => c.length > 4096).every((c) => c.buffer.byteLength === c.length)).toBe(true);
+      const first = await chunksOf(true);
+      expect(first.release).toBeTypeOf('function');
+      expect(Buffer.concat(first.chunks).equals(bytes)).toBe(true);
+      const lent = new Set(first.chunks.map((c) => c.buffer));
+      for (const chunk of first.chunks) first.release?.(chunk);
+      // Given back, the same memory is read into again by the next GET.
+      const second = await chunksOf(true);
+      expect(Buffer.concat(second.chunks).equals(bytes)).toBe(true);
+      expect(second.chunks.some((c) => lent.has(c.buffer))).toBe(true);
+      for (const chunk of second.chunks) second.release?.(chunk);
+    } finally {
+      await real.delete(big);
+      await lean.close();
+    }
+  });
+
   it('formats Content-Disposition per RFC 6266 / RFC 5987', () => {
     expect(contentDisposition('report.pdf')).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
     expect(contentDisposition(`naïve "q" (1)*'.txt`)).toBe(

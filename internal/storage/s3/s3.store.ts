@@ -245,7 +245,7 @@ export class S3ObjectStore implements ObjectStore {
     if (range) resolveRange(range, Number.MAX_SAFE_INTEGER); // refuse a malformed range before S3 ignores it
     const expected = range ? range.end - range.start + 1 : options?.expectedBytes;
     if (this.leanFrom !== undefined && (expected === undefined ? this.leanFrom === 0 : expected >= this.leanFrom)) {
-      const lean = await this.leanGet(key, range);
+      const lean = await this.leanGet(key, range, options?.pooled === true);
       if (lean) return lean;
     }
     const out = await this.call('get', key, () =>
@@ -261,7 +261,7 @@ export class S3ObjectStore implements ObjectStore {
    * The GET over lean-get.ts, or null when its answer is not a plain 200/206 with a
    * Content-Length (then the SDK asks again and maps the refusal, e.g. 404 → NOT_FOUND).
    */
-  private async leanGet(key: string, range: ByteRange | undefined): Promise<GetResult | null> {
+  private async leanGet(key: string, range: ByteRange | undefined, pooled: boolean): Promise<GetResult | null> {
     const url = await this.call('get', key, () => getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: 60 }));
     let answer: LeanAnswer;
     try {
@@ -270,7 +270,7 @@ export class S3ObjectStore implements ObjectStore {
         idleTimeoutMs: IDLE_TIMEOUT_MS,
         // A failure mid-body (a cut connection, a stall) reads as a backend failure: UNAVAILABLE.
         bodyError: (error) => unavailable('the object store broke off a download', { store: this.name, key }, error),
-        pool: this.readPool,
+        ...(pooled ? { pool: this.readPool } : {}),
       });
     } catch (error) {
       throw unavailable('the object store could not be reached', { store: this.name, key }, error);
@@ -281,7 +281,7 @@ export class S3ObjectStore implements ObjectStore {
       return null;
     }
     const result = this.getResult(key, range, { body, length, contentRange: headers['content-range'], etag: headers.etag });
-    return { ...result, release: (chunk) => this.readPool.give(chunk) };
+    return pooled ? { ...result, release: (chunk) => this.readPool.give(chunk) } : result;
   }
 
   /** The GetResult of a 200/206 answer; a range the backend ignored is refused (and the body closed). */
