@@ -20,6 +20,7 @@ describe('config', () => {
       DATABASE_URL: 'mysql://root@db:3306/stratus',
       DATABASE_REPLICA_URLS: 'mysql://r1:3306/stratus, mysql://r2:3306/stratus',
       REDIS_URL: 'redis://redis:6379',
+      REDIS_KEY_PREFIX: 'stratus-eu:',
       AMQP_URL: 'amqp://guest:guest@mq:5672',
       SERVICE_DISCOVERY: 'k8s',
       PORT: '9000',
@@ -27,17 +28,19 @@ describe('config', () => {
     expect(config.database).toEqual({ kind: 'mysql', url: 'mysql://root@db:3306/stratus', replicaUrls: ['mysql://r1:3306/stratus', 'mysql://r2:3306/stratus'] });
     expect(config.http.port).toBe(9000);
     expect(config.discovery.mode).toBe('k8s');
+    expect(config.redisKeyPrefix).toBe('stratus-eu:');
+    expect(loadConfig({ DATA_DIR: tempDir() }).redisKeyPrefix).toBe('');
   });
 
   it('stops on bad values, naming every bad variable', () => {
     const attempt = () =>
-      loadConfig({ DATA_DIR: tempDir(), PORT: 'eighty', DATABASE_URL: 'postgres://x', SERVICE_DISCOVERY: 'consul', JWT_SECRET: 'short' });
+      loadConfig({ DATA_DIR: tempDir(), PORT: 'eighty', DATABASE_URL: 'postgres://x', SERVICE_DISCOVERY: 'consul', JWT_SECRET: 'short', REDIS_KEY_PREFIX: 'a b*' });
     expect(attempt).toThrow(ConfigError);
     try {
       attempt();
     } catch (error) {
       const message = (error as Error).message;
-      for (const name of ['PORT', 'DATABASE_URL', 'SERVICE_DISCOVERY', 'JWT_SECRET']) expect(message).toContain(name);
+      for (const name of ['PORT', 'DATABASE_URL', 'SERVICE_DISCOVERY', 'JWT_SECRET', 'REDIS_KEY_PREFIX']) expect(message).toContain(name);
     }
   });
 

@@ -68,6 +68,11 @@ const EnvSchema = z.object({
   /** After a person's request wrote, their requests read from the primary for this long. */
   DATABASE_READ_YOUR_WRITES_MS: z.coerce.number().int().min(0).default(5000),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
+  /**
+   * Put before every key and pub/sub channel, so deployments (or test runs) that share one Redis
+   * never read each other's sessions, codes or rate-limit budgets.
+   */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,100}$/, 'letters, digits and _ . : - only').default(''),
   AMQP_URL: optional(url(['amqp:', 'amqps:'])),
   /** Exchange name and queue-name prefix of the transfer jobs (`<prefix>.jobs`, `.retry.5s`, `.dead`). */
   TRANSFER_AMQP_PREFIX: z.string().regex(/^[\w.-]{1,200}$/).default('stratus.transfer'),
@@ -163,6 +168,8 @@ export interface Config {
   /** Read/write split: replica health bound and the per-person read-your-writes window. */
   replicaRouting: { maxLagSeconds: number; checkIntervalMs: number; readYourWritesMs: number };
   redisUrl: string | undefined;
+  /** '' for none; see REDIS_KEY_PREFIX. */
+  redisKeyPrefix: string;
   amqpUrl: string | undefined;
   transfer: { amqpPrefix: string; retryDelaysMs: number[]; sourceGraceMs: number; concurrency: number; maxDeliveries: number; rereadTarget: boolean };
   smtp: { url: string | undefined; from: string };
@@ -228,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       readYourWritesMs: e.DATABASE_READ_YOUR_WRITES_MS,
     },
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     amqpUrl: e.AMQP_URL,
     transfer: {
       amqpPrefix: e.TRANSFER_AMQP_PREFIX,

@@ -52,8 +52,9 @@ export interface Runtime {
 export async function createRuntime(config: Config, entities: EntitySchema[], log?: Logger, hooks: OrmHooks = {}): Promise<Runtime> {
   const logger = log ?? createLogger({ level: config.logLevel });
   const closers: (() => Promise<void> | void)[] = [];
-  const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl) : new MemoryKeyValueStore();
-  const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new MemoryPubSub();
+  const redis = { keyPrefix: config.redisKeyPrefix };
+  const kv = config.redisUrl ? new RedisKeyValueStore(config.redisUrl, redis) : new MemoryKeyValueStore();
+  const pubsub = config.redisUrl ? new RedisPubSub(config.redisUrl, redis) : new MemoryPubSub();
   closers.push(() => kv.close(), () => pubsub.close());
   const metrics = createMetrics({ commit: config.commit });
   const orm = await openDatabase(config.database, entities, logger, {}, hooks, { defaultQuotaBytes: config.defaultQuotaBytes }).catch(async (error: unknown) => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephBackend, startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
@@ -243,7 +243,7 @@ describe('a 400 MiB PUT to a server process', () => {
     inbox = await startInbox();
     const routing = path.join(tempDir('stratus-davbig-'), 'storage.json');
     writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-    server = await startServerProcess({ DATABASE_URL: procDb.url ?? '', REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, DATA_DIR: tempDir() }, 60_000);
+    server = await startServerProcess({ DATABASE_URL: procDb.url ?? '', ...redisEnv(9), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, DATA_DIR: tempDir() }, 60_000);
     const email = `davbig-${process.pid}-${Date.now()}@example.com`;
     await gql(server.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
     const code = await inbox.codeFor(email);

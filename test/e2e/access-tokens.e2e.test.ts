@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { until } from '../support/chunks.ts';
 import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, gql, type GraphQLResponse } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
@@ -71,7 +71,7 @@ function wsQuery(client: Client, query: string): Promise<unknown> {
 beforeAll(async () => {
   t = await startTestApp();
   second = await startServerProcess({
-    DATABASE_URL: t.db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: t.storageConfigPath, JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: tempDir('stratus-pat-b-'),
+    DATABASE_URL: t.db.url ?? '', ...redisEnv(), STORAGE_CONFIG: t.storageConfigPath, JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: tempDir('stratus-pat-b-'),
   });
   owner = await t.signUp();
 }, 120_000);

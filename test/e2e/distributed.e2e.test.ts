@@ -17,7 +17,7 @@ import { uploadFile } from '../../cli/lib/upload.ts';
 import { startFakeDns, type FakeDns } from '../fakes/dns-server.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 import { errorCode, gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   metricsPort = await freePort('127.0.0.2');
   gatewayMetricsPort = await freePort('127.0.0.1');
   const common = {
-    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/9`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    DATABASE_URL: db.url!, ...redisEnv(9), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
     SERVICE_HOST_ACCOUNTS: 'rel-accounts', SERVICE_HOST_FILES: 'rel-files', SERVICE_HOST_UPLOADS: 'rel-uploads', SERVICE_HOST_TRANSFER: 'rel-transfer',
     INTERNAL_TOKEN,

@@ -14,7 +14,7 @@ import { uploadFile } from '../../cli/lib/upload.ts';
 import { startFakeDns, type FakeDns } from '../fakes/dns-server.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
   servicePort = await freePort('127.0.0.2');
   const common = {
-    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/10`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    DATABASE_URL: db.url!, ...redisEnv(10), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(servicePort), SERVICE_DNS_SERVERS: dns.server, STRATUS_COMMIT: COMMIT,
   };
   // One at a time: the first one applies the migrations.

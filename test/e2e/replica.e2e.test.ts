@@ -26,7 +26,7 @@ import { httpClient } from '../../internal/platform/rpc/client.ts';
 import { trpcHttpHandler } from '../../internal/platform/rpc/serve.ts';
 import { createRuntime, type Runtime } from '../../internal/platform/runtime.ts';
 import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv, testEnv } from '../support/env.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 
 const REPLICA_DIR = '/var/lib/stratus/mariadb-replica';
@@ -108,7 +108,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'silent',
     DATABASE_URL: inDb(primaryUrl()),
     DATABASE_REPLICA_URLS: inDb(replicaUrl()),
-    REDIS_URL: testEnv.redisUrl,
+    ...redisEnv(),
     DATABASE_REPLICA_CHECK_INTERVAL_MS: '200',
     DATABASE_READ_YOUR_WRITES_MS: String(WINDOW_MS),
   });

@@ -17,7 +17,7 @@ import { fileContentHash } from '../../cli/lib/hash.ts';
 import { startFakeDns, type FakeDns } from '../fakes/dns-server.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv, testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
@@ -59,7 +59,7 @@ beforeAll(async () => {
   }));
   const port = await freePort('127.0.0.2');
   const common = {
-    DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/10`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
+    DATABASE_URL: db.url!, ...redisEnv(10), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url,
     AMQP_URL: testEnv.amqpUrl, TRANSFER_AMQP_PREFIX: `test.trace.${randomBytes(4).toString('hex')}`, TRANSFER_SOURCE_GRACE_MS: '200',
     SERVICE_DISCOVERY: 'k8s', K8S_NAMESPACE: NAMESPACE, SERVICE_PORT: String(port), SERVICE_DNS_SERVERS: dns.server,
     INTERNAL_TOKEN: 'internal-token-of-the-trace-test-0123456789',

@@ -21,7 +21,7 @@ import { rabbitTopology } from '../../internal/platform/mq/rabbitmq.queue.ts';
 import { TransferJobRow } from '../../internal/transfer/transfer.entities.ts';
 import { cephBackend, startTestApp, type TestApp } from '../support/app.ts';
 import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv, testEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 
@@ -49,7 +49,7 @@ async function startWorker(): Promise<ChildProcess> {
     cwd: testEnv.root,
     env: {
       PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'info',
-      DATA_DIR: tempDir('stratus-worker-'), JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: t.db.url!, REDIS_URL: testEnv.redisUrl,
+      DATA_DIR: tempDir('stratus-worker-'), JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: t.db.url!, ...redisEnv(),
       STORAGE_CONFIG: t.storageConfigPath, ...TRANSFER_ENV,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -196,13 +196,18 @@ describe('async transfer', () => {
         `${((switchedAt - started) / 1000).toFixed(1)} s from starting the replacement worker process`,
     );
     expect(job).toMatchObject({ attempts: 2, bytes: 200 * MiB, activeKey: null });
-    expect(events.filter((e) => e.id === job.id && e.status === 'DONE')).toHaveLength(1);
+    // The events travel worker → Redis pub/sub → gateway → graphql-ws, after the row is written:
+    // the row's DONE says nothing about whether its event has arrived yet, so wait for the event.
+    // Both runs announced RUNNING; only the second finished.
+    await expect.poll(() => events.filter((e) => e.id === job.id).map((e) => e.status)).toEqual(['QUEUED', 'RUNNING', 'RUNNING', 'DONE']);
     expect(await store('staging').head(key)).toBeNull();
     expect((await store('public').head(key))?.size).toBe(200 * MiB);
     // The killed run's multipart upload was aborted, not left holding storage.
     expect((await store('public').listMultipartUploads(key)).filter((u) => u.key === key)).toEqual([]);
     const got = await hashDownload(`${t.url}/files/${up.fileId}/content`, person.headers());
     expect(got).toMatchObject({ status: 200, bytes: 200 * MiB, contentHash: up.contentHash });
+    // Seconds later, still one DONE: no late redelivery ran the job again.
+    expect(events.filter((e) => e.id === job.id).map((e) => e.status)).toEqual(['QUEUED', 'RUNNING', 'RUNNING', 'DONE']);
   }, 240_000);
 
   it('RabbitMQ restarted with jobs queued: none lost; publisher and consumer reconnect', async () => {

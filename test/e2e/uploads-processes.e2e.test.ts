@@ -13,7 +13,7 @@ import { fileContentHash } from '../../cli/lib/hash.ts';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   const dir = tempDir('stratus-procs-');
   const routing = path.join(dir, 'storage.json');
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-  env = { DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/8`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
+  env = { DATABASE_URL: db.url!, ...redisEnv(8), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
   [a, b] = await Promise.all([startServerProcess({ ...env, DATA_DIR: tempDir() }), startServerProcess({ ...env, DATA_DIR: tempDir() })]);
   const email = `procs-${process.pid}-${Date.now()}@example.com`;
   await gql(a.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });

@@ -10,7 +10,7 @@ import { fileContentHash } from '../../cli/lib/hash.ts';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { hashDownload, makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   inbox = await startInbox();
   const routing = path.join(tempDir('stratus-kill-'), 'storage.json');
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-  env = { DATABASE_URL: db.url!, REDIS_URL: `${testEnv.redisUrl}/10`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, DATA_DIR: tempDir() };
+  env = { DATABASE_URL: db.url!, ...redisEnv(10), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, DATA_DIR: tempDir() };
   server = await startServerProcess(env);
   const email = `kill-${process.pid}-${Date.now()}@example.com`;
   await gql(server.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });

@@ -20,7 +20,7 @@ import { rabbitTopology } from '../../internal/platform/mq/rabbitmq.queue.ts';
 import { TransferJobRow } from '../../internal/transfer/transfer.entities.ts';
 import { cephBackend, startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
 import { tempDir } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv, testEnv } from '../support/env.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 
 const MAX_DELIVERIES = 3;
@@ -111,7 +111,7 @@ beforeAll(async () => {
   });
   workers = new Supervisor({
     PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'info',
-    JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: t.db.url!, REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: t.storageConfigPath, ...TRANSFER_ENV,
+    JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: t.db.url!, ...redisEnv(), STORAGE_CONFIG: t.storageConfigPath, ...TRANSFER_ENV,
   });
 }, 90_000);
 

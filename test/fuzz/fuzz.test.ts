@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../../api/graphql/schema.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
@@ -58,7 +58,7 @@ beforeAll(async () => {
   const dataDir = tempDir('stratus-fuzz-');
   const storage = path.join(dataDir, 'storage.json');
   writeFileSync(storage, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-  server = await startServerProcess({ DATA_DIR: dataDir, DATABASE_URL: db.url ?? '', REDIS_URL: `${testEnv.redisUrl}/11`, STORAGE_CONFIG: storage, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, LOG_LEVEL: 'info' }, 60_000);
+  server = await startServerProcess({ DATA_DIR: dataDir, DATABASE_URL: db.url ?? '', ...redisEnv(11), STORAGE_CONFIG: storage, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, LOG_LEVEL: 'info' }, 60_000);
   const email = `fuzz${randomBytes(4).toString('hex')}@example.com`;
   await gql(server.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });
   const code = await inbox.codeFor(email);

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, type GraphQLResponse } from '../support/graphql.ts';
 
 let t: TestApp;
@@ -16,7 +16,7 @@ let fileId: string;
 
 beforeAll(async () => {
   // The client addresses below come as X-Forwarded-For from 127.0.0.1: trusted as a proxy here only.
-  t = await startTestApp({ env: { REDIS_URL: `${testEnv.redisUrl}/13`, TRUSTED_PROXIES: '127.0.0.1/32' } });
+  t = await startTestApp({ env: { ...redisEnv(13), TRUSTED_PROXIES: '127.0.0.1/32' } });
   aliceName = `a${randomBytes(5).toString('hex')}`;
   alice = await t.signUp(aliceName);
   fileId = (await uploadSmall(t.url, alice.token, 'doc.txt', 'shared words')).data!.uploadFile.id;

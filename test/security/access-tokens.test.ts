@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, gql } from '../support/graphql.ts';
 
 let t: TestApp;
@@ -44,7 +44,7 @@ async function dav(authorization: string | undefined, ip = freshIp()): Promise<R
 beforeAll(async () => {
   // '' = the documented defaults; Redis database 6 of its own (the counters must not meet other suites').
   t = await startTestApp({
-    env: { REDIS_URL: `${testEnv.redisUrl}/6`, TRUSTED_PROXIES: '127.0.0.1/32', SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '', SIGNIN_FAILURES_PER_CLIENT: '', EMAIL_CODES_PER_CLIENT_HOUR: '' },
+    env: { ...redisEnv(6), TRUSTED_PROXIES: '127.0.0.1/32', SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '', SIGNIN_FAILURES_PER_CLIENT: '', EMAIL_CODES_PER_CLIENT_HOUR: '' },
   });
   await t.app.runtime.kv.del('acct:code-client:127.0.0.1');
   alice = await person();

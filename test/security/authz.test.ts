@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildSchema } from '../../api/graphql/schema.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv, testEnv } from '../support/env.ts';
 import { gql, type GraphQLResponse } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 
@@ -73,7 +73,7 @@ async function must<T>(res: Promise<GraphQLResponse<T>>): Promise<T> {
 
 beforeAll(async () => {
   // A Redis database of this file's own: rate-limit counters of other files must not meet ours.
-  t = await startTestApp({ env: { REDIS_URL: `${testEnv.redisUrl}/12` } });
+  t = await startTestApp({ env: { ...redisEnv(12) } });
   admin = await person(); // the first person is the administrator
   alice = await person();
   bob = await person();

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
@@ -27,7 +27,7 @@ function env(extra: Record<string, string>): Record<string, string> {
   const dataDir = tempDir('stratus-sec-');
   const storage = path.join(dataDir, 'storage.json');
   writeFileSync(storage, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-  return { DATA_DIR: dataDir, DATABASE_URL: db.url ?? '', REDIS_URL: `${testEnv.redisUrl}/15`, STORAGE_CONFIG: storage, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, ...extra };
+  return { DATA_DIR: dataDir, DATABASE_URL: db.url ?? '', ...redisEnv(15), STORAGE_CONFIG: storage, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url, ...extra };
 }
 
 beforeAll(async () => {

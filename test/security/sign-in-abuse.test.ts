@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, type GraphQLResponse } from '../support/graphql.ts';
 
 let t: TestApp;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   // Redis database 5 of its own: t.signUp asks for codes from 127.0.0.1 itself, whose budget the
   // other suites (roomy limits, database 0) spend; here it starts afresh each run.
   t = await startTestApp({
-    env: { REDIS_URL: `${testEnv.redisUrl}/5`, TRUSTED_PROXIES: '127.0.0.1/32', SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '', SIGNIN_FAILURES_PER_CLIENT: '', EMAIL_CODES_PER_CLIENT_HOUR: '' },
+    env: { ...redisEnv(5), TRUSTED_PROXIES: '127.0.0.1/32', SIGNIN_ATTEMPTS_PER_CLIENT_MINUTE: '', SIGNIN_FAILURES_PER_CLIENT: '', EMAIL_CODES_PER_CLIENT_HOUR: '' },
   });
   await t.app.runtime.kv.del('acct:code-client:127.0.0.1', 'acct:signin:cpu:127.0.0.1');
 });

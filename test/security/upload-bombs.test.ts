@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPEN_SESSIONS } from '../../internal/uploads/uploads.service.ts';
 import { UploadSessionRow } from '../../internal/uploads/uploads.entities.ts';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { errorCode, gql } from '../support/graphql.ts';
 
 const MiB = 1024 * 1024;
@@ -18,7 +18,7 @@ let t: TestApp;
 let alice: { token: string; userId: string };
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { REDIS_URL: `${testEnv.redisUrl}/14` } });
+  t = await startTestApp({ env: { ...redisEnv(14) } });
   alice = await t.signUp();
 });
 afterAll(() => t?.close());

@@ -10,7 +10,7 @@ import { CodeBox } from './mail.ts';
 import { loadConfig } from '../../internal/platform/config.ts';
 import { createLogger, type Logger } from '../../internal/platform/logger.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from './db.ts';
-import { ROOMY_CLIENT_LIMITS, testEnv } from './env.ts';
+import { redisEnv, ROOMY_CLIENT_LIMITS, testEnv } from './env.ts';
 import { gql } from './graphql.ts';
 import { TEST_JWT_SECRET } from './runtime.ts';
 
@@ -51,7 +51,7 @@ export async function startTestApp(options: { routing?: (dataDir: string) => unk
   writeFileSync(storageConfigPath, JSON.stringify(routing));
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent',
-    DATABASE_URL: db.url ?? '', REDIS_URL: testEnv.redisUrl, STORAGE_CONFIG: storageConfigPath, ...ROOMY_CLIENT_LIMITS, ...options.env,
+    DATABASE_URL: db.url ?? '', ...redisEnv(), STORAGE_CONFIG: storageConfigPath, ...ROOMY_CLIENT_LIMITS, ...options.env,
   });
   const queries: string[] = [];
   const mailer = new CodeBox();

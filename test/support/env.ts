@@ -3,6 +3,7 @@
  * into scripts/.env.test (variables of the same name in the environment win). A missing value is
  * an error, never a skip: a test that needs Redis must fail when Redis is absent.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,3 +77,18 @@ export const testEnv = {
     };
   },
 };
+
+/**
+ * A key prefix of this test file's own (each file has its own module instance): the suites share
+ * one Redis that outlives them, and a rerun must not meet what an earlier run left in it — a share's
+ * wrong-password budget per client address lasts 15 minutes, and every test client is 127.0.0.1.
+ */
+const FILE_KEY_PREFIX = `test:${randomBytes(6).toString('hex')}:`;
+
+/**
+ * REDIS_URL (database `db` when given) and this file's REDIS_KEY_PREFIX, for every Stratus process
+ * a test file starts: the processes of one file share their keys and channels, as a deployment's do.
+ */
+export function redisEnv(db?: number): { REDIS_URL: string; REDIS_KEY_PREFIX: string } {
+  return { REDIS_URL: db === undefined ? testEnv.redisUrl : `${testEnv.redisUrl}/${db}`, REDIS_KEY_PREFIX: FILE_KEY_PREFIX };
+}

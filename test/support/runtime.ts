@@ -5,7 +5,7 @@ import type { OrmHooks } from '../../internal/platform/db/orm.ts';
 import { createLogger } from '../../internal/platform/logger.ts';
 import { createRuntime, type Runtime } from '../../internal/platform/runtime.ts';
 import { createMysqlDatabase, createSqliteDatabase, tempDir, type TestDatabase } from './db.ts';
-import { ROOMY_CLIENT_LIMITS, testEnv } from './env.ts';
+import { redisEnv, ROOMY_CLIENT_LIMITS } from './env.ts';
 
 export type Stack = 'real' | 'embedded';
 
@@ -38,7 +38,7 @@ export async function createTestRuntime(stack: Stack, env: Record<string, string
     LOG_LEVEL: 'silent',
     ...ROOMY_CLIENT_LIMITS,
     ...(db.url ? { DATABASE_URL: db.url } : {}),
-    ...(stack === 'real' ? { REDIS_URL: testEnv.redisUrl } : {}),
+    ...(stack === 'real' ? redisEnv() : {}),
     ...env,
   });
   if (db.options.kind === 'sqlite') config.database = db.options;

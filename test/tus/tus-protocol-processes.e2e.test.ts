@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
-import { testEnv } from '../support/env.ts';
+import { redisEnv } from '../support/env.ts';
 import { hashDownload } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
 import { TEST_JWT_SECRET } from '../support/runtime.ts';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   inbox = await startInbox();
   const routing = path.join(tempDir('stratus-tusprocs-'), 'storage.json');
   writeFileSync(routing, JSON.stringify({ default: 'ceph', backends: [cephBackend()] }));
-  const env = { DATABASE_URL: db.url ?? '', REDIS_URL: `${testEnv.redisUrl}/10`, STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
+  const env = { DATABASE_URL: db.url ?? '', ...redisEnv(10), STORAGE_CONFIG: routing, JWT_SECRET: TEST_JWT_SECRET, SMTP_URL: inbox.url };
   [a, b] = await Promise.all([startServerProcess({ ...env, DATA_DIR: tempDir() }, 150_000), startServerProcess({ ...env, DATA_DIR: tempDir() }, 150_000)]);
   const email = `tusprocs-${process.pid}-${Date.now()}@example.com`;
   await gql(a.url, 'mutation($e: String!) { requestEmailCode(email: $e) }', { e: email });

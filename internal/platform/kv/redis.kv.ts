@@ -5,9 +5,15 @@ import type { KeyValueStore, PubSub, SetOptions, Unsubscribe } from './kv.ts';
 import { tracingEnabled } from '../tracing/tracing.ts';
 import { traceCommands } from './redis.tracing.ts';
 
-function connect(url: string, name: string): Redis {
+/** `keyPrefix`: put before every key (ioredis does it for each command's key arguments). */
+export interface RedisOptions {
+  keyPrefix?: string;
+}
+
+function connect(url: string, name: string, keyPrefix = ''): Redis {
   const client = new Redis(url, {
     connectionName: name,
+    ...(keyPrefix ? { keyPrefix } : {}),
     // Fail a command fast when Redis is down instead of queueing it forever; callers see UNAVAILABLE.
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
@@ -27,8 +33,8 @@ async function guard<T>(op: () => Promise<T>): Promise<T> {
 export class RedisKeyValueStore implements KeyValueStore {
   readonly client: Redis;
 
-  constructor(url: string) {
-    this.client = connect(url, 'stratus-kv');
+  constructor(url: string, options: RedisOptions = {}) {
+    this.client = connect(url, 'stratus-kv', options.keyPrefix);
   }
 
   get(key: string) {
@@ -123,13 +129,19 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 }
 
-/** Pub/sub over Redis: one connection publishes, one subscribes (Redis forbids mixing them). */
+/**
+ * Pub/sub over Redis: one connection publishes, one subscribes (Redis forbids mixing them).
+ * Channels are not keys, so ioredis leaves them alone: the key prefix is put before them here.
+ * `handlers` is keyed by the channel as Redis names it (prefixed).
+ */
 export class RedisPubSub implements PubSub {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
+  private readonly prefix: string;
 
-  constructor(url: string) {
+  constructor(url: string, options: RedisOptions = {}) {
+    this.prefix = options.keyPrefix ?? '';
     this.publisher = connect(url, 'stratus-pub');
     this.subscriber = connect(url, 'stratus-sub');
     this.subscriber.on('message', (channel: string, message: string) => {
@@ -137,13 +149,14 @@ export class RedisPubSub implements PubSub {
     });
   }
 
-  publish(channel: string, message: string) {
+  publish(name: string, message: string) {
     return guard(async () => {
-      await this.publisher.publish(channel, message);
+      await this.publisher.publish(this.prefix + name, message);
     });
   }
 
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+  async subscribe(name: string, onMessage: (message: string) => void): Promise<Unsubscribe> {
+    const channel = this.prefix + name;
     let set = this.handlers.get(channel);
     if (!set) {
       this.handlers.set(channel, (set = new Set()));
