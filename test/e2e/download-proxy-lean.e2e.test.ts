@@ -3,12 +3,21 @@
  * (internal/storage/s3/lean-get.ts), on the real stack with Ceph RGW in `proxy` mode: the bytes,
  * ranges, validators and Content-Disposition are the same as through the SDK, for the file
  * download and the share download, and a client that goes away mid-body does not break the next
- * download.
+ * download. Then curl, a client no one here wrote, as people run it: whole, throttled, ranged, cut
+ * off and resumed with `-C -`, all at once on one 64 MiB file.
  */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
+import { tempDir } from '../support/db.ts';
 import { gql } from '../support/graphql.ts';
+
+const run = promisify(execFile);
 
 const MiB = 1024 * 1024;
 let t: TestApp;
@@ -108,4 +117,34 @@ describe('proxied download of a big file (lean GET)', () => {
       expect(got?.equals(runs[i]!.file.bytes), `download ${i} (${runs[i]!.how})`).toBe(true);
     });
   });
+
+  it('curl: whole, throttled, ranged, cut off and resumed with -C -, at once on a 64 MiB file', async () => {
+    const big = randomBytes(64 * MiB);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const id = (await uploadSmall(t.url, token, 'film.mkv', big)).data!.uploadFile.id;
+    const url = `${t.url}/files/${id}/content`;
+    const dir = tempDir('stratus-curl-');
+    const out = (name: string) => path.join(dir, name);
+    const curl = (...args: string[]) => run('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, ...args, url]);
+    // Cut off after about a second at 8 MB/s (curl exits 28, the file holds what came), then resumed
+    // below: curl asks for `Range: bytes=<what it has>-` and appends.
+    const cut = curl('-f', '--limit-rate', '8M', '--max-time', '1', '-o', out('resumed')).then(
+      () => { throw new Error('the throttled curl was meant to be cut off'); },
+      (error: { code?: number }) => expect(error.code).toBe(28),
+    );
+    await Promise.all([
+      curl('-f', '-o', out('whole')),
+      curl('-f', '--limit-rate', '24M', '-o', out('throttled')),
+      curl('-f', '-r', `${MiB + 7}-${40 * MiB}`, '-o', out('range')),
+      cut,
+    ]);
+    const partial = readFileSync(out('resumed')).length;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(big.length);
+    const { stderr } = await curl('-f', '-v', '-C', '-', '-o', out('resumed'));
+    expect(stderr).toMatch(new RegExp(`range: bytes=${partial}-`, 'i'));
+    expect(stderr).toMatch(/< HTTP\/1\.1 206/);
+    for (const name of ['whole', 'throttled', 'resumed']) expect(sha(readFileSync(out(name))), name).toBe(sha(big));
+    expect(sha(readFileSync(out('range')))).toBe(sha(big.subarray(MiB + 7, 40 * MiB + 1)));
+  }, 120_000);
 });
