@@ -544,7 +544,10 @@ export type Mutation = {
    * size (the file's length in bytes, which a client reading a file knows) the bytes go on to
    * storage as they arrive instead of being held until the request ends; a body of any other length
    * is refused (BAD_INPUT size-mismatch) and nothing is kept. A size over the space left or over the
-   * limit of this way is refused before a byte is stored.
+   * limit of this way is refused before a byte is stored. mimeType, when given, is the file's type
+   * instead of its part's Content-Type (a part always has one: application/octet-stream when the
+   * client knows none); null records no type, as createUpload without one (served as
+   * application/octet-stream); a value that is not type/subtype is refused (BAD_INPUT).
    */
   uploadFile: File;
   /** Starts a resumable upload; checks name and quota now. With contentHash the answer has a challenge. */
@@ -699,6 +702,7 @@ export type MutationUploadFileArgs = {
   file: Scalars['Upload']['input'];
   conflict?: InputMaybe<ConflictPolicy>;
   size?: InputMaybe<Scalars['Size']['input']>;
+  mimeType?: InputMaybe<Scalars['String']['input']>;
 };
 
 

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/profile/small-probe.ts [files] [KiB]`: what one small upload costs the server.
+ * `npx tsx bench/profile/small-probe.ts [files] [KiB] [extension]`: what one small upload costs the server.
  * Uploads `files` files of `KiB` each, each of its own bytes (the same bytes would take the dedup
  * path: a second blob read, the object deleted again), default 400 × 100 KiB (the cdperf mix's commonest class),
  * with the CLI's `sendFile` at 4 in flight, after a warm-up, and prints the server's CPU ms per file
@@ -21,6 +21,9 @@ import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 
 const files = Number(process.argv[2] ?? 400);
 const size = Number(process.argv[3] ?? 100) * 1024;
+// The files' extension: `jpg` (the default) makes each an image by name, so the thumbnail job reads
+// its head from RGW and records that it is none; `bin` leaves the job out.
+const extension = process.argv[4] ?? 'jpg';
 const IN_FLIGHT = 4;
 
 // The server's objects and the direct PUTs go to S3 buckets of this run, removed at its end (or on
@@ -45,7 +48,7 @@ function servicesCpu(): Map<string, number> {
 const perFile = (before: Map<string, number>, n: number): string =>
   [...servicesCpu()].map(([name, s]) => `${name} ${round(((s - (before.get(name) ?? 0)) * 1000) / n, 2)}`).join(', ');
 /** `n` files of distinct bytes (their seed is their name). */
-const sources = async (prefix: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => tempFile(`${prefix}-${i}.jpg`, size, `${prefix}-${i}-${Date.now()}`)));
+const sources = async (prefix: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => tempFile(`${prefix}-${i}.${extension}`, size, `${prefix}-${i}-${Date.now()}`)));
 const made: { file: string; remove(): void }[] = [];
 const upload = async (api: Parameters<typeof sendFile>[0], list: { file: string }[]) => {
   await pool(list, IN_FLIGHT, async ({ file }) => { await sendFile(api, file, { name: path.basename(file) }); });

@@ -195,6 +195,7 @@ export type UploadEmptyFileMutationVariables = Exact<{
   file: unknown;
   conflict?: ConflictPolicy | null | undefined;
   size?: number | null | undefined;
+  mimeType?: string | null | undefined;
 }>;
 
 
@@ -224,4 +225,4 @@ export const LoginDocument = "mutation Login($username: String!, $password: Stri
 export const WhoAmIDocument = "query WhoAmI {\n  me {\n    id\n    username\n    email\n    quota {\n      used\n      limit\n    }\n  }\n}" as Operation<WhoAmIQuery, WhoAmIQueryVariables>;
 export const ResumableUploadsDocument = "query ResumableUploads {\n  uploads {\n    id\n    name\n    parentId\n    status\n  }\n}" as Operation<ResumableUploadsQuery, ResumableUploadsQueryVariables>;
 export const UploadStatusDocument = "query UploadStatus($id: ID!) {\n  upload(id: $id) {\n    status\n  }\n}" as Operation<UploadStatusQuery, UploadStatusQueryVariables>;
-export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL, $size: Size) {\n  uploadFile(parentId: $parentId, file: $file, conflict: $conflict, size: $size) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;
+export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL, $size: Size, $mimeType: String) {\n  uploadFile(\n    parentId: $parentId\n    file: $file\n    conflict: $conflict\n    size: $size\n    mimeType: $mimeType\n  ) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;

@@ -22,8 +22,14 @@ const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
 export interface SimpleUpload {
   parentId: string | null;
   name: string;
-  /** As the client declared it; anything that is not type/subtype is stored as application/octet-stream. */
+  /** The part's Content-Type as the client sent it; anything that is not type/subtype is stored as application/octet-stream. */
   mimeType: string;
+  /**
+   * uploadFile's `mimeType` argument, which wins over the part's type when given: null records no
+   * type (a multipart part cannot say "none": it always has a Content-Type), a string must be
+   * type/subtype (else BAD_INPUT, before a byte is stored).
+   */
+  declaredType?: string | null;
   body: Readable;
   /**
    * The body's length as the client declared it (uploadFile's `size`): the bytes are then streamed
@@ -72,16 +78,27 @@ async function storeBody(ports: SimpleUploadPorts, upload: SimpleUpload, tally: 
   const quota = { used: target.used, limit: target.limit };
   const room = Math.max(0, quota.limit - quota.used - target.reserved);
   const max = upload.limit.bytes;
-  const mimeType = MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  const mimeType = recordedType(upload);
   const overLimit = () =>
     room < max
       ? new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } })
       : new AppError('PAYLOAD_TOO_LARGE', `${upload.limit.operation} takes at most ${max} bytes; use createUpload for larger files`, { details: { limit: max } });
   const size = upload.size ?? null;
   if (size !== null && size > Math.min(room, max)) throw overLimit();
-  const written = size === null ? await ports.blobWriter.write(upload.body, Math.min(room, max), overLimit, mimeType) : await ports.blobWriter.writeSized(upload.body, size, mimeType);
+  const written = size === null ? await ports.blobWriter.write(upload.body, Math.min(room, max), overLimit, mimeType ?? undefined) : await ports.blobWriter.writeSized(upload.body, size, mimeType ?? undefined);
   Object.assign(tally, { backend: written.backend, bytes: written.size });
   return { target, written, mimeType };
+}
+
+/** The type the file gets: the declared one when given (checked), else the part's (lenient). */
+function recordedType(upload: SimpleUpload): string | null {
+  const declared = upload.declaredType;
+  if (declared === undefined) return MIME_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  if (declared === null) return null;
+  if (declared.length > 255 || !MIME_RE.test(declared)) {
+    throw new AppError('BAD_INPUT', 'mimeType must be a media type, type/subtype', { details: { field: 'mimeType', reason: 'invalid' } });
+  }
+  return declared.toLowerCase();
 }
 
 /**

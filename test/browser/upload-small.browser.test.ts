@@ -1,8 +1,9 @@
 /**
- * The web app sends a file of at most one chunk (8 MiB) whose type the browser knows as
- * `uploadFile`, one GraphQL multipart request, instead of an upload session (openUploads,
- * createUpload, a chunk PUT, completeUpload, after hashing it in a worker); the file lands with
- * its content hash. A larger file still takes a session. Real Chromium (playwright-core) against
+ * The web app sends a file of at most one chunk (8 MiB) as `uploadFile`, one GraphQL multipart
+ * request, instead of an upload session (openUploads, createUpload, a chunk PUT, completeUpload,
+ * after hashing it in a worker); the file lands with its content hash, and one the browser knows
+ * no type of (File.type '') with none recorded (`mimeType: null`). A larger file still takes a
+ * session. Real Chromium (playwright-core) against
  * the all-in-one server as a child process on embedded defaults.
  *
  * Needs /usr/bin/chromium; builds web/dist when it is missing or older than web/src.
@@ -87,10 +88,12 @@ async function stored(name: string): Promise<{ size: number; contentHash: string
 }
 
 describe('uploading small files from the web app', { timeout: 120_000 }, () => {
-  it('a 100 KB text file and an 8 MiB photo go in one uploadFile request each: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
+  it('a 100 KB text file, an 8 MiB photo and a file of no known type go in one uploadFile request each: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
     const dir = tempDir('stratus-small-files-');
     const note = path.join(dir, 'note.txt');
     writeFileSync(note, 'a line of a note\n'.repeat(6_000));
+    const odd = path.join(dir, 'data.unknownext');
+    writeFileSync(odd, randomBytes(5000));
     const photo = await makeFile('photo.jpg', 8 * MiB, `photo-${username}`);
     const big = await makeFile('big.jpg', 9 * MiB, `big-${username}`);
 
@@ -103,24 +106,26 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This folder is empty.').waitFor();
-    await page.getByLabel('Choose files to upload').setInputFiles([note, photo]);
+    await page.getByLabel('Choose files to upload').setInputFiles([note, photo, odd]);
     await page.getByRole('button', { name: 'Download note.txt' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Download photo.jpg' }).waitFor({ timeout: 60_000 });
-    for (let i = 0; i < 100 && seen.multipart.length < 2; i++) await sleep(20);
+    await page.getByRole('button', { name: 'Download data.unknownext' }).waitFor({ timeout: 60_000 });
+    for (let i = 0; i < 100 && seen.multipart.length < 3; i++) await sleep(20);
 
-    expect(seen.multipart).toHaveLength(2);
+    expect(seen.multipart).toHaveLength(3);
     for (const body of seen.multipart) expect(body).toContain('uploadFile');
     // (OpenUploads is also asked by the unfinished-uploads list of the page: not counted.)
     expect(seen.json.filter((b) => /createUpload|completeUpload/.test(b))).toEqual([]);
     expect(seen.puts).toBe(0);
     expect(await stored('note.txt')).toMatchObject({ size: statSync(note).size, contentHash: await fileContentHash(note, statSync(note).size), mimeType: 'text/plain' });
     expect(await stored('photo.jpg')).toMatchObject({ size: 8 * MiB, contentHash: await fileContentHash(photo, 8 * MiB), mimeType: 'image/jpeg' });
+    expect(await stored('data.unknownext')).toMatchObject({ size: 5000, contentHash: await fileContentHash(odd, 5000), mimeType: null });
 
     await page.getByLabel('Choose files to upload').setInputFiles(big);
     await page.getByRole('button', { name: 'Download big.jpg' }).waitFor({ timeout: 60_000 });
     expect(seen.json.filter((b) => b.includes('createUpload'))).toHaveLength(1);
     expect(seen.puts).toBeGreaterThan(0);
-    expect(seen.multipart).toHaveLength(2);
+    expect(seen.multipart).toHaveLength(3);
     await context.close();
   });
 });

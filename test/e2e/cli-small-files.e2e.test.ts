@@ -2,9 +2,9 @@
  * `stratus upload` sends a file of at most one chunk (8 MiB by default, --chunk-size otherwise)
  * whose MIME type it knows as `uploadFile`, one request, instead of an upload session (four
  * requests: openUploads, createUpload, a chunk PUT, completeUpload): no session row is ever made
- * for it, and the stored file has the local content hash and the extension's type. A larger file,
- * and a small file of unknown type (a session records no MIME type; a multipart part always has
- * one), still go through a session.
+ * for it, and the stored file has the local content hash and the extension's type. A small file
+ * of unknown type goes in one request too and is recorded with no type (uploadFile's `mimeType:
+ * null`), as a session records it; a larger file still goes through a session.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,15 +45,14 @@ async function upload(file: string, ...args: string[]): Promise<Report> {
 }
 
 describe('stratus upload: small files in one request', () => {
-  it('chooses one request up to the chunk size for a known type, a session above it, for an unknown type, or to continue one', () => {
+  it('chooses one request up to the chunk size, a session above it or to continue one', () => {
     expect(ONE_REQUEST_MAX).toBe(8 * MiB);
-    expect(uploadWay(1, 'text/plain')).toBe('request');
-    expect(uploadWay(8 * MiB, 'image/png')).toBe('request');
-    expect(uploadWay(8 * MiB + 1, 'image/png')).toBe('session');
-    expect(uploadWay(12 * MiB, 'image/png', { chunkSize: 16 * MiB })).toBe('request');
-    expect(uploadWay(100, null)).toBe('session');
-    expect(uploadWay(0, null)).toBe('request');
-    expect(uploadWay(100, 'text/plain', { sessionId: 's1' })).toBe('session');
+    expect(uploadWay(1)).toBe('request');
+    expect(uploadWay(0)).toBe('request');
+    expect(uploadWay(8 * MiB)).toBe('request');
+    expect(uploadWay(8 * MiB + 1)).toBe('session');
+    expect(uploadWay(12 * MiB, { chunkSize: 16 * MiB })).toBe('request');
+    expect(uploadWay(100, { sessionId: 's1' })).toBe('session');
   });
 
   it('a 100 KB text file and an 8 MiB photo make no upload session; the files have the local content hash and type', async () => {
@@ -71,15 +70,25 @@ describe('stratus upload: small files in one request', () => {
     expect(await sessionsOfOwner()).toBe(before);
   }, 120_000);
 
-  it('8 MiB + 1 byte, and a small file of unknown type, go through a session', async () => {
-    const big = await makeFile('big.jpg', 8 * MiB + 1);
+  it('a small file of unknown type goes in one request with no type recorded, as the session way records it; 8 MiB + 1 byte goes through a session', async () => {
     const dir = tempDir('stratus-cli-small-');
     const odd = path.join(dir, 'data.unknownext');
+    const bare = path.join(dir, 'Makefile');
     writeFileSync(odd, 'x'.repeat(1000));
+    writeFileSync(bare, 'all:\n\ttrue\n');
     const before = await sessionsOfOwner();
-    const reports = [await upload(big), await upload(odd)];
-    for (const report of reports) expect(report.sessionId).not.toBeNull();
-    expect(reports[1]?.file.mimeType).toBeNull();
-    expect(await sessionsOfOwner()).toBe(before + 2);
+    for (const file of [odd, bare]) {
+      const report = await upload(file);
+      expect(report.sessionId, file).toBeNull();
+      expect(report.file, file).toMatchObject({ mimeType: null, contentHash: await fileContentHash(file, report.file.size) });
+    }
+    expect(await sessionsOfOwner()).toBe(before);
+    // The same unknown type through a session (above the one-request size): null there too.
+    const big = path.join(dir, 'big.unknownext');
+    writeFileSync(big, Buffer.alloc(8 * MiB + 1, 7));
+    const session = await upload(big);
+    expect(session.sessionId).not.toBeNull();
+    expect(session.file.mimeType).toBeNull();
+    expect(await sessionsOfOwner()).toBe(before + 1);
   }, 120_000);
 });

@@ -425,6 +425,7 @@ export type UploadFileMutationVariables = Exact<{
   parentId?: string | null | undefined;
   file: File;
   size?: number | null | undefined;
+  mimeType?: string | null | undefined;
 }>;
 
 
@@ -512,7 +513,7 @@ export const RevokeUploadLinkDocument = "mutation RevokeUploadLink($id: ID!) {\n
 export const UploadLinkActivityDocument = "subscription UploadLinkActivity($linkId: ID) {\n  uploadLinkActivity(linkId: $linkId) {\n    ...LinkArrival\n  }\n}\nfragment LinkArrival on UploadLinkArrival {\n  linkId\n  fileId\n  name\n  size\n  receivedAt\n}" as Operation<UploadLinkActivitySubscription, UploadLinkActivitySubscriptionVariables>;
 export const DropLinkDocument = "query DropLink($token: String!, $unlockToken: String) {\n  uploadLinkInfo(token: $token, unlockToken: $unlockToken) {\n    hasPassword\n    expiresAt\n    filesLeft\n    bytesLeft\n  }\n}" as Operation<DropLinkQuery, DropLinkQueryVariables>;
 export const UnlockDropLinkDocument = "mutation UnlockDropLink($token: String!, $password: String!) {\n  unlockUploadLink(token: $token, password: $password) {\n    token\n    expiresAt\n  }\n}" as Operation<UnlockDropLinkMutation, UnlockDropLinkMutationVariables>;
-export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!, $size: Size) {\n  uploadFile(parentId: $parentId, file: $file, size: $size) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;
+export const UploadFileDocument = "mutation UploadFile($parentId: ID, $file: Upload!, $size: Size, $mimeType: String) {\n  uploadFile(parentId: $parentId, file: $file, size: $size, mimeType: $mimeType) {\n    id\n    name\n    size\n  }\n}" as Operation<UploadFileMutation, UploadFileMutationVariables>;
 export const ActivityDocument = "query Activity($first: Int, $after: String, $fileId: ID) {\n  activity(first: $first, after: $after, fileId: $fileId) {\n    edges {\n      cursor\n      node {\n        id\n        at\n        action\n        file {\n          id\n          name\n          isFolder\n          parentId\n        }\n        fileName\n        actorName\n        ip\n        userAgent\n        detail\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n}" as Operation<ActivityQuery, ActivityQueryVariables>;
 export const FileVersionsDocument = "query FileVersions($id: ID!) {\n  file(id: $id) {\n    id\n    name\n    versions {\n      id\n      size\n      contentHash\n      createdAt\n    }\n  }\n}" as Operation<FileVersionsQuery, FileVersionsQueryVariables>;
 export const RestoreVersionDocument = "mutation RestoreVersion($fileId: ID!, $versionId: ID!) {\n  restoreVersion(fileId: $fileId, versionId: $versionId) {\n    id\n    size\n    updatedAt\n  }\n}" as Operation<RestoreVersionMutation, RestoreVersionMutationVariables>;

@@ -9,8 +9,9 @@
  * hashes it and applies the name, quota and dedup rules of completeUpload. Apollo's CSRF
  * prevention requires `apollo-require-preflight` on a multipart request.
  *
- * A session is kept to continue one, and for a file the browser gives no type: a multipart part
- * always has a Content-Type, which uploadFile records, while a session records none.
+ * A session is kept to continue one. A file the browser gives no type (File.type '') goes in one
+ * request too: its part's Content-Type is then application/octet-stream, and `mimeType: null`
+ * tells the server to record no type, as a session without one does.
  */
 import { auth, freshToken, refreshNow } from './api.ts';
 import { ApiError } from './errors.ts';
@@ -20,10 +21,9 @@ import { UploadFileDocument, type UploadFileMutation } from './graphql.generated
 export const ONE_REQUEST_MAX = 8 * 1024 * 1024;
 
 /** 'request': one uploadFile request; 'session': hash, createUpload, chunks, completeUpload. */
-export function uploadWay(size: number, mimeType: string, resumeSessionId: string | null): 'request' | 'session' {
+export function uploadWay(size: number, resumeSessionId: string | null): 'request' | 'session' {
   if (resumeSessionId !== null) return 'session';
-  if (size === 0) return 'request';
-  return size <= ONE_REQUEST_MAX && mimeType !== '' ? 'request' : 'session';
+  return size <= ONE_REQUEST_MAX ? 'request' : 'session';
 }
 
 interface Answer {
@@ -34,7 +34,7 @@ interface Answer {
 async function post(file: File, name: string, parentId: string, token: string | null): Promise<UploadFileMutation['uploadFile']> {
   const form = new FormData();
   // size: the server streams the bytes on to storage as they arrive instead of holding them.
-  form.append('operations', JSON.stringify({ query: UploadFileDocument, variables: { parentId, file: null, size: file.size } }));
+  form.append('operations', JSON.stringify({ query: UploadFileDocument, variables: { parentId, file: null, size: file.size, mimeType: file.type || null } }));
   // The file is the request's part "0", mapped onto variables.file.
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, name);

@@ -197,7 +197,7 @@ export class UploadManager {
       if (!item) return;
       const parentId = await this.folderFor(item.baseParentId, item.folders);
       this.update(key, { parentId });
-      if (uploadWay(item.size, item.file.type, item.resumeSessionId) === 'request') await this.sendInOneRequest(key, parentId);
+      if (uploadWay(item.size, item.resumeSessionId) === 'request') await this.sendInOneRequest(key, parentId);
       else await this.startSession(key, item, parentId);
     } catch (error) {
       this.fail(key, error);

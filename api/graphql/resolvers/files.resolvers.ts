@@ -93,7 +93,12 @@ export const filesResolvers: Resolvers = {
       const upload = await args.file;
       return writeSimpleUpload(
         { clients: ctx.clients, storage: ctx.bytes.storage, blobWriter: ctx.bytes.blobWriter, meter: ctx.bytes.uploadMeter },
-        { parentId: args.parentId ?? null, name: upload.filename, mimeType: upload.mimetype, body: upload.createReadStream(), size: args.size ?? null, limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' }, conflict: args.conflict ?? 'FAIL' },
+        {
+          parentId: args.parentId ?? null, name: upload.filename, mimeType: upload.mimetype, body: upload.createReadStream(), size: args.size ?? null,
+          // Absent and null differ: null is "no type known" (GraphQL keeps an explicit null).
+          ...(args.mimeType === undefined ? {} : { declaredType: args.mimeType }),
+          limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' }, conflict: args.conflict ?? 'FAIL',
+        },
       );
     },
   },
