@@ -25,6 +25,7 @@
  * are removed with every object and open multipart upload when the run ends, passed or failed, or
  * is stopped by SIGINT or SIGTERM.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileContentHash } from '../cli/lib/hash.ts';
@@ -123,6 +124,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let failure: unknown;
   log(`config ${JSON.stringify(config)}; ${await describeDisk()}; S3 buckets of this run ${testEnv.s3.bucket}, ${testEnv.s3.bucket2}`);
+  // The webdav step runs Debian's rclone: installed here, before any step, as the test run installs
+  // it (a fresh machine has none, and the step would fail 10 minutes into the run).
+  if (wants('webdav')) execFileSync('bash', [path.join(testEnv.root, 'scripts/lib/dav-clients.sh')], { stdio: 'inherit' });
   const target = config.server === 'process' ? await childProcessTarget(SERVER_ENV) : await inProcessTarget(SERVER_ENV);
   let app: Target | undefined;
   try {
