@@ -131,11 +131,7 @@ async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: nu
     if (res.redirected !== (mode === 'redirect')) throw new Error(`download in ${mode} mode was ${res.redirected ? '' : 'not '}redirected`);
     return res.bytes;
   };
-  await switchTo(o.target, content, auth, 'redirect');
-  const location = await redirectLocation(content, auth);
-  if (!location) throw new Error('redirect mode gave no Location');
-  // Path-style presigned URL: /<bucket>/<key>; the direct GETs read the very object Stratus serves.
-  const key = decodeURIComponent(new URL(location).pathname.slice(`/${s3.bucket}/`.length));
+  const key = await objectKeyBehind(o.target, content, auth, s3.bucket);
   const sdk: Get = async (range) => {
     const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, Range: rangeHeader(range).range }));
     return drain(out.Body as Readable);
@@ -155,8 +151,19 @@ async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: nu
   ];
 }
 
+/**
+ * The key of the object a Stratus download serves, so that direct GETs read the very same object:
+ * from the redirect's path-style presigned URL (/<bucket>/<key>). Leaves the server in redirect mode.
+ */
+export async function objectKeyBehind(target: Target, content: string, auth: Record<string, string>, bucket: string): Promise<string> {
+  await switchTo(target, content, auth, 'redirect');
+  const location = await redirectLocation(content, auth);
+  if (!location) throw new Error('redirect mode gave no Location');
+  return decodeURIComponent(new URL(location).pathname.slice(`/${bucket}/`.length));
+}
+
 /** The server follows the routing file within a poll interval: wait until it answers in `mode`. */
-async function switchTo(target: Target, content: string, auth: Record<string, string>, mode: Mode): Promise<void> {
+export async function switchTo(target: Target, content: string, auth: Record<string, string>, mode: Mode): Promise<void> {
   target.setDownloads(mode);
   for (let i = 0; i < 100; i++) {
     const res = await drainGet(content, { ...auth, range: 'bytes=0-0' });

@@ -18,10 +18,11 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
+import { objectKeyBehind, switchTo } from '../download.bench.ts';
 import { cpuSecondsOf } from '../lib/cpu.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { median, MiB, round } from '../lib/stats.ts';
-import { drainGet, redirectLocation } from '../lib/stratus.ts';
+import { drainGet } from '../lib/stratus.ts';
 import { childProcessTarget } from '../lib/target.ts';
 
 const run = promisify(execFile);
@@ -54,13 +55,8 @@ try {
   const stored = await uploadFile(user.api, source.file, { name: 'd.bin', parallel: 4, noInstant: true });
   const content = `${target.url}/files/${stored.session.file?.id}/content`;
   const auth = { authorization: `Bearer ${user.token}` };
-  // The object's key, from a redirect-mode answer: the direct GETs read the very object served.
-  target.setDownloads('redirect');
-  let location: string | undefined;
-  for (let i = 0; i < 100 && !location; i++, await new Promise((r) => setTimeout(r, 100))) location = await redirectLocation(content, auth);
-  target.setDownloads('proxy');
-  for (let i = 0; i < 100 && (await redirectLocation(content, auth)); i++) await new Promise((r) => setTimeout(r, 100));
-  const key = decodeURIComponent(new URL(location ?? '').pathname.slice(`/${s3.bucket}/`.length));
+  const key = await objectKeyBehind(target, content, auth, s3.bucket);
+  await switchTo(target, content, auth, 'proxy');
   const presigned = () => getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { expiresIn: 300 });
 
   type Way = (range: string) => Promise<number>;

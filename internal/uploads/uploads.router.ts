@@ -9,6 +9,7 @@ import type { UploadsService } from './uploads.service.ts';
 import { tusRouter } from './tus/tus.router.ts';
 import type { TusService } from './tus/tus.service.ts';
 import type { UploadLinksRouter } from './upload-links/upload-links.router.ts';
+import { MEDIA_TYPE_MAX_LENGTH, MEDIA_TYPE_RE } from './media-type.rules.ts';
 
 const Id = z.string().min(1).max(64);
 const Hex64 = z.string().regex(CONTENT_HASH_RE, 'must be 64 lowercase hex characters (SHA-256)');
@@ -28,7 +29,7 @@ export function uploadsRouter(uploads: UploadsService, chunks: ChunksService, co
           size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
           contentHash: Hex64.nullish(),
           chunkSize: z.number().int().positive().max(2 ** 31).nullish(),
-          mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(255).nullish(),
+          mimeType: z.string().regex(MEDIA_TYPE_RE).max(MEDIA_TYPE_MAX_LENGTH).nullish(),
           // Checked by the service (count, form, combination) for a stable reason each.
           blockHashes: z.array(z.string().max(64)).max(MAX_BLOCK_HASHES + 1).nullish(),
           // A file drop's link (upload-links): the uploads service checks it belongs to the viewer.

@@ -302,6 +302,7 @@ describe('helm chart charts/stratus', () => {
       '--set', 'config.versionsMaxAgeDays=365',
       '--set', 'config.activityRetentionDays=30',
       '--set', 'config.accessLogRate=0',
+      '--set', 'config.extraEnv.REDIS_KEY_PREFIX=stratus-eu:',
     ]);
     const secret = one(objects, 'Secret', 'stratus-secrets');
     expect(secret.stringData).toEqual({
@@ -318,6 +319,8 @@ describe('helm chart charts/stratus', () => {
     expect(config.versions).toEqual({ keep: 25, maxAgeDays: 365 });
     expect(config.activityRetentionDays).toBe(30);
     expect(config.accessLogRate).toBe(0);
+    // config.extraEnv reaches the process through the ConfigMap (README: REDIS_KEY_PREFIX).
+    expect(config.redisKeyPrefix).toBe('stratus-eu:');
   });
 
   it('refuses values that break values.schema.json', async () => {

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, uploadSmall, type TestApp } from '../support/app.ts';
-import { gql } from '../support/graphql.ts';
+import { gql, quotaUsed, rootNames } from '../support/graphql.ts';
 
 let t: TestApp;
 let token: string;
@@ -24,9 +24,8 @@ type Answer = Awaited<ReturnType<typeof uploadSmall>>;
 const upload = (name: string, body: Buffer, size: unknown): Promise<Answer> => uploadSmall(t.url, token, name, body, null, 'text/plain', size);
 
 const refusal = (a: Answer) => `${a.errors?.[0]?.extensions?.code}${a.errors?.[0]?.extensions?.details?.reason ? `:${a.errors[0].extensions.details.reason}` : ''}`;
-const used = async () => (await gql<{ me: { quota: { used: number } } }>(t.url, '{ me { quota { used } } }', {}, token)).data?.me.quota.used;
-const names = async () =>
-  (await gql<{ folder: { children: { edges: { node: { name: string } }[] } } }>(t.url, '{ folder { children(first: 100) { edges { node { name } } } } }', {}, token)).data?.folder.children.edges.map((e) => e.node.name);
+const used = () => quotaUsed(t.url, token);
+const names = () => rootNames(t.url, token);
 
 describe('uploadFile with a declared size', () => {
   it('stores the file byte for byte and reads it back', async () => {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { gql } from '../support/graphql.ts';
+import { gql, quotaUsed, rootNames } from '../support/graphql.ts';
 
 let t: TestApp;
 let token: string;
@@ -37,9 +37,6 @@ async function upload(name: string, partType: string, mimeType?: string | null):
 }
 
 const servedType = async (id: string) => (await fetch(`${t.url}/files/${id}/content`, { headers: { authorization: `Bearer ${token}` } })).headers.get('content-type');
-const usedBytes = async () => (await gql<{ me: { quota: { used: number } } }>(t.url, '{ me { quota { used } } }', {}, token)).data?.me.quota.used;
-const names = async () =>
-  (await gql<{ folder: { children: { edges: { node: { name: string } }[] } } }>(t.url, '{ folder { children(first: 100) { edges { node { name } } } } }', {}, token)).data?.folder.children.edges.map((e) => e.node.name);
 
 describe("uploadFile's mimeType", () => {
   it("absent: the part's type, as before (lower-cased; application/octet-stream kept)", async () => {
@@ -64,12 +61,12 @@ describe("uploadFile's mimeType", () => {
   });
 
   it('not a media type: BAD_INPUT on the field before a byte is stored, nothing kept', async () => {
-    const before = await usedBytes();
+    const before = await quotaUsed(t.url, token);
     for (const bad of ['not a type', 'text', 'text/plain; charset=utf-8', '', `x/${'y'.repeat(300)}`]) {
       const answer = await upload('refused.txt', 'text/plain', bad);
       expect(answer.errors?.[0]?.extensions, JSON.stringify(bad)).toMatchObject({ code: 'BAD_INPUT', details: { field: 'mimeType', reason: 'invalid' } });
     }
-    expect(await usedBytes()).toBe(before);
-    expect(await names()).not.toContain('refused.txt');
+    expect(await quotaUsed(t.url, token)).toBe(before);
+    expect(await rootNames(t.url, token)).not.toContain('refused.txt');
   });
 });

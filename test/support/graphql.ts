@@ -23,3 +23,14 @@ export async function gql<T = Record<string, unknown>>(
 export function errorCode(response: GraphQLResponse): string | undefined {
   return response.errors?.[0]?.extensions?.code;
 }
+
+/** The bytes the signed-in person's quota counts (`me { quota { used } }`). */
+export async function quotaUsed(url: string, token: string): Promise<number | undefined> {
+  return (await gql<{ me: { quota: { used: number } } }>(url, '{ me { quota { used } } }', {}, token)).data?.me.quota.used;
+}
+
+/** The names of the first 100 items of the person's root folder. */
+export async function rootNames(url: string, token: string): Promise<string[] | undefined> {
+  const res = await gql<{ folder: { children: { edges: { node: { name: string } }[] } } }>(url, '{ folder { children(first: 100) { edges { node { name } } } } }', {}, token);
+  return res.data?.folder.children.edges.map((e) => e.node.name);
+}

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { authedProcedure, router } from '../../platform/rpc/trpc.ts';
 import type { TusService } from './tus.service.ts';
+import { MEDIA_TYPE_MAX_LENGTH, MEDIA_TYPE_RE } from '../media-type.rules.ts';
 
 const Id = z.string().min(1).max(64);
 const LinkId = Id.nullable();
@@ -15,7 +16,7 @@ export function tusRouter(tus: TusService) {
           parentId: Id.nullable(),
           name: z.string().max(1024),
           size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-          mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/).max(255).nullable(),
+          mimeType: z.string().regex(MEDIA_TYPE_RE).max(MEDIA_TYPE_MAX_LENGTH).nullable(),
           uploadLinkId: LinkId,
           metadata: z.string().max(8 * 1024),
         }),

@@ -4,6 +4,7 @@
  * give the upload's offset. No I/O; the handler (api/http/tus) and the PATCH writer use them.
  */
 import { AppError } from '../../platform/errors.ts';
+import { isMediaType } from '../media-type.rules.ts';
 
 export const TUS_VERSION = '1.0.0';
 /** Extensions implemented (Tus-Extension); creation-defer-length and concatenation are not. */
@@ -99,8 +100,6 @@ export interface TusTarget {
   parentId: string | null;
 }
 
-const MIME_RE = /^[\w.+-]+\/[\w.+-]+$/;
-
 /**
  * `filename` (tus-js-client and Uppy send it; `name` as a fallback) names the file — the files
  * service judges it (name_empty, name_invalid_character …); `filetype` its type when it is a
@@ -114,7 +113,7 @@ export function targetOf(metadata: ReadonlyMap<string, string>, forcedFolder: st
   }
   const type = metadata.get('filetype')?.toLowerCase() ?? '';
   const parent = metadata.get('parentId');
-  return { name, mimeType: MIME_RE.test(type) && type.length <= 255 ? type : null, parentId: forcedFolder ?? (parent ? parent : null) };
+  return { name, mimeType: isMediaType(type) ? type : null, parentId: forcedFolder ?? (parent ? parent : null) };
 }
 
 /** The length of chunk `index` of a session (the last may be shorter). */
