@@ -1,21 +1,21 @@
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { multipartBody, send, type BodyPart } from './http-send.ts';
+import { fileRange, multipartBody, send, type BodyPart } from './http-send.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'http-send-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A server that answers every request with what it received: method, headers, body. */
-async function echoServer(server: http.Server | https.Server) {
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+async function echoServer(server: http.Server | https.Server, echo = true) {
+  if (echo) server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => res.end(JSON.stringify({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('base64') })));
@@ -29,7 +29,7 @@ async function collect(parts: BodyPart[]): Promise<Buffer> {
   const out: Buffer[] = [];
   for (const part of parts) {
     if (Buffer.isBuffer(part)) out.push(part);
-    else for await (const chunk of part.stream) out.push(chunk as Buffer);
+    else out.push(readFileSync(part.file).subarray(part.start, part.start + part.bytes));
   }
   return Buffer.concat(out);
 }
@@ -65,7 +65,7 @@ describe('the CLI byte transport (http-send.ts)', () => {
   it('sends the parts with their Content-Length and returns the answer', async () => {
     const file = path.join(dir, 'range.bin');
     writeFileSync(file, Buffer.from('0123456789'));
-    const parts: BodyPart[] = [Buffer.from('<'), { stream: Readable.from([Buffer.from('3456')]), bytes: 4 }, Buffer.from('>')];
+    const parts: BodyPart[] = [Buffer.from('<'), fileRange(file, 3, 4), Buffer.from('>')];
     const answer = await send(new URL(`http://${host}/upload/x/0`), 'PUT', { authorization: 'Bearer t' }, parts, 6);
     const echoed = JSON.parse(answer.body.toString()) as { method: string; headers: Record<string, string>; body: string };
     expect(answer.status).toBe(200);
@@ -74,8 +74,62 @@ describe('the CLI byte transport (http-send.ts)', () => {
   });
 
   it('fails, instead of leaving the server waiting, when a file part is shorter than declared (the file changed)', async () => {
-    const parts: BodyPart[] = [{ stream: Readable.from([Buffer.from('abc')]), bytes: 10 }];
+    const file = path.join(dir, 'short.bin');
+    writeFileSync(file, Buffer.from('abc'));
+    const parts: BodyPart[] = [fileRange(file, 0, 10)];
     await expect(send(new URL(`http://${host}/x`), 'PUT', {}, parts, 10)).rejects.toThrow(/changed while it was sent: 3 of 10/);
+  });
+
+  it('sends ranges of 20 MiB (more than the kernel buffers hold) byte for byte, 4 requests at once, to a server that reads slowly (read buffers are reused only once written)', async () => {
+    // A server that pauses after every read, so writes complete late and the two read buffers of
+    // each request (and the spare ones shared by the requests) turn over while others are in flight.
+    const slow = http.createServer((req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        hash.update(c);
+        bytes += c.length;
+        req.pause();
+        setTimeout(() => req.resume(), 1);
+      });
+      req.on('end', () => res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })));
+    });
+    const slowHost = await echoServer(slow, false);
+    try {
+      const files = [0, 1, 2, 3].map((n) => {
+        const file = path.join(dir, `big-${n}.bin`);
+        writeFileSync(file, randomBytes(20 * 1024 * 1024 + 12_345 + n));
+        return file;
+      });
+      const start = 777;
+      const answers = await Promise.all(files.map(async (file) => {
+        const length = statSync(file).size - start - 5;
+        const answer = await send(new URL(`http://${slowHost}/upload/x/0`), 'PUT', {}, [Buffer.from('<'), fileRange(file, start, length), Buffer.from('>')], length + 2);
+        const expected = createHash('sha256').update('<').update(readFileSync(file).subarray(start, start + length)).update('>').digest('hex');
+        return { got: JSON.parse(answer.body.toString()) as unknown, expected: { bytes: length + 2, sha256: expected } };
+      }));
+      for (const { got, expected } of answers) expect(got).toEqual(expected);
+    } finally {
+      slow.close();
+    }
+  });
+
+  it('fails, instead of hanging, when the server drops the connection in the middle of the body', async () => {
+    const rude = http.createServer((req) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes > 1024 * 1024) req.socket.destroy();
+      });
+    });
+    const rudeHost = await echoServer(rude, false);
+    try {
+      const file = path.join(dir, 'dropped.bin');
+      writeFileSync(file, randomBytes(8 * 1024 * 1024));
+      await expect(send(new URL(`http://${rudeHost}/x`), 'PUT', {}, [fileRange(file, 0, 8 * 1024 * 1024)], 8 * 1024 * 1024)).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
+    } finally {
+      rude.close();
+    }
   });
 
   it('speaks TLS to an https:// server (a chunk PUT used node:http for every URL before)', async () => {
