@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
-import { sendFile } from '../../cli/lib/upload-small.ts';
+import { ONE_REQUEST_MAX, sendFile } from '../../cli/lib/upload-small.ts';
 import { BUCKETS, writeMix, type MixFile } from '../lib/file-mix.ts';
 import { directS3 } from '../lib/stack.ts';
 import { median, MiB, pool, round } from '../lib/stats.ts';
@@ -47,7 +47,7 @@ try {
     });
     const direct = await timed(list, async (f) => {
       const params = { Bucket: s3.bucket, Key: `probe/${Date.now()}-${f.name}`, Body: createReadStream(f.path) };
-      if (f.size <= PART) await s3.client.send(new PutObjectCommand({ ...params, ContentLength: f.size }));
+      if (f.size <= ONE_REQUEST_MAX) await s3.client.send(new PutObjectCommand({ ...params, ContentLength: f.size }));
       else await new S3Upload({ client: s3.client, params, partSize: PART, queueSize: 4 }).done();
     });
     console.log(`${bucket.label.padEnd(10)} ${String(list.length).padStart(4)} files: Stratus ${stratus.s} s (p50 ${stratus.p50} ms/file), direct ${direct.s} s (p50 ${direct.p50} ms/file), ratio ${round(direct.s / stratus.s, 2)}`);

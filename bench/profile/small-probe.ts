@@ -72,14 +72,16 @@ try {
   const stratusServices = perFile(services, files);
   services = servicesCpu();
 
+  const directClient = measureCpu();
   t = performance.now();
   await pool(direct, IN_FLIGHT, async ({ file }) => {
     const Key = `probe/${Date.now()}-${path.basename(file)}`;
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(file), ContentLength: size }));
   });
   const directS = (performance.now() - t) / 1000;
+  const directClientMs = (directClient.stop() * 1000) / files;
   const directServices = perFile(services, files);
-  console.log(`${files} × ${size / 1024} KiB, ${IN_FLIGHT} in flight: Stratus ${round(files / stratusS)} files/s (server ${round(serverMs, 2)} CPU ms/file, this client ${round(clientMs, 2)}), direct ${round(files / directS)} files/s, ratio ${round(directS / stratusS, 2)}`);
+  console.log(`${files} × ${size / 1024} KiB, ${IN_FLIGHT} in flight: Stratus ${round(files / stratusS)} files/s (server ${round(serverMs, 2)} CPU ms/file, this client ${round(clientMs, 2)}), direct ${round(files / directS)} files/s (its SDK client ${round(directClientMs, 2)} CPU ms/file), ratio ${round(directS / stratusS, 2)}`);
   console.log(`CPU ms per file, Stratus way: ${stratusServices}`);
   console.log(`CPU ms per file, direct way: ${directServices}`);
   const dir = process.env.BENCH_PROFILE_DIR;

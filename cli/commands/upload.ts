@@ -4,8 +4,8 @@
  * old content is kept as a version (conflict NEW_VERSION); without it a taken name is refused.
  * The session id and local path go into uploads.json (state directory) the moment the session
  * exists, so a killed upload can be continued by `stratus resume` (or by running the same upload
- * again). The MIME type comes from the extension. An empty file, and a file of at most one chunk
- * (8 MiB, or --chunk-size) whose type is known, goes in one request (cli/lib/upload-small.ts).
+ * again). The MIME type comes from the extension. An empty file, and a file of at most 32 MiB (or
+ * of at most --chunk-size when one is given), goes in one request (cli/lib/upload-small.ts).
  */
 import type { UploadOptions } from '../lib/upload.ts';
 import { sendFile, type UploadedFile } from '../lib/upload-small.ts';

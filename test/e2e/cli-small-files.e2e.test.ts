@@ -1,6 +1,6 @@
 /**
- * `stratus upload` sends a file of at most one chunk (8 MiB by default, --chunk-size otherwise)
- * whose MIME type it knows as `uploadFile`, one request, instead of an upload session (four
+ * `stratus upload` sends a file of at most 32 MiB (at most --chunk-size when one is asked for)
+ * as `uploadFile`, one request, instead of an upload session (four
  * requests: openUploads, createUpload, a chunk PUT, completeUpload): no session row is ever made
  * for it, and the stored file has the local content hash and the extension's type. A small file
  * of unknown type goes in one request too and is recorded with no type (uploadFile's `mimeType:
@@ -45,23 +45,26 @@ async function upload(file: string, ...args: string[]): Promise<Report> {
 }
 
 describe('stratus upload: small files in one request', () => {
-  it('chooses one request up to the chunk size, a session above it or to continue one', () => {
-    expect(ONE_REQUEST_MAX).toBe(8 * MiB);
+  it('chooses one request up to 32 MiB or the chunk size asked for, a session above it or to continue one', () => {
+    expect(ONE_REQUEST_MAX).toBe(32 * MiB);
     expect(uploadWay(1)).toBe('request');
     expect(uploadWay(0)).toBe('request');
-    expect(uploadWay(8 * MiB)).toBe('request');
-    expect(uploadWay(8 * MiB + 1)).toBe('session');
+    expect(uploadWay(32 * MiB)).toBe('request');
+    expect(uploadWay(32 * MiB + 1)).toBe('session');
     expect(uploadWay(12 * MiB, { chunkSize: 16 * MiB })).toBe('request');
+    expect(uploadWay(12 * MiB, { chunkSize: 8 * MiB })).toBe('session');
+    expect(uploadWay(40 * MiB, { chunkSize: 64 * MiB })).toBe('request');
     expect(uploadWay(100, { sessionId: 's1' })).toBe('session');
   });
 
-  it('a 100 KB text file and an 8 MiB photo make no upload session; the files have the local content hash and type', async () => {
+  it('a 100 KB text file, an 8 MiB photo and a 32 MiB video make no upload session; the files have the local content hash and type', async () => {
     const dir = tempDir('stratus-cli-small-');
     const note = path.join(dir, 'note.txt');
     writeFileSync(note, 'a line of a note\n'.repeat(6_000));
     const photo = await makeFile('photo.jpg', 8 * MiB);
+    const video = await makeFile('clip.mp4', 32 * MiB);
     const before = await sessionsOfOwner();
-    for (const [file, type] of [[note, 'text/plain'], [photo, 'image/jpeg']] as const) {
+    for (const [file, type] of [[note, 'text/plain'], [photo, 'image/jpeg'], [video, 'video/mp4']] as const) {
       const report = await upload(file);
       expect(report.sessionId).toBeNull();
       expect(report.file).toMatchObject({ contentHash: await fileContentHash(file, report.file.size), mimeType: type });
@@ -70,7 +73,7 @@ describe('stratus upload: small files in one request', () => {
     expect(await sessionsOfOwner()).toBe(before);
   }, 120_000);
 
-  it('a small file of unknown type goes in one request with no type recorded, as the session way records it; 8 MiB + 1 byte goes through a session', async () => {
+  it('a small file of unknown type goes in one request with no type recorded, as the session way records it; 32 MiB + 1 byte goes through a session', async () => {
     const dir = tempDir('stratus-cli-small-');
     const odd = path.join(dir, 'data.unknownext');
     const bare = path.join(dir, 'Makefile');
@@ -85,7 +88,7 @@ describe('stratus upload: small files in one request', () => {
     expect(await sessionsOfOwner()).toBe(before);
     // The same unknown type through a session (above the one-request size): null there too.
     const big = path.join(dir, 'big.unknownext');
-    writeFileSync(big, Buffer.alloc(8 * MiB + 1, 7));
+    writeFileSync(big, Buffer.alloc(32 * MiB + 1, 7));
     const session = await upload(big);
     expect(session.sessionId).not.toBeNull();
     expect(session.file.mimeType).toBeNull();

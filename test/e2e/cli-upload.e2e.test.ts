@@ -36,7 +36,8 @@ describe('stratus upload: block hashes', () => {
   it('sends the SHA-256 of every 4 MiB block, in order, with the content hash', async () => {
     const size = 10 * MiB + 123;
     const file = await makeFile(`blocks-${randomBytes(3).toString('hex')}.bin`, size);
-    const r = await run(['upload', file, '--json'], { url: t.url, home, token });
+    // 4 MiB chunks: a file of three blocks goes through a session (by default it would fit one request).
+    const r = await run(['upload', file, '--json', '--chunk-size', '4MiB'], { url: t.url, home, token });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { sessionId: string; file: { size: number } };
     expect(report.file.size).toBe(size);
