@@ -36,7 +36,7 @@ export async function root(api: StratusApi): Promise<RemoteItem> {
 }
 
 /** Every child of a folder, folders first then by name (the server's order), page by page. */
-export async function listChildren(api: StratusApi, folder: RemoteItem): Promise<RemoteItem[]> {
+export async function listChildren(api: StratusApi, folder: Pick<RemoteItem, 'id' | 'path'> | { id: null; path: string }): Promise<RemoteItem[]> {
   const items: RemoteItem[] = [];
   for (let after: string | null = null; ; ) {
     const { folder: page }: FolderPageQuery = await api.gql(FolderPageDocument, { id: folder.id, first: PAGE, after });
@@ -47,7 +47,7 @@ export async function listChildren(api: StratusApi, folder: RemoteItem): Promise
 }
 
 /** The child of `folder` whose name the server would consider equal to `name`, if any. */
-export async function findChild(api: StratusApi, folder: RemoteItem, name: string): Promise<RemoteItem | undefined> {
+export async function findChild(api: StratusApi, folder: Pick<RemoteItem, 'id' | 'path'> | { id: null; path: string }, name: string): Promise<RemoteItem | undefined> {
   const key = nameKey(name);
   return (await listChildren(api, folder)).find((item) => nameKey(item.name) === key);
 }

@@ -17,6 +17,13 @@
  * file of that size is resuming after a failure: at most 32 MiB to send again, as rclone sends up
  * to 200 MiB to S3 in one PUT. Asking for a chunk size (--chunk-size) sets the bound instead.
  *
+ * A request that fails for a moment is sent again, as a session's chunks are (upload.ts): when the
+ * server refused it for now (UNAVAILABLE, RATE_LIMITED: nothing was stored, a refusal leaves
+ * nothing half-written) or no answer came (the connection failed, a gateway said 502/504). Without
+ * an answer the file may have been stored all the same: if the next attempt finds the name taken,
+ * the file holding it is taken as this upload's when it has the local file's size and content hash
+ * (the same bytes under the same name: what the upload was to make), else the conflict stands.
+ *
  * A session is kept when the caller continues one (`stratus resume`). A file whose MIME type is
  * unknown (mime.ts has no entry: source code, `.bin`, names without an extension) goes in one
  * request too: its part says application/octet-stream (a part always has a Content-Type) and
@@ -29,7 +36,9 @@ import { ApiError, type StratusApi } from './api.ts';
 import { UploadEmptyFileDocument, type UploadEmptyFileMutation, type UploadSessionFragment } from './graphql.generated.ts';
 import { multipartBody, send } from './http-send.ts';
 import { mimeTypeOf } from './mime.ts';
-import { uploadFile, type UploadOptions, type UploadResult } from './upload.ts';
+import { fileContentHash } from './hash.ts';
+import { findChild } from './remote-path.ts';
+import { backoff, RETRY_ATTEMPTS, retryDelay, uploadFile, type UploadOptions, type UploadResult } from './upload.ts';
 
 /** The file an upload made: the same fields as the UploadSession fragment's `file`. */
 export type UploadedFile = NonNullable<UploadSessionFragment['file']>;
@@ -53,8 +62,53 @@ export function uploadWay(size: number, options: WayOptions = {}): 'request' | '
   return size <= (options.chunkSize ?? ONE_REQUEST_MAX) ? 'request' : 'session';
 }
 
-/** The whole file in one uploadFile request, its part typed with `mimeType`. */
+/** What became of one attempt that failed: refused for now, lost on the way (may have been stored), or final. */
+function failureOf(error: unknown): 'refused' | 'lost' | 'final' {
+  if (error instanceof ApiError) {
+    if (error.code === 'UNAVAILABLE' || error.code === 'RATE_LIMITED') return 'refused';
+    // A gateway's answer, not the server's (no GraphQL body): the server may still have finished.
+    return error.status === 502 || error.status === 504 ? 'lost' : 'final';
+  }
+  // Node's network errors carry a code (ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT…); a file that
+  // changed while it was sent (http-send.ts) does not, and is not sent again.
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? 'lost' : 'final';
+}
+
+const nameTaken = (error: unknown): boolean => error instanceof ApiError && error.code === 'CONFLICT' && error.details?.reason === 'name_taken';
+
+/** The file that holds `name` in the folder, when it has the local file's bytes (size and content hash). */
+async function sameFileThere(api: StratusApi, file: string, name: string, parentId: string | null): Promise<UploadedFile | undefined> {
+  const there = await findChild(api, { id: parentId, path: '' }, name);
+  const { size } = await stat(file);
+  if (!there || there.isFolder || there.size !== size || there.contentHash !== (await fileContentHash(file, size))) return undefined;
+  return { id: there.id, name: there.name, size: there.size, contentHash: there.contentHash, mimeType: there.mimeType };
+}
+
+/** The whole file in one uploadFile request, its part typed with `mimeType`; sent again after a passing failure. */
 export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
+  let lost = false;
+  for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      return await postFile(api, file, name, parentId, mimeType, signal, overwrite);
+    } catch (error) {
+      // An aborted request fails like a network error: the signal tells them apart.
+      signal?.throwIfAborted();
+      if (lost && !overwrite && nameTaken(error)) {
+        const mine = await sameFileThere(api, file, name, parentId);
+        if (mine) return mine;
+      }
+      const failure = failureOf(error);
+      if (failure === 'final' || attempt >= RETRY_ATTEMPTS) throw error;
+      lost ||= failure === 'lost';
+      await backoff(retryDelay(attempt), signal);
+    }
+  }
+}
+
+/** One uploadFile request. */
+async function postFile(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal: AbortSignal | undefined, overwrite: boolean): Promise<UploadedFile> {
   // Streamed from disk, never whole in memory; the size measured here is the size sent (a file
   // that changes meanwhile fails the request, http-send.ts).
   const { size } = await stat(file);

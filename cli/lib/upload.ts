@@ -142,7 +142,7 @@ async function sendMissingChunks(api: StratusApi, { file, size }: LocalUpload, s
  * caller's abort is no transient failure: once `signal` aborts, nothing is retried and the
  * backoff wait ends, so the upload rejects at once with the abort's reason.
  */
-async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, attempts = 9): Promise<T> {
+async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, attempts = RETRY_ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
@@ -152,13 +152,17 @@ async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefine
       signal?.throwIfAborted();
       const code = error instanceof ApiError ? error.code : 'NETWORK';
       if (attempt >= attempts || !RETRYABLE.has(code)) throw error;
-      await backoff(Math.min(8_000, 200 * 2 ** attempt), signal);
+      await backoff(retryDelay(attempt), signal);
     }
   }
 }
 
+/** Attempts of one request, and the wait before attempt n + 1 (200 ms doubling, at most 8 s: ~37 s in all). */
+export const RETRY_ATTEMPTS = 9;
+export const retryDelay = (attempt: number): number => Math.min(8_000, 200 * 2 ** attempt);
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
   try {
     await sleep(ms, undefined, { signal });
   } catch (error) {
