@@ -29,8 +29,8 @@ export interface BlobWriterOptions {
   defaultBackend: () => { name: string; store: ObjectStore };
   /**
    * Bodies of at most `bodyMax` bytes are held in memory while `budget` (shared by every writer
-   * of the process) has room; defaults: 8 MiB (the one-request threshold of the CLI and the web
-   * app) and the process-wide 64 MiB budget.
+   * of the process) has room; defaults: 8 MiB (the web app's one-request bound; the CLI and the
+   * web app send the length, which takes writeSized, and hold nothing) and the process-wide 64 MiB budget.
    */
   memory?: { bodyMax: number; budget: ByteBudget };
 }
