@@ -118,9 +118,14 @@ async function writeRange(req: http.ClientRequest, handle: FileHandle, part: { s
     }
     for (const turn of turns) if (turn.write && !(await turn.write)) ok = false;
     return ok;
+  } catch (error) {
+    // Failed (the file changed): the caller destroys the request at once, nothing is awaited here.
+    ok = false;
+    throw error;
   } finally {
-    // A buffer whose write is still pending or failed may yet be read by the socket: never reused.
-    if (ok) for (const turn of turns) if (turn.write === null || (await turn.write)) giveBack(turn.buffer);
+    // Every write has completed when ok holds; a buffer whose write is pending or failed may yet
+    // be read by the socket, and is never reused.
+    if (ok) for (const turn of turns) giveBack(turn.buffer);
   }
 }
 
