@@ -61,6 +61,20 @@ export function measureCpu(pid: number = process.pid): CpuMeter {
   return { stop: () => cpuSecondsOf(pid) - start };
 }
 
+/**
+ * Waits until process `pid` is idle: less than `busy` of a core over a `windowMs` window (at most
+ * `maxMs` in all). For a measurement that must not pay for the background work the one before it
+ * left (a server's thumbnail jobs run one at a time, after the uploads that queued them answered).
+ */
+export async function settle(pid: number, { windowMs = 300, busy = 0.05, maxMs = 60_000 } = {}): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (Date.now() < until) {
+    const meter = measureCpu(pid);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if (meter.stop() < (busy * windowMs) / 1000) return;
+  }
+}
+
 /** Seconds per GiB, the figure the README compares (the issue: tus spends ~8.9 s/GiB here). */
 export function cpuSecondsPerGiB(seconds: number, bytes: number): number {
   return seconds / (bytes / 1024 ** 3);

@@ -2,12 +2,15 @@
  * `npx tsx bench/profile/small-by-size.ts [files]`: where the small-files step loses time. The
  * cdperf mix's files per size class, uploaded by the Stratus CLI's `sendFile` and straight to RGW
  * (4 in flight, as the bench), with the wall time of each class and the median latency of one file.
+ * Before each turn the server is let go idle: the thumbnail jobs that one class's images queued
+ * (run one at a time, after their uploads answered) would otherwise slow the next turn.
  * A diagnosis, not a figure for the README (the bench's small step is).
  */
 import { createReadStream } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
 import { ONE_REQUEST_MAX, sendFile } from '../../cli/lib/upload-small.ts';
+import { settle } from '../lib/cpu.ts';
 import { BUCKETS, writeMix, type MixFile } from '../lib/file-mix.ts';
 import { directS3 } from '../lib/stack.ts';
 import { median, MiB, pool, round } from '../lib/stats.ts';
@@ -42,9 +45,11 @@ try {
   for (const [i, bucket] of BUCKETS.entries()) {
     const list = mix.files.filter((f) => f.bucket === i);
     if (list.length === 0) continue;
+    await settle(target.pid);
     const stratus = await timed(list, async (f) => {
       await sendFile(user.api, f.path, { name: `${i}-${f.name}` });
     });
+    await settle(target.pid);
     const direct = await timed(list, async (f) => {
       const params = { Bucket: s3.bucket, Key: `probe/${Date.now()}-${f.name}`, Body: createReadStream(f.path) };
       if (f.size <= ONE_REQUEST_MAX) await s3.client.send(new PutObjectCommand({ ...params, ContentLength: f.size }));
