@@ -128,4 +128,69 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     expect(seen.multipart).toHaveLength(3);
     await context.close();
   });
+
+  it('a one-request upload shows its progress, and Cancel stops it: the file never lands (it used to arrive all the same)', async () => {
+    const dir = tempDir('stratus-small-cancel-');
+    const slow = await makeFile('slow.pdf', 4 * MiB, `slow-${username}`);
+    const kept = path.join(dir, 'kept.txt');
+    writeFileSync(kept, 'kept\n');
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto('/signin');
+    await page.getByLabel('Username or e-mail').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
+    // 512 KiB/s up: the 4 MiB file takes ~8 s, time to see it move and to cancel it.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    await page.getByLabel('Choose files to upload').setInputFiles(slow);
+    const bar = page.getByRole('progressbar', { name: 'Upload progress of slow.pdf' });
+    // Moving: some bytes sent, not all (it showed 100 % from the first byte, the request's whole length in flight).
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+    await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    // Long after the whole file would have arrived: nothing stored, and the page still uploads.
+    await sleep(10_000);
+    expect(await stored('slow.pdf')).toBeUndefined();
+    await page.getByLabel('Choose files to upload').setInputFiles(kept);
+    await page.getByRole('button', { name: 'Download kept.txt' }).waitFor({ timeout: 60_000 });
+    expect(await stored('slow.pdf')).toBeUndefined();
+    await context.close();
+  });
+
+  it('Pause stops a one-request upload (it used to do nothing); Resume sends it again from its first byte, and it lands once, whole', async () => {
+    const paused = await makeFile('paused.pdf', 4 * MiB, `paused-${username}`);
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto('/signin');
+    await page.getByLabel('Username or e-mail').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    const seen = watch(page);
+    await page.getByLabel('Choose files to upload').setInputFiles(paused);
+    const bar = page.getByRole('progressbar', { name: 'Upload progress of paused.pdf' });
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Pause paused.pdf' }).click();
+    await page.getByRole('button', { name: 'Resume paused.pdf' }).waitFor();
+    await sleep(10_000);
+    expect(await stored('paused.pdf')).toBeUndefined();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.getByRole('button', { name: 'Resume paused.pdf' }).click();
+    await page.getByRole('button', { name: 'Download paused.pdf' }).waitFor({ timeout: 60_000 });
+    expect(await stored('paused.pdf')).toMatchObject({ size: 4 * MiB, contentHash: await fileContentHash(paused, 4 * MiB) });
+    for (let i = 0; i < 100 && seen.multipart.length < 2; i++) await sleep(20);
+    // Two requests: the paused one, stopped without an answer (''), and the resumed one, answered.
+    expect(seen.multipart).toHaveLength(2);
+    expect(seen.multipart.filter((answer) => answer !== '')).toHaveLength(1);
+    await context.close();
+  });
 });

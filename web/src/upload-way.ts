@@ -9,6 +9,10 @@
  * hashes it and applies the name, quota and dedup rules of completeUpload. Apollo's CSRF
  * prevention requires `apollo-require-preflight` on a multipart request.
  *
+ * Up to 8 MiB, not the CLI's 32: a one-request upload that is paused or fails starts again from
+ * its first byte, where a session keeps its chunks, and a browser is often on the least steady
+ * network.
+ *
  * A session is kept to continue one. A file the browser gives no type (File.type '') goes in one
  * request too: its part's Content-Type is then application/octet-stream, and `mimeType: null`
  * tells the server to record no type, as a session without one does.
@@ -31,38 +35,68 @@ interface Answer {
   errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown>; retryAfter?: number } }[];
 }
 
-async function post(file: File, name: string, parentId: string, token: string | null): Promise<UploadFileMutation['uploadFile']> {
+/** What a one-request upload may be given: a signal that stops it, and the bytes sent so far. */
+export interface OneRequestOptions {
+  signal?: AbortSignal;
+  onProgress?: (sent: number) => void;
+}
+
+/**
+ * One uploadFile request. Through XMLHttpRequest, not fetch: fetch reports nothing of a request
+ * body's progress, so a file showed as all sent from its first byte; XHR's upload progress events
+ * say how much has gone, and abort() stops the bytes (a cancelled upload used to go on and land).
+ */
+function post(file: File, name: string, parentId: string, token: string | null, options: OneRequestOptions): Promise<UploadFileMutation['uploadFile']> {
   const form = new FormData();
   // size: the server streams the bytes on to storage as they arrive instead of holding them.
   form.append('operations', JSON.stringify({ query: UploadFileDocument, variables: { parentId, file: null, size: file.size, mimeType: file.type || null } }));
   // The file is the request's part "0", mapped onto variables.file.
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, name);
-  let res: Response;
-  try {
-    res = await fetch('/graphql', { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: form });
-  } catch {
-    throw new ApiError('Network error', 'NETWORK');
-  }
-  let body: Answer;
-  try {
-    body = (await res.json()) as Answer;
-  } catch {
-    throw new ApiError(`HTTP ${res.status}`, res.status === 503 ? 'UNAVAILABLE' : 'INTERNAL');
-  }
-  const first = body.errors?.[0];
-  if (first) throw new ApiError(first.message, first.extensions?.code ?? 'INTERNAL', first.extensions?.details ?? {}, first.extensions?.retryAfter);
-  if (!body.data) throw new ApiError('Empty answer', 'INTERNAL');
-  return body.data.uploadFile;
+  return new Promise((resolve, reject) => {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) return reject(new DOMException('The upload was stopped', 'AbortError'));
+    const xhr = new XMLHttpRequest();
+    const stop = () => xhr.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    const settle = () => signal?.removeEventListener('abort', stop);
+    xhr.open('POST', '/graphql');
+    xhr.setRequestHeader('apollo-require-preflight', 'true');
+    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    // The body is the multipart form: its few hundred bytes of fields come before the file's.
+    xhr.upload.onprogress = (event) => onProgress?.(Math.min(file.size, event.loaded));
+    xhr.onabort = () => {
+      settle();
+      reject(new DOMException('The upload was stopped', 'AbortError'));
+    };
+    xhr.onerror = () => {
+      settle();
+      reject(new ApiError('Network error', 'NETWORK'));
+    };
+    xhr.onload = () => {
+      settle();
+      let body: Answer;
+      try {
+        body = JSON.parse(xhr.responseText) as Answer;
+      } catch {
+        return reject(new ApiError(`HTTP ${xhr.status}`, xhr.status === 503 ? 'UNAVAILABLE' : 'INTERNAL'));
+      }
+      const first = body.errors?.[0];
+      if (first) return reject(new ApiError(first.message, first.extensions?.code ?? 'INTERNAL', first.extensions?.details ?? {}, first.extensions?.retryAfter));
+      if (!body.data) return reject(new ApiError('Empty answer', 'INTERNAL'));
+      resolve(body.data.uploadFile);
+    };
+    xhr.send(form);
+  });
 }
 
 /** The whole file in one uploadFile request (sent again once after a token refresh, as gql does). */
-export async function uploadInOneRequest(file: File, name: string, parentId: string): Promise<UploadFileMutation['uploadFile']> {
+export async function uploadInOneRequest(file: File, name: string, parentId: string, options: OneRequestOptions = {}): Promise<UploadFileMutation['uploadFile']> {
   const token = await freshToken();
   try {
-    return await post(file, name, parentId, token);
+    return await post(file, name, parentId, token, options);
   } catch (error) {
-    if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) return post(file, name, parentId, auth.accessToken);
+    if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) return post(file, name, parentId, auth.accessToken, options);
     throw error;
   }
 }

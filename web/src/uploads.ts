@@ -85,6 +85,8 @@ export class UploadManager {
   private listeners = new Set<Listener>();
   private completedListeners = new Set<CompletedListener>();
   private running = new Map<string, Running>();
+  /** The one-request uploads under way: Cancel and Pause stop their bytes. */
+  private requests = new Map<string, AbortController>();
   private folderCache = new Map<string, Promise<string>>();
 
   subscribe(listener: Listener): () => void {
@@ -238,11 +240,29 @@ export class UploadManager {
 
   /** A file of at most one chunk: one uploadFile request, no hashing, no session (upload-way.ts). */
   private async sendInOneRequest(key: string, parentId: string): Promise<void> {
-    const item = this.update(key, { phase: 'uploading', inflightBytes: this.get(key)?.size ?? 0 });
+    if (this.get(key)?.phase !== 'hashing') return; // cancelled or paused while its folder was made
+    const item = this.update(key, { phase: 'uploading', confirmedBytes: 0, inflightBytes: 0 });
     if (!item) return;
-    await uploadInOneRequest(item.file, item.name, parentId);
-    if (this.get(key)?.phase !== 'uploading') return; // cancelled meanwhile
+    const request = new AbortController();
+    this.requests.set(key, request);
+    try {
+      await uploadInOneRequest(item.file, item.name, parentId, {
+        signal: request.signal,
+        onProgress: (sent) => {
+          if (this.get(key)?.phase === 'uploading') this.update(key, { inflightBytes: sent });
+        },
+      });
+    } finally {
+      this.requests.delete(key);
+    }
+    if (this.get(key)?.phase !== 'uploading') return; // stopped meanwhile
     this.finish(key, false);
+  }
+
+  /** Stops a one-request upload's bytes (nothing is kept of a request the server did not finish). */
+  private stopRequest(key: string): void {
+    this.requests.get(key)?.abort();
+    this.requests.delete(key);
   }
 
   private async findOrCreate(key: string, parentId: string, hash: string, blockHashes: string[] | undefined): Promise<SessionView> {
@@ -328,6 +348,13 @@ export class UploadManager {
       this.update(key, { phase: 'paused' });
       return;
     }
+    if (item.phase === 'uploading' && this.requests.has(key)) {
+      // One request has nothing to keep: paused, it starts again from its first byte.
+      this.update(key, { phase: 'paused', inflightBytes: 0 });
+      this.stopRequest(key);
+      this.pump();
+      return;
+    }
     if (item.phase !== 'uploading' || !item.sessionId) return;
     this.update(key, { phase: 'pausing', inflightBytes: 0 });
     this.stopWorker(key);
@@ -367,6 +394,7 @@ export class UploadManager {
     if (!item || item.phase === 'done' || item.phase === 'cancelled') return;
     this.stopWorker(key);
     this.update(key, { phase: 'cancelled', inflightBytes: 0 });
+    this.stopRequest(key);
     if (item.sessionId) await gql(CancelUploadDocument, { id: item.sessionId }).catch(() => undefined);
     this.pump();
   }
