@@ -3,7 +3,7 @@
  * request, instead of an upload session (openUploads, createUpload, a chunk PUT, completeUpload,
  * after hashing it in a worker); the file lands with its content hash, and one the browser knows
  * no type of (File.type '') with none recorded (`mimeType: null`). A larger file still takes a
- * session. Real Chromium (playwright-core) against
+ * session. The one request shows its progress, and Cancel and Pause stop its bytes. Real Chromium (playwright-core) against
  * the all-in-one server as a child process on embedded defaults.
  *
  * Needs /usr/bin/chromium; builds web/dist when it is missing or older than web/src.
