@@ -87,6 +87,23 @@ async function stored(name: string): Promise<{ size: number; contentHash: string
   return res.data?.folder.children.edges.map((e) => e.node).find((n) => n.name === name);
 }
 
+/** A page signed in as the test's person, its uploads throttled to 512 KiB/s (DevTools protocol). */
+async function throttledPage() {
+  const context = await browser.newContext({ baseURL: server.url });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await page.goto('/signin');
+  await page.getByLabel('Username or e-mail').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const throttle = (uploadThroughput: number) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput });
+  await throttle(512 * 1024);
+  return { context, page, unthrottle: () => throttle(-1) };
+}
+
 describe('uploading small files from the web app', { timeout: 120_000 }, () => {
   it('a 100 KB text file, an 8 MiB photo and a file of no known type go in one uploadFile request each: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
     const dir = tempDir('stratus-small-files-');
@@ -134,25 +151,15 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     const slow = await makeFile('slow.pdf', 4 * MiB, `slow-${username}`);
     const kept = path.join(dir, 'kept.txt');
     writeFileSync(kept, 'kept\n');
-    const context = await browser.newContext({ baseURL: server.url });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
     // 512 KiB/s up: the 4 MiB file takes ~8 s, time to see it move and to cancel it.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    const { context, page, unthrottle } = await throttledPage();
     await page.getByLabel('Choose files to upload').setInputFiles(slow);
     const bar = page.getByRole('progressbar', { name: 'Upload progress of slow.pdf' });
     // Moving: some bytes sent, not all (it showed 100 % from the first byte, the request's whole length in flight).
     await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
     await page.getByRole('button', { name: 'Cancel slow.pdf' }).click();
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await unthrottle();
     // Long after the whole file would have arrived: nothing stored, and the page still uploads.
     await sleep(10_000);
     expect(await stored('slow.pdf')).toBeUndefined();
@@ -164,17 +171,7 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
 
   it('Pause stops a one-request upload (it used to do nothing); Resume sends it again from its first byte, and it lands once, whole', async () => {
     const paused = await makeFile('paused.pdf', 4 * MiB, `paused-${username}`);
-    const context = await browser.newContext({ baseURL: server.url });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    const { context, page, unthrottle } = await throttledPage();
     const seen = watch(page);
     await page.getByLabel('Choose files to upload').setInputFiles(paused);
     const bar = page.getByRole('progressbar', { name: 'Upload progress of paused.pdf' });
@@ -183,7 +180,7 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Resume paused.pdf' }).waitFor();
     await sleep(10_000);
     expect(await stored('paused.pdf')).toBeUndefined();
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await unthrottle();
     await page.getByRole('button', { name: 'Resume paused.pdf' }).click();
     await page.getByRole('button', { name: 'Download paused.pdf' }).waitFor({ timeout: 60_000 });
     expect(await stored('paused.pdf')).toMatchObject({ size: 4 * MiB, contentHash: await fileContentHash(paused, 4 * MiB) });
