@@ -21,7 +21,7 @@ import { pseudoRandom } from '../../internal/storage/test-bytes.ts';
 import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signIn } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -139,10 +139,7 @@ describe('downloading from the web app', { timeout: 300_000 }, () => {
     const context = await browser.newContext({ baseURL: server.url, acceptDownloads: true });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(person.username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, person.username, PASSWORD);
     await page.getByRole('button', { name: 'Download big.bin' }).waitFor();
 
     const cdp = await context.newCDPSession(page);

@@ -14,7 +14,7 @@ import { uploadSmall } from '../support/app.ts';
 import { gql } from '../support/graphql.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signIn } from '../support/browser.ts';
 import { tempDir } from '../support/db.ts';
 import { ensureWebBuilt } from '../support/browser-app.ts';
 
@@ -88,10 +88,7 @@ describe('thumbnails in the web app', { timeout: 120_000 }, () => {
     const context = await browser.newContext({ baseURL: server.url });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, username, PASSWORD);
     await page.getByRole('link', { name: 'Holiday' }).waitFor();
     await page.goto(`/folder/${folderId}`);
     // SMALL: 128 px on the longest edge.

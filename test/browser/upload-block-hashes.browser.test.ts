@@ -17,7 +17,7 @@ import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signIn } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -74,10 +74,7 @@ describe('uploading from the web app', { timeout: 120_000 }, () => {
       const body = request.method() === 'POST' && new URL(request.url()).pathname === '/graphql' ? request.postData() : null;
       if (body?.includes('createUpload')) creates.push((JSON.parse(body) as { variables: { i: { contentHash?: string; blockHashes?: string[] } } }).variables.i);
     });
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, username, PASSWORD);
     await page.getByText('This folder is empty.').waitFor();
     await page.getByLabel('Choose files to upload').setInputFiles(file);
     await page.getByRole('button', { name: 'Download blocks.bin' }).waitFor({ timeout: 60_000 });

@@ -20,7 +20,7 @@ import { tempDir } from '../support/db.ts';
 import { testEnv } from '../support/env.ts';
 import { makeFile } from '../support/files.ts';
 import { gql } from '../support/graphql.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, signIn } from '../support/browser.ts';
 import { startServerProcess, type ServerProcess } from '../support/server.ts';
 import { startInbox, type Inbox } from '../support/smtp.ts';
 
@@ -92,10 +92,7 @@ async function throttledPage() {
   const context = await browser.newContext({ baseURL: server.url });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
-  await page.goto('/signin');
-  await page.getByLabel('Username or e-mail').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, username, PASSWORD);
   await page.getByLabel('Choose files to upload').waitFor({ state: 'attached' });
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -118,10 +115,7 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
     const seen = watch(page);
-    await page.goto('/signin');
-    await page.getByLabel('Username or e-mail').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, username, PASSWORD);
     await page.getByText('This folder is empty.').waitFor();
     await page.getByLabel('Choose files to upload').setInputFiles([note, photo, odd]);
     await page.getByRole('button', { name: 'Download note.txt' }).waitFor({ timeout: 60_000 });
