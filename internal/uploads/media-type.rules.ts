@@ -11,3 +11,11 @@ export const MEDIA_TYPE_MAX_LENGTH = 255;
 export function isMediaType(value: string): boolean {
   return value.length <= MEDIA_TYPE_MAX_LENGTH && MEDIA_TYPE_RE.test(value);
 }
+
+/**
+ * A client's Content-Type taken leniently (a multipart part's, a PUT's): its type/subtype when it
+ * is one Stratus can record, lower-cased, else application/octet-stream (the upload goes on).
+ */
+export function partMediaType(value: string): string {
+  return isMediaType(value) ? value.toLowerCase() : 'application/octet-stream';
+}

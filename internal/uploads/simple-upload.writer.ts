@@ -16,7 +16,7 @@ import { commitUpload, type ConflictPolicy } from './upload-commit.service.ts';
 import { conflictAllows } from './upload-conflict.rules.ts';
 import type { UploadsRouter } from './uploads.router.ts';
 import { defaultTally, meteredCompletion, meteredPart, type PartTally } from './upload.metering.ts';
-import { isMediaType, MEDIA_TYPE_RE } from './media-type.rules.ts';
+import { isMediaType, partMediaType } from './media-type.rules.ts';
 
 export interface SimpleUpload {
   parentId: string | null;
@@ -92,7 +92,7 @@ async function storeBody(ports: SimpleUploadPorts, upload: SimpleUpload, tally: 
 /** The type the file gets: the declared one when given (checked), else the part's (lenient). */
 function recordedType(upload: SimpleUpload): string | null {
   const declared = upload.declaredType;
-  if (declared === undefined) return MEDIA_TYPE_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  if (declared === undefined) return partMediaType(upload.mimeType);
   if (declared === null) return null;
   if (!isMediaType(declared)) {
     throw new AppError('BAD_INPUT', 'mimeType must be a media type, type/subtype', { details: { field: 'mimeType', reason: 'invalid' } });

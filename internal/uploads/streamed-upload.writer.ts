@@ -19,7 +19,7 @@ import { writeMultipartStream } from './multipart-stream.writer.ts';
 import type { SimpleUploadPorts } from './simple-upload.writer.ts';
 import { commitUpload } from './upload-commit.service.ts';
 import { defaultTally, meteredCompletion, meteredPart, type PartTally } from './upload.metering.ts';
-import { MEDIA_TYPE_RE } from './media-type.rules.ts';
+import { partMediaType } from './media-type.rules.ts';
 
 export interface StreamedUpload {
   parentId: string | null;
@@ -73,7 +73,7 @@ async function streamBody(ports: Omit<SimpleUploadPorts, 'blobWriter'>, upload: 
   const room = Math.max(0, quota.limit - quota.used - reserved.bytes + (existing?.size ?? 0));
   const overQuota = () => new AppError('QUOTA_EXCEEDED', 'Not enough storage space left', { details: { used: quota.used, limit: quota.limit } });
   if ((upload.length ?? upload.expected ?? 0) > room) throw overQuota();
-  const mimeType = MEDIA_TYPE_RE.test(upload.mimeType) ? upload.mimeType.toLowerCase() : 'application/octet-stream';
+  const mimeType = partMediaType(upload.mimeType);
   const written = await writeMultipartStream(upload.body, { backend: ports.storage.defaultBackend(), length: upload.length, limit: room, onLimit: overQuota, contentType: mimeType });
   Object.assign(tally, { backend: written.backend, bytes: written.size });
   return { target, existing, written, mimeType };

@@ -30,7 +30,7 @@ async function req(method: string, path: string, headers: Record<string, string>
 const put = (path: string, body: RequestInit['body'], headers: Record<string, string> = {}) => req('PUT', path, headers, body);
 const quotaUsed = async () => Number(((await db.query('select used_bytes from quotas where user_id = ?', [userId]))[0] as { used_bytes: number }[])[0]?.used_bytes);
 const blobCount = async () => Number(((await db.query('select count(*) as n from blobs'))[0] as { n: number }[])[0]?.n);
-const fileRow = async (name: string) => ((await db.query('select id, size, content_hash from files where owner_id = ? and name = ? and trash_key = ?', [userId, name, '']))[0] as { id: string; size: number; content_hash: string }[])[0];
+const fileRow = async (name: string) => ((await db.query('select id, size, content_hash, mime_type from files where owner_id = ? and name = ? and trash_key = ?', [userId, name, '']))[0] as { id: string; size: number; content_hash: string; mime_type: string | null }[])[0];
 
 /** A body that arrives in pieces with no Content-Length (chunked transfer coding). */
 function chunked(total: number, piece = 256 * 1024, seed = 1): ReadableStream<Uint8Array> {
@@ -77,6 +77,12 @@ describe('PUT', () => {
     expect((await put('hello.txt', 'third', { 'if-match': replaced.headers.get('etag') ?? '' })).status).toBe(204);
     expect((await put('fresh.txt', 'x', { 'if-match': '*' })).status).toBe(412);
     expect((await put('fresh.txt', 'x', { 'if-none-match': '*' })).status).toBe(201);
+  });
+
+  it('a Content-Type it cannot record (over the column\'s 255 characters) is stored as application/octet-stream, not refused with a database error', async () => {
+    const created = await put('long-type.bin', 'x', { 'content-type': `x/${'y'.repeat(300)}` });
+    expect(created.status).toBe(201);
+    expect((await fileRow('long-type.bin'))?.mime_type).toBe('application/octet-stream');
   });
 
   it('stores the same content once (dedup with an uploadFile upload)', async () => {

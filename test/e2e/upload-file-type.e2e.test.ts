@@ -44,6 +44,12 @@ describe("uploadFile's mimeType", () => {
     expect((await upload('a.bin', 'application/octet-stream')).data?.uploadFile.mimeType).toBe('application/octet-stream');
   });
 
+  it("absent, and a part's type over the column's 255 characters: application/octet-stream, as for any type it cannot record", async () => {
+    const answer = await upload('long-type.bin', `x/${'y'.repeat(300)}`);
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data?.uploadFile.mimeType).toBe('application/octet-stream');
+  });
+
   it('null: no type recorded, served as application/octet-stream', async () => {
     const answer = await upload('Makefile', 'application/octet-stream', null);
     expect(answer.errors).toBeUndefined();
