@@ -28,11 +28,17 @@ export function clockTicks(): number {
  * LAST ')': the field after it is field 3 (state), utime is field 14, stime field 15.
  */
 export function parseProcStat(line: string, ticks = clockTicks()): number {
+  const { user, system } = procTimes(line, ticks);
+  return user + system;
+}
+
+/** utime and stime of a process from its /proc/<pid>/stat line, apart, in seconds (see parseProcStat). */
+export function procTimes(line: string, ticks = clockTicks()): { user: number; system: number } {
   const after = line.slice(line.lastIndexOf(')') + 2).split(' ');
   const utime = Number(after[14 - 3]);
   const stime = Number(after[15 - 3]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`unreadable /proc stat line: ${line.slice(0, 80)}`);
-  return (utime + stime) / ticks;
+  return { user: utime / ticks, system: stime / ticks };
 }
 
 /** CPU seconds this process has used so far (all its threads, libuv's pool included). */

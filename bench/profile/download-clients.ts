@@ -19,7 +19,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { uploadFile } from '../../cli/lib/upload.ts';
 import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 import { objectKeyBehind, switchTo } from '../download.bench.ts';
-import { cpuSecondsOf } from '../lib/cpu.ts';
+import { cpuSecondsOf, procTimes } from '../lib/cpu.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { median, MiB, round } from '../lib/stats.ts';
 import { drainGet } from '../lib/stratus.ts';
@@ -29,11 +29,10 @@ const run = promisify(execFile);
 const size = Number(process.argv[2] ?? 1024) * MiB;
 const reps = Number(process.argv[3] ?? 3);
 
-/** utime and stime of a process, seconds (proc(5): fields 14 and 15). */
+/** utime and stime of a process, seconds. */
 function userSystem(pid: number): [number, number] {
-  const line = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+  const { user, system } = procTimes(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return [user, system];
 }
 
 /** curl's own CPU seconds (user + system) for one ranged GET into /dev/null. */

@@ -34,12 +34,22 @@ export class StratusApi {
       // The caller's abort ends a request that is waiting on the server, not only the next one.
       ...(signal ? { signal } : {}),
     });
-    const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
-    const error = body.errors?.[0];
-    if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, res.status);
-    if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, res.status);
-    return body.data;
+    return dataOf((await res.json()) as GraphQLAnswer<T>, res.status);
   }
+}
+
+/** A GraphQL answer's body as the server sends it. */
+export interface GraphQLAnswer<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[];
+}
+
+/** The answer's data, or its first error as an ApiError (with the HTTP status it came with). */
+export function dataOf<T>(body: GraphQLAnswer<T>, status: number): T {
+  const error = body.errors?.[0];
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, status);
+  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, status);
+  return body.data;
 }
 
 /** The upload-session fields (fragment UploadSession, schema/fragments/upload-session.graphql). */

@@ -17,6 +17,9 @@ export type RemoteItem = RemoteItemFragment & {
   path: string;
 };
 
+/** A folder as listing needs it: its id (null: the root) and its path, to name the children's. */
+export type FolderRef = Pick<RemoteItem, 'id' | 'path'> | { id: null; path: string };
+
 /** The largest page the API serves (File.children: first 0..500). */
 const PAGE = 500;
 
@@ -36,7 +39,7 @@ export async function root(api: StratusApi): Promise<RemoteItem> {
 }
 
 /** Every child of a folder, folders first then by name (the server's order), page by page. */
-export async function listChildren(api: StratusApi, folder: Pick<RemoteItem, 'id' | 'path'> | { id: null; path: string }): Promise<RemoteItem[]> {
+export async function listChildren(api: StratusApi, folder: FolderRef): Promise<RemoteItem[]> {
   const items: RemoteItem[] = [];
   for (let after: string | null = null; ; ) {
     const { folder: page }: FolderPageQuery = await api.gql(FolderPageDocument, { id: folder.id, first: PAGE, after });
@@ -47,7 +50,7 @@ export async function listChildren(api: StratusApi, folder: Pick<RemoteItem, 'id
 }
 
 /** The child of `folder` whose name the server would consider equal to `name`, if any. */
-export async function findChild(api: StratusApi, folder: Pick<RemoteItem, 'id' | 'path'> | { id: null; path: string }, name: string): Promise<RemoteItem | undefined> {
+export async function findChild(api: StratusApi, folder: FolderRef, name: string): Promise<RemoteItem | undefined> {
   const key = nameKey(name);
   return (await listChildren(api, folder)).find((item) => nameKey(item.name) === key);
 }

@@ -32,13 +32,13 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiError, type StratusApi } from './api.ts';
+import { ApiError, dataOf, type GraphQLAnswer, type StratusApi } from './api.ts';
 import { UploadEmptyFileDocument, type UploadEmptyFileMutation, type UploadSessionFragment } from './graphql.generated.ts';
 import { multipartBody, send } from './http-send.ts';
 import { mimeTypeOf } from './mime.ts';
 import { fileContentHash } from './hash.ts';
 import { findChild } from './remote-path.ts';
-import { backoff, RETRY_ATTEMPTS, retryDelay, uploadFile, type UploadOptions, type UploadResult } from './upload.ts';
+import { uploadFile, withRetry, type UploadOptions, type UploadResult } from './upload.ts';
 
 /** The file an upload made: the same fields as the UploadSession fragment's `file`. */
 export type UploadedFile = NonNullable<UploadSessionFragment['file']>;
@@ -86,25 +86,21 @@ async function sameFileThere(api: StratusApi, file: string, name: string, parent
 }
 
 /** The whole file in one uploadFile request, its part typed with `mimeType`; sent again after a passing failure. */
-export async function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
+export function uploadInOneRequest(api: StratusApi, file: string, name: string, parentId: string | null, mimeType: string | null, signal?: AbortSignal, overwrite = false): Promise<UploadedFile> {
   let lost = false;
-  for (let attempt = 1; ; attempt++) {
-    signal?.throwIfAborted();
+  const attempt = async (): Promise<UploadedFile> => {
     try {
       return await postFile(api, file, name, parentId, mimeType, signal, overwrite);
     } catch (error) {
-      // An aborted request fails like a network error: the signal tells them apart.
-      signal?.throwIfAborted();
-      if (lost && !overwrite && nameTaken(error)) {
+      if (lost && !overwrite && nameTaken(error) && !signal?.aborted) {
         const mine = await sameFileThere(api, file, name, parentId);
         if (mine) return mine;
       }
-      const failure = failureOf(error);
-      if (failure === 'final' || attempt >= RETRY_ATTEMPTS) throw error;
-      lost ||= failure === 'lost';
-      await backoff(retryDelay(attempt), signal);
+      lost ||= failureOf(error) === 'lost';
+      throw error;
     }
-  }
+  };
+  return withRetry(attempt, signal, (error) => failureOf(error) !== 'final');
 }
 
 /** One uploadFile request. */
@@ -121,16 +117,13 @@ async function postFile(api: StratusApi, file: string, name: string, parentId: s
   });
   const form = multipartBody([['operations', operations], ['map', JSON.stringify({ 0: ['variables.file'] })]], { field: '0', name, type: mimeType ?? 'application/octet-stream', path: file, size });
   const answer = await send(new URL(`${api.url}/graphql`), 'POST', api.headers({ 'apollo-require-preflight': 'true', 'content-type': form.contentType }), form.parts, form.length, signal);
-  let body: { data?: UploadEmptyFileMutation | null; errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown> } }[] };
+  let body: GraphQLAnswer<UploadEmptyFileMutation>;
   try {
     body = JSON.parse(answer.body.toString('utf8')) as typeof body;
   } catch {
     throw new ApiError(`HTTP ${answer.status}: not a GraphQL answer`, 'INTERNAL', undefined, answer.status);
   }
-  const error = body.errors?.[0];
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? 'INTERNAL', error.extensions?.details, answer.status);
-  if (!body.data) throw new ApiError('empty response', 'INTERNAL', undefined, answer.status);
-  return body.data.uploadFile;
+  return dataOf(body, answer.status).uploadFile;
 }
 
 export interface SentFile {

@@ -137,32 +137,32 @@ async function sendMissingChunks(api: StratusApi, { file, size }: LocalUpload, s
   return chunksSent;
 }
 
+/** Whether a chunk call's failure is worth another attempt (the session way's rule). */
+const chunkRetryable = (error: unknown): boolean => RETRYABLE.has(error instanceof ApiError ? error.code : 'NETWORK');
+
 /**
- * Up to ~40 s of retries: enough to outlast a chunk lock left by a server that died (20 s). The
- * caller's abort is no transient failure: once `signal` aborts, nothing is retried and the
- * backoff wait ends, so the upload rejects at once with the abort's reason.
+ * Up to ~40 s of retries (9 attempts, 200 ms doubling, at most 8 s apart): enough to outlast a
+ * chunk lock left by a server that died (20 s). The caller's abort is no transient failure: once
+ * `signal` aborts, nothing is retried and the backoff wait ends, so the call rejects at once with
+ * the abort's reason. `retryable` says which failures are passing (default: the chunks' rule).
  */
-async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, attempts = RETRY_ATTEMPTS): Promise<T> {
+export async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal | undefined, retryable: (error: unknown) => boolean = chunkRetryable): Promise<T> {
+  const attempts = 9;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
-      // An aborted request fails like a network error ('NETWORK' below): the signal tells them apart.
+      // An aborted request fails like a network error: the signal tells them apart.
       signal?.throwIfAborted();
-      const code = error instanceof ApiError ? error.code : 'NETWORK';
-      if (attempt >= attempts || !RETRYABLE.has(code)) throw error;
-      await backoff(retryDelay(attempt), signal);
+      if (attempt >= attempts || !retryable(error)) throw error;
+      await backoff(Math.min(8_000, 200 * 2 ** attempt), signal);
     }
   }
 }
 
-/** Attempts of one request, and the wait before attempt n + 1 (200 ms doubling, at most 8 s: ~37 s in all). */
-export const RETRY_ATTEMPTS = 9;
-export const retryDelay = (attempt: number): number => Math.min(8_000, 200 * 2 ** attempt);
-
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+async function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
   try {
     await sleep(ms, undefined, { signal });
   } catch (error) {

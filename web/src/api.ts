@@ -191,11 +191,17 @@ async function request<T>(query: string, variables: unknown, token: string | nul
   } catch {
     throw new ApiError('Network error', 'NETWORK');
   }
+  // A body cut off on the way reads as one that is not JSON: its HTTP status says what happened.
+  return answerData<T>(res.status, await res.text().catch(() => ''));
+}
+
+/** The data of a GraphQL answer, or the ApiError it carries (a body that is not JSON: by its HTTP status). */
+export function answerData<T>(status: number, text: string): T {
   let body: GraphQLBody<T>;
   try {
-    body = (await res.json()) as GraphQLBody<T>;
+    body = JSON.parse(text) as GraphQLBody<T>;
   } catch {
-    throw new ApiError(`HTTP ${res.status}`, res.status === 503 ? 'UNAVAILABLE' : 'INTERNAL');
+    throw new ApiError(`HTTP ${status}`, status === 503 ? 'UNAVAILABLE' : 'INTERNAL');
   }
   const first = body.errors?.[0];
   if (first) throw new ApiError(first.message, first.extensions?.code ?? 'INTERNAL', first.extensions?.details ?? {}, first.extensions?.retryAfter);

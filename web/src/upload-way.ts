@@ -17,7 +17,7 @@
  * request too: its part's Content-Type is then application/octet-stream, and `mimeType: null`
  * tells the server to record no type, as a session without one does.
  */
-import { auth, freshToken, refreshNow } from './api.ts';
+import { answerData, auth, freshToken, refreshNow } from './api.ts';
 import { ApiError } from './errors.ts';
 import { UploadFileDocument, type UploadFileMutation } from './graphql.generated.ts';
 
@@ -28,11 +28,6 @@ export const ONE_REQUEST_MAX = 8 * 1024 * 1024;
 export function uploadWay(size: number, resumeSessionId: string | null): 'request' | 'session' {
   if (resumeSessionId !== null) return 'session';
   return size <= ONE_REQUEST_MAX ? 'request' : 'session';
-}
-
-interface Answer {
-  data?: UploadFileMutation | null;
-  errors?: { message: string; extensions?: { code?: string; details?: Record<string, unknown>; retryAfter?: number } }[];
 }
 
 /** What a one-request upload may be given: a signal that stops it, and the bytes sent so far. */
@@ -75,16 +70,11 @@ function post(file: File, name: string, parentId: string, token: string | null, 
     };
     xhr.onload = () => {
       settle();
-      let body: Answer;
       try {
-        body = JSON.parse(xhr.responseText) as Answer;
-      } catch {
-        return reject(new ApiError(`HTTP ${xhr.status}`, xhr.status === 503 ? 'UNAVAILABLE' : 'INTERNAL'));
+        resolve(answerData<UploadFileMutation>(xhr.status, xhr.responseText).uploadFile);
+      } catch (error) {
+        reject(error);
       }
-      const first = body.errors?.[0];
-      if (first) return reject(new ApiError(first.message, first.extensions?.code ?? 'INTERNAL', first.extensions?.details ?? {}, first.extensions?.retryAfter));
-      if (!body.data) return reject(new ApiError('Empty answer', 'INTERNAL'));
-      resolve(body.data.uploadFile);
     };
     xhr.send(form);
   });
