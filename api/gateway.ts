@@ -17,7 +17,7 @@ import type { Metrics } from '../internal/platform/metrics.ts';
 import type { Clients } from './clients.ts';
 import { bindResolvers, httpContext, type ContextDeps, type GatewayBytes, type GraphQLContext } from './graphql/context.ts';
 import { graphqlWsServer } from './graphql/ws-server.ts';
-import { BlobWriter, SPOOL_MAX_AGE_MS } from '../internal/files/index.ts';
+import { BlobWriter, SPOOL_MAX_AGE_MS, UPLOAD_FILES_MAX } from '../internal/files/index.ts';
 import type { StorageRouter } from '../internal/storage/index.ts';
 import { requireBearer } from './http/auth.ts';
 import { downloadRouter } from './http/download.handler.ts';
@@ -247,7 +247,7 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
     graphqlMultipart({
       apollo,
       context: httpContext(contextDeps),
-      limits: { maxFieldBytes: 100_000, maxFileBytes: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE), maxFiles: 1 },
+      limits: { maxFieldBytes: 100_000, maxFileBytes: Math.max(SIMPLE_UPLOAD_MAX, MAX_CHUNK_SIZE), maxFiles: UPLOAD_FILES_MAX },
     }),
     expressMiddleware(apollo, { context: httpContext(contextDeps) }),
   );

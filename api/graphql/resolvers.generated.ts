@@ -187,6 +187,35 @@ export type Challenge = {
   ranges: Array<ByteRange>;
 };
 
+/** One file of uploadFiles. */
+export type UploadFileInput = {
+  file: Scalars['Upload']['input'];
+  /** The file's length in bytes: a part of any other length is refused (BAD_INPUT size-mismatch). */
+  size: Scalars['Size']['input'];
+  /** The file's name; absent: the part's filename. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** As uploadFile's mimeType: absent, the part's Content-Type; null, no type recorded; else type/subtype. */
+  mimeType?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** What became of one file of uploadFiles: the file, or why it was refused (and nothing of it kept). */
+export type UploadFileResult = {
+  __typename?: 'UploadFileResult';
+  /** The file's name (as made, e.g. renamed by conflict RENAME), or as asked when refused. */
+  name: Scalars['String']['output'];
+  file?: Maybe<File>;
+  error?: Maybe<UploadFileError>;
+};
+
+/** A refusal of one file of uploadFiles: the code and details uploadFile would have answered with. */
+export type UploadFileError = {
+  __typename?: 'UploadFileError';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
 export type UploadSession = {
   __typename?: 'UploadSession';
   id: Scalars['ID']['output'];
@@ -550,6 +579,17 @@ export type Mutation = {
    * application/octet-stream); a value that is not type/subtype is refused (BAD_INPUT).
    */
   uploadFile: File;
+  /**
+   * Several small files into one folder in one request (GraphQL multipart, one part per file, mapped
+   * to variables.files.N.file; header apollo-require-preflight: true), at most 100 files and 256 MiB
+   * in all. Each file succeeds or fails on its own, in the order given: its result has the file, or
+   * the error uploadFile would have answered for it (CONFLICT name_taken, QUOTA_EXCEEDED: the files
+   * that fit are stored, in order; BAD_INPUT for its name, its size-mismatch or its mimeType), and a
+   * file that fails keeps no bytes. The request fails as a whole only when its folder is not one of
+   * the viewer's folders, or it is over those limits, or its body cannot be read. conflict applies to
+   * every file, as uploadFile's; a name given twice in one request is taken by the first.
+   */
+  uploadFiles: Array<UploadFileResult>;
   /** Starts a resumable upload; checks name and quota now. With contentHash the answer has a challenge. */
   createUpload: UploadSession;
   /** One chunk by GraphQL multipart (or PUT /upload/{sessionId}/{index} with the raw bytes). */
@@ -703,6 +743,13 @@ export type MutationUploadFileArgs = {
   conflict?: InputMaybe<ConflictPolicy>;
   size?: InputMaybe<Scalars['Size']['input']>;
   mimeType?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationUploadFilesArgs = {
+  parentId?: InputMaybe<Scalars['ID']['input']>;
+  files: Array<UploadFileInput>;
+  conflict?: InputMaybe<ConflictPolicy>;
 };
 
 
@@ -1205,6 +1252,9 @@ export type ResolversTypes = {
   UploadStatus: UploadStatus;
   ByteRange: ResolverTypeWrapper<ByteRange>;
   Challenge: ResolverTypeWrapper<Challenge>;
+  UploadFileInput: UploadFileInput;
+  UploadFileResult: ResolverTypeWrapper<Omit<UploadFileResult, 'file'> & { file?: Maybe<ResolversTypes['File']> }>;
+  UploadFileError: ResolverTypeWrapper<UploadFileError>;
   UploadSession: ResolverTypeWrapper<UploadSessionParent>;
   CreateUploadInput: CreateUploadInput;
   UploadProgress: ResolverTypeWrapper<UploadProgressParent>;
@@ -1265,6 +1315,9 @@ export type ResolversParentTypes = {
   FileConnection: Omit<FileConnection, 'edges'> & { edges: Array<ResolversParentTypes['FileEdge']> };
   ByteRange: ByteRange;
   Challenge: Challenge;
+  UploadFileInput: UploadFileInput;
+  UploadFileResult: Omit<UploadFileResult, 'file'> & { file?: Maybe<ResolversParentTypes['File']> };
+  UploadFileError: UploadFileError;
   UploadSession: UploadSessionParent;
   CreateUploadInput: CreateUploadInput;
   UploadProgress: UploadProgressParent;
@@ -1377,6 +1430,19 @@ export type ByteRangeResolvers<ContextType = GraphQLContext, ParentType extends 
 export type ChallengeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Challenge'] = ResolversParentTypes['Challenge']> = {
   nonce?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   ranges?: Resolver<Array<ResolversTypes['ByteRange']>, ParentType, ContextType>;
+};
+
+export type UploadFileResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadFileResult'] = ResolversParentTypes['UploadFileResult']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  file?: Resolver<Maybe<ResolversTypes['File']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['UploadFileError']>, ParentType, ContextType>;
+};
+
+export type UploadFileErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadFileError'] = ResolversParentTypes['UploadFileError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type UploadSessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UploadSession'] = ResolversParentTypes['UploadSession']> = {
@@ -1505,6 +1571,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteVersion?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteVersionArgs, 'fileId' | 'versionId'>>;
   createDownloadLink?: Resolver<ResolversTypes['DownloadUrl'], ParentType, ContextType, RequireFields<MutationCreateDownloadLinkArgs, 'id'>>;
   uploadFile?: Resolver<ResolversTypes['File'], ParentType, ContextType, RequireFields<MutationUploadFileArgs, 'file' | 'conflict'>>;
+  uploadFiles?: Resolver<Array<ResolversTypes['UploadFileResult']>, ParentType, ContextType, RequireFields<MutationUploadFilesArgs, 'files' | 'conflict'>>;
   createUpload?: Resolver<ResolversTypes['UploadSession'], ParentType, ContextType, RequireFields<MutationCreateUploadArgs, 'input'>>;
   uploadChunk?: Resolver<ResolversTypes['UploadSession'], ParentType, ContextType, RequireFields<MutationUploadChunkArgs, 'sessionId' | 'index' | 'chunk'>>;
   pauseUpload?: Resolver<ResolversTypes['UploadSession'], ParentType, ContextType, RequireFields<MutationPauseUploadArgs, 'sessionId'>>;
@@ -1665,6 +1732,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   FileConnection?: FileConnectionResolvers<ContextType>;
   ByteRange?: ByteRangeResolvers<ContextType>;
   Challenge?: ChallengeResolvers<ContextType>;
+  UploadFileResult?: UploadFileResultResolvers<ContextType>;
+  UploadFileError?: UploadFileErrorResolvers<ContextType>;
   UploadSession?: UploadSessionResolvers<ContextType>;
   UploadProgress?: UploadProgressResolvers<ContextType>;
   Share?: ShareResolvers<ContextType>;

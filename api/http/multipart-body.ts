@@ -257,8 +257,11 @@ function walk(root: unknown, segments: string[]): object | undefined {
   return typeof node === 'object' && node !== null ? node : undefined;
 }
 
+/** The types a mapped file may go into: Upload, and schema.graphql's input types with an Upload field (uploadFiles). */
+export const UPLOAD_TYPES: ReadonlySet<string> = new Set(['Upload', 'UploadFileInput']);
+
 /**
- * Names of the operation's variables whose type is Upload (or a list of them); undefined when the
+ * Names of the operation's variables whose type is one of UPLOAD_TYPES (or a list of them); undefined when the
  * query does not parse or the operation is ambiguous — GraphQL itself then refuses the request.
  */
 function uploadVariablesOf(operations: Record<string, unknown>): Set<string> | undefined {
@@ -269,7 +272,7 @@ function uploadVariablesOf(operations: Record<string, unknown>): Set<string> | u
     const op = typeof operations.operationName === 'string' ? ops.find((o) => o.name?.value === operations.operationName) : ops.length === 1 ? ops[0] : undefined;
     if (!op) return undefined;
     const named = (type: TypeNode): string => (type.kind === 'NamedType' ? type.name.value : named(type.type));
-    return new Set((op.variableDefinitions ?? []).filter((v) => named(v.type) === 'Upload').map((v) => v.variable.name.value));
+    return new Set((op.variableDefinitions ?? []).filter((v) => UPLOAD_TYPES.has(named(v.type))).map((v) => v.variable.name.value));
   } catch {
     return undefined;
   }

@@ -68,3 +68,9 @@ export function fromParserError(error: unknown, sawPart: boolean): AppError {
   if (/content type/i.test(message)) return multipartError('content_type', { cause: error });
   return multipartError('multipart_malformed', { cause: error });
 }
+
+/** Whether an error is this file's refusal of the body as a whole (not a refusal of one of its files). */
+export function isMultipartError(error: unknown): boolean {
+  const reason = AppError.is(error) ? error.details?.reason : undefined;
+  return reason !== undefined && Object.hasOwn(MESSAGES, reason);
+}

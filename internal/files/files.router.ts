@@ -18,6 +18,8 @@ import type { ThumbnailsRouter } from '../thumbnails/index.ts';
 import { versionsRouter } from './versions/versions.router.ts';
 import type { VersionsService } from './versions/versions.service.ts';
 import type { SharesService } from './shares.service.ts';
+import type { BatchCommits } from './batch-commit.service.ts';
+import { batchCommitsRouter } from './batch-commit.router.ts';
 
 const Id = z.string().min(1).max(64);
 const Name = z.string().max(1024);
@@ -30,9 +32,10 @@ const PageInput = z.object({
     .default({ field: 'NAME', direction: 'ASC' }),
 });
 
-export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, search: SearchService, thumbnails: ThumbnailsRouter, activity: ActivityRouter) {
+export function filesRouter(service: FilesService, shares: SharesService, links: DownloadLinks, paths: DrivePaths, properties: FilePropertiesService, versions: VersionsService, search: SearchService, thumbnails: ThumbnailsRouter, activity: ActivityRouter, batch: BatchCommits) {
   return router({
     shares: sharesRouter(shares),
+    batch: batchCommitsRouter(batch),
     activity,
     properties: filePropertiesRouter(properties),
     paths: drivePathsRouter(paths),

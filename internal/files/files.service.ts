@@ -339,6 +339,6 @@ export class FilesService {
   }
 }
 
-function notAFolder(): AppError {
+export function notAFolder(): AppError {
   return new AppError('BAD_INPUT', 'That is a file, not a folder', { details: { field: 'id', reason: 'not_a_folder' } });
 }

@@ -9,6 +9,7 @@ import { filesRouter } from './files.router.ts';
 import { registerQuotaGauges } from './quota.gauges.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
+import { BatchCommits } from './batch-commit.service.ts';
 import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
 import { SearchRepository } from './search/search.repository.ts';
@@ -38,7 +39,7 @@ export function createFiles(runtime: Runtime) {
     sweeper.start();
     runtime.onClose(() => sweeper.stop());
   }
-  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router, activity.router) };
+  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router, activity.router, new BatchCommits(repo, service)) };
 }
 
 export * from './shared.ts';
@@ -46,6 +47,8 @@ export { BlobWriter, SPOOL_MAX_AGE_MS } from './blobs.writer.ts';
 export { MAX_DEPTH, MAX_PAGE } from './files.service.ts';
 export { assertQueryLength as assertSearchQueryLength } from './search/search.service.ts';
 export type { FilesRouter } from './files.router.ts';
+export { UPLOAD_FILES_MAX } from './batch-commit.router.ts';
+export type { BatchFileInput, BatchTarget, NameCheck } from './batch-commit.service.ts';
 export { refusalOf as propertyRefusal, type DeadProperty as StoredProperty, type PropertyChange } from './file-properties.service.ts';
 export type { ChildPage, ResolvedPath } from './drive-paths.service.ts';
 export type { BlobDto, BlobLocation, Connection, ContentDto, FileDto, QuotaDto } from './files.dto.ts';

@@ -48,6 +48,7 @@ export { progressEvents, type UploadProgress } from './progress.channel.ts';
 /** Limits clients and the gateway size their requests by. */
 export { MAX_BLOCK_HASHES, MAX_CHUNK_SIZE, PROOF_RANGES } from './upload-plan.rules.ts';
 export { writeSimpleUpload, type SimpleUpload, type SimpleUploadPorts } from './simple-upload.writer.ts';
+export { writeBatchUpload, type BatchFile, type BatchOutcome, type BatchUpload } from './batch-upload.writer.ts';
 export { writeStreamedUpload, type StreamedResult, type StreamedUpload } from './streamed-upload.writer.ts';
 export { commitUpload, type CommitOptions, type StoredUpload } from './upload-commit.service.ts';
 export { writeChunk, type ChunkResult, type ChunkWrite, type UploadsClients } from './chunks.writer.ts';

@@ -98,6 +98,7 @@ const CASES: Record<string, Case> = {
   // A signed link to the own root: a folder has no content (BAD_INPUT, documented).
   'Mutation.createDownloadLink': { expect: ['BAD_INPUT'], run: qw('mutation($id: ID!) { createDownloadLink(id: $id) { url } }', (_w, me) => ({ id: me.userId })) },
   'Mutation.uploadFile':   { expect: 'ok',              run: async (t, _w, me) => uploadSmall(t.url, me.token, 'first.txt', 'first bytes', me.userId) as Promise<GraphQLResponse> },
+  'Mutation.uploadFiles':  { expect: 'ok',              run: (t, _w, me) => uploadFirstFiles(t.url, me.token, me.userId) },
   'Mutation.createUpload': { expect: 'ok',              run: qw('mutation($i: CreateUploadInput!) { createUpload(input: $i) { id status } }', (_w, me) => ({ i: { parentId: me.userId, name: 'big.bin', size: 1000 } })) },
   // A fresh account has no session yet: another person's fresh one is NOT_FOUND.
   'Mutation.uploadChunk':  { expect: ['NOT_FOUND'],     run: (t, w, me) => uploadChunk(t.url, me.token, w.sessionId) },
@@ -140,6 +141,20 @@ function contractFields(): string[] {
 }
 
 /** uploadChunk by GraphQL multipart (https://github.com/jaydenseric/graphql-multipart-request-spec). */
+/** Two files by uploadFiles into the own root; a file's refusal counts as the answer's error (its code). */
+async function uploadFirstFiles(url: string, token: string, parentId: string): Promise<GraphQLResponse> {
+  const form = new FormData();
+  const query = 'mutation($p: ID, $fs: [UploadFileInput!]!) { uploadFiles(parentId: $p, files: $fs) { name file { id } error { code message } } }';
+  form.append('operations', JSON.stringify({ query, variables: { p: parentId, fs: [{ file: null, size: 5 }, { file: null, size: 6 }] } }));
+  form.append('map', JSON.stringify({ 0: ['variables.fs.0.file'], 1: ['variables.fs.1.file'] }));
+  form.append('0', new Blob(['first']), 'first-of-two.txt');
+  form.append('1', new Blob(['second']), 'second-of-two.txt');
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' }, body: form });
+  const body = (await res.json()) as Omit<GraphQLResponse, 'status'> & { data?: { uploadFiles?: { error: { code: string; message: string } | null }[] } | null };
+  const refused = (body.data?.uploadFiles ?? []).flatMap((r) => (r.error ? [{ message: r.error.message, extensions: { code: r.error.code } }] : []));
+  return { status: res.status, ...body, ...(refused.length > 0 ? { errors: refused } : {}) } as GraphQLResponse;
+}
+
 async function uploadChunk(url: string, token: string, sessionId: string): Promise<GraphQLResponse> {
   const form = new FormData();
   form.append('operations', JSON.stringify({ query: 'mutation($s: ID!, $c: Upload!) { uploadChunk(sessionId: $s, index: 0, chunk: $c) { id } }', variables: { s: sessionId, c: null } }));

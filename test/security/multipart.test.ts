@@ -15,6 +15,7 @@ import { multipartBody, OneSocketClient, sendAndHangUp, type Answer, type Part }
 
 const B = 'stratus-test-boundary';
 const UPLOAD_FILE = 'mutation($p: ID, $f: Upload!) { uploadFile(parentId: $p, file: $f) { id name } }';
+const UPLOAD_FILES = 'mutation($fs: [UploadFileInput!]!) { uploadFiles(files: $fs) { name file { id } error { code reason } } }';
 const UPLOAD_CHUNK = 'mutation($s: ID!, $i: Int!, $c: Upload!) { uploadChunk(sessionId: $s, index: $i, chunk: $c) { id uploadedChunks } }';
 const ops = (query: string, variables: Record<string, unknown>) => ({ name: 'operations', value: JSON.stringify({ query, variables }) });
 const map = (value: unknown) => ({ name: 'map', value: JSON.stringify(value) });
@@ -84,7 +85,8 @@ describe('malformed multipart requests on one kept-alive socket', () => {
     { name: 'the mapped file is missing', body: () => form([fileOps(), map({ 0: ['variables.f'] })]), reason: 'file_missing' },
     { name: 'the file field twice', body: () => form([fileOps(), map({ 0: ['variables.f'] }), file('0', 'first'), file('0', 'second')]), reason: 'file_duplicate' },
     { name: 'a file the map does not name', body: () => form([fileOps(), map({ 0: ['variables.f'] }), file('0'), file('1', 'extra')]), reason: 'file_unexpected' },
-    { name: 'two files where one is allowed', body: () => form([ops(UPLOAD_FILE, { p: null, f: null, g: null }), map({ 0: ['variables.f'], 1: ['variables.g'] }), file('0'), file('1')]), reason: 'too_many_files' },
+    { name: 'a second file mapped to a variable that is not an Upload', body: () => form([ops(UPLOAD_FILE, { p: null, f: null, g: null }), map({ 0: ['variables.f'], 1: ['variables.g'] }), file('0'), file('1')]), reason: 'map_not_upload' },
+    { name: 'more files than uploadFiles takes (100)', body: () => form([ops(UPLOAD_FILES, { fs: Array.from({ length: 101 }, () => ({ file: null, size: 1 })) }), map(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [i, [`variables.fs.${i}.file`]]))), file('0')]), reason: 'too_many_files' },
     { name: 'a boundary the body does not use', body: () => form([fileOps(), map({ 0: ['variables.f'] }), file()]), contentType: 'multipart/form-data; boundary=another-boundary', reason: 'boundary_mismatch' },
     { name: 'no boundary', body: () => form([fileOps(), map({ 0: ['variables.f'] }), file()]), contentType: 'multipart/form-data', reason: 'boundary_missing' },
     { name: 'the wrong multipart Content-Type', body: () => form([fileOps(), map({ 0: ['variables.f'] }), file()]), contentType: `multipart/mixed; boundary=${B}`, reason: 'content_type' },
@@ -93,6 +95,8 @@ describe('malformed multipart requests on one kept-alive socket', () => {
     // Chunked transfer coding ends the body cleanly at the HTTP level, mid-multipart.
     { name: 'a file part cut short', body: () => [form([fileOps(), map({ 0: ['variables.f'] }), file('0', Buffer.alloc(300_000, 7))], false).subarray(0, 150_000)], reason: 'body_incomplete' },
     { name: 'a body cut after the file, before the closing delimiter', body: () => [Buffer.concat([form([fileOps(), map({ 0: ['variables.f'] }), file()], false), Buffer.from(`--${B}`)])], reason: 'body_incomplete' },
+    // The first file complete, the second cut: the first is not kept either (its stream ends only with the whole body).
+    { name: 'uploadFiles cut inside its second file', body: () => [form([ops(UPLOAD_FILES, { fs: [{ file: null, size: 15 }, { file: null, size: 300_000 }] }), map({ 0: ['variables.fs.0.file'], 1: ['variables.fs.1.file'] }), file('0', 'first complete.', 'one.txt'), file('1', Buffer.alloc(300_000, 7), 'two.txt')], false).subarray(0, 150_000)], reason: 'body_incomplete' },
     { name: 'uploadChunk at a wrong index', body: () => form([ops(UPLOAD_CHUNK, { s: sessionId, i: 5, c: null }), map({ 0: ['variables.c'] }), file('0', Buffer.alloc(1000, 1))]), reason: 'index_out_of_range' },
     { name: 'uploadChunk of the wrong size', body: () => form([ops(UPLOAD_CHUNK, { s: sessionId, i: 0, c: null }), map({ 0: ['variables.c'] }), file('0', Buffer.alloc(999, 1))]), reason: 'size-mismatch' },
     { name: 'uploadChunk cut short', body: () => [form([ops(UPLOAD_CHUNK, { s: sessionId, i: 0, c: null }), map({ 0: ['variables.c'] }), file('0', Buffer.alloc(1000, 1))], false)], reason: 'body_incomplete' },

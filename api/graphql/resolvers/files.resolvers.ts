@@ -1,6 +1,7 @@
-/** Files and folders in GraphQL: thin calls to the files service; uploadFile's bytes through writeSimpleUpload. */
+/** Files and folders in GraphQL: thin calls to the files service; uploadFile's and uploadFiles' bytes through the uploads writers. */
 import { AppError } from '../../../internal/platform/errors.ts';
-import { writeSimpleUpload } from '../../../internal/uploads/index.ts';
+import { writeBatchUpload, writeSimpleUpload } from '../../../internal/uploads/index.ts';
+import { isMultipartError } from '../../http/multipart-errors.ts';
 import { requireViewer } from '../context.ts';
 import type { FileOrder, Resolvers } from '../resolvers.generated.ts';
 
@@ -100,6 +101,22 @@ export const filesResolvers: Resolvers = {
           limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFile' }, conflict: args.conflict ?? 'FAIL',
         },
       );
+    },
+    uploadFiles: async (_, args, ctx) => {
+      requireViewer(ctx);
+      const outcomes = await writeBatchUpload(
+        { clients: ctx.clients, storage: ctx.bytes.storage, blobWriter: ctx.bytes.blobWriter, meter: ctx.bytes.uploadMeter },
+        {
+          parentId: args.parentId ?? null,
+          // Absent and null differ for mimeType (GraphQL keeps an explicit null in an input object too).
+          files: args.files.map((f) => ({ part: f.file, size: f.size, name: f.name ?? null, ...(f.mimeType === undefined ? {} : { declaredType: f.mimeType }) })),
+          conflict: args.conflict ?? 'FAIL', limit: { bytes: SIMPLE_UPLOAD_MAX, operation: 'uploadFiles' }, bodyFailure: isMultipartError,
+        },
+      );
+      return outcomes.map((o) => ({
+        name: o.name, file: o.file,
+        error: o.error ? { code: o.error.code, message: o.error.message, field: o.error.details?.field ?? null, reason: o.error.details?.reason ?? null } : null,
+      }));
     },
   },
 };
