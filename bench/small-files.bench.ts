@@ -1,8 +1,10 @@
 /**
  * Small files: the cdperf mix (bench/lib/file-mix.ts, ≥ 2 000 files, ≥ 1 GiB) uploaded three ways
  * at the same concurrency (4 files in flight, the CLI's default --parallel), over the same files:
- * - Stratus: the CLI's library with its default settings (`sendFile`: one uploadFile request for
- *   a file of at most 32 MiB, else a session with 4 chunks in flight);
+ * - Stratus: the CLI's library with its default settings, as `stratus upload FILE...` sends many
+ *   files (`sendFiles`: files up to 1 MiB together, up to 32 per uploadFiles request; a larger file
+ *   of at most 32 MiB in one uploadFile request, else a session with 4 chunks in flight), 4
+ *   requests in flight;
  * - the limit: straight to RGW with the same choice, `PutObject` for a file of at most 32 MiB
  *   (ONE_REQUEST_MAX), @aws-sdk/lib-storage multipart (8 MiB parts, 4 in flight) above;
  * - the peer: tus-js-client (its defaults: one PATCH per file) into @tus/server + @tus/s3-store.
@@ -18,6 +20,7 @@ import { DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload as S3Upload } from '@aws-sdk/lib-storage';
 import { Upload as TusUpload } from 'tus-js-client';
 import { ONE_REQUEST_MAX, sendFile } from '../cli/lib/upload-small.ts';
+import { sendFiles } from '../cli/lib/upload-batch.ts';
 import { uploadFile } from '../cli/lib/upload.ts';
 import { testEnv } from '../test/support/env.ts';
 import { BUCKETS, writeMix, type MixFile } from './lib/file-mix.ts';
@@ -58,10 +61,12 @@ async function deleteKeys(s3: S3, keys: string[]): Promise<void> {
 async function stratusSlice(user: User, files: MixFile[], rep: number): Promise<Turn> {
   const folder = (await user.api.gql<{ createFolder: { id: string } }>('mutation($n: String!) { createFolder(parentId: null, name: $n) { id } }', { n: `small-${rep}-${Date.now()}` })).createFolder.id;
   const started = performance.now();
-  await pool(files, IN_FLIGHT, async (f) => {
-    const sent = await sendFile(user.api, f.path, { parentId: folder, name: f.name });
-    if (sent.file.size !== f.size) throw new Error(`Stratus stored ${f.name} with ${sent.file.size} bytes`);
-  });
+  const outcomes = await sendFiles(user.api, files.map((f) => ({ path: f.path, name: f.name, size: f.size })), { parentId: folder, parallel: IN_FLIGHT });
+  for (const [i, o] of outcomes.entries()) {
+    const f = files[i] as MixFile;
+    if (o.error) throw new Error(`Stratus did not store ${f.name}: ${o.error.message}`);
+    if (o.file.size !== f.size) throw new Error(`Stratus stored ${f.name} with ${o.file.size} bytes`);
+  }
   return { ms: performance.now() - started, cleanup: async () => {
     await user.api.gql('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: folder });
     await user.api.gql('mutation($id: ID!) { purgeFile(id: $id) }', { id: folder });

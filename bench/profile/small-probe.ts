@@ -13,6 +13,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { sendFile } from '../../cli/lib/upload-small.ts';
+import { sendFiles } from '../../cli/lib/upload-batch.ts';
 import { cpuSecondsOf, measureCpu } from '../lib/cpu.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { pool, round } from '../lib/stats.ts';
@@ -50,8 +51,17 @@ const perFile = (before: Map<string, number>, n: number): string =>
 /** `n` files of distinct bytes (their seed is their name). */
 const sources = async (prefix: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => tempFile(`${prefix}-${i}.${extension}`, size, `${prefix}-${i}-${Date.now()}`)));
 const made: { file: string; remove(): void }[] = [];
+// PROBE_WAY=single: one uploadFile per file (sendFile), as before uploadFiles; default: the CLI's
+// way for many files (sendFiles: small files batched).
+const single = process.env.PROBE_WAY === 'single';
 const upload = async (api: Parameters<typeof sendFile>[0], list: { file: string }[]) => {
-  await pool(list, IN_FLIGHT, async ({ file }) => { await sendFile(api, file, { name: path.basename(file) }); });
+  if (single) {
+    await pool(list, IN_FLIGHT, async ({ file }) => { await sendFile(api, file, { name: path.basename(file) }); });
+    return;
+  }
+  const outcomes = await sendFiles(api, list.map(({ file }) => ({ path: file, name: path.basename(file), size })), { parallel: IN_FLIGHT });
+  const failed = outcomes.find((o) => o.error);
+  if (failed?.error) throw failed.error;
 };
 try {
   const user = await target.signUp();
@@ -81,7 +91,7 @@ try {
   const directS = (performance.now() - t) / 1000;
   const directClientMs = (directClient.stop() * 1000) / files;
   const directServices = perFile(services, files);
-  console.log(`${files} × ${size / 1024} KiB, ${IN_FLIGHT} in flight: Stratus ${round(files / stratusS)} files/s (server ${round(serverMs, 2)} CPU ms/file, this client ${round(clientMs, 2)}), direct ${round(files / directS)} files/s (its SDK client ${round(directClientMs, 2)} CPU ms/file), ratio ${round(directS / stratusS, 2)}`);
+  console.log(`${files} × ${size / 1024} KiB, ${IN_FLIGHT} in flight, ${single ? 'one request per file' : 'the CLI\'s batches'}: Stratus ${round(files / stratusS)} files/s (server ${round(serverMs, 2)} CPU ms/file, this client ${round(clientMs, 2)}), direct ${round(files / directS)} files/s (its SDK client ${round(directClientMs, 2)} CPU ms/file), ratio ${round(directS / stratusS, 2)}`);
   console.log(`CPU ms per file, Stratus way: ${stratusServices}`);
   console.log(`CPU ms per file, direct way: ${directServices}`);
   const dir = process.env.BENCH_PROFILE_DIR;

@@ -25,6 +25,17 @@ export type UploadStatus =
   | 'FAILED'
   | 'EXPIRED';
 
+/** One file of uploadFiles. */
+export type UploadFileInput = {
+  file: unknown;
+  /** The file's length in bytes: a part of any other length is refused (BAD_INPUT size-mismatch). */
+  size: number;
+  /** The file's name; absent: the part's filename. */
+  name?: string | null | undefined;
+  /** As uploadFile's mimeType: absent, the part's Content-Type; null, no type recorded; else type/subtype. */
+  mimeType?: string | null | undefined;
+};
+
 export type CreateUploadInput = {
   /** null: the root folder. */
   parentId?: string | null | undefined;
@@ -201,6 +212,15 @@ export type UploadEmptyFileMutationVariables = Exact<{
 
 export type UploadEmptyFileMutation = { uploadFile: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } };
 
+export type UploadFilesMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  files: Array<UploadFileInput> | UploadFileInput;
+  conflict?: ConflictPolicy | null | undefined;
+}>;
+
+
+export type UploadFilesMutation = { uploadFiles: Array<{ name: string, file: { id: string, name: string, size: number, contentHash: string | null, mimeType: string | null } | null, error: { code: string, message: string, field: string | null, reason: string | null } | null }> };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -226,3 +246,4 @@ export const WhoAmIDocument = "query WhoAmI {\n  me {\n    id\n    username\n   
 export const ResumableUploadsDocument = "query ResumableUploads {\n  uploads {\n    id\n    name\n    parentId\n    status\n  }\n}" as Operation<ResumableUploadsQuery, ResumableUploadsQueryVariables>;
 export const UploadStatusDocument = "query UploadStatus($id: ID!) {\n  upload(id: $id) {\n    status\n  }\n}" as Operation<UploadStatusQuery, UploadStatusQueryVariables>;
 export const UploadEmptyFileDocument = "mutation UploadEmptyFile($parentId: ID, $file: Upload!, $conflict: ConflictPolicy = FAIL, $size: Size, $mimeType: String) {\n  uploadFile(\n    parentId: $parentId\n    file: $file\n    conflict: $conflict\n    size: $size\n    mimeType: $mimeType\n  ) {\n    id\n    name\n    size\n    contentHash\n    mimeType\n  }\n}" as Operation<UploadEmptyFileMutation, UploadEmptyFileMutationVariables>;
+export const UploadFilesDocument = "mutation UploadFiles($parentId: ID, $files: [UploadFileInput!]!, $conflict: ConflictPolicy = FAIL) {\n  uploadFiles(parentId: $parentId, files: $files, conflict: $conflict) {\n    name\n    file {\n      id\n      name\n      size\n      contentHash\n      mimeType\n    }\n    error {\n      code\n      message\n      field\n      reason\n    }\n  }\n}" as Operation<UploadFilesMutation, UploadFilesMutationVariables>;

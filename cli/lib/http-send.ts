@@ -142,23 +142,40 @@ function written(req: http.ClientRequest, chunk: Buffer): Promise<boolean> {
 }
 
 /**
- * A multipart/form-data body (RFC 7578) of text fields and one file, as undici's FormData writes
+ * A multipart/form-data body (RFC 7578) of text fields and files (a part each), as undici's FormData writes
  * it, so the server parses exactly what it parsed before: `name="…"` and `filename="…"` with `"`,
  * CR and LF percent-encoded (the HTML form-submission rule) and the rest as UTF-8, each part ended
  * by CRLF, the body by the closing delimiter.
  */
-export function multipartBody(fields: [string, string][], file: { field: string; name: string; type: string; path: string; size: number }): { contentType: string; parts: BodyPart[]; length: number } {
+export function multipartBody(fields: [string, string][], files: MultipartFile | MultipartFile[]): { contentType: string; parts: BodyPart[]; length: number } {
   const boundary = `----stratus-${randomBytes(16).toString('hex')}`;
   const escape = (s: string) => s.replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
   const lines = (s: string) => s.replace(/\r?\n|\r/g, '\r\n');
-  let head = '';
-  for (const [name, value] of fields) head += `--${boundary}\r\nContent-Disposition: form-data; name="${escape(lines(name))}"\r\n\r\n${lines(value)}\r\n`;
-  head += `--${boundary}\r\nContent-Disposition: form-data; name="${escape(lines(file.field))}"; filename="${escape(file.name)}"\r\nContent-Type: ${file.type}\r\n\r\n`;
-  const before = Buffer.from(head, 'utf8');
-  const after = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
-  return {
-    contentType: `multipart/form-data; boundary=${boundary}`,
-    parts: [before, fileRange(file.path, 0, file.size), after],
-    length: before.length + file.size + after.length,
+  let text = '';
+  for (const [name, value] of fields) text += `--${boundary}\r\nContent-Disposition: form-data; name="${escape(lines(name))}"\r\n\r\n${lines(value)}\r\n`;
+  const parts: BodyPart[] = [];
+  let length = 0;
+  const push = (part: BodyPart, bytes: number) => {
+    parts.push(part);
+    length += bytes;
   };
+  for (const file of Array.isArray(files) ? files : [files]) {
+    text += `--${boundary}\r\nContent-Disposition: form-data; name="${escape(lines(file.field))}"; filename="${escape(file.name)}"\r\nContent-Type: ${file.type}\r\n\r\n`;
+    const head = Buffer.from(text, 'utf8');
+    push(head, head.length);
+    push(fileRange(file.path, 0, file.size), file.size);
+    text = '\r\n';
+  }
+  const tail = Buffer.from(`${text}--${boundary}--\r\n`, 'utf8');
+  push(tail, tail.length);
+  return { contentType: `multipart/form-data; boundary=${boundary}`, parts, length };
+}
+
+/** One file part of a multipart body: its field name, filename, Content-Type, and the local file. */
+export interface MultipartFile {
+  field: string;
+  name: string;
+  type: string;
+  path: string;
+  size: number;
 }

@@ -63,7 +63,7 @@ export function uploadWay(size: number, options: WayOptions = {}): 'request' | '
 }
 
 /** What became of one attempt that failed: refused for now, lost on the way (may have been stored), or final. */
-function failureOf(error: unknown): 'refused' | 'lost' | 'final' {
+export function failureOf(error: unknown): 'refused' | 'lost' | 'final' {
   if (error instanceof ApiError) {
     if (error.code === 'UNAVAILABLE' || error.code === 'RATE_LIMITED') return 'refused';
     // A gateway's answer, not the server's (no GraphQL body): the server may still have finished.
@@ -78,7 +78,7 @@ function failureOf(error: unknown): 'refused' | 'lost' | 'final' {
 const nameTaken = (error: unknown): boolean => error instanceof ApiError && error.code === 'CONFLICT' && error.details?.reason === 'name_taken';
 
 /** The file that holds `name` in the folder, when it has the local file's bytes (size and content hash). */
-async function sameFileThere(api: StratusApi, file: string, name: string, parentId: string | null): Promise<UploadedFile | undefined> {
+export async function sameFileThere(api: StratusApi, file: string, name: string, parentId: string | null): Promise<UploadedFile | undefined> {
   const there = await findChild(api, { id: parentId, path: '' }, name);
   const { size } = await stat(file);
   if (!there || there.isFolder || there.size !== size || there.contentHash !== (await fileContentHash(file, size))) return undefined;
