@@ -53,6 +53,9 @@ export interface BatchOutcome {
   error: AppError | null;
 }
 
+/** A refusal of the batch's transaction: nothing was recorded, and each file is committed alone to learn whose it is. */
+const REFUSALS: ReadonlySet<string> = new Set(['CONFLICT', 'QUOTA_EXCEEDED', 'BAD_INPUT', 'NOT_FOUND']);
+
 /** How one file goes: refused before its bytes are stored, in the batch's transaction, or committed alone. */
 type Plan = { refused: AppError } | { way: 'batch' | 'alone' };
 
@@ -185,8 +188,15 @@ async function commitAll(ports: SimpleUploadPorts, batch: BatchUpload, target: {
         outcomes[i] = { name: c.file.name, file: c.file, error: null };
         if (c.duplicate) await ports.storage.store(c.duplicate.backend).delete(c.duplicate.storageKey).catch(() => undefined);
       }
-    } catch {
-      alone = [...together, ...alone].sort((a, b) => a - b);
+    } catch (thrown) {
+      const error = normalizeError(thrown);
+      if (!REFUSALS.has(error.code)) {
+        // Not a refusal: whether the transaction committed is not known (an answer lost between
+        // services). The bytes stay (an orphan object fsck finds, never a file without its bytes).
+        for (const i of together) outcomes[i] = { name: names[i] as string, file: null, error };
+      } else {
+        alone = [...together, ...alone].sort((a, b) => a - b);
+      }
     }
   }
   for (const i of alone) {
