@@ -3,7 +3,7 @@
  * request, instead of an upload session (openUploads, createUpload, a chunk PUT, completeUpload,
  * after hashing it in a worker); the file lands with its content hash, and one the browser knows
  * no type of (File.type '') with none recorded (`mimeType: null`). A larger file still takes a
- * session. The one request shows its progress, and Cancel and Pause stop its bytes. Real Chromium (playwright-core) against
+ * session. Files up to 1 MiB go together in uploadFiles requests, each with its own result. The one request shows its progress, and Cancel and Pause stop its bytes. Real Chromium (playwright-core) against
  * the all-in-one server as a child process on embedded defaults.
  *
  * Needs /usr/bin/chromium; builds web/dist when it is missing or older than web/src.
@@ -102,7 +102,7 @@ async function throttledPage() {
 }
 
 describe('uploading small files from the web app', { timeout: 120_000 }, () => {
-  it('a 100 KB text file, an 8 MiB photo and a file of no known type go in one uploadFile request each: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
+  it('a 100 KB text file and a file of no known type go together in one uploadFiles request, an 8 MiB photo in its own uploadFile: no session, no chunk PUT; a 9 MiB file takes a session', async () => {
     const dir = tempDir('stratus-small-files-');
     const note = path.join(dir, 'note.txt');
     writeFileSync(note, 'a line of a note\n'.repeat(6_000));
@@ -121,10 +121,12 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Download note.txt' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Download photo.jpg' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Download data.unknownext' }).waitFor({ timeout: 60_000 });
-    for (let i = 0; i < 100 && seen.multipart.length < 3; i++) await sleep(20);
+    for (let i = 0; i < 100 && seen.multipart.length < 2; i++) await sleep(20);
 
-    expect(seen.multipart).toHaveLength(3);
-    for (const body of seen.multipart) expect(body).toContain('uploadFile');
+    // The two files up to 1 MiB in one uploadFiles request (upload-batch.ts), the photo in its own uploadFile.
+    expect(seen.multipart).toHaveLength(2);
+    expect(seen.multipart.filter((answer) => answer.includes('"uploadFiles"'))).toHaveLength(1);
+    expect(seen.multipart.filter((answer) => answer.includes('"uploadFile"'))).toHaveLength(1);
     // (OpenUploads is also asked by the unfinished-uploads list of the page: not counted.)
     expect(seen.json.filter((b) => /createUpload|completeUpload/.test(b))).toEqual([]);
     expect(seen.puts).toBe(0);
@@ -136,7 +138,60 @@ describe('uploading small files from the web app', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Download big.jpg' }).waitFor({ timeout: 60_000 });
     expect(seen.json.filter((b) => b.includes('createUpload'))).toHaveLength(1);
     expect(seen.puts).toBeGreaterThan(0);
-    expect(seen.multipart).toHaveLength(3);
+    expect(seen.multipart).toHaveLength(2);
+    await context.close();
+  });
+
+  it('twelve small files go in one uploadFiles request; one whose name is taken fails alone with its reason, the others land', async () => {
+    const dir = tempDir('stratus-small-batch-');
+    const files = Array.from({ length: 12 }, (_, i) => {
+      const file = path.join(dir, `batch-${i}.txt`);
+      writeFileSync(file, `batch file ${i}\n`.repeat(200 + i));
+      return file;
+    });
+    // batch-5.txt is in the drive already.
+    const taken = await gql<{ createFolder: { id: string } }>(server.url, 'mutation { createFolder(parentId: null, name: "batch-5.txt") { id } }', {}, token);
+    expect(taken.errors).toBeUndefined();
+    const context = await browser.newContext({ baseURL: server.url });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const seen = watch(page);
+    await signIn(page, username, PASSWORD);
+    await page.getByLabel('Choose files to upload').setInputFiles(files);
+    for (const file of files.filter((_, i) => i !== 5)) await page.getByRole('button', { name: `Download ${path.basename(file)}` }).waitFor({ timeout: 60_000 });
+    await page.getByRole('alert').filter({ hasText: 'Something with that name is already in this folder' }).waitFor();
+    for (let i = 0; i < 100 && seen.multipart.length < 1; i++) await sleep(20);
+    expect(seen.multipart).toHaveLength(1);
+    expect(seen.multipart[0]).toContain('"uploadFiles"');
+    for (const file of files.filter((_, i) => i !== 5)) {
+      const size = statSync(file).size;
+      expect(await stored(path.basename(file))).toMatchObject({ size, contentHash: await fileContentHash(file, size), mimeType: 'text/plain' });
+    }
+    await context.close();
+  });
+
+  it('Cancel of one file of a batch stops its request: that file never lands, the others go again and land', async () => {
+    const dir = tempDir('stratus-small-batch-cancel-');
+    const files = Array.from({ length: 4 }, (_, i) => {
+      const file = path.join(dir, `bc-${i}.bin`);
+      writeFileSync(file, randomBytes(900 * 1024));
+      return file;
+    });
+    // 512 KiB/s up: the batch's 3.5 MiB take ~7 s, time to cancel one file of it.
+    const { context, page, unthrottle } = await throttledPage();
+    const seen = watch(page);
+    await page.getByLabel('Choose files to upload').setInputFiles(files);
+    const bar = page.getByRole('progressbar', { name: 'Upload progress of bc-0.bin' });
+    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow')), { timeout: 15_000 }).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Cancel bc-2.bin' }).click();
+    await unthrottle();
+    for (const name of ['bc-0.bin', 'bc-1.bin', 'bc-3.bin']) await page.getByRole('button', { name: `Download ${name}` }).waitFor({ timeout: 60_000 });
+    await sleep(3_000);
+    expect(await stored('bc-2.bin')).toBeUndefined();
+    for (const name of ['bc-0.bin', 'bc-1.bin', 'bc-3.bin']) expect((await stored(name))?.size).toBe(900 * 1024);
+    // The stopped request (no answer) and the one the three went again in.
+    for (let i = 0; i < 100 && seen.multipart.length < 2; i++) await sleep(20);
+    expect(seen.multipart).toHaveLength(2);
     await context.close();
   });
 

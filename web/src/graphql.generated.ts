@@ -40,6 +40,17 @@ export type UploadStatus =
   | 'FAILED'
   | 'EXPIRED';
 
+/** One file of uploadFiles. */
+export type UploadFileInput = {
+  file: File;
+  /** The file's length in bytes: a part of any other length is refused (BAD_INPUT size-mismatch). */
+  size: number;
+  /** The file's name; absent: the part's filename. */
+  name?: string | null | undefined;
+  /** As uploadFile's mimeType: absent, the part's Content-Type; null, no type recorded; else type/subtype. */
+  mimeType?: string | null | undefined;
+};
+
 export type CreateUploadInput = {
   /** null: the root folder. */
   parentId?: string | null | undefined;
@@ -464,6 +475,14 @@ export type SearchQueryVariables = Exact<{
 
 export type SearchQuery = { search: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, name: string, size: number, mimeType: string | null, isFolder: boolean, parentId: string | null, updatedAt: string, ancestors: Array<{ id: string, name: string }> } }> } };
 
+export type UploadFilesMutationVariables = Exact<{
+  parentId?: string | null | undefined;
+  files: Array<UploadFileInput> | UploadFileInput;
+}>;
+
+
+export type UploadFilesMutation = { uploadFiles: Array<{ name: string, file: { id: string, name: string, size: number } | null, error: { code: string, message: string, reason: string | null } | null }> };
+
 /** An operation's text, typed with its answer and variables (phantom fields, never set). */
 export type Operation<TResult, TVariables> = string & { readonly __result?: TResult; readonly __variables?: TVariables };
 
@@ -518,3 +537,4 @@ export const ActivityDocument = "query Activity($first: Int, $after: String, $fi
 export const FileVersionsDocument = "query FileVersions($id: ID!) {\n  file(id: $id) {\n    id\n    name\n    versions {\n      id\n      size\n      contentHash\n      createdAt\n    }\n  }\n}" as Operation<FileVersionsQuery, FileVersionsQueryVariables>;
 export const RestoreVersionDocument = "mutation RestoreVersion($fileId: ID!, $versionId: ID!) {\n  restoreVersion(fileId: $fileId, versionId: $versionId) {\n    id\n    size\n    updatedAt\n  }\n}" as Operation<RestoreVersionMutation, RestoreVersionMutationVariables>;
 export const SearchDocument = "query Search($query: String!, $first: Int, $after: String) {\n  search(query: $query, first: $first, after: $after) {\n    totalCount\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n    edges {\n      node {\n        id\n        name\n        size\n        mimeType\n        isFolder\n        parentId\n        updatedAt\n        ancestors {\n          id\n          name\n        }\n      }\n    }\n  }\n}" as Operation<SearchQuery, SearchQueryVariables>;
+export const UploadFilesDocument = "mutation UploadFiles($parentId: ID, $files: [UploadFileInput!]!) {\n  uploadFiles(parentId: $parentId, files: $files) {\n    name\n    file {\n      id\n      name\n      size\n    }\n    error {\n      code\n      message\n      reason\n    }\n  }\n}" as Operation<UploadFilesMutation, UploadFilesMutationVariables>;

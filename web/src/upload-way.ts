@@ -41,13 +41,21 @@ export interface OneRequestOptions {
  * body's progress, so a file showed as all sent from its first byte; XHR's upload progress events
  * say how much has gone, and abort() stops the bytes (a cancelled upload used to go on and land).
  */
-function post(file: File, name: string, parentId: string, token: string | null, options: OneRequestOptions): Promise<UploadFileMutation['uploadFile']> {
+async function post(file: File, name: string, parentId: string, token: string | null, options: OneRequestOptions): Promise<UploadFileMutation['uploadFile']> {
   const form = new FormData();
   // size: the server streams the bytes on to storage as they arrive instead of holding them.
   form.append('operations', JSON.stringify({ query: UploadFileDocument, variables: { parentId, file: null, size: file.size, mimeType: file.type || null } }));
   // The file is the request's part "0", mapped onto variables.file.
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, name);
+  return (await postForm<UploadFileMutation>(form, token, file.size, options)).uploadFile;
+}
+
+/**
+ * A GraphQL multipart request by XMLHttpRequest (progress events, abort). The body is the form:
+ * its few hundred bytes of fields come before the files' `total` bytes, so progress is capped there.
+ */
+export function postForm<T>(form: FormData, token: string | null, total: number, options: OneRequestOptions): Promise<T> {
   return new Promise((resolve, reject) => {
     const { signal, onProgress } = options;
     if (signal?.aborted) return reject(new DOMException('The upload was stopped', 'AbortError'));
@@ -58,8 +66,7 @@ function post(file: File, name: string, parentId: string, token: string | null, 
     xhr.open('POST', '/graphql');
     xhr.setRequestHeader('apollo-require-preflight', 'true');
     if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
-    // The body is the multipart form: its few hundred bytes of fields come before the file's.
-    xhr.upload.onprogress = (event) => onProgress?.(Math.min(file.size, event.loaded));
+    xhr.upload.onprogress = (event) => onProgress?.(Math.min(total, event.loaded));
     xhr.onabort = () => {
       settle();
       reject(new DOMException('The upload was stopped', 'AbortError'));
@@ -71,7 +78,7 @@ function post(file: File, name: string, parentId: string, token: string | null, 
     xhr.onload = () => {
       settle();
       try {
-        resolve(answerData<UploadFileMutation>(xhr.status, xhr.responseText).uploadFile);
+        resolve(answerData<T>(xhr.status, xhr.responseText));
       } catch (error) {
         reject(error);
       }
@@ -80,13 +87,18 @@ function post(file: File, name: string, parentId: string, token: string | null, 
   });
 }
 
-/** The whole file in one uploadFile request (sent again once after a token refresh, as gql does). */
-export async function uploadInOneRequest(file: File, name: string, parentId: string, options: OneRequestOptions = {}): Promise<UploadFileMutation['uploadFile']> {
+/** `send` with a fresh token, sent again once after a refresh when the token was refused (as gql does). */
+export async function withToken<T>(send: (token: string | null) => Promise<T>): Promise<T> {
   const token = await freshToken();
   try {
-    return await post(file, name, parentId, token, options);
+    return await send(token);
   } catch (error) {
-    if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) return post(file, name, parentId, auth.accessToken, options);
+    if (token && error instanceof ApiError && error.code === 'UNAUTHENTICATED' && (await refreshNow())) return send(auth.accessToken);
     throw error;
   }
+}
+
+/** The whole file in one uploadFile request (sent again once after a token refresh, as gql does). */
+export function uploadInOneRequest(file: File, name: string, parentId: string, options: OneRequestOptions = {}): Promise<UploadFileMutation['uploadFile']> {
+  return withToken((token) => post(file, name, parentId, token, options));
 }

@@ -10,6 +10,7 @@ import { freshToken, gql, subscribe } from './api.ts';
 import { ApiError, humanError } from './errors.ts';
 import type { FromWorker, ToWorker } from './upload-protocol.ts';
 import { uploadInOneRequest, uploadWay } from './upload-way.ts';
+import { BATCH_BYTES, BATCH_FILES, batchable, uploadBatch } from './upload-batch.ts';
 import {
   CompleteUploadDocument,
   CancelUploadDocument,
@@ -49,6 +50,8 @@ export interface UploadItem {
   error: string | null;
   /** Continue exactly this session (chosen in the unfinished-uploads list). */
   resumeSessionId: string | null;
+  /** The uploadFiles request this small file goes in with others (upload-batch.ts), while it is under way. */
+  batchKey: string | null;
 }
 
 /** An upload session as the app reads it: the UploadSession fragment shared with the CLI. */
@@ -140,6 +143,7 @@ export class UploadManager {
         chunksSent: 0,
         error: null,
         resumeSessionId,
+        batchKey: null,
       });
     }
     this.changed();
@@ -147,15 +151,89 @@ export class UploadManager {
   }
 
   private pump(): void {
-    const active = this.items.filter((i) => ['hashing', 'checking', 'uploading', 'completing', 'pausing'].includes(i.phase)).length;
-    let free = MAX_ACTIVE - active;
+    const active = this.items.filter((i) => ['hashing', 'checking', 'uploading', 'completing', 'pausing'].includes(i.phase));
+    // A batch is one request: it counts once against MAX_ACTIVE.
+    let free = MAX_ACTIVE - active.filter((i) => i.batchKey === null).length - new Set(active.flatMap((i) => (i.batchKey ? [i.batchKey] : []))).size;
     for (const item of this.items) {
       if (free <= 0) break;
       if (item.phase !== 'queued') continue;
       free--;
+      if (batchable(item.size, item.resumeSessionId)) {
+        void this.startBatch(this.batchOf(item));
+        continue;
+      }
       item.phase = 'hashing';
       this.changed(item);
       void this.start(item.key);
+    }
+  }
+
+  /** `first` and the queued small files after it for the same folder, within a batch's bounds; marked as started. */
+  private batchOf(first: UploadItem): string[] {
+    const batchKey = `b${nextKey++}`;
+    const keys: string[] = [];
+    let bytes = 0;
+    const place = (i: UploadItem) => `${i.baseParentId}/${i.folders.join('/')}`;
+    for (const item of this.items) {
+      if (keys.length >= BATCH_FILES) break;
+      if (item.phase !== 'queued' || !batchable(item.size, item.resumeSessionId) || place(item) !== place(first)) continue;
+      if (keys.length > 0 && bytes + item.size > BATCH_BYTES) continue;
+      bytes += item.size;
+      Object.assign(item, { phase: 'hashing', batchKey });
+      keys.push(item.key);
+    }
+    this.changed();
+    return keys;
+  }
+
+  /**
+   * Small files of one folder in one uploadFiles request; each ends with its own result. Stopping
+   * one (pause, cancel) stops the request: the others go back to the queue, nothing of it is kept.
+   */
+  private async startBatch(keys: string[]): Promise<void> {
+    const first = this.get(keys[0] ?? '');
+    if (!first) return;
+    const request = new AbortController();
+    let sending: UploadItem[] = [];
+    try {
+      const parentId = await this.folderFor(first.baseParentId, first.folders);
+      sending = keys.map((key) => this.get(key)).filter((i): i is UploadItem => i?.phase === 'hashing');
+      for (const item of sending) {
+        this.update(item.key, { parentId, phase: 'uploading', confirmedBytes: 0, inflightBytes: 0 });
+        this.requests.set(item.key, request);
+      }
+      if (sending.length === 0) return;
+      const results = await uploadBatch(sending.map((i) => ({ file: i.file, name: i.name })), parentId, {
+        signal: request.signal,
+        // The files follow each other in the body: the bytes sent so far are shared out in that order.
+        onProgress: (sent) => {
+          let offset = 0;
+          for (const item of sending) {
+            if (this.get(item.key)?.phase === 'uploading') this.update(item.key, { inflightBytes: Math.max(0, Math.min(item.size, sent - offset)) });
+            offset += item.size;
+          }
+        },
+      });
+      results.forEach((result, i) => {
+        const key = sending[i]?.key ?? '';
+        this.requests.delete(key);
+        if (this.get(key)?.phase !== 'uploading') return;
+        this.update(key, { batchKey: null });
+        if (result.file) this.finish(key, false);
+        else this.fail(key, new ApiError(result.error?.message ?? 'Not stored', result.error?.code ?? 'INTERNAL', result.error?.reason ? { reason: result.error.reason } : {}));
+      });
+    } catch (error) {
+      for (const key of keys) {
+        this.requests.delete(key);
+        const item = this.get(key);
+        if (!item || !['hashing', 'uploading'].includes(item.phase)) continue;
+        // Stopped for another file of the batch: this one waits for its turn again.
+        if (request.signal.aborted) this.update(key, { phase: 'queued', batchKey: null, inflightBytes: 0 });
+        else this.fail(key, error);
+      }
+    } finally {
+      for (const key of keys) if (this.get(key)?.batchKey) this.update(key, { batchKey: null });
+      this.pump();
     }
   }
 
