@@ -17,12 +17,12 @@
  * file holding the name has the local size and content hash. A file the server refused for now on
  * its own (its bytes could not be stored: UNAVAILABLE) is sent again alone.
  */
-import { ApiError, dataOf, type GraphQLAnswer, type StratusApi } from './api.ts';
+import { ApiError, type StratusApi } from './api.ts';
 import { UploadFilesDocument, type UploadFilesMutation } from './graphql.generated.ts';
-import { multipartBody, send } from './http-send.ts';
+import { multipartBody } from './http-send.ts';
 import { mimeTypeOf } from './mime.ts';
 import { withRetry } from './upload.ts';
-import { failureOf, sameFileThere, sendFile, uploadInOneRequest, type UploadedFile } from './upload-small.ts';
+import { failureOf, postMultipart, sameFileThere, sendFile, uploadInOneRequest, type UploadedFile } from './upload-small.ts';
 
 /** Files up to this size go together (a batch's bodies are held by the server until its request is read). */
 export const BATCH_FILE_MAX = 1024 * 1024;
@@ -168,14 +168,7 @@ async function postBatch(api: StratusApi, files: LocalFile[], parentId: string |
     [['operations', operations], ['map', JSON.stringify(map)]],
     files.map((f, i) => ({ field: String(i), name: f.name, type: types[i] ?? 'application/octet-stream', path: f.path, size: f.size })),
   );
-  const answer = await send(new URL(`${api.url}/graphql`), 'POST', api.headers({ 'apollo-require-preflight': 'true', 'content-type': form.contentType }), form.parts, form.length, signal);
-  let body: GraphQLAnswer<UploadFilesMutation>;
-  try {
-    body = JSON.parse(answer.body.toString('utf8')) as typeof body;
-  } catch {
-    throw new ApiError(`HTTP ${answer.status}: not a GraphQL answer`, 'INTERNAL', undefined, answer.status);
-  }
-  const results = dataOf(body, answer.status).uploadFiles;
+  const results = (await postMultipart<UploadFilesMutation>(api, form, signal)).uploadFiles;
   if (results.length !== files.length) throw new ApiError(`uploadFiles answered ${results.length} results for ${files.length} files`, 'INTERNAL');
   return results;
 }

@@ -116,14 +116,19 @@ async function postFile(api: StratusApi, file: string, name: string, parentId: s
     variables: { parentId, file: null, conflict: overwrite ? 'NEW_VERSION' : 'FAIL', size, mimeType },
   });
   const form = multipartBody([['operations', operations], ['map', JSON.stringify({ 0: ['variables.file'] })]], { field: '0', name, type: mimeType ?? 'application/octet-stream', path: file, size });
+  return (await postMultipart<UploadEmptyFileMutation>(api, form, signal)).uploadFile;
+}
+
+/** A GraphQL multipart request (Apollo's CSRF prevention wants apollo-require-preflight) and its answer's data. */
+export async function postMultipart<T>(api: StratusApi, form: ReturnType<typeof multipartBody>, signal: AbortSignal | undefined): Promise<T> {
   const answer = await send(new URL(`${api.url}/graphql`), 'POST', api.headers({ 'apollo-require-preflight': 'true', 'content-type': form.contentType }), form.parts, form.length, signal);
-  let body: GraphQLAnswer<UploadEmptyFileMutation>;
+  let body: GraphQLAnswer<T>;
   try {
     body = JSON.parse(answer.body.toString('utf8')) as typeof body;
   } catch {
     throw new ApiError(`HTTP ${answer.status}: not a GraphQL answer`, 'INTERNAL', undefined, answer.status);
   }
-  return dataOf(body, answer.status).uploadFile;
+  return dataOf(body, answer.status);
 }
 
 export interface SentFile {

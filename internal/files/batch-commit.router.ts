@@ -9,7 +9,8 @@ export const UPLOAD_FILES_MAX = 100;
 
 const Id = z.string().min(1).max(64);
 const Name = z.string().max(1024);
-const StoredFile = z.object({
+/** Stored bytes to record as a file of a folder: the fields commitFile and commitFiles share. */
+export const StoredFile = z.object({
   name: Name,
   size: z.number().int().min(0),
   contentHash: z.string().regex(CONTENT_HASH_RE),

@@ -10,7 +10,7 @@ import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, toFileDto, type BlobLocation, type FileDto, type QuotaDto } from './files.dto.ts';
 import type { FilesRepository } from './files.repository.ts';
-import { notAFolder, type FilesService } from './files.service.ts';
+import { notAFolder, type FilesService, type StoredBytes } from './files.service.ts';
 import { nameKey, normalizeName } from './names.ts';
 
 /** One name of the batch: normalized and whether it is taken, or why it cannot be a name (BAD_INPUT, field name). */
@@ -23,14 +23,8 @@ export interface BatchTarget extends QuotaDto {
   names: NameCheck[];
 }
 
-export interface BatchFileInput {
-  name: string;
-  size: number;
-  contentHash: string;
-  mimeType: string | null;
-  backend: string;
-  storageKey: string;
-}
+/** One stored file of the batch: the fields of commitFile's StoredBytes that a batch's files do not share. */
+export type BatchFileInput = Pick<StoredBytes, 'name' | 'size' | 'contentHash' | 'mimeType' | 'backend' | 'storageKey'>;
 
 export class BatchCommits {
   constructor(

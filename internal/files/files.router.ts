@@ -19,7 +19,7 @@ import { versionsRouter } from './versions/versions.router.ts';
 import type { VersionsService } from './versions/versions.service.ts';
 import type { SharesService } from './shares.service.ts';
 import type { BatchCommits } from './batch-commit.service.ts';
-import { batchCommitsRouter } from './batch-commit.router.ts';
+import { batchCommitsRouter, StoredFile } from './batch-commit.router.ts';
 
 const Id = z.string().min(1).max(64);
 const Name = z.string().max(1024);
@@ -77,15 +77,9 @@ export function filesRouter(service: FilesService, shares: SharesService, links:
       .query(({ input }) => service.blobFor(input.contentHash, input.size)),
     commitFile: authedProcedure
       .input(
-        z.object({
+        StoredFile.extend({
           id: z.string().uuid().optional(),
           parentId: Id.nullable(),
-          name: Name,
-          size: z.number().int().min(0),
-          contentHash: z.string().regex(CONTENT_HASH_RE),
-          mimeType: z.string().max(255).nullable(),
-          backend: z.string().max(63),
-          storageKey: z.string().max(512),
           replaces: Id.optional(),
           parentPath: z.string().max(4096).optional(),
           uploadLinkId: Id.nullish(),
