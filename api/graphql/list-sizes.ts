@@ -6,7 +6,7 @@
  * next to where it comes from; `query-cost.test.ts` fails when a list field of the schema is
  * neither paged nor listed here, so a new list cannot silently be priced at a guess.
  */
-import { MAX_DEPTH, MAX_PAGE } from '../../internal/files/index.ts';
+import { MAX_DEPTH, MAX_PAGE, UPLOAD_FILES_MAX } from '../../internal/files/index.ts';
 import { PROOF_RANGES, UPLOAD_LINKS_LISTED } from '../../internal/uploads/index.ts';
 import { ACCESS_TOKENS_LISTED } from '../../internal/accounts/index.ts';
 import { VERSIONS_KEEP_MAX } from '../../internal/platform/config.ts';
@@ -33,4 +33,6 @@ export const LIST_MAXIMUM: ReadonlyMap<string, number> = new Map([
   ['Query.uploadLinks', UPLOAD_LINKS_LISTED],
   // versions.statements.ts prune: a file keeps at most VERSIONS_KEEP, which config.ts bounds.
   ['File.versions', VERSIONS_KEEP_MAX],
+  // batch-commit.router.ts: uploadFiles answers one result per file, at most UPLOAD_FILES_MAX.
+  ['Mutation.uploadFiles', UPLOAD_FILES_MAX],
 ]);

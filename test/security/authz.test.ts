@@ -124,7 +124,7 @@ interface Spec {
   vars?: (ids: Ids) => Record<string, unknown>;
   /** Variables that stay the same in the "random id" call (e.g. bob's own folder as a target). */
   fixed?: (ids: Ids) => Record<string, unknown>;
-  /** GraphQL multipart: the variable that carries the file. */
+  /** GraphQL multipart: the variable that carries the file, or the path to it in a variable (files.0.file). */
   upload?: string;
 }
 
@@ -164,6 +164,7 @@ const SPECS: Record<string, Spec> = {
   deleteVersion: { kind: 'owned', vars: (i) => ({ fileId: i.outsideFile, versionId: i.version }) },
   createDownloadLink: { kind: 'owned', vars: (i) => ({ id: i.file }) },
   uploadFile: { kind: 'owned', vars: (i) => ({ parentId: i.folder }), upload: 'file' },
+  uploadFiles: { kind: 'owned', vars: (i) => ({ parentId: i.folder }), fixed: () => ({ files: [{ file: null, size: 5 }] }), upload: 'files.0.file' },
   createUpload: { kind: 'owned', vars: (i) => ({ input: { parentId: i.folder, name: 'x.bin', size: 10 } }) },
   uploadChunk: { kind: 'owned', vars: (i) => ({ sessionId: i.session }), fixed: () => ({ index: 0 }), upload: 'chunk' },
   pauseUpload: { kind: 'owned', vars: (i) => ({ sessionId: i.session }) },
@@ -275,7 +276,8 @@ async function call(op: Operation, vars: Record<string, unknown>, token?: string
   if (op.root === 'Subscription') return subscribeOnce(op.document, vars, token);
   if (!spec?.upload) return gql(t.url, op.document, vars, token ?? undefined);
   const form = new FormData();
-  form.append('operations', JSON.stringify({ query: op.document, variables: { ...vars, [spec.upload]: null } }));
+  // A path into a list of inputs (files.0.file) is null there already.
+  form.append('operations', JSON.stringify({ query: op.document, variables: spec.upload.includes('.') ? vars : { ...vars, [spec.upload]: null } }));
   form.append('map', JSON.stringify({ 0: [`variables.${spec.upload}`] }));
   form.append('0', new Blob([Buffer.from('bytes')]), 'f.bin');
   const res = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: form });
