@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { SESSION_FIELDS, StratusApi, type SessionView } from '../../cli/lib/api.ts';
 import { fileContentHash } from '../../cli/lib/hash.ts';
 import { uploadFile } from '../../cli/lib/upload.ts';
+import { sendFiles } from '../../cli/lib/upload-batch.ts';
 import { startFakeDns, type FakeDns } from '../fakes/dns-server.ts';
 import { cephBackend } from '../support/app.ts';
 import { createMysqlDatabase, tempDir, type TestDatabase } from '../support/db.ts';
@@ -187,6 +188,22 @@ describe('distributed roles', () => {
     expect(events.filter((e) => e.action === 'TOKEN_CREATED')).toHaveLength(2);
     expect(events.every((e) => e.ip === '127.0.0.0' && e.userAgent === 'node')).toBe(true);
   });
+
+  // After the activity test, which expects every event's browser to be fetch's 'node': the CLI's
+  // byte requests (node:http) send no User-Agent.
+  it('many small files through a gateway: uploadFiles reaches the files service over HTTP (its batch procedures), each file once with its content hash', async () => {
+    const files = await Promise.all(Array.from({ length: 12 }, (_, i) => makeFile(`dist-small-${i}.bin`, 1000 + i * 997)));
+    const onA = new StratusApi(gatewayA.url, token);
+    const folder = (await onA.gql<{ createFolder: { id: string } }>('mutation { createFolder(parentId: null, name: "dist-small") { id } }')).createFolder.id;
+    const outcomes = await sendFiles(onA, files.map((f, i) => ({ path: f, name: path.basename(f), size: 1000 + i * 997 })), { parentId: folder });
+    expect(outcomes.map((o) => (o.error ? o.error.message : o.way))).toEqual(files.map(() => 'batch'));
+    for (const [i, o] of outcomes.entries()) expect(o.file?.contentHash).toBe(await fileContentHash(files[i] as string, 1000 + i * 997));
+    // Sent again: every name is taken now, refused file by file, nothing stored twice.
+    const again = await sendFiles(onA, files.map((f, i) => ({ path: f, name: path.basename(f), size: 1000 + i * 997 })), { parentId: folder });
+    expect(again.map((o) => (o.error as { details?: { reason?: string } } | undefined)?.details?.reason)).toEqual(files.map(() => 'name_taken'));
+    const listed = await onA.gql<{ folder: { children: { totalCount: number } } }>('query($id: ID) { folder(id: $id) { children { totalCount } } }', { id: folder });
+    expect(listed.folder.children.totalCount).toBe(12);
+  }, 60_000);
 
   it('found every service by its DNS name (checked last, after every flow ran)', () => {
     // The release-prefixed Service names of SERVICE_HOST_*, never the bare role names.
