@@ -9,7 +9,7 @@ import { eventBy } from '../activity/index.ts';
 import { AppError, type ErrorReason } from '../platform/errors.ts';
 import type { Viewer } from '../platform/request-context.ts';
 import { locationOf, toFileDto, type BlobLocation, type FileDto, type QuotaDto } from './files.dto.ts';
-import type { FilesRepository } from './files.repository.ts';
+import type { BatchCommitsRepository } from './batch-commit.repository.ts';
 import { notAFolder, type FilesService, type StoredBytes } from './files.service.ts';
 import { nameKey, normalizeName } from './names.ts';
 
@@ -28,7 +28,7 @@ export type BatchFileInput = Pick<StoredBytes, 'name' | 'size' | 'contentHash' |
 
 export class BatchCommits {
   constructor(
-    private readonly repo: FilesRepository,
+    private readonly repo: BatchCommitsRepository,
     private readonly files: FilesService,
   ) {}
 

@@ -106,34 +106,6 @@ export class FilesRepository {
     return { path: row.path, isFolder: Boolean(Number(row.is_folder)), taken: Number(row.taken) > 0, used: Number(row.used_bytes), limit: Number(row.limit_bytes) };
   }
 
-  /**
-   * uploadFiles' pre-checks in two statements: the live folder's path (or a file's) with the quota,
-   * then which of `keys` live items hold in it. Null when the folder or quota row is missing (the
-   * caller then reads the folder as usual). On the primary, as uploadTarget, for the same reason.
-   */
-  async uploadTargets(ownerId: string, folderId: string, keys: readonly string[]): Promise<{ path: string; isFolder: boolean; taken: Set<string>; used: number; limit: number } | null> {
-    const em = this.em();
-    const [row] = await em.execute<{ path: string; is_folder: unknown; used_bytes: unknown; limit_bytes: unknown }[]>(
-      `select f.path, f.is_folder, q.used_bytes, q.limit_bytes from files f join quotas q on q.user_id = f.owner_id
-       where f.id = ? and f.owner_id = ? and f.trash_key = '' and f.trashed_at is null`,
-      [folderId, ownerId],
-      'all',
-    );
-    if (!row) return null;
-    return { path: row.path, isFolder: Boolean(Number(row.is_folder)), taken: await this.takenKeys(ownerId, folderId, keys), used: Number(row.used_bytes), limit: Number(row.limit_bytes) };
-  }
-
-  /** Which of `keys` live items of the folder hold (one statement; none for no keys). */
-  async takenKeys(ownerId: string, folderId: string, keys: readonly string[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    const rows = await this.em().execute<{ name_key: string }[]>(
-      `select name_key from files where owner_id = ? and parent_id = ? and trash_key = '' and name_key in (${keys.map(() => '?').join(', ')})`,
-      [ownerId, folderId, ...keys],
-      'all',
-    );
-    return new Set(rows.map((r) => r.name_key));
-  }
-
   findLiveChild(ownerId: string, parentId: string, key: string): Promise<FileRow | null> {
     return this.em().findOne(FileRow, { ownerId, parentId, nameKey: key, trashKey: '' });
   }
@@ -316,41 +288,6 @@ export class FilesRepository {
         await chargeOrThrow(tx, file.ownerId, file.size, this.defaultQuotaBytes);
       }
       return { row, blob };
-    }).catch((error: unknown) => {
-      if (error instanceof ParentMoved) return null;
-      throw error;
-    });
-  }
-
-  /**
-   * Several stored files into one folder in one transaction (uploadFiles): each file's blob
-   * recorded or shared and its row inserted with its event, then the quota charged once for all
-   * (last, as commitFile does, for the same reason). All or nothing: a name taken meanwhile
-   * (CONFLICT name_taken) or a quota that no longer fits rolls every file back, and the caller
-   * commits them one by one. Null only with `guardParent`, as commitFile.
-   */
-  commitFiles(
-    files: (Omit<NewNode, 'isFolder' | 'blobId' | 'contentHash'> & { contentHash: string; location: Pick<NewBlob, 'backend' | 'storageKey'> })[],
-    parentPath: string,
-    options: { guardParent?: boolean; event?: ActivityInput } = {},
-  ): Promise<{ row: FileRow; blob: BlobRow }[] | null> {
-    return this.transactional(async (tx) => {
-      const done: { row: FileRow; blob: BlobRow }[] = [];
-      let bytes = 0;
-      for (const { location, ...file } of files) {
-        const blob = await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size });
-        const row = await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath);
-        if (options.event) await recordEvent(tx, { ...options.event, file: { id: row.id, name: row.name } });
-        done.push({ row, blob });
-        bytes += file.size;
-      }
-      const [first] = files;
-      if (first && options.guardParent) {
-        if (!(await chargeUnderParent(tx, first.ownerId, bytes, { id: first.parentId ?? '', path: parentPath }, this.defaultQuotaBytes))) throw new ParentMoved();
-      } else if (first) {
-        await chargeOrThrow(tx, first.ownerId, bytes, this.defaultQuotaBytes);
-      }
-      return done;
     }).catch((error: unknown) => {
       if (error instanceof ParentMoved) return null;
       throw error;

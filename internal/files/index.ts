@@ -10,6 +10,7 @@ import { registerQuotaGauges } from './quota.gauges.ts';
 import { FilesRepository } from './files.repository.ts';
 import { FilesService } from './files.service.ts';
 import { BatchCommits } from './batch-commit.service.ts';
+import { BatchCommitsRepository } from './batch-commit.repository.ts';
 import { SharesRepository } from './shares.repository.ts';
 import { SharesService } from './shares.service.ts';
 import { SearchRepository } from './search/search.repository.ts';
@@ -39,7 +40,7 @@ export function createFiles(runtime: Runtime) {
     sweeper.start();
     runtime.onClose(() => sweeper.stop());
   }
-  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router, activity.router, new BatchCommits(repo, service)) };
+  return { service, shares, versions, thumbnails, router: filesRouter(service, shares, links, paths, properties, versions, new SearchService(new SearchRepository(runtime.orm)), thumbnails.router, activity.router, new BatchCommits(new BatchCommitsRepository(runtime.orm, runtime.config.defaultQuotaBytes), service)) };
 }
 
 export * from './shared.ts';
