@@ -8,7 +8,7 @@
 #   docker run -p 8080:8080 stratus                       # all-in-one on SQLite + local disk
 #   docker run -e ROLE=accounts -e SERVICE_DISCOVERY=k8s ... stratus
 #
-# Stages: deps (npm ci with the toolchain that builds better-sqlite3) -> build (web UI, then the
+# Stages: deps (npm ci with the toolchain that builds better-sqlite3 and native/splice) -> build (web UI, then the
 # dev dependencies pruned; tsx stays: it is a runtime dependency, the TypeScript runs as is) ->
 # runtime (node:22-bookworm-slim, same Debian release as the build stages so the native addon's
 # glibc matches; non-root; only what runs).
@@ -29,9 +29,13 @@ ENV npm_config_update_notifier=false \
     npm_config_fund=false \
     npm_config_audit=false
 COPY package.json package-lock.json ./
+# npm's postinstall builds the splice addon (big proxied downloads moved inside the kernel).
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
+COPY native ./native
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund \
- && node -e "const Database = require('better-sqlite3'); new Database(':memory:').close()"
+ && node -e "const Database = require('better-sqlite3'); new Database(':memory:').close()" \
+ && node -e "require('./native/splice/build/Release/splice.node')"
 
 # ---- build: the web UI (vite, a dev dependency), then drop the dev dependencies. sharp (thumbnails)
 # needs no toolchain: npm ci installed its prebuilt libvips for this platform (@img/sharp-linux-x64),
@@ -68,6 +72,7 @@ COPY --from=build /app/internal ./internal
 COPY --from=build /app/cli ./cli
 COPY --from=build /app/operator ./operator
 COPY --from=build /app/web/dist ./web/dist
+COPY --from=build /app/native/splice/build/Release/splice.node ./native/splice/build/Release/splice.node
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8080

@@ -39,6 +39,8 @@ export const FAST_FILES = [
   'internal/platform/config.test.ts',
   'internal/platform/db/read-routing.test.ts',
   'internal/platform/rate-limit.test.ts',
+  'internal/platform/splice.test.ts',
+  'scripts/lib/test-summary.test.ts',
   'internal/platform/rpc/*.test.ts',
   // Against the in-process fake API server; reconcile.test.ts talks to Ceph and is not here.
   'operator/{blob-inventory,crd,default-election,deletion,fake-kube-api,health.server,leader,rbac,watch,work-queue}.test.ts',

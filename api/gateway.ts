@@ -48,6 +48,7 @@ import { createAccessLog } from './http/access-log.ts';
 import { requestContext } from './http/request-context.ts';
 import { traceRequests } from './http/tracing.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { loadSplicer, type Splicer } from '../internal/platform/splice.ts';
 
 export interface GatewayOptions {
   clients: Clients;
@@ -70,6 +71,8 @@ export interface GatewayOptions {
   trustedProxies?: readonly string[];
   /** ACCESS_LOG_RATE: access-log lines a second before sampling (http/access-log.ts); default 100. */
   accessLogRate?: number;
+  /** Moves big proxied downloads kernel to kernel (DOWNLOAD_SPLICE; null: streamed through the process). */
+  splicer?: Splicer | null;
 }
 
 /** The gateway of a process, from its runtime: the same wiring in every mode; only the clients differ. */
@@ -90,6 +93,7 @@ export function startGateway(runtime: Runtime, clients: Clients): Promise<Gatewa
     metricsElsewhere: config.metricsPort !== undefined,
     trustedProxies: config.trustedProxies,
     accessLogRate: config.accessLogRate,
+    splicer: config.downloadSplice === 'auto' ? loadSplicer() : null,
   });
 }
 
@@ -251,14 +255,15 @@ function mountRoutes(app: Express, options: GatewayOptions, apollo: BoundedApoll
     }),
     expressMiddleware(apollo, { context: httpContext(contextDeps) }),
   );
-  app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
-  app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps), metrics.downloads));
+  const downloading = { meter: metrics.downloads, splicer: options.splicer ?? null };
+  app.use(downloadRouter(clients, storage, log, requireBearer(contextDeps), downloading));
+  app.use(versionDownloadRouter(clients, storage, log, requireBearer(contextDeps), downloading));
   app.use(thumbnailRouter(clients, storage, log, requireBearer(contextDeps)));
   // A chunk PUT writes: a personal access token needs the WRITE scope (FORBIDDEN token_scope).
   app.use(uploadRouter(clients, storage, requireBearer(contextDeps, 'WRITE'), metrics.uploads));
-  app.use(shareDownloadRouter(clients, storage, log, metrics.downloads));
+  app.use(shareDownloadRouter(clients, storage, log, downloading));
   // WebDAV (RFC 4918 class 1 and 2): the person's drive at /dav/, Basic auth with access tokens.
-  app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv), uploadMeter: metrics.uploads, downloadMeter: metrics.downloads }));
+  app.use('/dav', davRouter({ ...contextDeps, storage, log, locks: createLocks(options.kv), uploadMeter: metrics.uploads, downloadMeter: metrics.downloads, splicer: downloading.splicer }));
   // tus 1.0.0 at /tus/ (Bearer: access token or personal access token; writes need WRITE).
   app.use('/tus', tusRouter({ clients, storage, log, uploadMeter: metrics.uploads }, { resolve: bearerPrincipal(contextDeps), writeScope: true }));
   // File drop: the same tus for anyone with an upload link, as the link's owner into its folder (http/drop).

@@ -96,22 +96,7 @@ npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=js
 faults_rc=$?
 step_end
 
-node -e '
-const fs = require("fs");
-let passed = 0, failed = 0;
-for (const file of [".vitest-fast-report.json", ".vitest-report.json", ".vitest-faults-report.json"]) {
-  try {
-    const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests;
-    // A test file that failed to load has no tests counted: count it as a failure.
-    failed += r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-  } catch { failed += 1; }
-}
-failed += Number(process.argv[1]);
-console.log(`(${Math.round((Date.now() / 1000) - Number(process.argv[2]))} s)`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
-' "$failed_checks" "$started"
+node scripts/lib/test-summary.mjs "$failed_checks" "$started" .vitest-fast-report.json .vitest-report.json .vitest-faults-report.json
 rc=$?
 [ $rc -eq 0 ] && { [ $fast_rc -ne 0 ] || [ $main_rc -ne 0 ] || [ $faults_rc -ne 0 ]; } && rc=1
 exit $rc

@@ -12,6 +12,7 @@ import type { Logger } from '../../internal/platform/logger.ts';
 import type { DownloadMeter, UploadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
+import type { Splicer } from '../../internal/platform/splice.ts';
 import type { AuthDeps, Authenticated } from '../http/auth.ts';
 import { hrefOf, type DavPath } from './dav-path.ts';
 
@@ -24,6 +25,8 @@ export interface DavDeps extends AuthDeps {
   /** The process's metrics: a PUT is one upload part and one completion, a GET one proxied download. */
   uploadMeter?: UploadMeter;
   downloadMeter?: DownloadMeter;
+  /** Moves a GET's body kernel to kernel where it can (api/http/splice-body.ts). */
+  splicer?: Splicer | null;
 }
 
 /** A resource as PROPFIND and the hooks see it: the node, its names from the root, its href. */

@@ -24,5 +24,5 @@ export async function getHandler(ctx: DavContext): Promise<void> {
     name: file.name, size: file.size, mimeType: file.mimeType, etag: file.contentHash, backend: blob.backend, storageKey: blob.storageKey,
     lastModified: new Date(file.updatedAt),
   };
-  await sendContent(ctx.req, ctx.res, ctx.deps.storage, content, ctx.deps.log, { meter: ctx.deps.downloadMeter, mode: 'proxy' });
+  await sendContent(ctx.req, ctx.res, ctx.deps.storage, content, ctx.deps.log, { meter: ctx.deps.downloadMeter, splicer: ctx.deps.splicer, mode: 'proxy' });
 }

@@ -11,6 +11,9 @@
  *   `?inline=1` asks for inline display.
  * - On a backend configured with `downloads: "redirect"`, a plain GET is answered with 302 to a
  *   presigned URL instead (download-redirect.ts says which requests).
+ * - A big body whose backend connection can be taken (the S3 driver's lean GET) goes from that
+ *   socket into the client's inside the kernel when the client is on plain HTTP/1.1 and the
+ *   splice addon is there (splice-body.ts; DOWNLOAD_SPLICE); otherwise it streams through here.
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
@@ -18,13 +21,15 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { DownloadMeter, DownloadOutcome } from '../../internal/platform/metrics.ts';
-import { contentDisposition, type StorageRouter } from '../../internal/storage/index.ts';
+import type { Splicer } from '../../internal/platform/splice.ts';
+import { contentDisposition, type GetResult, type StorageRouter, type TakenConnection } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectedBytes, redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 import { resumingBody } from './resuming-body.ts';
 import { sendBody } from './send-body.ts';
+import { canSplice, spliceBody } from './splice-body.ts';
 
 export interface Content {
   name: string;
@@ -46,9 +51,18 @@ export interface Metered {
   mode: 'proxy' | 'share';
 }
 
+/** What every download route is given: how downloads are counted, and how their bodies move. */
+export interface Downloading {
+  meter?: DownloadMeter | undefined;
+  /** Present where the splice addon is built and not switched off (DOWNLOAD_SPLICE). */
+  splicer?: Splicer | null | undefined;
+}
+
 export interface SendOptions extends Partial<Metered> {
   /** Called once the bytes of a GET were all sent, with whether they included the file's last byte. */
   onSent?: (endedFile: boolean) => Promise<void>;
+  /** Given, a body whose backend connection can be taken is spliced into the client's socket (splice-body.ts). */
+  splicer?: Splicer | null | undefined;
 }
 
 const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[\w.+-]+|audio\/[\w.+-]+|application\/pdf|text\/plain)$/;
@@ -93,30 +107,103 @@ async function sendBytes(
     await options.onSent?.(part.endsFile);
     return;
   }
+  const start = part.slice?.start ?? 0;
+  const end = part.slice?.end ?? content.size - 1;
   // The length lets the S3 driver read a big body over its lean socket (1 MiB reads), a small one
   // on the SDK's kept-alive connections.
-  const object = await storage.store(content.backend).get(content.storageKey, part.slice, { expectedBytes: part.length, pooled: true }).catch((error: unknown) => {
+  const get = (offset: number) =>
+    storage.store(content.backend).get(content.storageKey, offset === 0 ? part.slice : { start: start + offset, end }, { expectedBytes: part.length - offset, pooled: true });
+  let object = await get(0).catch((error: unknown) => {
     count('failed', 0);
     throw error;
   });
-  // A backend that breaks off mid-read is read again from where it stopped (resuming-body.ts).
-  const start = part.slice?.start ?? 0;
-  const end = part.slice?.end ?? content.size - 1;
-  const body = resumingBody(object, part.length, (offset) =>
-    storage.store(content.backend).get(content.storageKey, { start: start + offset, end }, { expectedBytes: part.length - offset, pooled: true }));
+  let offset = 0;
+  const taken = options.splicer && canSplice(res) ? (object.takeConnection?.() ?? null) : null;
+  if (taken && options.splicer) {
+    const rest = await spliceFirst(res, taken, options.splicer, object.etag, get, log, { ...options, endsFile: part.endsFile, count });
+    if (rest === null) return;
+    ({ object, offset } = rest);
+  }
+  await streamBytes(res, object, { length: part.length - offset, already: offset }, (at) => get(offset + at), log, { ...options, endsFile: part.endsFile, count });
+}
+
+type Counting = SendOptions & { endsFile: boolean; count: (outcome: DownloadOutcome, bytes: number) => void };
+
+/**
+ * The body spliced from the store's connection into the client's (splice-body.ts). Null when the
+ * download has ended (sent, or the client gone); else the store broke off, and what is returned
+ * is a new read of the rest and where it starts, for the caller to stream.
+ */
+async function spliceFirst(
+  res: Response,
+  taken: TakenConnection,
+  splicer: Splicer,
+  etag: string,
+  get: (offset: number) => Promise<GetResult>,
+  log: Logger,
+  options: Counting,
+): Promise<{ object: GetResult; offset: number } | null> {
+  const spliced = await spliceBody(taken, res, splicer);
+  options.meter?.spliced(spliced.spliced);
+  switch (spliced.kind) {
+    case 'sent':
+      options.count('ok', spliced.sent);
+      await options.onSent?.(options.endsFile);
+      return null;
+    case 'client-gone':
+      options.count('aborted', spliced.sent);
+      log.debug({ sent: spliced.sent }, 'download interrupted: the client went away');
+      return null;
+    case 'source-failed':
+      break;
+    default:
+      return unreachable(spliced);
+  }
+  // The head and `sent` bytes are out: the rest is streamed from a new GET.
+  log.debug({ sent: spliced.sent, reason: spliced.reason }, 'spliced download broke off: going on from a new read');
+  const offset = spliced.sent;
+  const object = await get(offset).catch((error: unknown) => {
+    options.count('failed', offset);
+    res.destroy();
+    throw error;
+  });
+  if (object.etag !== etag) {
+    // Blobs never change; if this one did, the rest would not continue the bytes sent.
+    object.body.destroy();
+    options.count('failed', offset);
+    res.destroy();
+    return null;
+  }
+  return { object, offset };
+}
+
+/** The body streamed through this process; a backend that breaks off mid-read is read again from where it stopped (resuming-body.ts). */
+async function streamBytes(
+  res: Response,
+  object: GetResult,
+  part: { length: number; already: number },
+  reopen: (offset: number) => Promise<GetResult>,
+  log: Logger,
+  options: Counting,
+): Promise<void> {
+  const body = resumingBody(object, part.length, reopen);
   const tally = options.meter ? tallyStream(body, res) : null;
   try {
     // The S3 driver's pooled read buffers go back once the client's socket has taken each chunk.
     const release = object.release ?? (() => {});
     await sendBody(body, res, release);
-    if (tally) count('ok', tally.bytes);
-    await options.onSent?.(part.endsFile);
+    if (tally) options.count('ok', part.already + tally.bytes);
+    await options.onSent?.(options.endsFile);
   } catch (error) {
     // The client went away mid-transfer, or the backend broke off: the response is already
     // under way, so all we can do is stop and say so in the log.
-    if (tally) count(tally.backendFailed ? 'failed' : 'aborted', tally.bytes);
+    if (tally) options.count(tally.backendFailed ? 'failed' : 'aborted', part.already + tally.bytes);
     if (!res.writableEnded) log.debug({ err: error }, 'download interrupted');
   }
+}
+
+function unreachable(value: never): never {
+  throw new Error(`unexpected: ${JSON.stringify(value)}`);
 }
 
 /**
@@ -180,13 +267,14 @@ function answerConditions(req: Request, res: Response, content: Content, etag: s
  * the backend is configured for redirects (download-redirect.ts). The file's content and a file
  * version's content (version-download.handler.ts) both answer through here.
  */
-export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger, meter?: DownloadMeter): Promise<void> {
+export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger, downloading: Downloading = {}): Promise<void> {
+  const { meter, splicer } = downloading;
   const target = await redirectTarget(req, storage, content).catch((error: unknown) => {
     // Only a redirecting backend presigns: its failure is a failed redirect.
     meter?.served('redirect', 'failed', 0);
     throw error;
   });
-  if (target === null) return sendContent(req, res, storage, content, log, { meter, mode: 'proxy' });
+  if (target === null) return sendContent(req, res, storage, content, log, { meter, splicer, mode: 'proxy' });
   // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('Referrer-Policy', 'no-referrer');
@@ -205,7 +293,7 @@ export function signatureOf(req: Request): string | undefined {
   return sig === undefined ? undefined : typeof sig === 'string' ? sig : '';
 }
 
-export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, meter?: DownloadMeter): Router {
+export function downloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, downloading: Downloading = {}): Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response) => {
     const id = String(req.params.id);
@@ -218,7 +306,7 @@ export function downloadRouter(clients: Clients, storage: StorageRouter, log: Lo
     };
     // A signed URL is a credential: never leak it to the pages a download might link to.
     if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
-    await sendOrRedirect(req, res, storage, content, log, meter);
+    await sendOrRedirect(req, res, storage, content, log, downloading);
   };
   router.get('/files/:id/content', signedOrBearer(auth), handler);
   router.head('/files/:id/content', signedOrBearer(auth), handler);

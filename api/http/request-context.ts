@@ -5,6 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Metrics } from '../../internal/platform/metrics.ts';
+import { bytesWrittenTo } from '../../internal/platform/splice.ts';
 import { newRequestId, runWithContext } from '../../internal/platform/request-context.ts';
 import type { AccessLog } from './access-log.ts';
 import { routeTemplate } from './route-template.ts';
@@ -17,7 +18,8 @@ export function requestContext(accessLog: AccessLog, metrics: Metrics): RequestH
     // Labelled now, from the path alone (route-template.ts says why).
     const route = routeTemplate(req.path);
     const socket = req.socket;
-    const writtenBefore = socket.bytesWritten;
+    // Spliced bytes too (a proxied download's body may never pass through Node: splice-body.ts).
+    const writtenBefore = bytesWrittenTo(socket);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
@@ -25,7 +27,7 @@ export function requestContext(accessLog: AccessLog, metrics: Metrics): RequestH
     // 'close' comes after 'finish', and also when the client went away first (aborted).
     res.once('close', () => {
       const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-      accessLog({ requestId, method: req.method, route, status: res.statusCode, bytes: socket.bytesWritten - writtenBefore, ms, aborted: !res.writableFinished });
+      accessLog({ requestId, method: req.method, route, status: res.statusCode, bytes: bytesWrittenTo(socket) - writtenBefore, ms, aborted: !res.writableFinished });
     });
     runWithContext({ requestId, ip: req.ip, ...userAgentOf(req.headers['user-agent']) }, () => next());
   };

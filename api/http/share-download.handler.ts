@@ -13,13 +13,12 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { bearerToken } from '../../internal/platform/auth/access-token.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
-import type { DownloadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { downloadIntent } from './download-intent.ts';
-import { sendContent, type Content } from './download.handler.ts';
+import { sendContent, type Content, type Downloading } from './download.handler.ts';
 
-export function shareDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, meter?: DownloadMeter): Router {
+export function shareDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, downloading: Downloading = {}): Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response) => {
     const fromQuery = typeof req.query.unlock === 'string' && req.query.unlock.length <= 4096 ? req.query.unlock : null;
@@ -35,7 +34,7 @@ export function shareDownloadRouter(clients: Clients, storage: StorageRouter, lo
     const intent = downloadIntent(req, { etag: `"${content.etag}"`, lastModified: content.lastModified }, content.size);
     const { ticket } = intent ? await clients.files.shares.takeDownloadSlot.mutate({ ...key, fileId, userAgent, resume: intent.resume }) : { ticket: null };
     try {
-      await sendContent(req, res, storage, content, log, { meter, mode: 'share' });
+      await sendContent(req, res, storage, content, log, { ...downloading, mode: 'share' });
     } catch (error) {
       // Nothing was sent (the object could not be opened): this request did not download.
       if (ticket !== null && !res.headersSent) {

@@ -10,12 +10,11 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import type { Logger } from '../../internal/platform/logger.ts';
-import type { DownloadMeter } from '../../internal/platform/metrics.ts';
 import type { StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
-import { sendOrRedirect, signatureOf, signedOrBearer, type Content } from './download.handler.ts';
+import { sendOrRedirect, signatureOf, signedOrBearer, type Content, type Downloading } from './download.handler.ts';
 
-export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, meter?: DownloadMeter): Router {
+export function versionDownloadRouter(clients: Clients, storage: StorageRouter, log: Logger, auth: RequestHandler, downloading: Downloading = {}): Router {
   const router = express.Router();
   const handler = async (req: Request, res: Response) => {
     const [fileId, versionId, sig] = [String(req.params.id), String(req.params.versionId), signatureOf(req)];
@@ -28,7 +27,7 @@ export function versionDownloadRouter(clients: Clients, storage: StorageRouter, 
     };
     // A signed URL is a credential: never leak it to the pages a download might link to.
     if (sig !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
-    await sendOrRedirect(req, res, storage, content, log, meter);
+    await sendOrRedirect(req, res, storage, content, log, downloading);
   };
   router.get('/files/:id/versions/:versionId/content', signedOrBearer(auth), handler);
   router.head('/files/:id/versions/:versionId/content', signedOrBearer(auth), handler);

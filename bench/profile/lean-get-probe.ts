@@ -14,6 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sendBody } from '../../api/http/send-body.ts';
 import { BufferPool } from '../../internal/storage/support/buffer-pool.ts';
 import { leanGet } from '../../internal/storage/s3/lean-get.ts';
+import { loadSplicer } from '../../internal/platform/splice.ts';
 import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { round } from '../lib/stats.ts';
@@ -32,14 +33,26 @@ const Key = `probe/lean-get-${Date.now()}`;
 try {
   await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: createReadStream(source.file), ContentLength: size }));
   const pool = new BufferPool(MiB, 32);
-  const once = async (mode: 'copy' | 'pool') => {
+  const splicer = loadSplicer();
+  const once = async (mode: 'copy' | 'pool' | 'splice') => {
     const url = new URL(await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key }), { expiresIn: 300 }));
     const answer = await leanGet(url, {}, { connectTimeoutMs: 5000, idleTimeoutMs: 30_000, ...(mode === 'pool' ? { pool } : {}) });
     const out = net.connect({ host: '127.0.0.1', port });
+    out.on('error', () => {}); // the sink is killed at the end
     await new Promise((r) => out.once('connect', r));
+    if (mode === 'splice') {
+      const taken = answer.take();
+      if (!taken || !splicer) throw new Error('no connection to take, or no splicer');
+      await new Promise<void>((r) => out.write(taken.prefix, () => r()));
+      const outcome = await splicer.move(taken.socket, out, taken.left, { idleTimeoutMs: 30_000 });
+      if (!outcome.ok) throw new Error(`splice failed: ${JSON.stringify(outcome)}`);
+      taken.socket.destroy();
+      out.end();
+      return;
+    }
     await sendBody(answer.body, out, mode === 'pool' ? (chunk) => pool.give(chunk) : () => {});
   };
-  for (const mode of ['copy', 'pool', 'copy', 'pool'] as const) {
+  for (const mode of ['pool', 'splice', 'pool', 'splice'] as const) {
     const cpu = process.cpuUsage();
     const t0 = performance.now();
     for (let r = 0; r < reps; r++) await Promise.all(Array.from({ length: inFlight }, () => once(mode)));

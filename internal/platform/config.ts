@@ -117,6 +117,7 @@ const EnvSchema = z.object({
   STRATUS_COMMIT: z.preprocess(emptyIsUnset, z.string().regex(/^[\w.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -').default('unknown')),
   /** Access-log lines a second before sampling (api/http/access-log.ts); 0 logs every request. */
   ACCESS_LOG_RATE: z.preprocess(emptyIsUnset, z.coerce.number().min(0).max(1_000_000).default(100)),
+  DOWNLOAD_SPLICE: z.preprocess(emptyIsUnset, z.enum(['auto', 'off']).default('auto')),
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().positive().default(10 * 1024 ** 3),
   PUBLIC_URL: optional(url(['http:', 'https:'])),
   /**
@@ -189,6 +190,12 @@ export interface Config {
   commit: string;
   /** ACCESS_LOG_RATE: access-log lines a second logged in full before sampling starts (0: no sampling). */
   accessLogRate: number;
+  /**
+   * DOWNLOAD_SPLICE: `auto` (default) moves a big proxied download's bytes from the object store's
+   * socket to the client's inside the kernel where the splice addon is built (Linux); `off`
+   * streams them through the process.
+   */
+  downloadSplice: 'auto' | 'off';
   defaultQuotaBytes: number;
   /** Addresses/CIDR blocks of the proxies whose X-Forwarded-For is believed (express `trust proxy`). */
   trustedProxies: string[];
@@ -262,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     commit: e.STRATUS_COMMIT,
     accessLogRate: e.ACCESS_LOG_RATE,
+    downloadSplice: e.DOWNLOAD_SPLICE,
     defaultQuotaBytes: e.DEFAULT_QUOTA_BYTES,
     trustedProxies: e.TRUSTED_PROXIES,
     clientLimits: {

@@ -26,6 +26,8 @@ export interface UploadMeter {
 /** What the download handlers record: one download (GET with a body, or a redirect) and its bytes. */
 export interface DownloadMeter {
   served(mode: DownloadMode, outcome: DownloadOutcome, bytes: number): void;
+  /** Bytes of a proxied download moved from the store's socket to the client's inside the kernel. */
+  spliced(bytes: number): void;
 }
 
 export interface MetricsOptions {
@@ -122,10 +124,18 @@ function downloadMeter(registry: Registry): DownloadMeter {
     labelNames: ['mode'],
     registers: [registry],
   });
+  const spliced = new Counter({
+    name: 'stratus_download_spliced_bytes_total',
+    help: 'Bytes of proxied downloads moved from the object store\'s socket to the client\'s inside the kernel (splice, DOWNLOAD_SPLICE); also counted in stratus_download_bytes_total',
+    registers: [registry],
+  });
   return {
     served(mode, outcome, sent) {
       downloads.inc({ mode, outcome });
       if (sent > 0) bytes.inc({ mode }, sent);
+    },
+    spliced(moved) {
+      if (moved > 0) spliced.inc(moved);
     },
   };
 }

@@ -15,6 +15,7 @@ export type {
   PutOptions,
   StoreCapabilities,
   StoreType,
+  TakenConnection,
 } from './object-store.ts';
 export {
   BACKEND_NAME_PATTERN,

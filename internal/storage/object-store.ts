@@ -12,6 +12,7 @@
  *   or answers 5xx is UNAVAILABLE, a request the backend refuses as invalid is BAD_INPUT.
  * - Re-uploading a part number replaces it (last write wins), as in S3.
  */
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 export type StoreType = 'ceph' | 'oss' | 'cos' | 'local';
@@ -58,6 +59,23 @@ export interface GetResult {
    * back is only never reused; one handed back too early is overwritten while it waits to be sent.
    */
   release?: (chunk: Buffer) => void;
+  /**
+   * Given (the S3 driver's lean GET), the body's connection can be taken instead of reading
+   * `body`: for a caller that moves the bytes on inside the kernel (internal/platform/splice.ts).
+   * Null once the body has been read from. After a take, `body` is dead and `release` unused.
+   */
+  takeConnection?: () => TakenConnection | null;
+}
+
+/** A body's own connection, taken by the caller before any of its bytes were read here. */
+export interface TakenConnection {
+  /** Body bytes that came with the response head: they go first. */
+  prefix: Buffer;
+  /** The socket the other `left` bytes come on: no longer read, no timeout, owned (and destroyed) by the caller. */
+  socket: Socket;
+  left: number;
+  /** The driver's own limit on a connection without progress. */
+  idleTimeoutMs: number;
 }
 
 export interface GetOptions {

@@ -68,6 +68,9 @@ const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => 
 const env = (stage: Stage): Record<string, string> =>
   Object.fromEntries(all(stage, 'ENV').flatMap((i) => [...i.args.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1], (m[2] ?? '').replace(/^"|"$/g, '')])));
 
+/** The splice addon (native/splice), compiled by npm ci's postinstall in the deps stage. */
+const SPLICE_ADDON = 'native/splice/build/Release/splice.node';
+
 describe('Dockerfile', () => {
   it('is multi-stage: dependencies built with npm ci, dev dependencies pruned, a slim runtime', () => {
     expect(stages.length).toBeGreaterThanOrEqual(3);
@@ -75,6 +78,7 @@ describe('Dockerfile', () => {
     const runs = stages.flatMap((s) => all(s, 'RUN').map((i) => i.args));
     expect(runs.some((r) => /\bnpm ci\b/.test(r))).toBe(true);
     expect(runs.some((r) => /require\('better-sqlite3'\)/.test(r)), 'the native addon is loaded once at build time').toBe(true);
+    expect(runs.some((r) => r.includes(`require('./${SPLICE_ADDON}')`)), 'the splice addon is built and loads').toBe(true);
     expect(runs.some((r) => /\bnpm prune --omit=dev\b/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm run build:web\b/.test(r))).toBe(true);
     // Node 22 LTS: Node 20 is past its end of life (April 2026); package.json's engines accept both.
@@ -111,9 +115,10 @@ describe('Dockerfile', () => {
       return parts.slice(0, -1).map((p) => p.replace(/^\/app\//, ''));
     });
     expect(new Set(sources)).toEqual(
-      new Set(['package.json', 'tsconfig.json', 'node_modules', 'schema.graphql', 'api', 'internal', 'cli', 'operator', 'web/dist']),
+      new Set(['package.json', 'tsconfig.json', 'node_modules', 'schema.graphql', 'api', 'internal', 'cli', 'operator', 'web/dist', SPLICE_ADDON]),
     );
-    for (const source of sources.filter((s) => s !== 'node_modules' && s !== 'web/dist')) {
+    // Built in the image, not kept in the repository: the dependencies, the web UI, the addon.
+    for (const source of sources.filter((s) => s !== 'node_modules' && s !== 'web/dist' && s !== SPLICE_ADDON)) {
       expect(existsSync(path.join(ROOT, source)), source).toBe(true);
     }
   });

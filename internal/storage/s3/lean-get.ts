@@ -20,6 +20,7 @@
  */
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import type { TakenConnection } from '../object-store.ts';
 import type { BufferPool } from '../support/buffer-pool.ts';
 
 export interface LeanGetOptions {
@@ -47,6 +48,14 @@ export interface LeanAnswer {
   length: number | null;
   /** Destroying it closes the connection (an abort releases the upstream socket at once). */
   body: Readable;
+  /**
+   * The connection itself, for a caller that moves the body's bytes on without reading them here
+   * (internal/platform/splice.ts): the body bytes that came with the head (`prefix`) and the socket
+   * the other `left` come on, no longer read, with no timeout and no listener of ours. Null once
+   * the body has been read from, or for a body not delimited by Content-Length. After a take the
+   * caller owns the socket (and destroys it); `body` is only to be let go of.
+   */
+  take(): TakenConnection | null;
 }
 
 export class LeanGetError extends Error {
@@ -56,7 +65,7 @@ export class LeanGetError extends Error {
 const MAX_HEAD_BYTES = 64 * 1024;
 
 /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
-function parseHead(text: string): Omit<LeanAnswer, 'body'> | null {
+function parseHead(text: string): Omit<LeanAnswer, 'body' | 'take'> | null {
   const lines = text.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] ?? '');
   if (!status?.[1]) return null;
@@ -73,21 +82,30 @@ function parseHead(text: string): Omit<LeanAnswer, 'body'> | null {
   return { status: Number(status[1]), headers, length };
 }
 
+/**
+ * The head read so far, and what came after it: the parsed head and the body bytes that came
+ * with it; the bytes again when the head has not ended yet; or why the answer is refused.
+ */
+type SplitHead = { kind: 'more'; bytes: Buffer } | { kind: 'bad'; error: LeanGetError } | { kind: 'head'; parsed: Omit<LeanAnswer, 'body' | 'take'>; tail: Buffer };
+
+function splitHead(all: Buffer): SplitHead {
+  const end = all.indexOf('\r\n\r\n');
+  if (end < 0) return all.length > MAX_HEAD_BYTES ? { kind: 'bad', error: new LeanGetError('response head too large') } : { kind: 'more', bytes: all };
+  const parsed = parseHead(all.subarray(0, end).toString('latin1'));
+  if (!parsed) return { kind: 'bad', error: new LeanGetError('malformed response head') };
+  // `all` is a fresh Buffer (concat): its tail is kept, and pushed, without another copy.
+  const tail = all.subarray(end + 4);
+  // Refused before the body exists: an error emitted before the caller holds the body would have
+  // no listener.
+  if (parsed.length !== null && tail.length > parsed.length) {
+    return { kind: 'bad', error: new LeanGetError(`the server sent more than the ${parsed.length} bytes of its Content-Length`) };
+  }
+  return { kind: 'head', parsed, tail };
+}
+
 function requestHead(url: URL, headers: Record<string, string>): string {
   const lines = Object.entries({ host: url.host, ...headers, connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`);
   return `GET ${url.pathname}${url.search} HTTP/1.1\r\n${lines.join('')}\r\n`;
-}
-
-/** The body's stream: reading resumes the socket, destroying it closes the connection. */
-function bodyOf(socket: net.Socket, highWaterMark: number): Readable {
-  return new Readable({
-    highWaterMark,
-    read: () => socket.resume(),
-    destroy: (error, callback) => {
-      socket.destroy();
-      callback(error);
-    },
-  });
 }
 
 interface ReadMemory {
@@ -131,6 +149,45 @@ function readMemory(pool: BufferPool | undefined, bytes: number): ReadMemory {
   };
 }
 
+/**
+ * The body's stream, and the way to take its connection instead (LeanAnswer.take): whichever comes
+ * first. Nothing is read from the socket until the body is first read (the bytes that came with
+ * the head go first). Reading resumes the socket; destroying the body closes the connection,
+ * unless it was taken.
+ */
+function bodyOrSocket(
+  socket: net.Socket,
+  memory: ReadMemory,
+  tail: Buffer,
+  o: { deliver: (chunk: Buffer) => boolean; left: () => number; detach: () => void; idleTimeoutMs: number; takeable: boolean },
+): { body: Readable; take: () => TakenConnection | null } {
+  let pending: Buffer | null = tail;
+  let taken = false;
+  const body = new Readable({
+    highWaterMark: memory.size,
+    read: () => {
+      const kept = pending;
+      pending = null;
+      if (kept === null || o.deliver(kept)) socket.resume();
+    },
+    destroy: (error, callback) => {
+      if (!taken) socket.destroy();
+      callback(error);
+    },
+  });
+  const take = (): TakenConnection | null => {
+    if (!o.takeable || pending === null || taken || body.destroyed) return null;
+    taken = true;
+    const prefix = pending;
+    pending = null;
+    o.detach();
+    memory.close();
+    body.destroy();
+    return { socket, prefix, left: o.left() - prefix.length, idleTimeoutMs: o.idleTimeoutMs };
+  };
+  return { body, take };
+}
+
 export function leanGet(url: URL, headers: Record<string, string>, options: LeanGetOptions): Promise<LeanAnswer> {
   if (url.protocol !== 'http:') return Promise.reject(new LeanGetError(`leanGet speaks plain http only, not ${url.protocol}`));
   const memory = readMemory(options.pool, options.readBufferBytes ?? 1024 * 1024);
@@ -157,33 +214,29 @@ export function leanGet(url: URL, headers: Record<string, string>, options: Lean
       return more;
     };
     const onHead = (chunk: Buffer): boolean => {
-      const all: Buffer = Buffer.concat([head ?? Buffer.alloc(0), chunk]);
-      const end = all.indexOf('\r\n\r\n');
-      if (end < 0) {
-        head = all;
-        if (all.length > MAX_HEAD_BYTES) fail(new LeanGetError('response head too large'));
+      const split = splitHead(Buffer.concat([head ?? Buffer.alloc(0), chunk]));
+      if (split.kind === 'more') {
+        head = split.bytes;
         return true;
       }
       head = null;
-      const parsed = parseHead(all.subarray(0, end).toString('latin1'));
-      if (!parsed) {
-        fail(new LeanGetError('malformed response head'));
+      if (split.kind === 'bad') {
+        fail(split.error);
         return false;
       }
-      const tail = all.subarray(end + 4);
-      // Refused before the body exists: an error emitted before the caller holds the body would
-      // have no listener.
-      if (parsed.length !== null && tail.length > parsed.length) {
-        fail(new LeanGetError(`the server sent more than the ${parsed.length} bytes of its Content-Length`));
-        return false;
-      }
+      const { parsed, tail } = split;
       left = parsed.length ?? 0;
-      body = bodyOf(socket, memory.size);
-      resolve({ ...parsed, body });
+      const detach = () => {
+        socket.removeListener('timeout', onTimeout).removeListener('error', fail).removeListener('close', onClose);
+        socket.setTimeout(0);
+      };
+      const opened = bodyOrSocket(socket, memory, tail, { deliver, left: () => left, detach, idleTimeoutMs: options.idleTimeoutMs, takeable: parsed.length !== null });
+      body = opened.body;
+      const take = opened.take;
+      resolve({ ...parsed, body, take });
       if (parsed.length === 0) body.push(null);
-      if (parsed.length === null) return false;
-      // `all` is a fresh Buffer (concat), so its tail is pushed without another copy.
-      return deliver(tail);
+      // Reading stops here until the body is read (or the connection taken).
+      return false;
     };
     const socket = net.connect({
       host: url.hostname,
@@ -204,13 +257,15 @@ export function leanGet(url: URL, headers: Record<string, string>, options: Lean
       socket.setTimeout(options.idleTimeoutMs);
       socket.write(requestHead(url, headers));
     });
-    socket.on('timeout', () => fail(new LeanGetError(`no byte for ${options.idleTimeoutMs} ms`)));
-    socket.on('error', fail);
-    socket.on('close', () => {
+    const onTimeout = () => fail(new LeanGetError(`no byte for ${options.idleTimeoutMs} ms`));
+    const onClose = () => {
       memory.close();
       if (head !== null) fail(new LeanGetError('connection closed before the response head'));
       else if (left > 0 && body && !body.destroyed) fail(new LeanGetError(`connection closed with ${left} bytes of the body missing`));
-    });
+    };
+    socket.on('timeout', onTimeout);
+    socket.on('error', fail);
+    socket.on('close', onClose);
     // Flowing, so that the server's FIN is seen ('end', then 'close'); the bytes themselves only
     // ever arrive through `onread`.
     socket.resume();

@@ -280,7 +280,7 @@ export class S3ObjectStore implements ObjectStore {
       body.destroy();
       return null;
     }
-    const result = this.getResult(key, range, { body, length, contentRange: headers['content-range'], etag: headers.etag });
+    const result = { ...this.getResult(key, range, { body, length, contentRange: headers['content-range'], etag: headers.etag }), takeConnection: answer.take };
     return pooled ? { ...result, release: (chunk) => this.readPool.give(chunk) } : result;
   }
 
