@@ -143,6 +143,33 @@ describe('splice (native/splice)', () => {
     }
   });
 
+  it('a source that trickles: each piece goes on at once, and its progress keeps the idle timeout away', async () => {
+    const source = await pair();
+    const target = await pair();
+    const started = performance.now();
+    let firstAt = 0;
+    target.far.once('data', () => (firstAt = performance.now() - started));
+    const received = collect(target.far);
+    const piece = randomBytes(1024);
+    let sent = 0;
+    // 1 KiB every 20 ms for about 0.8 s: far below the thread's wake-up mark (256 KiB).
+    const feeding = setInterval(() => {
+      source.far.write(piece);
+      if (++sent === 40) clearInterval(feeding);
+    }, 20);
+    const outcome = await splicer().move(source.near, target.near, 40 * 1024, { idleTimeoutMs: 300 });
+    expect(outcome).toEqual({ ok: true, moved: 40 * 1024 });
+    expect(firstAt).toBeLessThan(300);
+    target.near.end();
+    expect((await received).length).toBe(40 * 1024);
+    // The socket's low-water mark is back to 1: a small write is readable at once again.
+    source.near.resume();
+    const next = new Promise<string>((resolve) => source.near.once('data', (c: Buffer) => resolve(c.toString())));
+    source.far.write('x');
+    expect(await next).toBe('x');
+    for (const s of [source.near, source.far]) s.destroy();
+  });
+
   it('no byte for the idle timeout: ETIMEDOUT, on the side it waited for', async () => {
     const source = await pair();
     const target = await pair();

@@ -27,10 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A pipe of 1 MiB (fs.pipe-max-size's default) lets one splice move up to that much. */
 #define PIPE_BYTES (1024 * 1024)
+/* The source wakes the thread only once this much has arrived (or all that is left, or its end):
+   fewer, larger splices than one per segment. */
+#define WAKE_BYTES (256 * 1024)
+#define WAKE_MS 20
 
 enum side { SIDE_NONE = 0, SIDE_SOURCE = 1, SIDE_TARGET = 2 };
 
@@ -57,25 +63,37 @@ static int fail(transfer_t *t, int err, enum side side) {
   return 0;
 }
 
-/* Waits for one descriptor (or the cancel event): 1 ready, 0 stopped (t->err set). */
-static int wait_for(transfer_t *t, int fd, short events, enum side side) {
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for one descriptor (or the cancel event), at most `cap_ms` when that is not -1: 1 to look
+   again, 0 stopped (t->err set: cancelled, or nothing moved for idle_ms since `last`). */
+static int wait_for(transfer_t *t, int fd, short events, enum side side, int64_t last, int cap_ms) {
   struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = t->cancel, .events = POLLIN}};
   for (;;) {
-    int n = poll(fds, 2, t->idle_ms);
+    int64_t left = t->idle_ms - (now_ms() - last);
+    if (left <= 0) return fail(t, ETIMEDOUT, side);
+    int capped = cap_ms >= 0 && cap_ms < left;
+    int n = poll(fds, 2, capped ? cap_ms : (int)left);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(t, errno, side);
-    if (n == 0) return fail(t, ETIMEDOUT, side);
+    if (n == 0 && capped) return 1;
+    if (n == 0) continue;
     if (fds[1].revents) return fail(t, ECANCELED, SIDE_NONE);
     /* POLLERR/POLLHUP included: the next splice reports what happened. */
     return 1;
   }
 }
 
-static void move_all(transfer_t *t, int pipe_out, int pipe_in, int64_t cap) {
+static void move_all(transfer_t *t, int pipe_out, int pipe_in, int64_t cap, int *lowat) {
   int64_t unread = t->bytes, held = 0;
   /* The source's failure: 0, or an errno (-1: EOF). What the pipe already holds is still sent on
      first, in order, so the bytes counted as moved are exactly the ones the target received. */
   int source_err = 0;
+  int64_t last = now_ms();
   while (t->moved < t->bytes) {
     if (atomic_load(&t->stop)) {
       fail(t, ECANCELED, SIDE_NONE);
@@ -112,10 +130,22 @@ static void move_all(transfer_t *t, int pipe_out, int pipe_in, int64_t cap) {
         return;
       }
     }
-    if (progress) continue;
+    if (progress) {
+      last = now_ms();
+      continue;
+    }
     /* Nothing moved: wait for the client to take bytes while the pipe holds some, else for the
        source to have some (waiting on both would spin while a full pipe leaves input pending). */
-    if (!(held > 0 ? wait_for(t, t->to, POLLOUT, SIDE_TARGET) : wait_for(t, t->from, POLLIN, SIDE_SOURCE))) return;
+    if (held > 0) {
+      if (!wait_for(t, t->to, POLLOUT, SIDE_TARGET, last, -1)) return;
+      continue;
+    }
+    /* The source wakes this thread once WAKE_BYTES have arrived; a source slower than that is
+       still looked at every WAKE_MS (a splice takes whatever is there), so its bytes go on
+       without waiting for the mark and its progress keeps the idle timeout away. */
+    int low = unread < WAKE_BYTES ? (int)unread : WAKE_BYTES;
+    if (low != *lowat && setsockopt(t->from, SOL_SOCKET, SO_RCVLOWAT, &low, sizeof low) == 0) *lowat = low;
+    if (!wait_for(t, t->from, POLLIN, SIDE_SOURCE, last, *lowat > 1 ? WAKE_MS : -1)) return;
   }
 }
 
@@ -128,7 +158,10 @@ static void *run(void *arg) {
     /* Past the per-user pipe allowance a bigger pipe is refused: the default one still works. */
     int cap = fcntl(p[1], F_SETPIPE_SZ, PIPE_BYTES);
     if (cap <= 0) cap = fcntl(p[1], F_GETPIPE_SZ);
-    move_all(t, p[0], p[1], cap > 0 ? cap : 65536);
+    int lowat = 1;
+    move_all(t, p[0], p[1], cap > 0 ? cap : 65536, &lowat);
+    /* The socket is the caller's again: as it was (the low-water mark is the socket's, not the duplicate's). */
+    if (lowat != 1) setsockopt(t->from, SOL_SOCKET, SO_RCVLOWAT, &(int){1}, sizeof(int));
     close(p[0]);
     close(p[1]);
   }
