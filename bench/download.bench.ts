@@ -1,20 +1,23 @@
 /**
  * 2. Download throughput of one 1 GiB file, and what each hop costs in CPU. In one repetition,
- *    back to back and in a rotating order, the same object is read:
- *    - direct: straight from RGW by the upstream client alone, `@aws-sdk/client-s3` GetObject
- *      (`direct.sdk`, the reference of every ratio) and a `node:http` GET of a presigned URL
- *      (`direct.http`);
+ *    back to back and in a rotating order, the same object is read by curl into /dev/null (how
+ *    people download; a client no one here wrote, whose own CPU is ~0.3 s/GiB and steady):
+ *    - direct: straight from RGW, a presigned URL (`direct.curl`, the reference of every ratio);
+ *      beside it `@aws-sdk/client-s3` GetObject in this process (`direct.sdk`, the reference of
+ *      the runs before 2026-12-06 15:00, whose node:http client spent 0.6 to 3.3 CPU s/GiB on
+ *      the same transfer as its garbage collection came and went: the noise of those ratios);
  *    - through a bare proxy (bench/bare-proxy.ts, a child process: `pipeline(GetObject body, res)`
- *      and nothing else; `bare.sdk`; its `/http/` route, node:http upstream, measured the same);
+ *      and nothing else; `bare.curl`);
  *    - through Stratus: `GET /files/{id}/content` with the backend in `proxy` mode (the default:
- *      the bytes pass through the server) and in `redirect` mode (302 to a presigned URL, followed).
+ *      the bytes pass through the server, spliced inside the kernel where the addon is built) and
+ *      in `redirect` mode (302 to a presigned URL, followed by curl -L).
  *    Each at 1 request in flight (the whole file) and 4 (four ranges of a quarter each). Beside
- *    MiB/s, the CPU seconds per GiB of the bench process (the client), of the process in the
- *    middle (the bare proxy or Stratus) and of radosgw: CPU seconds do not depend on what else
- *    the machine runs, wall-clock ratios do. Every variant first reads the object once untimed.
- *    Both sides drain bodies without hashing them: the figure is the transport's.
+ *    MiB/s, the CPU seconds per GiB of the client (curl's user + system time), of the process in
+ *    the middle (the bare proxy or Stratus) and of radosgw: CPU seconds do not depend on what
+ *    else the machine runs, wall-clock ratios do. Every variant first reads the object once untimed.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -37,7 +40,8 @@ export interface DownloadBenchOptions {
 }
 
 type Range = { start: number; end: number };
-type Get = (range?: Range) => Promise<number>;
+/** One GET: the bytes it read, and the client's own CPU seconds when the client is another process. */
+type Get = (range?: Range) => Promise<{ bytes: number; cpu?: number }>;
 type Mode = 'redirect' | 'proxy';
 type Shape = 'p1' | 'p4';
 
@@ -65,6 +69,25 @@ async function drain(body: Readable): Promise<number> {
 }
 
 const rangeHeader = (r?: Range): Record<string, string> => (r ? { range: `bytes=${r.start}-${r.end}` } : {});
+
+const run = promisify(execFile);
+
+/**
+ * curl into /dev/null: its status, bytes, redirects followed (-L) and own CPU seconds (bash's
+ * `time`). curl drops the Authorization header when a redirect leaves the host and port it was
+ * given for (CVE-2022-27776's fix), as the presigned URL needs.
+ */
+async function curl(url: string, headers: Record<string, string>, range: Range | undefined, follow: boolean): Promise<{ status: number; bytes: number; redirects: number; cpu: number }> {
+  const args = ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{num_redirects}', ...(follow ? ['-L'] : [])];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (range) args.push('-r', `${range.start}-${range.end}`);
+  args.push(url);
+  const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const { stdout, stderr } = await run('bash', ['-c', `TIMEFORMAT='%U %S'; time ${quoted}`]);
+  const [status = 0, bytes = 0, redirects = 0] = stdout.trim().split(' ').map(Number);
+  const [user = 0, system = 0] = stderr.trim().split(/\s+/).slice(-2).map(Number);
+  return { status, bytes, redirects, cpu: user + system };
+}
 
 /** radosgw's pid, for its CPU share (undefined when it runs elsewhere). */
 function rgwPid(): number | undefined {
@@ -113,41 +136,42 @@ async function timed(v: Variant, size: number, inFlight: number, rgw: number | u
   const cpu = () => ({ client: cpuSecondsOf(process.pid), middle: v.pid ? cpuSecondsOf(v.pid) : 0, rgw: rgw ? cpuSecondsOf(rgw) : 0 });
   const before = cpu();
   const started = performance.now();
-  const counts = inFlight === 1 ? [await v.get()] : await Promise.all(ranges(size, inFlight).map((r) => v.get(r)));
+  const got = inFlight === 1 ? [await v.get()] : await Promise.all(ranges(size, inFlight).map((r) => v.get(r)));
   const ms = performance.now() - started;
   const after = cpu();
-  const bytes = counts.reduce((a, b) => a + b, 0);
+  const bytes = got.reduce((a, b) => a + b.bytes, 0);
   if (bytes !== size) throw new Error(`${v.id} download (${inFlight} in flight) gave ${bytes} of ${size} bytes`);
-  const perGiB = (k: keyof typeof before) => round(cpuSecondsPerGiB(after[k] - before[k], size), 2);
-  return { mibs: round(mibPerSecond(size, ms)), client: perGiB('client'), middle: perGiB('middle'), rgw: perGiB('rgw') };
+  const perGiB = (seconds: number) => round(cpuSecondsPerGiB(seconds, size), 2);
+  // A client in another process (curl) reports its own CPU; else it is this process's.
+  const client = got.every((g) => g.cpu !== undefined) ? got.reduce((a, g) => a + (g.cpu ?? 0), 0) : after.client - before.client;
+  return { mibs: round(mibPerSecond(size, ms)), client: perGiB(client), middle: perGiB(after.middle - before.middle), rgw: perGiB(after.rgw - before.rgw) };
 }
 
 async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: number, s3: ReturnType<typeof directS3>): Promise<Variant[]> {
   const auth = { authorization: `Bearer ${o.user.token}` };
   const content = `${o.url}/files/${o.fileId}/content`;
   const stratus = (mode: Mode): Get => async (range) => {
-    const res = await drainGet(content, { ...auth, ...rangeHeader(range) });
+    const res = await curl(content, auth, range, true);
     if (res.status !== (range ? 206 : 200)) throw new Error(`download answered ${res.status}`);
-    if (res.redirected !== (mode === 'redirect')) throw new Error(`download in ${mode} mode was ${res.redirected ? '' : 'not '}redirected`);
-    return res.bytes;
+    if ((res.redirects === 1) !== (mode === 'redirect')) throw new Error(`download in ${mode} mode followed ${res.redirects} redirects`);
+    return res;
   };
   const key = await objectKeyBehind(o.target, content, auth, s3.bucket);
   const sdk: Get = async (range) => {
     const out = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, Range: rangeHeader(range).range }));
-    return drain(out.Body as Readable);
+    return { bytes: await drain(out.Body as Readable) };
   };
-  const raw: Get = async (range) => {
+  const direct: Get = async (range) => {
     const url = await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { expiresIn: 300 });
-    const res = await drainGet(url, rangeHeader(range));
-    return res.bytes;
+    return curl(url, {}, range, false);
   };
-  const bare = (kind: 'sdk' | 'http'): Get => async (range) => (await drainGet(`${bareUrl}/${kind}/${encodeURIComponent(key)}`, rangeHeader(range))).bytes;
+  const bare: Get = (range) => curl(`${bareUrl}/sdk/${encodeURIComponent(key)}`, {}, range, false);
   return [
-    { id: 'direct.sdk', label: 'direct RGW, SDK GetObject', get: sdk },
-    { id: 'direct.http', label: 'direct RGW, node:http GET (presigned)', get: raw },
-    { id: 'bare.sdk', label: 'bare proxy, SDK upstream', pid: barePid, get: bare('sdk') },
-    { id: 'proxy', label: 'Stratus (proxy)', mode: 'proxy', pid: o.target.pid, get: stratus('proxy') },
-    { id: 'redirect', label: 'Stratus (redirect)', mode: 'redirect', pid: o.target.pid, get: stratus('redirect') },
+    { id: 'direct.curl', label: 'direct RGW, curl (presigned URL)', get: direct },
+    { id: 'direct.sdk', label: 'direct RGW, SDK GetObject in process', get: sdk },
+    { id: 'bare.curl', label: 'bare proxy (SDK upstream), curl', pid: barePid, get: bare },
+    { id: 'proxy', label: 'Stratus (proxy), curl', mode: 'proxy', pid: o.target.pid, get: stratus('proxy') },
+    { id: 'redirect', label: 'Stratus (redirect), curl -L', mode: 'redirect', pid: o.target.pid, get: stratus('redirect') },
   ];
 }
 
@@ -212,8 +236,8 @@ function rows(variants: Variant[], samples: Map<string, Sample[]>, size: number,
   const med = (key: string, f: (s: Sample) => number) => round(median((samples.get(key) ?? []).map(f)), 2);
   return (Object.keys(SHAPES) as Shape[]).flatMap((shape) => {
     const inFlight = `${SHAPES[shape]} in flight`;
-    const ref = samples.get(`direct.sdk.${shape}`) ?? [];
-    const refCpu = med(`bare.sdk.${shape}`, (s) => s.middle);
+    const ref = samples.get(`direct.curl.${shape}`) ?? [];
+    const refCpu = med(`bare.curl.${shape}`, (s) => s.middle);
     return variants.flatMap((v): Row[] => {
       const key = `${v.id}.${shape}`;
       const mine = samples.get(key) ?? [];
@@ -227,8 +251,8 @@ function rows(variants: Variant[], samples: Map<string, Sample[]>, size: number,
         samples: mine.map((s) => s.mibs),
         note: `${cpu}; ratio: median of ${reps} paired (${paired.map((x) => x.toFixed(2)).join(' ')})`,
       };
-      if (v.id !== 'direct.sdk') {
-        row.reference = { label: `direct SDK GET, ${inFlight}`, value: med(`direct.sdk.${shape}`, (s) => s.mibs) };
+      if (v.id !== 'direct.curl') {
+        row.reference = { label: `direct curl GET, ${inFlight}`, value: med(`direct.curl.${shape}`, (s) => s.mibs) };
         row.ratio = round(median(paired), 2);
       }
       if (v.mode) {
@@ -243,7 +267,7 @@ function rows(variants: Variant[], samples: Map<string, Sample[]>, size: number,
         value: med(key, (s) => s.middle),
         unit: 's/GiB',
         samples: mine.map((s) => s.middle),
-        reference: { label: `bare proxy (SDK), ${inFlight}`, value: refCpu },
+        reference: { label: `bare proxy (SDK upstream), ${inFlight}`, value: refCpu },
         ratio: round(med(key, (s) => s.middle) / refCpu, 2),
         note: 'utime+stime of the process from /proc/<pid>/stat',
       };
