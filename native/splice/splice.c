@@ -238,8 +238,12 @@ static napi_value start(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "splice", NAPI_AUTO_LENGTH, &name);
   pthread_t thread;
   pthread_attr_t attr;
-  if (napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &t->done) != napi_ok ||
-      pthread_attr_init(&attr) != 0) {
+  if (pthread_attr_init(&attr) != 0) {
+    close(t->from), close(t->to), close(t->cancel), free(t);
+    return throw_error(env, "start: could not set up the thread");
+  }
+  if (napi_create_threadsafe_function(env, argv[4], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &t->done) != napi_ok) {
+    pthread_attr_destroy(&attr);
     close(t->from), close(t->to), close(t->cancel), free(t);
     return throw_error(env, "start: could not set up the transfer");
   }
