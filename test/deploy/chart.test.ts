@@ -302,6 +302,7 @@ describe('helm chart charts/stratus', () => {
       '--set', 'config.versionsMaxAgeDays=365',
       '--set', 'config.activityRetentionDays=30',
       '--set', 'config.accessLogRate=0',
+      '--set', 'config.downloadSplice=off',
       '--set', 'config.extraEnv.REDIS_KEY_PREFIX=stratus-eu:',
     ]);
     const secret = one(objects, 'Secret', 'stratus-secrets');
@@ -319,6 +320,7 @@ describe('helm chart charts/stratus', () => {
     expect(config.versions).toEqual({ keep: 25, maxAgeDays: 365 });
     expect(config.activityRetentionDays).toBe(30);
     expect(config.accessLogRate).toBe(0);
+    expect(config.downloadSplice).toBe('off');
     // config.extraEnv reaches the process through the ConfigMap (README: REDIS_KEY_PREFIX).
     expect(config.redisKeyPrefix).toBe('stratus-eu:');
   });
@@ -328,6 +330,7 @@ describe('helm chart charts/stratus', () => {
       [['--set', 'api.replicas=-1'], /api\.replicas/],
       [['--set', 'uploads.autoscaling.minReplicas=0'], /uploads\.autoscaling\.minReplicas/],
       [['--set', 'config.versionsKeep=101'], /config\.versionsKeep/],
+      [['--set', 'config.downloadSplice=on'], /config\.downloadSplice/],
       [['--set', 'config.activityRetentionDays=0'], /config\.activityRetentionDays/],
       [['--set', 'uplods.replicas=2'], /uplods/],
       [['--set', 'image.repository='], /image\.repository/],
