@@ -22,14 +22,14 @@ import { AppError } from '../../internal/platform/errors.ts';
 import type { Logger } from '../../internal/platform/logger.ts';
 import type { DownloadMeter, DownloadOutcome } from '../../internal/platform/metrics.ts';
 import type { Splicer } from '../../internal/platform/splice.ts';
-import { contentDisposition, type GetResult, type StorageRouter, type TakenConnection } from '../../internal/storage/index.ts';
+import { contentDisposition, type GetResult, type StorageRouter } from '../../internal/storage/index.ts';
 import type { Clients } from '../clients.ts';
 import { evaluateConditions, formatHttpDate } from './conditional.ts';
 import { redirectedBytes, redirectTarget } from './download-redirect.ts';
 import { parseRange } from './range.ts';
 import { resumingBody } from './resuming-body.ts';
 import { sendBody } from './send-body.ts';
-import { canSplice, spliceBody } from './splice-body.ts';
+import { spliceable, spliceFirst } from './spliced-download.ts';
 
 export interface Content {
   name: string;
@@ -118,64 +118,17 @@ async function sendBytes(
     throw error;
   });
   let offset = 0;
-  const taken = options.splicer && canSplice(res) ? (object.takeConnection?.() ?? null) : null;
-  if (taken && options.splicer) {
-    const rest = await spliceFirst(res, taken, options.splicer, object.etag, get, log, { ...options, endsFile: part.endsFile, count });
+  const splice = spliceable(res, object, options.splicer);
+  if (splice) {
+    const rest = await spliceFirst(res, splice.taken, splice.slot, object.etag, get, log, { ...options, endsFile: part.endsFile, count });
     if (rest === null) return;
     ({ object, offset } = rest);
   }
   await streamBytes(res, object, { length: part.length - offset, already: offset }, (at) => get(offset + at), log, { ...options, endsFile: part.endsFile, count });
 }
 
-type Counting = SendOptions & { endsFile: boolean; count: (outcome: DownloadOutcome, bytes: number) => void };
-
-/**
- * The body spliced from the store's connection into the client's (splice-body.ts). Null when the
- * download has ended (sent, or the client gone); else the store broke off, and what is returned
- * is a new read of the rest and where it starts, for the caller to stream.
- */
-async function spliceFirst(
-  res: Response,
-  taken: TakenConnection,
-  splicer: Splicer,
-  etag: string,
-  get: (offset: number) => Promise<GetResult>,
-  log: Logger,
-  options: Counting,
-): Promise<{ object: GetResult; offset: number } | null> {
-  const spliced = await spliceBody(taken, res, splicer);
-  options.meter?.spliced(spliced.spliced);
-  switch (spliced.kind) {
-    case 'sent':
-      options.count('ok', spliced.sent);
-      await options.onSent?.(options.endsFile);
-      return null;
-    case 'client-gone':
-      options.count('aborted', spliced.sent);
-      log.debug({ sent: spliced.sent }, 'download interrupted: the client went away');
-      return null;
-    case 'source-failed':
-      break;
-    default:
-      return unreachable(spliced);
-  }
-  // The head and `sent` bytes are out: the rest is streamed from a new GET.
-  log.debug({ sent: spliced.sent, reason: spliced.reason }, 'spliced download broke off: going on from a new read');
-  const offset = spliced.sent;
-  const object = await get(offset).catch((error: unknown) => {
-    options.count('failed', offset);
-    res.destroy();
-    throw error;
-  });
-  if (object.etag !== etag) {
-    // Blobs never change; if this one did, the rest would not continue the bytes sent.
-    object.body.destroy();
-    options.count('failed', offset);
-    res.destroy();
-    return null;
-  }
-  return { object, offset };
-}
+/** The options of a GET's body, with how it ends the file and how it is counted. */
+export type Counting = SendOptions & { endsFile: boolean; count: (outcome: DownloadOutcome, bytes: number) => void };
 
 /** The body streamed through this process; a backend that breaks off mid-read is read again from where it stopped (resuming-body.ts). */
 async function streamBytes(
@@ -200,10 +153,6 @@ async function streamBytes(
     if (tally) options.count(tally.backendFailed ? 'failed' : 'aborted', part.already + tally.bytes);
     if (!res.writableEnded) log.debug({ err: error }, 'download interrupted');
   }
-}
-
-function unreachable(value: never): never {
-  throw new Error(`unexpected: ${JSON.stringify(value)}`);
 }
 
 /**

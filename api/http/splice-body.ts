@@ -15,7 +15,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Response } from 'express';
-import { descriptorOf, type Splicer } from '../../internal/platform/splice.ts';
+import { descriptorOf, type SpliceSlot } from '../../internal/platform/splice.ts';
 import type { TakenConnection } from '../../internal/storage/index.ts';
 
 /** `sent`: bytes of the body that went out (the prefix through `res`, the rest spliced: `spliced`). */
@@ -48,7 +48,7 @@ function writeHead(res: Response, socket: Socket, prefix: Buffer): Promise<'writ
   });
 }
 
-export async function spliceBody(taken: TakenConnection, res: Response, splicer: Splicer): Promise<SpliceEnd> {
+export async function spliceBody(taken: TakenConnection, res: Response, slot: SpliceSlot): Promise<SpliceEnd> {
   const upstream = taken.socket;
   // Nothing reads it any more: an error would otherwise have no listener. The outcome says it.
   upstream.on('error', () => {});
@@ -63,7 +63,7 @@ export async function spliceBody(taken: TakenConnection, res: Response, splicer:
     const stop = new AbortController();
     const gone = () => stop.abort();
     socket.once('close', gone);
-    const outcome = await splicer.move(upstream, socket, taken.left, { idleTimeoutMs: taken.idleTimeoutMs, signal: stop.signal });
+    const outcome = await slot.move(upstream, socket, taken.left, { idleTimeoutMs: taken.idleTimeoutMs, signal: stop.signal });
     socket.off('close', gone);
     const sent = taken.prefix.length + outcome.moved;
     if (outcome.ok) {
@@ -79,6 +79,8 @@ export async function spliceBody(taken: TakenConnection, res: Response, splicer:
     // went out of order, so the rest can still be sent another way.
     return { kind: 'source-failed', sent, spliced: outcome.moved, reason: `${outcome.code}${outcome.side ? ` from the ${outcome.side}` : ''}` };
   } finally {
+    // Given back here too when no move started (the head could not be written).
+    slot.release();
     upstream.destroy();
   }
 }

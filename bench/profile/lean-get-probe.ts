@@ -44,7 +44,9 @@ try {
       const taken = answer.take();
       if (!taken || !splicer) throw new Error('no connection to take, or no splicer');
       await new Promise<void>((r) => out.write(taken.prefix, () => r()));
-      const outcome = await splicer.move(taken.socket, out, taken.left, { idleTimeoutMs: 30_000 });
+      const slot = splicer.reserve();
+      if (!slot) throw new Error('no place to splice');
+      const outcome = await slot.move(taken.socket, out, taken.left, { idleTimeoutMs: 30_000 });
       if (!outcome.ok) throw new Error(`splice failed: ${JSON.stringify(outcome)}`);
       taken.socket.destroy();
       out.end();

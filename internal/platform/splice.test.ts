@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { descriptorOf, loadSplicer, type Splicer } from './splice.ts';
+import { descriptorOf, loadSplicer, type SpliceSlot, type Splicer } from './splice.ts';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -55,10 +55,17 @@ function collect(far: net.Socket, options: { slow?: boolean } = {}): Promise<Buf
   });
 }
 
-function splicer(): Splicer {
-  const loaded = loadSplicer();
+function splicer(maxMoves?: number): Splicer {
+  const loaded = loadSplicer(maxMoves);
   if (!loaded) throw new Error('native/splice is not built: run npm install (node-gyp and a C toolchain)');
   return loaded;
+}
+
+/** A place for one move on a splicer of its own. */
+function place(): SpliceSlot {
+  const slot = splicer().reserve();
+  if (!slot) throw new Error('a new splicer has room');
+  return slot;
 }
 
 describe('splice (native/splice)', () => {
@@ -74,7 +81,7 @@ describe('splice (native/splice)', () => {
     // The source sends more than the move takes: the rest stays unread in its socket.
     source.far.write(Buffer.concat([data, Buffer.from('NEXT')]));
     const received = collect(target.far, { slow: true });
-    const outcome = await splicer().move(source.near, target.near, data.length, { idleTimeoutMs: 10_000 });
+    const outcome = await place().move(source.near, target.near, data.length, { idleTimeoutMs: 10_000 });
     expect(outcome).toEqual({ ok: true, moved: data.length });
     // Usable afterwards from JS: the bytes after the move are still in the source, and a write
     // on the target comes after the spliced ones.
@@ -98,7 +105,7 @@ describe('splice (native/splice)', () => {
         const target = await pair();
         source.far.end(data);
         const received = collect(target.far, { slow: i % 3 === 0 });
-        const outcome = await splicer().move(source.near, target.near, data.length, { idleTimeoutMs: 10_000 });
+        const outcome = await place().move(source.near, target.near, data.length, { idleTimeoutMs: 10_000 });
         target.near.end();
         source.near.destroy();
         return { data, outcome, got: await received };
@@ -116,7 +123,7 @@ describe('splice (native/splice)', () => {
     // A slow reader: when the source ends, the pipe still holds bytes the target has not taken.
     const received = collect(target.far, { slow: true });
     source.far.end(randomBytes(3 * MiB));
-    const outcome = await splicer().move(source.near, target.near, 5 * MiB, { idleTimeoutMs: 10_000 });
+    const outcome = await place().move(source.near, target.near, 5 * MiB, { idleTimeoutMs: 10_000 });
     expect(outcome).toEqual({ ok: false, moved: 3 * MiB, code: 'EOF', side: 'source' });
     target.near.end();
     expect((await received).length).toBe(3 * MiB);
@@ -129,7 +136,7 @@ describe('splice (native/splice)', () => {
     target.far.destroy();
     const feeding = setInterval(() => source.far.write(randomBytes(256 * 1024)), 5);
     try {
-      const outcome = await splicer().move(source.near, target.near, 512 * MiB, { idleTimeoutMs: 10_000 });
+      const outcome = await place().move(source.near, target.near, 512 * MiB, { idleTimeoutMs: 10_000 });
       expect(outcome.ok).toBe(false);
       if (!outcome.ok) {
         expect(outcome.side).toBe('target');
@@ -157,7 +164,7 @@ describe('splice (native/splice)', () => {
       source.far.write(piece);
       if (++sent === 40) clearInterval(feeding);
     }, 20);
-    const outcome = await splicer().move(source.near, target.near, 40 * 1024, { idleTimeoutMs: 300 });
+    const outcome = await place().move(source.near, target.near, 40 * 1024, { idleTimeoutMs: 300 });
     expect(outcome).toEqual({ ok: true, moved: 40 * 1024 });
     expect(firstAt).toBeLessThan(300);
     target.near.end();
@@ -174,7 +181,7 @@ describe('splice (native/splice)', () => {
     const source = await pair();
     const target = await pair();
     const started = performance.now();
-    const outcome = await splicer().move(source.near, target.near, MiB, { idleTimeoutMs: 300 });
+    const outcome = await place().move(source.near, target.near, MiB, { idleTimeoutMs: 300 });
     expect(outcome).toEqual({ ok: false, moved: 0, code: 'ETIMEDOUT', side: 'source' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     for (const s of [source.near, source.far, target.near, target.far]) s.destroy();
@@ -186,7 +193,7 @@ describe('splice (native/splice)', () => {
     const received = collect(target.far, { slow: true });
     source.far.write(randomBytes(64 * MiB));
     const stop = new AbortController();
-    const moving = splicer().move(source.near, target.near, 64 * MiB, { idleTimeoutMs: 10_000, signal: stop.signal });
+    const moving = place().move(source.near, target.near, 64 * MiB, { idleTimeoutMs: 10_000, signal: stop.signal });
     setTimeout(() => {
       stop.abort();
       // What a server does when the client's socket closes: its descriptor is closed at once.
@@ -198,10 +205,34 @@ describe('splice (native/splice)', () => {
     expect(outcome.moved).toBeLessThan(64 * MiB);
     // The thread let go of its duplicate: the connection really closes for the peer.
     await received;
-    const late = splicer().move(source.near, target.near, MiB, { idleTimeoutMs: 1000, signal: AbortSignal.abort() });
+    const late = place().move(source.near, target.near, MiB, { idleTimeoutMs: 1000, signal: AbortSignal.abort() });
     expect(await late).toMatchObject({ ok: false, moved: 0, side: 'target' });
     source.far.destroy();
     source.near.destroy();
+  });
+
+  it('holds at most maxMoves places: a settled move and an unused place give theirs back', async () => {
+    const limited = splicer(2);
+    const first = limited.reserve();
+    const second = limited.reserve();
+    expect(first).not.toBeNull();
+    expect(second).not.toBeNull();
+    expect(limited.reserve()).toBeNull();
+    expect(limited.active).toBe(2);
+    second?.release();
+    second?.release(); // twice is once
+    expect(limited.active).toBe(1);
+    const source = await pair();
+    const target = await pair();
+    const received = collect(target.far);
+    source.far.end(randomBytes(MiB));
+    expect(await first!.move(source.near, target.near, MiB, { idleTimeoutMs: 10_000 })).toEqual({ ok: true, moved: MiB });
+    expect(limited.active).toBe(0);
+    // A place moves once.
+    expect(await first!.move(source.near, target.near, MiB, { idleTimeoutMs: 10_000 })).toMatchObject({ ok: false, code: 'EINVAL' });
+    target.near.end();
+    expect((await received).length).toBe(MiB);
+    for (const s of [source.near, source.far]) s.destroy();
   });
 
   it('only a plain TCP socket has a descriptor to splice', async () => {

@@ -28,13 +28,35 @@ export type SpliceOutcome =
       side: SpliceSide | null;
     };
 
+export interface SpliceOptions {
+  idleTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
 export interface Splicer {
   /**
-   * Moves exactly `bytes` from `from` to `to`. Fails on the first error of either socket, on
-   * `idleTimeoutMs` without progress, or when `signal` aborts; never throws for those.
+   * A place for one move, or null when `maxMoves` are already under way. Each move is a thread, a
+   * pipe and two descriptors: a flood of slow downloads must not make threads without bound, so
+   * past the limit the caller streams instead. The place is given back when its move settles, or
+   * by `release` when it goes unused.
    */
-  move(from: Socket, to: Socket, bytes: number, options: { idleTimeoutMs: number; signal?: AbortSignal }): Promise<SpliceOutcome>;
+  reserve(): SpliceSlot | null;
+  /** Places taken now (reserved or moving). */
+  readonly active: number;
 }
+
+export interface SpliceSlot {
+  /**
+   * Moves exactly `bytes` from `from` to `to`. Fails on the first error of either socket, on
+   * `idleTimeoutMs` without progress, or when `signal` aborts; never throws for those. Once only.
+   */
+  move(from: Socket, to: Socket, bytes: number, options: SpliceOptions): Promise<SpliceOutcome>;
+  /** Gives the place back unused (a no-op once given back). */
+  release(): void;
+}
+
+/** Moves at once, by default: past it, downloads stream through the process. */
+export const SPLICE_MAX_MOVES = 256;
 
 interface Addon {
   start(from: number, to: number, bytes: number, idleMs: number, done: (code: string | null, side: SpliceSide | null, moved: number) => void): object;
@@ -62,38 +84,68 @@ export function bytesWrittenTo(socket: Socket): number {
   return socket.bytesWritten + (splicedInto.get(socket) ?? 0);
 }
 
-function splicerOf(addon: Addon): Splicer {
+function moveWith(addon: Addon, from: Socket, to: Socket, bytes: number, { idleTimeoutMs, signal }: SpliceOptions): Promise<SpliceOutcome> {
+  const source = descriptorOf(from);
+  const target = descriptorOf(to);
+  if (source === null || target === null) return Promise.resolve({ ok: false, moved: 0, code: 'EBADF', side: source === null ? 'source' : 'target' });
+  if (signal?.aborted) return Promise.resolve({ ok: false, moved: 0, code: 'ECANCELED', side: null });
+  return new Promise((resolve) => {
+    const handle = addon.start(source, target, bytes, Math.max(1, Math.round(idleTimeoutMs)), (code, side, moved) => {
+      signal?.removeEventListener('abort', stop);
+      if (moved > 0) splicedInto.set(to, (splicedInto.get(to) ?? 0) + moved);
+      resolve(code === null ? { ok: true, moved } : { ok: false, moved, code, side });
+    });
+    const stop = () => addon.cancel(handle);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
+function splicerOf(addon: Addon, maxMoves: number): Splicer {
+  let active = 0;
   return {
-    move(from, to, bytes, { idleTimeoutMs, signal }) {
-      const source = descriptorOf(from);
-      const target = descriptorOf(to);
-      if (source === null || target === null) return Promise.resolve({ ok: false, moved: 0, code: 'EBADF', side: source === null ? 'source' : 'target' });
-      if (signal?.aborted) return Promise.resolve({ ok: false, moved: 0, code: 'ECANCELED', side: null });
-      return new Promise((resolve) => {
-        const handle = addon.start(source, target, bytes, Math.max(1, Math.round(idleTimeoutMs)), (code, side, moved) => {
-          signal?.removeEventListener('abort', stop);
-          if (moved > 0) splicedInto.set(to, (splicedInto.get(to) ?? 0) + moved);
-          resolve(code === null ? { ok: true, moved } : { ok: false, moved, code, side });
-        });
-        const stop = () => addon.cancel(handle);
-        signal?.addEventListener('abort', stop, { once: true });
-      });
+    get active() {
+      return active;
+    },
+    reserve() {
+      if (active >= maxMoves) return null;
+      active++;
+      let held = true;
+      const release = () => {
+        if (held) active--;
+        held = false;
+      };
+      return {
+        release,
+        async move(from, to, bytes, options) {
+          if (!held) return { ok: false, moved: 0, code: 'EINVAL', side: null };
+          try {
+            return await moveWith(addon, from, to, bytes, options);
+          } finally {
+            release();
+          }
+        },
+      };
     },
   };
 }
 
-let loaded: Splicer | null | undefined;
+let addon: Addon | null | undefined;
 
-/** The splicer, or null where the addon is not built or cannot load here. Loaded once. */
-export function loadSplicer(): Splicer | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.platform !== 'linux' || !existsSync(ADDON)) return loaded;
-  try {
-    loaded = splicerOf(createRequire(import.meta.url)(ADDON) as Addon);
-  } catch {
-    // Built for another Node ABI or libc: streaming through this process still works.
-    loaded = null;
+/**
+ * A splicer of at most `maxMoves` moves at once, or null where the addon is not built or cannot
+ * load here (the addon is loaded once).
+ */
+export function loadSplicer(maxMoves = SPLICE_MAX_MOVES): Splicer | null {
+  if (addon === undefined) {
+    addon = null;
+    if (process.platform === 'linux' && existsSync(ADDON)) {
+      try {
+        addon = createRequire(import.meta.url)(ADDON) as Addon;
+      } catch {
+        // Built for another Node ABI or libc: streaming through this process still works.
+        addon = null;
+      }
+    }
   }
-  return loaded;
+  return addon ? splicerOf(addon, maxMoves) : null;
 }
