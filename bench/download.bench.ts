@@ -16,14 +16,14 @@
  *    the middle (the bare proxy or Stratus) and of radosgw: CPU seconds do not depend on what
  *    else the machine runs, wall-clock ratios do. Every variant first reads the object once untimed.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { testEnv } from '../test/support/env.ts';
 import { cpuSecondsOf, cpuSecondsPerGiB } from './lib/cpu.ts';
+import { curlGet } from './lib/curl.ts';
 import type { Row } from './lib/report.ts';
 import { directS3, log } from './lib/stack.ts';
 import { median, mibPerSecond, round, sizeLabel } from './lib/stats.ts';
@@ -69,25 +69,6 @@ async function drain(body: Readable): Promise<number> {
 }
 
 const rangeHeader = (r?: Range): Record<string, string> => (r ? { range: `bytes=${r.start}-${r.end}` } : {});
-
-const run = promisify(execFile);
-
-/**
- * curl into /dev/null: its status, bytes, redirects followed (-L) and own CPU seconds (bash's
- * `time`). curl drops the Authorization header when a redirect leaves the host and port it was
- * given for (CVE-2022-27776's fix), as the presigned URL needs.
- */
-async function curl(url: string, headers: Record<string, string>, range: Range | undefined, follow: boolean): Promise<{ status: number; bytes: number; redirects: number; cpu: number }> {
-  const args = ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{num_redirects}', ...(follow ? ['-L'] : [])];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  if (range) args.push('-r', `${range.start}-${range.end}`);
-  args.push(url);
-  const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const { stdout, stderr } = await run('bash', ['-c', `TIMEFORMAT='%U %S'; time ${quoted}`]);
-  const [status = 0, bytes = 0, redirects = 0] = stdout.trim().split(' ').map(Number);
-  const [user = 0, system = 0] = stderr.trim().split(/\s+/).slice(-2).map(Number);
-  return { status, bytes, redirects, cpu: user + system };
-}
 
 /** radosgw's pid, for its CPU share (undefined when it runs elsewhere). */
 function rgwPid(): number | undefined {
@@ -151,7 +132,7 @@ async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: nu
   const auth = { authorization: `Bearer ${o.user.token}` };
   const content = `${o.url}/files/${o.fileId}/content`;
   const stratus = (mode: Mode): Get => async (range) => {
-    const res = await curl(content, auth, range, true);
+    const res = await curlGet(content, auth, { ...(range ? { range } : {}), follow: true });
     if (res.status !== (range ? 206 : 200)) throw new Error(`download answered ${res.status}`);
     if ((res.redirects === 1) !== (mode === 'redirect')) throw new Error(`download in ${mode} mode followed ${res.redirects} redirects`);
     return res;
@@ -163,9 +144,9 @@ async function variantsFor(o: DownloadBenchOptions, bareUrl: string, barePid: nu
   };
   const direct: Get = async (range) => {
     const url = await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { expiresIn: 300 });
-    return curl(url, {}, range, false);
+    return curlGet(url, {}, range ? { range } : {});
   };
-  const bare: Get = (range) => curl(`${bareUrl}/sdk/${encodeURIComponent(key)}`, {}, range, false);
+  const bare: Get = (range) => curlGet(`${bareUrl}/sdk/${encodeURIComponent(key)}`, {}, range ? { range } : {});
   return [
     { id: 'direct.curl', label: 'direct RGW, curl (presigned URL)', get: direct },
     { id: 'direct.sdk', label: 'direct RGW, SDK GetObject in process', get: sdk },

@@ -54,15 +54,16 @@ export interface Metered {
 /** What every download route is given: how downloads are counted, and how their bodies move. */
 export interface Downloading {
   meter?: DownloadMeter | undefined;
-  /** Present where the splice addon is built and not switched off (DOWNLOAD_SPLICE). */
+  /**
+   * Present where the splice addon is built and not switched off (DOWNLOAD_SPLICE): a body whose
+   * backend connection can be taken is then spliced into the client's socket (splice-body.ts).
+   */
   splicer?: Splicer | null | undefined;
 }
 
-export interface SendOptions extends Partial<Metered> {
+export interface SendOptions extends Partial<Metered>, Downloading {
   /** Called once the bytes of a GET were all sent, with whether they included the file's last byte. */
   onSent?: (endedFile: boolean) => Promise<void>;
-  /** Given, a body whose backend connection can be taken is spliced into the client's socket (splice-body.ts). */
-  splicer?: Splicer | null | undefined;
 }
 
 const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif)|video\/[\w.+-]+|audio\/[\w.+-]+|application\/pdf|text\/plain)$/;
@@ -217,13 +218,13 @@ function answerConditions(req: Request, res: Response, content: Content, etag: s
  * version's content (version-download.handler.ts) both answer through here.
  */
 export async function sendOrRedirect(req: Request, res: Response, storage: StorageRouter, content: Content, log: Logger, downloading: Downloading = {}): Promise<void> {
-  const { meter, splicer } = downloading;
+  const { meter } = downloading;
   const target = await redirectTarget(req, storage, content).catch((error: unknown) => {
     // Only a redirecting backend presigns: its failure is a failed redirect.
     meter?.served('redirect', 'failed', 0);
     throw error;
   });
-  if (target === null) return sendContent(req, res, storage, content, log, { meter, splicer, mode: 'proxy' });
+  if (target === null) return sendContent(req, res, storage, content, log, { ...downloading, mode: 'proxy' });
   // The URL is a bearer credential for this object for a few minutes: no cache may keep it.
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('Referrer-Policy', 'no-referrer');

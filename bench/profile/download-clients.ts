@@ -20,6 +20,7 @@ import { uploadFile } from '../../cli/lib/upload.ts';
 import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 import { objectKeyBehind, switchTo } from '../download.bench.ts';
 import { cpuSecondsOf, procTimes } from '../lib/cpu.ts';
+import { curlGet } from '../lib/curl.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { median, MiB, round } from '../lib/stats.ts';
 import { drainGet } from '../lib/stratus.ts';
@@ -33,15 +34,6 @@ const reps = Number(process.argv[3] ?? 3);
 function userSystem(pid: number): [number, number] {
   const { user, system } = procTimes(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   return [user, system];
-}
-
-/** curl's own CPU seconds (user + system) for one ranged GET into /dev/null. */
-async function curl(url: string, range: string, headers: Record<string, string>): Promise<number> {
-  const header = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const quoted = ['curl', '-sf', '-o', '/dev/null', '-r', range, ...header, url].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const { stderr } = await run('bash', ['-c', `TIMEFORMAT='%U %S'; time ${quoted}`]);
-  const [user = 0, system = 0] = stderr.trim().split(/\s+/).map(Number);
-  return user + system;
 }
 
 const removeRunBuckets = await runBucketsUntilExit();
@@ -58,10 +50,15 @@ try {
   await switchTo(target, content, auth, 'proxy');
   const presigned = () => getSignedUrl(s3.client, new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { expiresIn: 300 });
 
+  /** 'a-b' as curl's -r takes it. */
+  const parse = (r: string) => {
+    const [start = 0, end = 0] = r.split('-').map(Number);
+    return { start, end };
+  };
   type Way = (range: string) => Promise<number>;
   const ways: Record<string, Way> = {
-    'curl, direct': async (r) => curl(await presigned(), r, {}),
-    'curl, proxy': (r) => curl(content, r, auth),
+    'curl, direct': async (r) => (await curlGet(await presigned(), {}, { range: parse(r) })).cpu,
+    'curl, proxy': async (r) => (await curlGet(content, auth, { range: parse(r) })).cpu,
     'node:http, direct': async (r) => (await drainGet(await presigned(), { range: `bytes=${r}` }), 0),
     'node:http, proxy': async (r) => (await drainGet(content, { ...auth, range: `bytes=${r}` }), 0),
   };

@@ -41,8 +41,6 @@ export interface Splicer {
    * by `release` when it goes unused.
    */
   reserve(): SpliceSlot | null;
-  /** Places taken now (reserved or moving). */
-  readonly active: number;
 }
 
 export interface SpliceSlot {
@@ -103,9 +101,6 @@ function moveWith(addon: Addon, from: Socket, to: Socket, bytes: number, { idleT
 function splicerOf(addon: Addon, maxMoves: number): Splicer {
   let active = 0;
   return {
-    get active() {
-      return active;
-    },
     reserve() {
       if (active >= maxMoves) return null;
       active++;
