@@ -39,7 +39,7 @@ describe('renderThumbnails', () => {
     const reads: string[] = [];
     const photo = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#abc' } }).jpeg().toBuffer();
     expect(await renderThumbnails(source(photo, reads), { ...THUMBNAIL_LIMITS, maxInputPixels: 5_000_000 })).toEqual({ kind: 'failed', reason: 'too_many_pixels' });
-    expect(reads).toEqual([`head ${Math.min(photo.length, THUMBNAIL_LIMITS.headerBytes)}`]);
+    expect(reads).toEqual([`head ${Math.min(photo.length, THUMBNAIL_LIMITS.probeBytes)}`]);
   });
 
   it('a store that breaks off mid-read throws an AppError (retried by the queue), not a FAILED image', async () => {
@@ -115,4 +115,36 @@ describe('HEIF', () => {
     if (result.kind !== 'ready') throw new Error(`not rendered: ${result.reason}`);
     expect((await sharp(result.images.get('MEDIUM')).metadata()).width).toBe(256);
   }, 30_000);
+});
+
+describe('what a job reads', () => {
+  const probe = THUMBNAIL_LIMITS.probeBytes;
+
+  it('a blob named as an image that is none: its first bytes only, FAILED corrupt', async () => {
+    const reads: string[] = [];
+    const noise = Buffer.alloc(3 * 1024 * 1024, 0x5a);
+    expect(await renderThumbnails(source(noise, reads), THUMBNAIL_LIMITS)).toEqual({ kind: 'failed', reason: 'corrupt' });
+    expect(reads).toEqual([`head ${probe}`]);
+  });
+
+  it('a JPEG whose header runs on past the first read (large APP segments before its frame): read on, up to headerBytes, and rendered', async () => {
+    const jpeg = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+    // APP15 segments of 60 000 bytes each (at most 65 535 each, the length counting itself), after SOI.
+    const app = Buffer.concat([Buffer.from([0xff, 0xef, 60_000 >> 8, 60_000 & 0xff]), Buffer.alloc(60_000 - 2)]);
+    const padded = Buffer.concat([jpeg.subarray(0, 2), app, app, app, app, jpeg.subarray(2)]);
+    expect((await sharp(padded).metadata()).width).toBe(1200);
+    const reads: string[] = [];
+    const result = await renderThumbnails(source(padded, reads), THUMBNAIL_LIMITS);
+    expect(result.kind).toBe('ready');
+    expect(reads.slice(0, 2)).toEqual([`head ${probe}`, `head ${Math.min(padded.length, THUMBNAIL_LIMITS.headerBytes)}`]);
+  }, 30_000);
+
+  it('an image wholly within the first read is decoded from it: the blob is read once', async () => {
+    const reads: string[] = [];
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } }).png().toBuffer();
+    expect(png.length).toBeLessThan(probe);
+    const result = await renderThumbnails(source(png, reads), THUMBNAIL_LIMITS);
+    expect(result.kind).toBe('ready');
+    expect(reads).toEqual([`head ${png.length}`]);
+  });
 });

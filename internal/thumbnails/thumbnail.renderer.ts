@@ -1,19 +1,21 @@
 /**
  * Makes the thumbnails of one blob with sharp, bounded:
  * 1. the blob's size against `maxInputBytes` (nothing read);
- * 2. its first `headerBytes` only: sharp reads the header (format, width, height) without decoding
- *    pixels, so a 30000×30000 "bomb" of a few KiB or a 100-megapixel photo is refused here;
- * 3. the whole blob streamed from the store into sharp (which buffers at most `maxInputBytes`),
- *    with `limitInputPixels` again (the header could lie) and a timeout, to the LARGE size; the
- *    smaller sizes are made from that (at most 1024 px), not by decoding the original again.
+ * 2. its first `probeBytes` (more, up to `headerBytes`, only for an image whose header goes on past
+ *    them): sharp reads the header (format, width, height) without decoding pixels, so a
+ *    30000×30000 "bomb" of a few KiB or a 100-megapixel photo is refused here;
+ * 3. the whole blob streamed from the store (or from what step 2 read, when that was all of it)
+ *    into sharp (which buffers at most `maxInputBytes`), with `limitInputPixels` again (the header
+ *    could lie) and a timeout, to the LARGE size; the smaller sizes are made from that (at most
+ *    1024 px), not by decoding the original again.
  * libvips threads and cache are kept small: one job at a time per process is the plan.
  */
 import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AppError } from '../platform/errors.ts';
 import { webpDimensions } from './webp-header.ts';
-import { THUMBNAIL_FORMATS, THUMBNAIL_SIZES, type ThumbnailLimits, type ThumbnailSize } from './thumbnails.rules.ts';
+import { startsLikeImage, THUMBNAIL_FORMATS, THUMBNAIL_SIZES, type ThumbnailLimits, type ThumbnailSize } from './thumbnails.rules.ts';
 
 sharp.cache(false);
 sharp.concurrency(1);
@@ -31,8 +33,7 @@ export interface RenderSource {
 
 export async function renderThumbnails(source: RenderSource, limits: ThumbnailLimits): Promise<RenderResult> {
   if (source.size > limits.maxInputBytes) return { kind: 'failed', reason: 'too_large' };
-  const header = await source.head(Math.min(source.size, limits.headerBytes));
-  const meta = await headerOf(header);
+  const { header, meta } = await readHeader(source, limits);
   if (!meta) return { kind: 'failed', reason: 'corrupt' };
   if (!meta.format || !THUMBNAIL_FORMATS.has(meta.format)) return { kind: 'failed', reason: 'unsupported' };
   // The prebuilt libheif decodes AV1 (AVIF) only: an HEVC-coded HEIC (most phones') is not decodable here.
@@ -40,7 +41,8 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
   if (!meta.width || !meta.height) return { kind: 'failed', reason: 'corrupt' };
   if (meta.width * meta.height > limits.maxInputPixels) return { kind: 'failed', reason: 'too_many_pixels' };
   try {
-    const large = await decodeLarge(await source.open(), limits);
+    // A blob no larger than what was read for its header is in hand already: not read twice.
+    const large = await decodeLarge(header.length === source.size ? Readable.from([header]) : await source.open(), limits);
     const images = new Map<ThumbnailSize, Buffer>([['LARGE', large]]);
     for (const size of ['MEDIUM', 'SMALL'] as const) images.set(size, await resize(sharp(large), size).toBuffer());
     return { kind: 'ready', images };
@@ -49,6 +51,21 @@ export async function renderThumbnails(source: RenderSource, limits: ThumbnailLi
     if (error instanceof AppError) throw error;
     return { kind: 'failed', reason: failureOf(error) };
   }
+}
+
+/**
+ * A small read first: a blob that is no image (whatever its name says) ends here, and so does
+ * nearly every image's header. A JPEG's EXIF, ICC and XMP segments come before its frame header
+ * (SOF, which holds the size) and can run to hundreds of KiB: only then is more read.
+ */
+async function readHeader(source: RenderSource, limits: ThumbnailLimits): Promise<{ header: Buffer; meta: Awaited<ReturnType<typeof headerOf>> }> {
+  const most = Math.min(source.size, limits.headerBytes);
+  const header = await source.head(Math.min(most, limits.probeBytes));
+  const meta = await headerOf(header);
+  if (meta?.width && meta.height) return { header, meta };
+  if (header.length === most || !startsLikeImage(header)) return { header, meta };
+  const longer = await source.head(most);
+  return { header: longer, meta: await headerOf(longer) };
 }
 
 /** Format and size from the header alone (no pixel decoded); null when it cannot be read. */
