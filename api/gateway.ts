@@ -48,6 +48,7 @@ import { createAccessLog } from './http/access-log.ts';
 import { requestContext } from './http/request-context.ts';
 import { traceRequests } from './http/tracing.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { keepIdleConnections } from './http/keep-alive.ts';
 import { loadSplicer, type Splicer } from '../internal/platform/splice.ts';
 
 export interface GatewayOptions {
@@ -130,7 +131,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // itself any address and walk around every per-address limit. X-Real-IP is never read.
   const trusted = options.trustedProxies ?? [];
   app.set('trust proxy', trusted.length > 0 ? [...trusted] : false);
-  const server = createServer(app);
+  const server = keepIdleConnections(createServer(app));
   let shuttingDown = false;
 
   const formatError = graphqlErrorFormatter(log, metrics);

@@ -19,6 +19,7 @@ import { createTransfer } from '../internal/transfer/index.ts';
 import { createUploads, type UploadsRouter } from '../internal/uploads/index.ts';
 import { createClients, type Routers } from './clients.ts';
 import { startGateway } from './gateway.ts';
+import { keepIdleConnections } from './http/keep-alive.ts';
 
 export interface RunningRole {
   port: number;
@@ -86,7 +87,7 @@ async function serve(runtime: Runtime, router: AnyRouter, config: Config): Promi
   const trpc = trpcHttpHandler(router, runtime.tokens, runtime.log, { internalToken: config.discovery.internalToken });
   const metricsServer = await metricsServerOf(runtime, config);
   let draining = false;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server: Server = keepIdleConnections(createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     if (url.startsWith('/trpc/')) return trpc(req, res);
     if (url === '/healthz') return json(res, 200, { status: 'ok' });
@@ -104,7 +105,7 @@ async function serve(runtime: Runtime, router: AnyRouter, config: Config): Promi
       return;
     }
     json(res, 404, { error: { code: 'NOT_FOUND', message: 'Not found' } });
-  });
+  }));
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => resolve((server.address() as { port: number }).port));
