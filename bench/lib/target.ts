@@ -17,6 +17,7 @@ import { gql } from '../../test/support/graphql.ts';
 import { TEST_JWT_SECRET } from '../../test/support/runtime.ts';
 import { startServerProcess } from '../../test/support/server.ts';
 import { startInbox } from '../../test/support/smtp.ts';
+import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 
 export interface User {
   token: string;
@@ -123,4 +124,18 @@ export async function childProcessTarget(env: Record<string, string>): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A probe's server (bench/profile): a child process with room for anything, its objects in S3
+ * buckets of this run, never the shared test bucket; the buckets go when it closes (or on
+ * SIGINT/SIGTERM), also when it fails to start.
+ */
+export async function probeTarget(): Promise<Target> {
+  const removeRunBuckets = await runBucketsUntilExit();
+  const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
+    await removeRunBuckets();
+    throw error;
+  });
+  return { ...target, close: () => target.close().finally(removeRunBuckets) };
 }

@@ -17,14 +17,13 @@ import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { uploadFile } from '../../cli/lib/upload.ts';
-import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
 import { objectKeyBehind, switchTo } from '../download.bench.ts';
 import { cpuSecondsOf, procTimes } from '../lib/cpu.ts';
 import { curlGet } from '../lib/curl.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { median, MiB, round } from '../lib/stats.ts';
 import { drainGet } from '../lib/stratus.ts';
-import { childProcessTarget } from '../lib/target.ts';
+import { probeTarget } from '../lib/target.ts';
 
 const run = promisify(execFile);
 const size = Number(process.argv[2] ?? 1024) * MiB;
@@ -36,8 +35,7 @@ function userSystem(pid: number): [number, number] {
   return [user, system];
 }
 
-const removeRunBuckets = await runBucketsUntilExit();
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) });
+const target = await probeTarget();
 const s3 = directS3();
 const source = await tempFile('download-clients.bin', size, `download-clients-${Date.now()}`);
 const rgw = Number((await run('pgrep', ['-xo', 'radosgw'])).stdout.trim());
@@ -102,5 +100,4 @@ try {
   source.remove();
   s3.client.destroy();
   await target.close();
-  await removeRunBuckets();
 }

@@ -17,18 +17,11 @@ import { measureCpu, settle } from '../lib/cpu.ts';
 import { BUCKETS, writeMix, type MixFile } from '../lib/file-mix.ts';
 import { directS3 } from '../lib/stack.ts';
 import { median, MiB, pool, round } from '../lib/stats.ts';
-import { childProcessTarget } from '../lib/target.ts';
-import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
+import { probeTarget } from '../lib/target.ts';
 
 const files = Number(process.argv[2] ?? 600);
 const mix = await writeMix(files, `probe-${Date.now()}`);
-// The server's objects and the direct PUTs go to S3 buckets of this run, removed at its end (or on
-// SIGINT/SIGTERM), never to the shared test bucket.
-const removeRunBuckets = await runBucketsUntilExit();
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
-  await removeRunBuckets();
-  throw error;
-});
+const target = await probeTarget();
 const s3 = directS3();
 const PART = 8 * MiB;
 
@@ -68,5 +61,5 @@ try {
 } finally {
   mix.remove();
   s3.client.destroy();
-  await target.close().finally(removeRunBuckets);
+  await target.close();
 }

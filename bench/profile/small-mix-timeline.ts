@@ -16,18 +16,13 @@ import { cpuSecondsOf, settle } from '../lib/cpu.ts';
 import { writeMix, type MixFile } from '../lib/file-mix.ts';
 import { directS3 } from '../lib/stack.ts';
 import { MiB, pool, round } from '../lib/stats.ts';
-import { childProcessTarget } from '../lib/target.ts';
-import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
+import { probeTarget } from '../lib/target.ts';
 
 const files = Number(process.argv[2] ?? 2000);
 const slices = Number(process.argv[3] ?? 3);
 const IN_FLIGHT = 4;
 const mix = await writeMix(files, `timeline-${Date.now()}`);
-const removeRunBuckets = await runBucketsUntilExit();
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
-  await removeRunBuckets();
-  throw error;
-});
+const target = await probeTarget();
 const s3 = directS3();
 
 /** CPU seconds so far of the server, this process (the client) and the services beside them. */
@@ -107,5 +102,5 @@ try {
 } finally {
   mix.remove();
   s3.client.destroy();
-  await target.close().finally(removeRunBuckets);
+  await target.close();
 }

@@ -17,8 +17,7 @@ import { sendFiles } from '../../cli/lib/upload-batch.ts';
 import { cpuSecondsOf, measureCpu } from '../lib/cpu.ts';
 import { directS3, tempFile } from '../lib/stack.ts';
 import { pool, round } from '../lib/stats.ts';
-import { childProcessTarget } from '../lib/target.ts';
-import { runBucketsUntilExit } from '../../test/support/run-buckets.ts';
+import { probeTarget } from '../lib/target.ts';
 
 const files = Number(process.argv[2] ?? 400);
 const size = Number(process.argv[3] ?? 100) * 1024;
@@ -31,13 +30,7 @@ const IN_FLIGHT = 4;
 // so a direct client can only match that with more requests in flight.
 const DIRECT_IN_FLIGHT = Number(process.env.PROBE_DIRECT_IN_FLIGHT ?? IN_FLIGHT);
 
-// The server's objects and the direct PUTs go to S3 buckets of this run, removed at its end (or on
-// SIGINT/SIGTERM), never to the shared test bucket.
-const removeRunBuckets = await runBucketsUntilExit();
-const target = await childProcessTarget({ DEFAULT_QUOTA_BYTES: String(1024 ** 5) }).catch(async (error: unknown) => {
-  await removeRunBuckets();
-  throw error;
-});
+const target = await probeTarget();
 const s3 = directS3();
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /** The services beside the server on this box: their CPU per file says who else the bytes cost. */
@@ -103,5 +96,5 @@ try {
 } finally {
   s3.client.destroy();
   for (const m of made) m.remove();
-  await target.close().finally(removeRunBuckets);
+  await target.close();
 }
