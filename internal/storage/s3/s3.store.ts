@@ -12,6 +12,8 @@
  *   `ExactLength` counts the bytes itself and aborts the request on a mismatch (BAD_INPUT).
  * - RGW returns an empty ETag from CompleteMultipartUpload: HEAD the object afterwards.
  * - Streaming requests are never retried by the SDK; the others use its standard retries.
+ * - PUTs of a body (PutObject, UploadPart) on a path-style endpoint go over lean-put.ts: the SDK's
+ *   stack cost 2–3 CPU ms a request, a session's chunk ~27 in all (bench/profile/session-probe.ts).
  * - Big GETs (a range or an expected length of at least `leanGetMinBytes`, 8 MiB) on an `http:`
  *   endpoint go over lean-get.ts (1 MiB socket reads instead of node:http's 64 KiB: a quarter of
  *   the CPU per proxied GiB), signed by the SDK's presigner, so credentials and signing stay the
@@ -147,11 +149,12 @@ export class S3ObjectStore implements ObjectStore {
       checkPartNumber(partNumber, this.capabilities.maxParts);
       checkSize(size, this.capabilities.maxPartSize);
     });
+    const lean = this.leanPut;
+    // A session's chunk is such a PUT: through lean-put.ts when it serves this endpoint, as single PUTs are.
     const out = await this.streamed(key, body, size, (Body, abortSignal) =>
-      this.client.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: size }),
-        { abortSignal },
-      ),
+      lean
+        ? lean.put(key, Body, size, undefined, abortSignal, { partNumber: String(partNumber), uploadId })
+        : this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: size }), { abortSignal }),
       options.md5,
     );
     return { partNumber, etag: out.etag, size };
