@@ -33,8 +33,18 @@ export function eventId(at: Date): string {
 
 /** Inserts the event with the request's origin, in `em`'s transaction (or on its own without one). */
 export async function recordEvent(em: EntityManager, input: ActivityInput, at: Date = new Date()): Promise<void> {
+  await em.insert(ActivityEventRow, eventRow(input, at));
+}
+
+/** Several events of one change (a batch of uploads) in one INSERT, in the caller's transaction. */
+export async function recordEvents(em: EntityManager, inputs: readonly ActivityInput[], at: Date = new Date()): Promise<void> {
+  if (inputs.length === 0) return;
+  await em.insertMany(ActivityEventRow, inputs.map((input) => eventRow(input, at)));
+}
+
+function eventRow(input: ActivityInput, at: Date): ActivityEventRow {
   const { ip, userAgent } = requestOrigin();
-  await em.insert(ActivityEventRow, {
+  return {
     id: input.id ?? eventId(at),
     ownerId: input.ownerId,
     action: input.action,
@@ -47,7 +57,7 @@ export async function recordEvent(em: EntityManager, input: ActivityInput, at: D
     detail: input.detail ? input.detail.slice(0, DETAIL_MAX) : null,
     security: isSecurityAction(input.action),
     at,
-  });
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ export function createActivity(runtime: Runtime, ownsFile: FileOwnership, option
   return { repo, service, sweeper, router: activityRouter(service) };
 }
 
-export { deleteEvent, eventId, recordEvent, ActivityRepository } from './activity.repository.ts';
+export { deleteEvent, eventId, recordEvent, recordEvents, ActivityRepository } from './activity.repository.ts';
 export { ACTIVITY_ACTIONS, eventBy, securityEventBy, shortenAddress, type ActivityAction, type ActivityInput } from './activity.actions.ts';
 export { ACTIVITY_MAX_PAGE, type ActivityConnection, type ActivityEventDto } from './activity.service.ts';
 export type { ActivityRouter } from './activity.router.ts';

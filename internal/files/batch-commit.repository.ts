@@ -4,11 +4,11 @@
  * (files.statements.ts) and the same retried transactions; only the files service imports it.
  */
 import type { SqlEntityManager as EntityManager } from '@mikro-orm/knex';
-import { recordEvent, type ActivityInput } from '../activity/index.ts';
+import { recordEvents, type ActivityInput } from '../activity/index.ts';
 import type { Orm } from '../platform/db/orm.ts';
 import { retryingTransaction } from '../platform/db/retrying-transaction.ts';
 import type { BlobRow, FileRow } from './files.entities.ts';
-import { chargeOrThrow, chargeUnderParent, insertBlob, insertNode, type NewBlob, type NewNode } from './files.statements.ts';
+import { chargeOrThrow, chargeUnderParent, insertBlobs, insertNodes, type NewBlob, type NewNode } from './files.statements.ts';
 
 /** Rolls back a guarded commit whose folder moved or went (commitFiles answers null). */
 class ParentMoved extends Error {}
@@ -64,16 +64,15 @@ export class BatchCommitsRepository {
     parentPath: string,
     options: { guardParent?: boolean; event?: ActivityInput } = {},
   ): Promise<{ row: FileRow; blob: BlobRow }[] | null> {
+    // Three statements for the whole batch (blobs, files, events), not three per file: per file,
+    // they were a third of the server's CPU for a batch of 150 KiB files (bench/profile/small-probe.ts).
     return retryingTransaction(() => this.em(), async (tx) => {
-      const done: { row: FileRow; blob: BlobRow }[] = [];
-      let bytes = 0;
-      for (const { location, ...file } of files) {
-        const blob = await insertBlob(tx, { ...location, contentHash: file.contentHash, size: file.size });
-        const row = await insertNode(tx, { ...file, isFolder: false, blobId: blob.id }, parentPath);
-        if (options.event) await recordEvent(tx, { ...options.event, file: { id: row.id, name: row.name } });
-        done.push({ row, blob });
-        bytes += file.size;
-      }
+      const blobs = await insertBlobs(tx, files.map(({ location, contentHash, size }) => ({ ...location, contentHash, size })));
+      const rows = await insertNodes(tx, files.map(({ location: _location, ...file }, i) => ({ ...file, isFolder: false, blobId: (blobs[i] as BlobRow).id })), parentPath);
+      const event = options.event;
+      if (event) await recordEvents(tx, rows.map((row) => ({ ...event, file: { id: row.id, name: row.name } })));
+      const done = rows.map((row, i) => ({ row, blob: blobs[i] as BlobRow }));
+      const bytes = files.reduce((sum, file) => sum + file.size, 0);
       const [first] = files;
       if (first && options.guardParent) {
         if (!(await chargeUnderParent(tx, first.ownerId, bytes, { id: first.parentId ?? '', path: parentPath }, this.defaultQuotaBytes))) throw new ParentMoved();

@@ -59,6 +59,27 @@ export async function insertNode(em: EntityManager, row: NewNode, parentPath: st
   return full;
 }
 
+/**
+ * Several nodes of one folder in one INSERT (a batch of uploads). All or none: a name taken
+ * meanwhile fails the statement (CONFLICT name_taken, naming no file: the batch's caller then
+ * places its files one by one, each with its own answer).
+ */
+export async function insertNodes(em: EntityManager, rows: readonly NewNode[], parentPath: string): Promise<FileRow[]> {
+  const now = new Date();
+  const full = rows.map((row): FileRow => {
+    const id = row.id ?? randomUUID();
+    return Object.assign(new FileRow(), { ...row, id, searchKey: searchKey(row.name), path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now });
+  });
+  if (full.length === 0) return full;
+  try {
+    await em.insertMany(FileRow, full);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    throw new AppError('CONFLICT', 'A name of the batch was taken meanwhile', { cause: error, details: { field: 'name', reason: 'name_taken' } });
+  }
+  return full;
+}
+
 /** Re-roots a subtree's materialised paths from `oldPath` to `newPath` in one statement. */
 export async function rerootSubtree(em: EntityManager, ownerId: string, oldPath: string, newPath: string): Promise<void> {
   await em.execute(
@@ -175,6 +196,27 @@ export async function insertBlob(em: EntityManager, blob: NewBlob): Promise<Blob
   const recorded = await em.findOne(BlobRow, { contentHash: blob.contentHash, size: blob.size }, { refresh: true });
   if (!recorded) throw new Error(`blob ${blob.contentHash}/${blob.size} not found after its upsert`);
   return recorded;
+}
+
+/**
+ * insertBlob for several blobs in one upsert (a batch of uploads); the recorded rows in the order
+ * given. Each row counts 1 affected row when inserted and 2 when it shared a blob (MySQL, as in
+ * insertBlob), so a sum equal to the number of rows means every row is ours; otherwise (a shared
+ * blob, the same content twice in the batch, or SQLite, which counts 1 either way) the recorded
+ * rows are read back in one statement.
+ */
+export async function insertBlobs(em: EntityManager, blobs: readonly NewBlob[]): Promise<BlobRow[]> {
+  if (blobs.length === 0) return [];
+  const rows = blobs.map((blob): BlobRow => Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() }));
+  const result = await em.createQueryBuilder(BlobRow).insert(rows).onConflict(['contentHash', 'size']).merge({ refCount: raw('ref_count + 1') }).execute('run');
+  if (result.affectedRows === rows.length && !isSqlite(em)) return rows;
+  const recorded = await em.find(BlobRow, { contentHash: { $in: [...new Set(blobs.map((b) => b.contentHash))] } }, { refresh: true });
+  const byKey = new Map(recorded.map((r) => [`${r.contentHash}/${r.size}`, r]));
+  return blobs.map((blob) => {
+    const row = byKey.get(`${blob.contentHash}/${blob.size}`);
+    if (!row) throw new Error(`blob ${blob.contentHash}/${blob.size} not found after its upsert`);
+    return row;
+  });
 }
 
 /** Drops one reference; returns the blob when that was the last one (its row is then deleted). */
