@@ -85,13 +85,20 @@ describe('OssObjectStore against the fake OSS', () => {
   });
 
   it('refuses a tampered presigned URL (expiry, path or response header changed)', async () => {
-    const url = new URL(await store.presignGet(key, { expiresInSeconds: 60, downloadName: 'a.txt' }));
+    // Signed at second :00 of this minute, so that changing its date is tested at the case that
+    // once left the URL unchanged.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Math.floor(Date.now() / 60_000) * 60_000);
+    const url = new URL(await store.presignGet(key, { expiresInSeconds: 300, downloadName: 'a.txt' }));
+    vi.useRealTimers();
     expect((await fetch(url)).status).toBe(200);
     const tampered = [
       (u: URL) => u.searchParams.set('x-oss-expires', '3600'),
       (u: URL) => (u.pathname = '/signing/other.txt'),
       (u: URL) => u.searchParams.set('response-content-disposition', 'inline'),
-      (u: URL) => u.searchParams.set('x-oss-date', u.searchParams.get('x-oss-date')!.replace(/\d{2}Z$/, '00Z')),
+      // Another second, always: setting :00 left a URL signed at second :00 unchanged (the test
+      // then failed once in 60 runs, as it did in CI on 2026-12-06).
+      (u: URL) => u.searchParams.set('x-oss-date', u.searchParams.get('x-oss-date')!.replace(/(\d{2})Z$/, (_, s: string) => (s === '00' ? '01Z' : '00Z'))),
     ];
     for (const change of tampered) {
       const copy = new URL(url);
