@@ -44,12 +44,14 @@ export async function provisionRows(em: EntityManager, userId: string, limitByte
   await em.createQueryBuilder(QuotaRow).insert({ userId, limitBytes, usedBytes: 0 }).onConflict('userId').ignore().execute('run');
 }
 
-export async function insertNode(em: EntityManager, row: NewNode, parentPath: string): Promise<FileRow> {
+/** The row a new node gets: its id, search key, path under the parent, live, made `now`. */
+function newNodeRow(row: NewNode, parentPath: string, now: Date): FileRow {
   const id = row.id ?? randomUUID();
-  const now = new Date();
-  const full: FileRow = Object.assign(new FileRow(), {
-    ...row, id, searchKey: searchKey(row.name), path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now,
-  });
+  return Object.assign(new FileRow(), { ...row, id, searchKey: searchKey(row.name), path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now });
+}
+
+export async function insertNode(em: EntityManager, row: NewNode, parentPath: string): Promise<FileRow> {
+  const full = newNodeRow(row, parentPath, new Date());
   try {
     await em.insert(FileRow, full);
   } catch (error) {
@@ -66,10 +68,7 @@ export async function insertNode(em: EntityManager, row: NewNode, parentPath: st
  */
 export async function insertNodes(em: EntityManager, rows: readonly NewNode[], parentPath: string): Promise<FileRow[]> {
   const now = new Date();
-  const full = rows.map((row): FileRow => {
-    const id = row.id ?? randomUUID();
-    return Object.assign(new FileRow(), { ...row, id, searchKey: searchKey(row.name), path: `${parentPath}${id}/`, trashKey: '', trashedAt: null, trashedBy: null, createdAt: now, updatedAt: now });
-  });
+  const full = rows.map((row) => newNodeRow(row, parentPath, now));
   if (full.length === 0) return full;
   try {
     await em.insertMany(FileRow, full);
