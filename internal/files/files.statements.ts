@@ -186,23 +186,17 @@ export async function refBlobById(em: EntityManager, blobId: string): Promise<bo
  * is the one recorded: its storageKey is not `blob`'s when the content was shared.
  */
 export async function insertBlob(em: EntityManager, blob: NewBlob): Promise<BlobRow> {
-  const row: BlobRow = Object.assign(new BlobRow(), { ...blob, id: randomUUID(), refCount: 1, createdAt: new Date() });
-  const result = await em.createQueryBuilder(BlobRow).insert(row).onConflict(['contentHash', 'size']).merge({ refCount: raw('ref_count + 1') }).execute('run');
-  // MySQL/MariaDB: "the affected-rows value per row is 1 if the row is inserted as a new row, 2 if
-  // an existing row is updated" (INSERT ... ON DUPLICATE KEY UPDATE): 1 means the row is ours.
-  // SQLite counts 1 either way, so there the row is read back.
-  if (result.affectedRows === 1 && !isSqlite(em)) return row;
-  const recorded = await em.findOne(BlobRow, { contentHash: blob.contentHash, size: blob.size }, { refresh: true });
-  if (!recorded) throw new Error(`blob ${blob.contentHash}/${blob.size} not found after its upsert`);
+  const [recorded] = await insertBlobs(em, [blob]);
+  if (!recorded) throw new Error(`blob ${blob.contentHash}/${blob.size} not recorded`);
   return recorded;
 }
 
 /**
  * insertBlob for several blobs in one upsert (a batch of uploads); the recorded rows in the order
- * given. Each row counts 1 affected row when inserted and 2 when it shared a blob (MySQL, as in
- * insertBlob), so a sum equal to the number of rows means every row is ours; otherwise (a shared
- * blob, the same content twice in the batch, or SQLite, which counts 1 either way) the recorded
- * rows are read back in one statement.
+ * given. MySQL/MariaDB: "the affected-rows value per row is 1 if the row is inserted as a new row,
+ * 2 if an existing row is updated" (INSERT ... ON DUPLICATE KEY UPDATE), so a sum equal to the
+ * number of rows means every row is ours; otherwise (a shared blob, the same content twice in the
+ * batch, or SQLite, which counts 1 either way) the recorded rows are read back in one statement.
  */
 export async function insertBlobs(em: EntityManager, blobs: readonly NewBlob[]): Promise<BlobRow[]> {
   if (blobs.length === 0) return [];
