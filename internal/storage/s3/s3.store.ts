@@ -13,7 +13,8 @@
  * - RGW returns an empty ETag from CompleteMultipartUpload: HEAD the object afterwards.
  * - Streaming requests are never retried by the SDK; the others use its standard retries.
  * - PUTs of a body (PutObject, UploadPart) on a path-style endpoint go over lean-put.ts: the SDK's
- *   stack cost 2–3 CPU ms a request, a session's chunk ~27 in all (bench/profile/session-probe.ts).
+ *   stack cost 2–3 CPU ms a request, of the ~26 CPU ms a session's chunk cost besides its bytes
+ *   (bench/profile/session-probe.ts).
  * - Big GETs (a range or an expected length of at least `leanGetMinBytes`, 8 MiB) on an `http:`
  *   endpoint go over lean-get.ts (1 MiB socket reads instead of node:http's 64 KiB: a quarter of
  *   the CPU per proxied GiB), signed by the SDK's presigner, so credentials and signing stay the
