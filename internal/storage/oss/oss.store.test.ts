@@ -88,9 +88,14 @@ describe('OssObjectStore against the fake OSS', () => {
     // Signed at second :00 of this minute, so that changing its date is tested at the case that
     // once left the URL unchanged.
     vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Math.floor(Date.now() / 60_000) * 60_000);
-    const url = new URL(await store.presignGet(key, { expiresInSeconds: 300, downloadName: 'a.txt' }));
-    vi.useRealTimers();
+    let url: URL;
+    try {
+      vi.setSystemTime(Math.floor(Date.now() / 60_000) * 60_000);
+      url = new URL(await store.presignGet(key, { expiresInSeconds: 300, downloadName: 'a.txt' }));
+    } finally {
+      // Real time again even when signing fails: the file's other tests must not see a frozen Date.
+      vi.useRealTimers();
+    }
     expect((await fetch(url)).status).toBe(200);
     const tampered = [
       (u: URL) => u.searchParams.set('x-oss-expires', '3600'),
